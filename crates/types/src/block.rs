@@ -1,0 +1,175 @@
+//! Blocks, votes and the certificates that finalize blocks.
+
+use std::collections::BTreeSet;
+
+use borsh::{BorshDeserialize, BorshSerialize};
+
+use crate::chain::{ValidatorSet, VALIDATORS_MAX};
+use crate::crypto::{verify, Domain, Signable, Signature, SignatureError};
+use crate::encoding::BoundedVec;
+use crate::ids::{ChainId, Hash, Height, HostId, Round};
+use crate::transaction::SignedTransaction;
+
+/// The most transactions one block may carry.
+pub const BLOCK_TXS_MAX: usize = 4096;
+
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct BlockHeader {
+    pub chain_id: ChainId,
+    pub height: Height,
+    pub prev_hash: Hash,
+    pub timestamp_ms: u64,
+    pub proposer: HostId,
+    /// Merkle root of the hashes of the block's transactions, in order.
+    pub tx_root: Hash,
+    /// The chain's state root after executing this block.
+    pub state_root: Hash,
+    /// The hash of the validator set that signs this block.
+    pub validators_hash: Hash,
+}
+
+impl BlockHeader {
+    /// The block's hash: what votes and certificates name.
+    pub fn hash(&self) -> Hash {
+        Hash::tagged(b"myriad/block/1", self)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Block {
+    pub header: BlockHeader,
+    pub txs: BoundedVec<SignedTransaction, BLOCK_TXS_MAX>,
+}
+
+impl Block {
+    pub fn hash(&self) -> Hash {
+        self.header.hash()
+    }
+}
+
+/// Merkle root over the hashes of `txs`: leaves are transaction hashes, an inner node is
+/// blake3(0x01 ‖ left ‖ right), an odd node is carried up unchanged; no transactions is zero.
+pub fn tx_root(txs: &[SignedTransaction]) -> Hash {
+    let mut level: Vec<Hash> = txs.iter().map(SignedTransaction::hash).collect();
+    if level.is_empty() {
+        return Hash::ZERO;
+    }
+    while level.len() > 1 {
+        let mut pairs = level.chunks_exact(2);
+        let mut next: Vec<Hash> = pairs
+            .by_ref()
+            .map(|pair| Hash::of_parts(&[&[1], &pair[0].0, &pair[1].0]))
+            .collect();
+        next.extend_from_slice(pairs.remainder());
+        level = next;
+    }
+    level[0]
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, BorshSerialize, BorshDeserialize)]
+pub enum VoteStep {
+    Prevote,
+    Precommit,
+}
+
+/// A host's vote in one round of one height of one chain; `block_hash: None` is nil.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize)]
+pub struct Vote {
+    pub chain_id: ChainId,
+    pub height: Height,
+    pub round: Round,
+    pub step: VoteStep,
+    pub block_hash: Option<Hash>,
+}
+
+impl Signable for Vote {
+    const DOMAIN: Domain = Domain::Vote;
+    fn chain_id(&self) -> ChainId {
+        self.chain_id
+    }
+}
+
+/// A vote with its host's signature.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct SignedVote {
+    pub vote: Vote,
+    pub voter: HostId,
+    pub signature: Signature,
+}
+
+impl SignedVote {
+    pub fn verify_signature(&self) -> Result<(), SignatureError> {
+        verify(&self.voter.0, &self.vote, &self.signature)
+    }
+}
+
+/// One validator's precommit signature inside a certificate.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct CommitSignature {
+    pub host: HostId,
+    pub signature: Signature,
+}
+
+/// Proof that a block is final: precommits for it from more than 2/3 of the voting power.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Certificate {
+    pub chain_id: ChainId,
+    pub height: Height,
+    pub round: Round,
+    pub block_hash: Hash,
+    pub signatures: BoundedVec<CommitSignature, VALIDATORS_MAX>,
+}
+
+/// Why a certificate does not prove its block.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CertificateError {
+    #[error("certificate signer {0} is not in the validator set")]
+    UnknownSigner(HostId),
+    #[error("certificate signer {0} appears twice")]
+    DuplicateSigner(HostId),
+    #[error("certificate signature of {host}: {error}")]
+    BadSignature { host: HostId, error: SignatureError },
+    #[error("certificate carries {power} of {total} voting power, not more than 2/3")]
+    NoQuorum { power: u64, total: u64 },
+}
+
+impl Certificate {
+    /// The precommit every signature in this certificate signs.
+    pub fn precommit(&self) -> Vote {
+        Vote {
+            chain_id: self.chain_id,
+            height: self.height,
+            round: self.round,
+            step: VoteStep::Precommit,
+            block_hash: Some(self.block_hash),
+        }
+    }
+
+    /// Checks that every signer is a distinct member of `validators`, every signature is
+    /// valid, and together they hold more than 2/3 of the voting power.
+    pub fn verify(&self, validators: &ValidatorSet) -> Result<(), CertificateError> {
+        let precommit = self.precommit();
+        let mut seen = BTreeSet::new();
+        let mut power = 0u64;
+        for CommitSignature { host, signature } in self.signatures.iter() {
+            let host_power = validators
+                .power_of(host)
+                .ok_or(CertificateError::UnknownSigner(*host))?;
+            if !seen.insert(*host) {
+                return Err(CertificateError::DuplicateSigner(*host));
+            }
+            verify(&host.0, &precommit, signature).map_err(|error| {
+                CertificateError::BadSignature { host: *host, error }
+            })?;
+            // Cannot overflow: distinct members of a set whose total fits in u64.
+            power = power.saturating_add(host_power);
+        }
+        if !validators.is_quorum(power) {
+            return Err(CertificateError::NoQuorum {
+                power,
+                total: validators.total_power(),
+            });
+        }
+        Ok(())
+    }
+}

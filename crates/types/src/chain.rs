@@ -1,0 +1,229 @@
+//! What defines a chain: its validator set, its genesis, its accounts.
+
+use std::io::{self, Read, Write};
+
+use borsh::{BorshDeserialize, BorshSerialize};
+
+use crate::crypto::{verify, Domain, Signable, Signature, SignatureError};
+use crate::encoding::{invalid, BoundedBytes, BoundedVec};
+use crate::ids::{Address, Amount, ChainId, Hash, HostId};
+
+/// The most validators one chain may have.
+pub const VALIDATORS_MAX: usize = 64;
+/// The longest currency symbol, in bytes.
+pub const SYMBOL_BYTES_MAX: usize = 12;
+/// The most decimal places a currency may have.
+pub const DECIMALS_MAX: u8 = 18;
+
+/// One validator of a chain: a host and its voting power.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize)]
+pub struct Validator {
+    pub host: HostId,
+    pub power: u64,
+}
+
+/// A list of validators as it travels in a genesis or a transaction, not yet checked.
+pub type ValidatorList = BoundedVec<Validator, VALIDATORS_MAX>;
+
+/// Why a list of validators is not a valid set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValidatorSetError {
+    #[error("validator set is empty")]
+    Empty,
+    #[error("validator set has {0} validators, over the limit of {VALIDATORS_MAX}")]
+    TooMany(usize),
+    #[error("validator {0} has zero voting power")]
+    ZeroPower(HostId),
+    #[error("validator {0} appears twice")]
+    Duplicate(HostId),
+    #[error("total voting power overflows u64")]
+    PowerOverflow,
+}
+
+/// A checked validator set: 1 to [`VALIDATORS_MAX`] distinct hosts, each with power > 0,
+/// sorted by host id so that equal sets encode and hash equally.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ValidatorSet {
+    validators: Vec<Validator>,
+    total_power: u64,
+}
+
+impl ValidatorSet {
+    pub fn new(mut validators: Vec<Validator>) -> Result<ValidatorSet, ValidatorSetError> {
+        if validators.is_empty() {
+            return Err(ValidatorSetError::Empty);
+        }
+        if validators.len() > VALIDATORS_MAX {
+            return Err(ValidatorSetError::TooMany(validators.len()));
+        }
+        validators.sort_by_key(|validator| validator.host);
+        let mut total_power = 0u64;
+        for (i, validator) in validators.iter().enumerate() {
+            if validator.power == 0 {
+                return Err(ValidatorSetError::ZeroPower(validator.host));
+            }
+            if i > 0 && validators[i - 1].host == validator.host {
+                return Err(ValidatorSetError::Duplicate(validator.host));
+            }
+            total_power = total_power
+                .checked_add(validator.power)
+                .ok_or(ValidatorSetError::PowerOverflow)?;
+        }
+        Ok(ValidatorSet {
+            validators,
+            total_power,
+        })
+    }
+
+    pub fn validators(&self) -> &[Validator] {
+        &self.validators
+    }
+
+    pub fn len(&self) -> usize {
+        self.validators.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.validators.is_empty()
+    }
+
+    pub fn total_power(&self) -> u64 {
+        self.total_power
+    }
+
+    /// The voting power of `host`, if it is a validator.
+    pub fn power_of(&self, host: &HostId) -> Option<u64> {
+        self.validators
+            .binary_search_by_key(host, |validator| validator.host)
+            .ok()
+            .map(|index| self.validators[index].power)
+    }
+
+    /// Whether `power` is more than two thirds of the total.
+    pub fn is_quorum(&self, power: u64) -> bool {
+        u128::from(power) * 3 > u128::from(self.total_power) * 2
+    }
+
+    /// The hash a block header carries for this set.
+    pub fn hash(&self) -> Hash {
+        Hash::tagged(b"myriad/validators/1", self)
+    }
+}
+
+impl BorshSerialize for ValidatorSet {
+    fn serialize<W: Write>(&self, writer: &mut W) -> io::Result<()> {
+        self.validators.serialize(writer)
+    }
+}
+
+impl BorshDeserialize for ValidatorSet {
+    fn deserialize_reader<R: Read>(reader: &mut R) -> io::Result<Self> {
+        let list = ValidatorList::deserialize_reader(reader)?.into_inner();
+        let set = ValidatorSet::new(list.clone()).map_err(|error| invalid(error.to_string()))?;
+        if set.validators != list {
+            return Err(invalid("validator set is not sorted by host id"));
+        }
+        Ok(set)
+    }
+}
+
+/// A currency symbol: 1 to [`SYMBOL_BYTES_MAX`] characters of `A`–`Z` and `0`–`9`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, BorshSerialize)]
+pub struct Symbol(BoundedBytes<SYMBOL_BYTES_MAX>);
+
+impl Symbol {
+    pub fn new(text: &str) -> Result<Symbol, String> {
+        let valid_chars = text
+            .bytes()
+            .all(|byte| byte.is_ascii_uppercase() || byte.is_ascii_digit());
+        if text.is_empty() || text.len() > SYMBOL_BYTES_MAX || !valid_chars {
+            return Err(format!(
+                "symbol {text:?} must be 1 to {SYMBOL_BYTES_MAX} characters of A-Z and 0-9"
+            ));
+        }
+        BoundedBytes::new(text.as_bytes().to_vec())
+            .map(Symbol)
+            .map_err(|_| format!("symbol {text:?} is too long"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII is ever admitted.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl BorshDeserialize for Symbol {
+    fn deserialize_reader<R: Read>(reader: &mut R) -> io::Result<Self> {
+        let bytes = BoundedBytes::<SYMBOL_BYTES_MAX>::deserialize_reader(reader)?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| invalid("symbol is not ASCII"))?;
+        Symbol::new(text).map_err(invalid)
+    }
+}
+
+/// The founding document of a chain, signed by its owner. `ChainId = blake3(canonical genesis)`.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Genesis {
+    pub owner: Address,
+    pub symbol: Symbol,
+    pub decimals: u8,
+    pub max_supply: Option<Amount>,
+    pub validators: ValidatorList,
+    pub created_at_ms: u64,
+    pub salt: u64,
+}
+
+/// Why a genesis is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GenesisError {
+    #[error("genesis has {0} decimals, over the limit of {DECIMALS_MAX}")]
+    Decimals(u8),
+    #[error("genesis validators: {0}")]
+    Validators(ValidatorSetError),
+    #[error("genesis owner signature: {0}")]
+    Signature(SignatureError),
+}
+
+impl Genesis {
+    pub fn chain_id(&self) -> ChainId {
+        ChainId(Hash::tagged(Domain::Genesis.tag(), self).0)
+    }
+
+    /// Checks the rules a genesis must meet and returns its validator set.
+    pub fn validator_set(&self) -> Result<ValidatorSet, GenesisError> {
+        if self.decimals > DECIMALS_MAX {
+            return Err(GenesisError::Decimals(self.decimals));
+        }
+        ValidatorSet::new(self.validators.to_vec()).map_err(GenesisError::Validators)
+    }
+}
+
+impl Signable for Genesis {
+    const DOMAIN: Domain = Domain::Genesis;
+    fn chain_id(&self) -> ChainId {
+        Genesis::chain_id(self)
+    }
+}
+
+/// A genesis with its owner's signature.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct SignedGenesis {
+    pub genesis: Genesis,
+    pub signature: Signature,
+}
+
+impl SignedGenesis {
+    /// Checks the owner's signature and the genesis rules; returns the validator set.
+    pub fn verify(&self) -> Result<ValidatorSet, GenesisError> {
+        verify(&self.genesis.owner.0, &self.genesis, &self.signature)
+            .map_err(GenesisError::Signature)?;
+        self.genesis.validator_set()
+    }
+}
+
+/// One account's entry on one chain.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize)]
+pub struct Account {
+    pub balance: Amount,
+    /// The nonce of the last transaction this account sent; the next must carry `nonce + 1`.
+    pub nonce: u64,
+}

@@ -1,0 +1,26 @@
+//! Myriad's canonical types: identifiers, keys and domain-separated signatures, the bounded
+//! borsh encoding, and the genesis, transaction, block, vote and certificate formats.
+#![forbid(unsafe_code)]
+
+pub mod block;
+pub mod chain;
+pub mod crypto;
+pub mod encoding;
+pub mod ids;
+pub mod transaction;
+
+pub use block::{
+    tx_root, Block, BlockHeader, Certificate, CertificateError, CommitSignature, SignedVote, Vote,
+    VoteStep, BLOCK_TXS_MAX,
+};
+pub use chain::{
+    Account, Genesis, GenesisError, SignedGenesis, Symbol, Validator, ValidatorList, ValidatorSet,
+    ValidatorSetError, DECIMALS_MAX, SYMBOL_BYTES_MAX, VALIDATORS_MAX,
+};
+pub use crypto::{verify, BatchVerifier, Domain, SecretKey, Signable, Signature, SignatureError};
+pub use encoding::{decode, encode, BoundedBytes, BoundedVec, DecodeError, MESSAGE_BYTES_MAX};
+pub use ids::{Address, Amount, ChainId, Hash, Height, HostId, ParseIdError, Round};
+pub use transaction::{Memo, SignedTransaction, Transaction, TxKind, MEMO_BYTES_MAX};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,426 @@
+//! Cross-module tests: replay protection, batch verification, certificates, decoders.
+
+use borsh::BorshSerialize;
+use proptest::prelude::*;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+use crate::*;
+
+fn key(seed: u8) -> SecretKey {
+    SecretKey::from_seed([seed; 32])
+}
+
+fn chain(seed: u8) -> ChainId {
+    ChainId([seed; 32])
+}
+
+fn transfer(chain_id: ChainId, sender: &SecretKey, nonce: u64) -> SignedTransaction {
+    let tx = Transaction {
+        chain_id,
+        sender: sender.address(),
+        nonce,
+        kind: TxKind::Transfer {
+            to: key(200).address(),
+            amount: 5,
+            memo: Memo::new(b"rent".to_vec()).unwrap(),
+        },
+    };
+    let signature = sender.sign(&tx);
+    SignedTransaction { tx, signature }
+}
+
+fn precommit(chain_id: ChainId, block: Hash) -> Vote {
+    Vote {
+        chain_id,
+        height: Height(3),
+        round: Round(1),
+        step: VoteStep::Precommit,
+        block_hash: Some(block),
+    }
+}
+
+/// Raw bytes signed under a chosen domain, to show that domains never overlap.
+#[derive(BorshSerialize)]
+struct Raw<const VOTE: bool>(Vec<u8>);
+
+impl Signable for Raw<true> {
+    const DOMAIN: Domain = Domain::Vote;
+    fn chain_id(&self) -> ChainId {
+        chain(1)
+    }
+}
+
+impl Signable for Raw<false> {
+    const DOMAIN: Domain = Domain::Transaction;
+    fn chain_id(&self) -> ChainId {
+        chain(1)
+    }
+}
+
+#[test]
+fn transaction_signed_for_one_chain_is_refused_on_another() {
+    let sender = key(1);
+    let signed = transfer(chain(1), &sender, 1);
+    assert!(signed.verify_signature().is_ok());
+
+    let mut replayed = signed.clone();
+    replayed.tx.chain_id = chain(2);
+    assert!(matches!(
+        replayed.verify_signature(),
+        Err(SignatureError::Invalid(_))
+    ));
+}
+
+#[test]
+fn vote_signed_for_one_chain_is_refused_on_another() {
+    let host = key(2);
+    let vote = precommit(chain(1), Hash::digest(b"block"));
+    let signed = SignedVote {
+        signature: host.sign(&vote),
+        vote: vote.clone(),
+        voter: host.host_id(),
+    };
+    assert!(signed.verify_signature().is_ok());
+
+    let mut replayed = signed;
+    replayed.vote.chain_id = chain(2);
+    assert!(replayed.verify_signature().is_err());
+}
+
+#[test]
+fn a_signature_for_one_message_type_is_not_valid_for_another() {
+    let signer = key(3);
+    let body = encode(&transfer(chain(1), &signer, 1).tx);
+    let as_vote = Raw::<true>(body.clone());
+    let as_tx = Raw::<false>(body);
+    let signature = signer.sign(&as_vote);
+    assert!(verify(&signer.public_key(), &as_vote, &signature).is_ok());
+    assert!(verify(&signer.public_key(), &as_tx, &signature).is_err());
+    assert_ne!(Domain::Vote.tag(), Domain::Transaction.tag());
+}
+
+#[test]
+fn batch_verification_agrees_with_single_verification() {
+    let mut rng = ChaCha20Rng::seed_from_u64(7);
+    let txs: Vec<SignedTransaction> = (0..32)
+        .map(|i| transfer(chain(1), &key(i), u64::from(i) + 1))
+        .collect();
+
+    let mut batch = BatchVerifier::new();
+    for signed in &txs {
+        assert!(signed.verify_signature().is_ok());
+        batch.queue(&signed.tx.sender.0, &signed.tx, &signed.signature);
+    }
+    assert_eq!(batch.len(), 32);
+    assert!(batch.verify(&mut rng).is_ok());
+
+    let mut tampered = txs;
+    tampered[17].tx.nonce += 1;
+    let mut batch = BatchVerifier::new();
+    for signed in &tampered {
+        batch.queue(&signed.tx.sender.0, &signed.tx, &signed.signature);
+    }
+    assert!(tampered[17].verify_signature().is_err());
+    assert!(matches!(
+        batch.verify(&mut rng),
+        Err(SignatureError::BatchInvalid(32))
+    ));
+}
+
+fn validators(count: u8) -> (Vec<SecretKey>, ValidatorSet) {
+    let keys: Vec<SecretKey> = (0..count).map(|i| key(100 + i)).collect();
+    let set = ValidatorSet::new(
+        keys.iter()
+            .map(|k| Validator {
+                host: k.host_id(),
+                power: 10,
+            })
+            .collect(),
+    )
+    .unwrap();
+    (keys, set)
+}
+
+fn certificate(signers: &[&SecretKey]) -> Certificate {
+    let block = Hash::digest(b"block");
+    let vote = precommit(chain(1), block);
+    let signatures = signers
+        .iter()
+        .map(|k| CommitSignature {
+            host: k.host_id(),
+            signature: k.sign(&vote),
+        })
+        .collect();
+    Certificate {
+        chain_id: chain(1),
+        height: vote.height,
+        round: vote.round,
+        block_hash: block,
+        signatures: BoundedVec::new(signatures).unwrap(),
+    }
+}
+
+#[test]
+fn certificate_needs_more_than_two_thirds_of_power() {
+    let (keys, set) = validators(4);
+    assert!(certificate(&[&keys[0], &keys[1], &keys[2]])
+        .verify(&set)
+        .is_ok());
+    assert_eq!(
+        certificate(&[&keys[0], &keys[1]]).verify(&set),
+        Err(CertificateError::NoQuorum {
+            power: 20,
+            total: 40
+        })
+    );
+}
+
+#[test]
+fn certificate_refuses_duplicate_unknown_and_bad_signers() {
+    let (keys, set) = validators(4);
+    let twice = certificate(&[&keys[0], &keys[1], &keys[1]]);
+    assert!(matches!(
+        twice.verify(&set),
+        Err(CertificateError::DuplicateSigner(_))
+    ));
+
+    let stranger = key(9);
+    let unknown = certificate(&[&keys[0], &keys[1], &stranger]);
+    assert!(matches!(
+        unknown.verify(&set),
+        Err(CertificateError::UnknownSigner(_))
+    ));
+
+    let mut other_chain = certificate(&[&keys[0], &keys[1], &keys[2]]);
+    other_chain.chain_id = chain(2);
+    assert!(matches!(
+        other_chain.verify(&set),
+        Err(CertificateError::BadSignature { .. })
+    ));
+}
+
+#[test]
+fn validator_set_rules() {
+    let v = |seed: u8, power| Validator {
+        host: key(seed).host_id(),
+        power,
+    };
+    assert_eq!(ValidatorSet::new(vec![]), Err(ValidatorSetError::Empty));
+    assert!(matches!(
+        ValidatorSet::new(vec![v(1, 1), v(2, 0)]),
+        Err(ValidatorSetError::ZeroPower(_))
+    ));
+    assert!(matches!(
+        ValidatorSet::new(vec![v(1, 1), v(2, 1), v(1, 3)]),
+        Err(ValidatorSetError::Duplicate(_))
+    ));
+    let many = (0..=VALIDATORS_MAX as u8).map(|i| v(i, 1)).collect();
+    assert_eq!(
+        ValidatorSet::new(many),
+        Err(ValidatorSetError::TooMany(VALIDATORS_MAX + 1))
+    );
+    assert_eq!(
+        ValidatorSet::new(vec![v(1, u64::MAX), v(2, 1)]),
+        Err(ValidatorSetError::PowerOverflow)
+    );
+
+    let a = ValidatorSet::new(vec![v(1, 1), v(2, 2)]).unwrap();
+    let b = ValidatorSet::new(vec![v(2, 2), v(1, 1)]).unwrap();
+    assert_eq!(a.hash(), b.hash(), "order of the input list does not matter");
+    assert_eq!(decode::<ValidatorSet>("set", &encode(&a)).unwrap(), a);
+}
+
+fn genesis(owner: &SecretKey) -> SignedGenesis {
+    let genesis = Genesis {
+        owner: owner.address(),
+        symbol: Symbol::new("ALICE").unwrap(),
+        decimals: 2,
+        max_supply: Some(1_000_000),
+        validators: BoundedVec::new(vec![Validator {
+            host: key(50).host_id(),
+            power: 1,
+        }])
+        .unwrap(),
+        created_at_ms: 1_700_000_000_000,
+        salt: 1,
+    };
+    SignedGenesis {
+        signature: owner.sign(&genesis),
+        genesis,
+    }
+}
+
+#[test]
+fn genesis_is_signed_by_its_owner_and_names_its_chain() {
+    let owner = key(4);
+    let signed = genesis(&owner);
+    assert!(signed.verify().is_ok());
+    assert_eq!(signed.genesis.chain_id(), signed.genesis.clone().chain_id());
+
+    let mut other = signed.clone();
+    other.genesis.salt = 2;
+    assert_ne!(other.genesis.chain_id(), signed.genesis.chain_id());
+    assert!(matches!(other.verify(), Err(GenesisError::Signature(_))));
+
+    let mut decimals = signed.genesis.clone();
+    decimals.decimals = DECIMALS_MAX + 1;
+    let resigned = SignedGenesis {
+        signature: owner.sign(&decimals),
+        genesis: decimals,
+    };
+    assert_eq!(
+        resigned.verify(),
+        Err(GenesisError::Decimals(DECIMALS_MAX + 1))
+    );
+
+    assert!(Symbol::new("alice").is_err());
+    assert!(Symbol::new("").is_err());
+    assert!(Symbol::new("ABCDEFGHIJKLM").is_err());
+}
+
+#[test]
+fn tx_root_depends_on_every_transaction_and_their_order() {
+    let txs: Vec<SignedTransaction> = (1..=5).map(|n| transfer(chain(1), &key(1), n)).collect();
+    let root = tx_root(&txs);
+    assert_eq!(tx_root(&[]), Hash::ZERO);
+    assert_eq!(tx_root(&txs[..1]), txs[0].hash());
+    let mut swapped = txs.clone();
+    swapped.swap(1, 2);
+    assert_ne!(tx_root(&swapped), root);
+    assert_ne!(tx_root(&txs[..4]), root);
+}
+
+fn sample_block() -> Block {
+    let owner = key(5);
+    let txs = vec![
+        transfer(chain(1), &owner, 1),
+        {
+            let tx = Transaction {
+                chain_id: chain(1),
+                sender: owner.address(),
+                nonce: 2,
+                kind: TxKind::SetValidators {
+                    validators: genesis(&owner).genesis.validators,
+                },
+            };
+            SignedTransaction {
+                signature: owner.sign(&tx),
+                tx,
+            }
+        },
+    ];
+    Block {
+        header: BlockHeader {
+            chain_id: chain(1),
+            height: Height(2),
+            prev_hash: Hash::digest(b"prev"),
+            timestamp_ms: 5,
+            proposer: key(6).host_id(),
+            tx_root: tx_root(&txs),
+            state_root: Hash::digest(b"state"),
+            validators_hash: Hash::digest(b"validators"),
+        },
+        txs: BoundedVec::new(txs).unwrap(),
+    }
+}
+
+/// Every decoder that reads bytes from outside, as (name, canonical sample encoding, decode
+/// then re-encode). The fuzz targets under `fuzz/` cover the same list.
+#[allow(clippy::type_complexity)]
+fn decoders() -> Vec<(&'static str, Vec<u8>, fn(&[u8]) -> Option<Vec<u8>>)> {
+    fn round<T: borsh::BorshDeserialize + BorshSerialize>(bytes: &[u8]) -> Option<Vec<u8>> {
+        decode::<T>("fuzz", bytes).ok().map(|value| encode(&value))
+    }
+    let block = sample_block();
+    let (keys, _) = validators(4);
+    let vote = SignedVote {
+        vote: precommit(chain(1), block.hash()),
+        voter: keys[0].host_id(),
+        signature: keys[0].sign(&precommit(chain(1), block.hash())),
+    };
+    vec![
+        (
+            "transaction",
+            encode(&block.txs[0]),
+            round::<SignedTransaction>,
+        ),
+        ("block", encode(&block), round::<Block>),
+        ("vote", encode(&vote), round::<SignedVote>),
+        (
+            "certificate",
+            encode(&certificate(&[&keys[0], &keys[1], &keys[2]])),
+            round::<Certificate>,
+        ),
+        ("genesis", encode(&genesis(&key(7))), round::<SignedGenesis>),
+    ]
+}
+
+#[test]
+fn samples_decode_to_their_own_encoding() {
+    for (name, bytes, round) in decoders() {
+        assert_eq!(round(&bytes).as_deref(), Some(&bytes[..]), "{name}");
+    }
+}
+
+#[test]
+fn fuzz_corpus_replays_cleanly() {
+    // The corpus files live beside the fuzz targets; each must decode or be refused, never
+    // panic, and whatever decodes must re-encode to the same bytes.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus");
+    let mut replayed = 0;
+    for (name, _, round) in decoders() {
+        let Ok(entries) = std::fs::read_dir(root.join(format!("decode_{name}"))) else {
+            continue;
+        };
+        for entry in entries {
+            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            if let Some(again) = round(&bytes) {
+                assert_eq!(again, bytes, "{name}: decoding is not canonical");
+            }
+            replayed += 1;
+        }
+    }
+    assert!(replayed > 0, "no fuzz corpus found under {}", root.display());
+}
+
+proptest! {
+    #[test]
+    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        for (name, _, round) in decoders() {
+            if let Some(again) = round(&bytes) {
+                prop_assert_eq!(&again, &bytes, "{} decoded non-canonically", name);
+            }
+        }
+    }
+
+    #[test]
+    fn mutated_encodings_never_panic(
+        flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        for (name, mut bytes, round) in decoders() {
+            for (index, value) in &flips {
+                let i = index.index(bytes.len());
+                bytes[i] = *value;
+            }
+            let bytes = &bytes[..cut.index(bytes.len() + 1)];
+            if let Some(again) = round(bytes) {
+                prop_assert_eq!(&again[..], bytes, "{} decoded non-canonically", name);
+            }
+        }
+    }
+}
+
+/// Writes each decoder's sample as a seed for its fuzz target:
+/// `cargo test -p myriad-types -- --ignored write_fuzz_seeds`.
+#[test]
+#[ignore]
+fn write_fuzz_seeds() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus");
+    for (name, bytes, _) in decoders() {
+        let dir = root.join(format!("decode_{name}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("sample"), bytes).unwrap();
+    }
+}
