@@ -1,1 +1,10 @@
-//! placeholder
+//! Myriad's ledger: the pure, deterministic state machine of one chain — apply transactions,
+//! execute blocks, and keep an authenticated state root with proofs for single accounts.
+#![forbid(unsafe_code)]
+
+mod apply;
+mod state;
+pub mod tree;
+
+pub use apply::{apply, check_stateless, execute_block, Receipt, TxError, TX_BYTES_MAX};
+pub use state::{verify_account, AccountProof, ChainMeta, ChainState};

@@ -66,7 +66,9 @@ pub fn tx_root(txs: &[SignedTransaction]) -> Hash {
     level[0]
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, BorshSerialize, BorshDeserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, BorshSerialize, BorshDeserialize,
+)]
 pub enum VoteStep {
     Prevote,
     Precommit,
@@ -158,9 +160,8 @@ impl Certificate {
             if !seen.insert(*host) {
                 return Err(CertificateError::DuplicateSigner(*host));
             }
-            verify(&host.0, &precommit, signature).map_err(|error| {
-                CertificateError::BadSignature { host: *host, error }
-            })?;
+            verify(&host.0, &precommit, signature)
+                .map_err(|error| CertificateError::BadSignature { host: *host, error })?;
             // Cannot overflow: distinct members of a set whose total fits in u64.
             power = power.saturating_add(host_power);
         }

@@ -150,7 +150,12 @@ impl BatchVerifier {
         BatchVerifier::default()
     }
 
-    pub fn queue<T: Signable>(&mut self, public_key: &[u8; 32], message: &T, signature: &Signature) {
+    pub fn queue<T: Signable>(
+        &mut self,
+        public_key: &[u8; 32],
+        message: &T,
+        signature: &Signature,
+    ) {
         self.inner.queue((
             VerificationKeyBytes::from(*public_key),
             ed25519_consensus::Signature::from(signature.0),

@@ -198,7 +198,10 @@ mod tests {
         // A length prefix of 1,000 with no items behind it: refused by the bound, not by EOF.
         let bytes = encode(&1000u32);
         let error = decode::<BoundedVec<u64, 16>>("list", &bytes).unwrap_err();
-        assert!(error.to_string().contains("over the limit of 16"), "{error}");
+        assert!(
+            error.to_string().contains("over the limit of 16"),
+            "{error}"
+        );
     }
 
     #[test]

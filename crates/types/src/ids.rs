@@ -254,7 +254,10 @@ mod tests {
         let last = chain.pop().unwrap();
         chain.push(if last == 'q' { 'p' } else { 'q' });
         let error = chain.parse::<ChainId>().unwrap_err();
-        assert!(error.to_string().contains("not a valid chain id"), "{error}");
+        assert!(
+            error.to_string().contains("not a valid chain id"),
+            "{error}"
+        );
 
         assert!("zz".parse::<Hash>().is_err());
     }

@@ -227,7 +227,11 @@ fn validator_set_rules() {
 
     let a = ValidatorSet::new(vec![v(1, 1), v(2, 2)]).unwrap();
     let b = ValidatorSet::new(vec![v(2, 2), v(1, 1)]).unwrap();
-    assert_eq!(a.hash(), b.hash(), "order of the input list does not matter");
+    assert_eq!(
+        a.hash(),
+        b.hash(),
+        "order of the input list does not matter"
+    );
     assert_eq!(decode::<ValidatorSet>("set", &encode(&a)).unwrap(), a);
 }
 
@@ -293,23 +297,20 @@ fn tx_root_depends_on_every_transaction_and_their_order() {
 
 fn sample_block() -> Block {
     let owner = key(5);
-    let txs = vec![
-        transfer(chain(1), &owner, 1),
-        {
-            let tx = Transaction {
-                chain_id: chain(1),
-                sender: owner.address(),
-                nonce: 2,
-                kind: TxKind::SetValidators {
-                    validators: genesis(&owner).genesis.validators,
-                },
-            };
-            SignedTransaction {
-                signature: owner.sign(&tx),
-                tx,
-            }
-        },
-    ];
+    let txs = vec![transfer(chain(1), &owner, 1), {
+        let tx = Transaction {
+            chain_id: chain(1),
+            sender: owner.address(),
+            nonce: 2,
+            kind: TxKind::SetValidators {
+                validators: genesis(&owner).genesis.validators,
+            },
+        };
+        SignedTransaction {
+            signature: owner.sign(&tx),
+            tx,
+        }
+    }];
     Block {
         header: BlockHeader {
             chain_id: chain(1),
@@ -381,7 +382,11 @@ fn fuzz_corpus_replays_cleanly() {
             replayed += 1;
         }
     }
-    assert!(replayed > 0, "no fuzz corpus found under {}", root.display());
+    assert!(
+        replayed > 0,
+        "no fuzz corpus found under {}",
+        root.display()
+    );
 }
 
 proptest! {

@@ -1,0 +1,171 @@
+//! One chain's state: its parameters, supply, owner, validators and accounts, with a root
+//! hash that commits to all of it.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use myriad_types::{
+    Account, Address, Amount, ChainId, GenesisError, Hash, Height, SignedGenesis, Symbol,
+    ValidatorSet,
+};
+
+use crate::tree::{account_key, account_value, AccountTree, TreeProof};
+
+/// Everything about a chain but its accounts.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct ChainMeta {
+    pub chain_id: ChainId,
+    /// The height of the last executed block; 0 is the genesis state.
+    pub height: Height,
+    pub owner: Address,
+    pub symbol: Symbol,
+    pub decimals: u8,
+    pub max_supply: Option<Amount>,
+    /// Currency in circulation: `minted - burned`.
+    pub supply: Amount,
+    pub minted: Amount,
+    pub burned: Amount,
+    /// The set that validates the next block.
+    pub validators: Arc<ValidatorSet>,
+    /// A set chosen by the block being executed; it takes over once that block ends.
+    pub next_validators: Option<Arc<ValidatorSet>>,
+}
+
+impl ChainMeta {
+    pub fn hash(&self) -> Hash {
+        Hash::tagged(b"myriad/chain-meta/1", self)
+    }
+}
+
+/// A chain's full state. Accounts holding nothing and having sent nothing are absent.
+#[derive(Debug, Clone)]
+pub struct ChainState {
+    meta: ChainMeta,
+    accounts: HashMap<Address, Account>,
+    tree: AccountTree,
+    changed: BTreeSet<Address>,
+}
+
+/// Proof that an account holds a given entry under a state root.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct AccountProof {
+    pub meta_hash: Hash,
+    pub path: TreeProof,
+}
+
+fn state_root(accounts_root: &Hash, meta_hash: &Hash) -> Hash {
+    Hash::of_parts(&[b"myriad/state/1", &accounts_root.0, &meta_hash.0])
+}
+
+/// Whether `proof` shows that `address` holds `account` in the state with root `root`.
+/// The default (empty) account is shown by a proof of absence.
+pub fn verify_account(
+    root: &Hash,
+    address: &Address,
+    account: &Account,
+    proof: &AccountProof,
+) -> bool {
+    let value = (*account != Account::default()).then(|| account_value(account));
+    proof
+        .path
+        .root_for(&account_key(address), value.as_ref())
+        .is_some_and(|accounts_root| state_root(&accounts_root, &proof.meta_hash) == *root)
+}
+
+impl ChainState {
+    /// The state at height 0 of the chain a signed genesis founds.
+    pub fn from_genesis(signed: &SignedGenesis) -> Result<ChainState, GenesisError> {
+        let validators = signed.verify()?;
+        let genesis = &signed.genesis;
+        let meta = ChainMeta {
+            chain_id: genesis.chain_id(),
+            height: Height(0),
+            owner: genesis.owner,
+            symbol: genesis.symbol.clone(),
+            decimals: genesis.decimals,
+            max_supply: genesis.max_supply,
+            supply: 0,
+            minted: 0,
+            burned: 0,
+            validators: Arc::new(validators),
+            next_validators: None,
+        };
+        Ok(ChainState::from_parts(meta, []))
+    }
+
+    /// Rebuilds a state from its stored parts.
+    pub fn from_parts(
+        meta: ChainMeta,
+        accounts: impl IntoIterator<Item = (Address, Account)>,
+    ) -> ChainState {
+        let mut state = ChainState {
+            meta,
+            accounts: HashMap::new(),
+            tree: AccountTree::default(),
+            changed: BTreeSet::new(),
+        };
+        for (address, account) in accounts {
+            state.set_account(address, account);
+        }
+        state.changed.clear();
+        state
+    }
+
+    pub fn meta(&self) -> &ChainMeta {
+        &self.meta
+    }
+
+    pub(crate) fn meta_mut(&mut self) -> &mut ChainMeta {
+        &mut self.meta
+    }
+
+    pub fn chain_id(&self) -> ChainId {
+        self.meta.chain_id
+    }
+
+    pub fn account(&self, address: &Address) -> Account {
+        self.accounts.get(address).copied().unwrap_or_default()
+    }
+
+    /// Accounts holding something or having sent something.
+    pub fn accounts(&self) -> impl Iterator<Item = (&Address, &Account)> {
+        self.accounts.iter()
+    }
+
+    pub(crate) fn set_account(&mut self, address: Address, account: Account) {
+        let key = account_key(&address);
+        if account == Account::default() {
+            self.accounts.remove(&address);
+            self.tree.remove(&key);
+        } else {
+            self.accounts.insert(address, account);
+            self.tree.insert(key, account_value(&account));
+        }
+        self.changed.insert(address);
+    }
+
+    /// The root that commits to every account and to the chain's metadata.
+    pub fn state_root(&self) -> Hash {
+        state_root(&self.tree.root(), &self.meta.hash())
+    }
+
+    pub fn prove(&self, address: &Address) -> AccountProof {
+        AccountProof {
+            meta_hash: self.meta.hash(),
+            path: self.tree.prove(&account_key(address)),
+        }
+    }
+
+    /// Accounts written since the last [`ChainState::clear_changed`], with their current
+    /// entries (the default entry for one that became empty): what a store must write.
+    pub fn changed_accounts(&self) -> impl Iterator<Item = (Address, Account)> + '_ {
+        self.changed
+            .iter()
+            .map(|address| (*address, self.account(address)))
+    }
+
+    pub fn clear_changed(&mut self) {
+        self.changed.clear();
+    }
+}
