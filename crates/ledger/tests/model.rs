@@ -1,5 +1,6 @@
 //! State-machine test of the ledger against a simple model: random mints, transfers, burns,
 //! validator and ownership changes from several accounts, valid and invalid, in blocks.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
 

@@ -1,1 +1,160 @@
-//! placeholder
+//! Myriad's storage: the `Store` interface the host writes through, and its embedded redb
+//! implementation (one file per host, one fsync per committed batch).
+
+mod redb_store;
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use myriad_ledger::{ChainMeta, ChainState};
+use myriad_types::{
+    encode, Account, Address, Block, Certificate, ChainId, DecodeError, Hash, Height,
+    SignedGenesis, SignerState,
+};
+
+pub use redb_store::RedbStore;
+
+/// The version of the on-disk layout this build reads and writes.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// A failure of the store, saying what was being done and what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open store at {path}: it is in use by another process (is another host running on this data directory?)")]
+    Locked { path: String },
+    #[error("cannot open store at {path}: it has schema version {found}, this build reads version {expected}; use a build that matches it, or move it away to start afresh")]
+    SchemaVersion {
+        path: String,
+        found: u64,
+        expected: u64,
+    },
+    #[error("store {what}: {source}")]
+    Backend {
+        what: &'static str,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("store is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl From<DecodeError> for StoreError {
+    fn from(error: DecodeError) -> StoreError {
+        StoreError::Corrupt(error.to_string())
+    }
+}
+
+/// A chain's latest committed position: its metadata, last block and state root.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct ChainHead {
+    pub meta: ChainMeta,
+    /// The hash of the block at `meta.height`; zero at genesis.
+    pub block_hash: Hash,
+    pub state_root: Hash,
+}
+
+/// Changes to many chains that become durable together, with one fsync, or not at all.
+/// Dropping a batch without committing it writes nothing.
+#[derive(Debug, Default)]
+pub struct WriteBatch {
+    pub(crate) geneses: Vec<(ChainId, Vec<u8>)>,
+    pub(crate) heads: Vec<(ChainId, Vec<u8>)>,
+    pub(crate) accounts: Vec<(ChainId, Address, Option<Vec<u8>>)>,
+    pub(crate) blocks: Vec<(ChainId, Height, Vec<u8>, Vec<u8>)>,
+    pub(crate) signers: Vec<(ChainId, Vec<u8>)>,
+}
+
+impl WriteBatch {
+    pub fn new() -> WriteBatch {
+        WriteBatch::default()
+    }
+
+    /// Records a new chain's genesis.
+    pub fn put_genesis(&mut self, genesis: &SignedGenesis) {
+        self.geneses
+            .push((genesis.genesis.chain_id(), encode(genesis)));
+    }
+
+    /// Records a chain's state after its block `block_hash` (zero at genesis): its head and
+    /// every account changed since the state was last marked persisted.
+    pub fn put_chain_state(&mut self, state: &ChainState, block_hash: Hash) {
+        let chain = state.chain_id();
+        let head = ChainHead {
+            meta: state.meta().clone(),
+            block_hash,
+            state_root: state.state_root(),
+        };
+        self.heads.push((chain, encode(&head)));
+        for (address, account) in state.changed_accounts() {
+            let value = (account != Account::default()).then(|| encode(&account));
+            self.accounts.push((chain, address, value));
+        }
+    }
+
+    /// Records a decided block with its certificate.
+    pub fn put_block(&mut self, block: &Block, certificate: &Certificate) {
+        let header = &block.header;
+        self.blocks.push((
+            header.chain_id,
+            header.height,
+            encode(block),
+            encode(certificate),
+        ));
+    }
+
+    /// Records what a host's signer guard last allowed for a chain.
+    pub fn put_signer_state(&mut self, chain: ChainId, state: &SignerState) {
+        self.signers.push((chain, encode(state)));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.geneses.is_empty()
+            && self.heads.is_empty()
+            && self.accounts.is_empty()
+            && self.blocks.is_empty()
+            && self.signers.is_empty()
+    }
+}
+
+/// Where a host keeps its chains. Reads see only committed batches.
+pub trait Store: Send + Sync {
+    /// Makes every change in `batch` durable (fsynced) at once, or none of them.
+    fn commit(&self, batch: WriteBatch) -> Result<(), StoreError>;
+
+    fn genesis(&self, chain: &ChainId) -> Result<Option<SignedGenesis>, StoreError>;
+
+    fn chain_head(&self, chain: &ChainId) -> Result<Option<ChainHead>, StoreError>;
+
+    /// How many chains have a stored genesis.
+    fn chain_count(&self) -> Result<u64, StoreError>;
+
+    fn block(&self, chain: &ChainId, height: Height) -> Result<Option<Block>, StoreError>;
+
+    fn certificate(
+        &self,
+        chain: &ChainId,
+        height: Height,
+    ) -> Result<Option<Certificate>, StoreError>;
+
+    /// An account's entry; the default entry if it holds nothing.
+    fn account(&self, chain: &ChainId, address: &Address) -> Result<Account, StoreError>;
+
+    /// Every non-empty account of a chain.
+    fn accounts(&self, chain: &ChainId) -> Result<Vec<(Address, Account)>, StoreError>;
+
+    fn signer_state(&self, chain: &ChainId) -> Result<Option<SignerState>, StoreError>;
+
+    /// Rebuilds a chain's state from its head and accounts, and checks it against the
+    /// stored state root.
+    fn chain_state(&self, chain: &ChainId) -> Result<Option<ChainState>, StoreError> {
+        let Some(head) = self.chain_head(chain)? else {
+            return Ok(None);
+        };
+        let state = ChainState::from_parts(head.meta, self.accounts(chain)?);
+        if state.state_root() != head.state_root {
+            return Err(StoreError::Corrupt(format!(
+                "chain {chain}: accounts give state root {}, the head records {}",
+                state.state_root(),
+                head.state_root
+            )));
+        }
+        Ok(Some(state))
+    }
+}

@@ -174,3 +174,23 @@ impl Certificate {
         Ok(())
     }
 }
+
+/// The kinds of message a host signs in consensus.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, BorshSerialize, BorshDeserialize,
+)]
+pub enum SignedStep {
+    Proposal,
+    Prevote,
+    Precommit,
+}
+
+/// The last thing a host signed for one chain: what its signer guard must remember, on
+/// disk, before any signature leaves the host.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct SignerState {
+    pub height: Height,
+    pub round: Round,
+    pub step: SignedStep,
+    pub block_hash: Option<Hash>,
+}

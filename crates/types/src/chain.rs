@@ -4,7 +4,7 @@ use std::io::{self, Read, Write};
 
 use borsh::{BorshDeserialize, BorshSerialize};
 
-use crate::crypto::{verify, Domain, Signable, Signature, SignatureError};
+use crate::crypto::{verify, Domain, SecretKey, Signable, Signature, SignatureError};
 use crate::encoding::{invalid, BoundedBytes, BoundedVec};
 use crate::ids::{Address, Amount, ChainId, Hash, HostId};
 
@@ -212,6 +212,14 @@ pub struct SignedGenesis {
 }
 
 impl SignedGenesis {
+    /// Signs `genesis` with `owner`, whose address should be `genesis.owner`.
+    pub fn sign(genesis: Genesis, owner: &SecretKey) -> SignedGenesis {
+        SignedGenesis {
+            signature: owner.sign(&genesis),
+            genesis,
+        }
+    }
+
     /// Checks the owner's signature and the genesis rules; returns the validator set.
     pub fn verify(&self) -> Result<ValidatorSet, GenesisError> {
         verify(&self.genesis.owner.0, &self.genesis, &self.signature)

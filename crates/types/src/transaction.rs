@@ -3,7 +3,7 @@
 use borsh::{BorshDeserialize, BorshSerialize};
 
 use crate::chain::ValidatorList;
-use crate::crypto::{verify, Domain, Signable, Signature, SignatureError};
+use crate::crypto::{verify, Domain, SecretKey, Signable, Signature, SignatureError};
 use crate::encoding::BoundedBytes;
 use crate::ids::{Address, Amount, ChainId, Hash};
 
@@ -76,6 +76,14 @@ pub struct SignedTransaction {
 }
 
 impl SignedTransaction {
+    /// Signs `tx` with `sender`, whose address should be `tx.sender`.
+    pub fn sign(tx: Transaction, sender: &SecretKey) -> SignedTransaction {
+        SignedTransaction {
+            signature: sender.sign(&tx),
+            tx,
+        }
+    }
+
     pub fn hash(&self) -> Hash {
         self.tx.hash()
     }

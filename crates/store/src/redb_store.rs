@@ -1,0 +1,209 @@
+//! The embedded store: one redb file per host. The byte layout of every table is written
+//! down in `docs/storage.md`.
+
+use std::path::Path;
+
+use myriad_types::{
+    decode, Account, Address, Block, Certificate, ChainId, Height, SignedGenesis, SignerState,
+};
+use redb::{
+    Database, DatabaseError, Durability, ReadableTable, ReadableTableMetadata, TableDefinition,
+};
+
+use crate::{ChainHead, Store, StoreError, WriteBatch, SCHEMA_VERSION};
+
+type ChainKey = [u8; 32];
+
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const GENESES: TableDefinition<ChainKey, &[u8]> = TableDefinition::new("geneses");
+const HEADS: TableDefinition<ChainKey, &[u8]> = TableDefinition::new("heads");
+const ACCOUNTS: TableDefinition<(ChainKey, [u8; 32]), &[u8]> = TableDefinition::new("accounts");
+const BLOCKS: TableDefinition<(ChainKey, u64), &[u8]> = TableDefinition::new("blocks");
+const CERTIFICATES: TableDefinition<(ChainKey, u64), &[u8]> = TableDefinition::new("certificates");
+const SIGNERS: TableDefinition<ChainKey, &[u8]> = TableDefinition::new("signers");
+
+const SCHEMA_VERSION_KEY: &str = "schema_version";
+
+/// A [`Store`] in one redb file.
+#[derive(Debug)]
+pub struct RedbStore {
+    db: Database,
+}
+
+fn backend<E>(what: &'static str) -> impl FnOnce(E) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    move |source| StoreError::Backend {
+        what,
+        source: Box::new(source),
+    }
+}
+
+impl RedbStore {
+    /// Opens the store at `path`, creating it if it does not exist. Refuses a store that
+    /// another process holds open, or one written in another schema version.
+    pub fn open(path: &Path) -> Result<RedbStore, StoreError> {
+        let shown = path.display().to_string();
+        let db = Database::create(path).map_err(|error| match error {
+            DatabaseError::DatabaseAlreadyOpen => StoreError::Locked {
+                path: shown.clone(),
+            },
+            other => StoreError::Backend {
+                what: "open",
+                source: Box::new(other),
+            },
+        })?;
+        let write = db.begin_write().map_err(backend("open"))?;
+        {
+            let mut meta = write.open_table(META).map_err(backend("open"))?;
+            let found = meta
+                .get(SCHEMA_VERSION_KEY)
+                .map_err(backend("open"))?
+                .map(|version| version.value());
+            match found {
+                Some(found) if found != SCHEMA_VERSION => {
+                    return Err(StoreError::SchemaVersion {
+                        path: shown,
+                        found,
+                        expected: SCHEMA_VERSION,
+                    })
+                }
+                Some(_) => {}
+                None => {
+                    meta.insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION)
+                        .map_err(backend("open"))?;
+                }
+            }
+            // Create every table now, so that reads never meet a missing one.
+            write.open_table(GENESES).map_err(backend("open"))?;
+            write.open_table(HEADS).map_err(backend("open"))?;
+            write.open_table(ACCOUNTS).map_err(backend("open"))?;
+            write.open_table(BLOCKS).map_err(backend("open"))?;
+            write.open_table(CERTIFICATES).map_err(backend("open"))?;
+            write.open_table(SIGNERS).map_err(backend("open"))?;
+        }
+        write.commit().map_err(backend("open"))?;
+        Ok(RedbStore { db })
+    }
+
+    /// Reads one value of `table` and decodes it as a `T`.
+    fn get<K, T>(
+        &self,
+        table: TableDefinition<K, &[u8]>,
+        key: K::SelfType<'_>,
+        what: &'static str,
+    ) -> Result<Option<T>, StoreError>
+    where
+        K: redb::Key + 'static,
+        T: borsh::BorshDeserialize,
+    {
+        let read = self.db.begin_read().map_err(backend("read"))?;
+        let table = read.open_table(table).map_err(backend("read"))?;
+        let Some(bytes) = table.get(key).map_err(backend("read"))? else {
+            return Ok(None);
+        };
+        Ok(Some(decode(what, bytes.value())?))
+    }
+}
+
+impl Store for RedbStore {
+    fn commit(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        let mut write = self.db.begin_write().map_err(backend("write"))?;
+        write.set_durability(Durability::Immediate);
+        {
+            let mut geneses = write.open_table(GENESES).map_err(backend("write"))?;
+            for (chain, bytes) in &batch.geneses {
+                geneses
+                    .insert(chain.0, bytes.as_slice())
+                    .map_err(backend("write genesis"))?;
+            }
+            let mut heads = write.open_table(HEADS).map_err(backend("write"))?;
+            for (chain, bytes) in &batch.heads {
+                heads
+                    .insert(chain.0, bytes.as_slice())
+                    .map_err(backend("write chain head"))?;
+            }
+            let mut accounts = write.open_table(ACCOUNTS).map_err(backend("write"))?;
+            for (chain, address, bytes) in &batch.accounts {
+                let key = (chain.0, address.0);
+                match bytes {
+                    Some(bytes) => accounts.insert(key, bytes.as_slice()).map(drop),
+                    None => accounts.remove(key).map(drop),
+                }
+                .map_err(backend("write account"))?;
+            }
+            let mut blocks = write.open_table(BLOCKS).map_err(backend("write"))?;
+            let mut certificates = write.open_table(CERTIFICATES).map_err(backend("write"))?;
+            for (chain, height, block, certificate) in &batch.blocks {
+                blocks
+                    .insert((chain.0, height.0), block.as_slice())
+                    .map_err(backend("write block"))?;
+                certificates
+                    .insert((chain.0, height.0), certificate.as_slice())
+                    .map_err(backend("write certificate"))?;
+            }
+            let mut signers = write.open_table(SIGNERS).map_err(backend("write"))?;
+            for (chain, bytes) in &batch.signers {
+                signers
+                    .insert(chain.0, bytes.as_slice())
+                    .map_err(backend("write signer state"))?;
+            }
+        }
+        write.commit().map_err(backend("commit"))
+    }
+
+    fn genesis(&self, chain: &ChainId) -> Result<Option<SignedGenesis>, StoreError> {
+        self.get(GENESES, chain.0, "stored genesis")
+    }
+
+    fn chain_head(&self, chain: &ChainId) -> Result<Option<ChainHead>, StoreError> {
+        self.get(HEADS, chain.0, "stored chain head")
+    }
+
+    fn chain_count(&self) -> Result<u64, StoreError> {
+        let read = self.db.begin_read().map_err(backend("read"))?;
+        let table = read.open_table(GENESES).map_err(backend("read"))?;
+        table.len().map_err(backend("read"))
+    }
+
+    fn block(&self, chain: &ChainId, height: Height) -> Result<Option<Block>, StoreError> {
+        self.get(BLOCKS, (chain.0, height.0), "stored block")
+    }
+
+    fn certificate(
+        &self,
+        chain: &ChainId,
+        height: Height,
+    ) -> Result<Option<Certificate>, StoreError> {
+        self.get(CERTIFICATES, (chain.0, height.0), "stored certificate")
+    }
+
+    fn account(&self, chain: &ChainId, address: &Address) -> Result<Account, StoreError> {
+        Ok(self
+            .get(ACCOUNTS, (chain.0, address.0), "stored account")?
+            .unwrap_or_default())
+    }
+
+    fn accounts(&self, chain: &ChainId) -> Result<Vec<(Address, Account)>, StoreError> {
+        let read = self.db.begin_read().map_err(backend("read"))?;
+        let table = read.open_table(ACCOUNTS).map_err(backend("read"))?;
+        let range = table
+            .range((chain.0, [0u8; 32])..=(chain.0, [0xff; 32]))
+            .map_err(backend("read accounts"))?;
+        let mut accounts = Vec::new();
+        for entry in range {
+            let (key, value) = entry.map_err(backend("read accounts"))?;
+            let account = decode("stored account", value.value())?;
+            accounts.push((Address(key.value().1), account));
+        }
+        Ok(accounts)
+    }
+
+    fn signer_state(&self, chain: &ChainId) -> Result<Option<SignerState>, StoreError> {
+        self.get(SIGNERS, chain.0, "stored signer state")
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,284 @@
+use myriad_ledger::{execute_block, ChainState};
+use myriad_types::{
+    tx_root, Address, BlockHeader, BoundedVec, CommitSignature, Genesis, Hash, Memo, Round,
+    SecretKey, SignedStep, SignedTransaction, Symbol, Transaction, TxKind, Validator, Vote,
+    VoteStep,
+};
+
+use super::*;
+
+fn key(seed: u8) -> SecretKey {
+    SecretKey::from_seed([seed; 32])
+}
+
+fn genesis(salt: u64) -> SignedGenesis {
+    let genesis = Genesis {
+        owner: key(1).address(),
+        symbol: Symbol::new("STORE").unwrap(),
+        decimals: 2,
+        max_supply: None,
+        validators: BoundedVec::new(vec![Validator {
+            host: key(10).host_id(),
+            power: 1,
+        }])
+        .unwrap(),
+        created_at_ms: 0,
+        salt,
+    };
+    SignedGenesis::sign(genesis, &key(1))
+}
+
+/// A chain one block past genesis, the block, and its certificate.
+fn chain_with_block(salt: u64) -> (SignedGenesis, ChainState, Block, Certificate) {
+    let genesis = genesis(salt);
+    let state = ChainState::from_genesis(&genesis).unwrap();
+    let chain_id = state.chain_id();
+    let owner = key(1);
+    let txs = vec![
+        SignedTransaction::sign(
+            Transaction {
+                chain_id,
+                sender: owner.address(),
+                nonce: 1,
+                kind: TxKind::Mint {
+                    to: owner.address(),
+                    amount: 1_000,
+                },
+            },
+            &owner,
+        ),
+        SignedTransaction::sign(
+            Transaction {
+                chain_id,
+                sender: owner.address(),
+                nonce: 2,
+                kind: TxKind::Transfer {
+                    to: key(2).address(),
+                    amount: 250,
+                    memo: Memo::default(),
+                },
+            },
+            &owner,
+        ),
+    ];
+    let validators_hash = state.meta().validators.hash();
+    let (state, receipts, state_root) = execute_block(state, &txs);
+    assert!(receipts.iter().all(Result::is_ok));
+    let block = Block {
+        header: BlockHeader {
+            chain_id,
+            height: Height(1),
+            prev_hash: Hash::ZERO,
+            timestamp_ms: 1,
+            proposer: key(10).host_id(),
+            tx_root: tx_root(&txs),
+            state_root,
+            validators_hash,
+        },
+        txs: BoundedVec::new(txs).unwrap(),
+    };
+    let vote = Vote {
+        chain_id,
+        height: Height(1),
+        round: Round(0),
+        step: VoteStep::Precommit,
+        block_hash: Some(block.hash()),
+    };
+    let certificate = Certificate {
+        chain_id,
+        height: Height(1),
+        round: Round(0),
+        block_hash: block.hash(),
+        signatures: BoundedVec::new(vec![CommitSignature {
+            host: key(10).host_id(),
+            signature: key(10).sign(&vote),
+        }])
+        .unwrap(),
+    };
+    certificate.verify(&genesis.verify().unwrap()).unwrap();
+    (genesis, state, block, certificate)
+}
+
+fn signer_state(block: &Block) -> SignerState {
+    SignerState {
+        height: Height(2),
+        round: Round(0),
+        step: SignedStep::Prevote,
+        block_hash: Some(block.hash()),
+    }
+}
+
+fn write_chain(store: &RedbStore, salt: u64) -> (ChainState, Block, Certificate) {
+    let (genesis, mut state, block, certificate) = chain_with_block(salt);
+    let mut batch = WriteBatch::new();
+    batch.put_genesis(&genesis);
+    batch.put_chain_state(&state, block.hash());
+    batch.put_block(&block, &certificate);
+    batch.put_signer_state(state.chain_id(), &signer_state(&block));
+    store.commit(batch).unwrap();
+    state.clear_changed();
+    (state, block, certificate)
+}
+
+#[test]
+fn written_state_reads_back_after_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("host.redb");
+    let (state, block, certificate) = write_chain(&RedbStore::open(&path).unwrap(), 7);
+    let chain = state.chain_id();
+
+    let store = RedbStore::open(&path).unwrap();
+    let loaded = store.chain_state(&chain).unwrap().unwrap();
+    assert_eq!(loaded.state_root(), state.state_root());
+    assert_eq!(loaded.meta(), state.meta());
+    assert_eq!(
+        store.account(&chain, &key(2).address()).unwrap().balance,
+        250
+    );
+    assert_eq!(
+        store.account(&chain, &key(1).address()).unwrap().balance,
+        750
+    );
+    assert_eq!(store.accounts(&chain).unwrap().len(), 2);
+    let head = store.chain_head(&chain).unwrap().unwrap();
+    assert_eq!(head.block_hash, block.hash());
+    assert_eq!(head.state_root, block.header.state_root);
+    assert_eq!(store.block(&chain, Height(1)).unwrap(), Some(block.clone()));
+    assert_eq!(
+        store.certificate(&chain, Height(1)).unwrap(),
+        Some(certificate)
+    );
+    assert_eq!(store.block(&chain, Height(2)).unwrap(), None);
+    assert_eq!(
+        store.genesis(&chain).unwrap().unwrap().genesis.chain_id(),
+        chain
+    );
+    assert_eq!(
+        store.signer_state(&chain).unwrap(),
+        Some(signer_state(&block))
+    );
+    assert_eq!(store.chain_count().unwrap(), 1);
+}
+
+#[test]
+fn a_spent_account_keeps_its_nonce_and_reloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RedbStore::open(&dir.path().join("host.redb")).unwrap();
+    let (state, _, _) = write_chain(&store, 8);
+    let chain = state.chain_id();
+    let holder = key(2);
+    let spend = SignedTransaction::sign(
+        Transaction {
+            chain_id: chain,
+            sender: holder.address(),
+            nonce: 1,
+            kind: TxKind::Burn { amount: 250 },
+        },
+        &holder,
+    );
+    let (state, receipts, _) = execute_block(state, &[spend]);
+    assert!(receipts[0].is_ok());
+    let mut batch = WriteBatch::new();
+    batch.put_chain_state(&state, Hash::digest(b"block 2"));
+    store.commit(batch).unwrap();
+    // The holder sent a transaction, so its entry (nonce 1) stays; the balance is gone.
+    assert_eq!(store.account(&chain, &holder.address()).unwrap().nonce, 1);
+    assert_eq!(store.account(&chain, &holder.address()).unwrap().balance, 0);
+    let loaded = store.chain_state(&chain).unwrap().unwrap();
+    assert_eq!(loaded.state_root(), state.state_root());
+}
+
+#[test]
+fn a_batch_dropped_before_commit_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("host.redb");
+    let store = RedbStore::open(&path).unwrap();
+    let (first, _, _) = write_chain(&store, 1);
+
+    let (genesis, second, block, certificate) = chain_with_block(2);
+    let mut batch = WriteBatch::new();
+    batch.put_genesis(&genesis);
+    batch.put_chain_state(&second, block.hash());
+    batch.put_block(&block, &certificate);
+    assert!(!batch.is_empty());
+    drop(batch);
+    drop(store);
+
+    let store = RedbStore::open(&path).unwrap();
+    assert_eq!(store.chain_count().unwrap(), 1);
+    assert!(store.chain_state(&second.chain_id()).unwrap().is_none());
+    assert!(store
+        .block(&second.chain_id(), Height(1))
+        .unwrap()
+        .is_none());
+    assert!(store.chain_state(&first.chain_id()).unwrap().is_some());
+}
+
+#[test]
+fn a_redb_write_dropped_before_commit_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("host.redb");
+    let store = RedbStore::open(&path).unwrap();
+    {
+        let write = store.db.begin_write().unwrap();
+        let mut heads = write.open_table(HEADS).unwrap();
+        heads.insert([9; 32], b"half-written".as_slice()).unwrap();
+    }
+    drop(store);
+    let store = RedbStore::open(&path).unwrap();
+    assert!(store.chain_head(&ChainId([9; 32])).unwrap().is_none());
+}
+
+#[test]
+fn a_store_of_another_schema_version_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("host.redb");
+    drop(RedbStore::open(&path).unwrap());
+    {
+        let db = Database::create(&path).unwrap();
+        let write = db.begin_write().unwrap();
+        write
+            .open_table(META)
+            .unwrap()
+            .insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION + 1)
+            .unwrap();
+        write.commit().unwrap();
+    }
+    let error = RedbStore::open(&path).unwrap_err();
+    assert!(
+        matches!(error, StoreError::SchemaVersion { found, .. } if found == SCHEMA_VERSION + 1)
+    );
+    let message = error.to_string();
+    assert!(message.contains("schema version 2"), "{message}");
+    assert!(message.contains(&path.display().to_string()), "{message}");
+}
+
+#[test]
+fn a_store_open_elsewhere_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("host.redb");
+    let _held = RedbStore::open(&path).unwrap();
+    let error = RedbStore::open(&path).unwrap_err();
+    assert!(matches!(error, StoreError::Locked { .. }), "{error}");
+    assert!(error.to_string().contains("another process"), "{error}");
+}
+
+#[test]
+fn accounts_that_disagree_with_the_head_are_reported_as_corruption() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RedbStore::open(&dir.path().join("host.redb")).unwrap();
+    let (state, _, _) = write_chain(&store, 3);
+    let mut batch = WriteBatch::new();
+    let forged = Account {
+        balance: 1_000_000,
+        nonce: 0,
+    };
+    batch.accounts.push((
+        state.chain_id(),
+        Address([5; 32]),
+        Some(myriad_types::encode(&forged)),
+    ));
+    store.commit(batch).unwrap();
+    let error = store.chain_state(&state.chain_id()).unwrap_err();
+    assert!(matches!(error, StoreError::Corrupt(_)), "{error}");
+}
