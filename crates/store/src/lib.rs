@@ -31,6 +31,8 @@ pub enum StoreError {
         what: &'static str,
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    #[error("cannot open store at {path}: it is a database of something else, not a Myriad store")]
+    Foreign { path: String },
     #[error("store is corrupt: {0}")]
     Corrupt(String),
 }
@@ -91,6 +93,15 @@ impl WriteBatch {
     /// Records a decided block with its certificate.
     pub fn put_block(&mut self, block: &Block, certificate: &Certificate) {
         let header = &block.header;
+        assert_eq!(
+            (
+                certificate.chain_id,
+                certificate.height,
+                certificate.block_hash
+            ),
+            (header.chain_id, header.height, block.hash()),
+            "a block is stored only with its own certificate"
+        );
         self.blocks.push((
             header.chain_id,
             header.height,
@@ -141,20 +152,25 @@ pub trait Store: Send + Sync {
 
     fn signer_state(&self, chain: &ChainId) -> Result<Option<SignerState>, StoreError>;
 
-    /// Rebuilds a chain's state from its head and accounts, and checks it against the
-    /// stored state root.
-    fn chain_state(&self, chain: &ChainId) -> Result<Option<ChainState>, StoreError> {
-        let Some(head) = self.chain_head(chain)? else {
-            return Ok(None);
-        };
-        let state = ChainState::from_parts(head.meta, self.accounts(chain)?);
-        if state.state_root() != head.state_root {
-            return Err(StoreError::Corrupt(format!(
-                "chain {chain}: accounts give state root {}, the head records {}",
-                state.state_root(),
-                head.state_root
-            )));
-        }
-        Ok(Some(state))
+    /// Rebuilds a chain's state from its head and accounts, read from one snapshot, and
+    /// checks it against the stored state root.
+    fn chain_state(&self, chain: &ChainId) -> Result<Option<ChainState>, StoreError>;
+}
+
+/// A chain's state rebuilt from what was stored, refused if it does not match the state
+/// root stored beside it.
+pub(crate) fn rebuild_chain_state(
+    chain: &ChainId,
+    head: ChainHead,
+    accounts: Vec<(Address, Account)>,
+) -> Result<ChainState, StoreError> {
+    let state = ChainState::from_parts(head.meta, accounts);
+    if state.state_root() != head.state_root {
+        return Err(StoreError::Corrupt(format!(
+            "chain {chain}: accounts give state root {}, the head records {}",
+            state.state_root(),
+            head.state_root
+        )));
     }
+    Ok(state)
 }

@@ -3,14 +3,16 @@
 
 use std::path::Path;
 
+use myriad_ledger::ChainState;
 use myriad_types::{
     decode, Account, Address, Block, Certificate, ChainId, Height, SignedGenesis, SignerState,
 };
 use redb::{
-    Database, DatabaseError, Durability, ReadableTable, ReadableTableMetadata, TableDefinition,
+    Database, DatabaseError, Durability, ReadTransaction, ReadableTable, ReadableTableMetadata,
+    TableDefinition,
 };
 
-use crate::{ChainHead, Store, StoreError, WriteBatch, SCHEMA_VERSION};
+use crate::{rebuild_chain_state, ChainHead, Store, StoreError, WriteBatch, SCHEMA_VERSION};
 
 type ChainKey = [u8; 32];
 
@@ -70,6 +72,9 @@ impl RedbStore {
                     })
                 }
                 Some(_) => {}
+                None if write.list_tables().map_err(backend("open"))?.count() > 1 => {
+                    return Err(StoreError::Foreign { path: shown });
+                }
                 None => {
                     meta.insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION)
                         .map_err(backend("open"))?;
@@ -87,24 +92,44 @@ impl RedbStore {
         Ok(RedbStore { db })
     }
 
-    /// Reads one value of `table` and decodes it as a `T`.
-    fn get<K, T>(
-        &self,
-        table: TableDefinition<K, &[u8]>,
-        key: K::SelfType<'_>,
-        what: &'static str,
-    ) -> Result<Option<T>, StoreError>
-    where
-        K: redb::Key + 'static,
-        T: borsh::BorshDeserialize,
-    {
-        let read = self.db.begin_read().map_err(backend("read"))?;
-        let table = read.open_table(table).map_err(backend("read"))?;
-        let Some(bytes) = table.get(key).map_err(backend("read"))? else {
-            return Ok(None);
-        };
-        Ok(Some(decode(what, bytes.value())?))
+    fn read(&self) -> Result<ReadTransaction, StoreError> {
+        self.db.begin_read().map_err(backend("read"))
     }
+}
+
+/// Reads one value of `table` and decodes it as a `T`.
+fn get<K, T>(
+    read: &ReadTransaction,
+    table: TableDefinition<K, &[u8]>,
+    key: K::SelfType<'_>,
+    what: &'static str,
+) -> Result<Option<T>, StoreError>
+where
+    K: redb::Key + 'static,
+    T: borsh::BorshDeserialize,
+{
+    let table = read.open_table(table).map_err(backend("read"))?;
+    let Some(bytes) = table.get(key).map_err(backend("read"))? else {
+        return Ok(None);
+    };
+    Ok(Some(decode(what, bytes.value())?))
+}
+
+fn accounts(
+    read: &ReadTransaction,
+    chain: &ChainId,
+) -> Result<Vec<(Address, Account)>, StoreError> {
+    let table = read.open_table(ACCOUNTS).map_err(backend("read"))?;
+    let range = table
+        .range((chain.0, [0u8; 32])..=(chain.0, [0xff; 32]))
+        .map_err(backend("read accounts"))?;
+    let mut accounts = Vec::new();
+    for entry in range {
+        let (key, value) = entry.map_err(backend("read accounts"))?;
+        let account = decode("stored account", value.value())?;
+        accounts.push((Address(key.value().1), account));
+    }
+    Ok(accounts)
 }
 
 impl Store for RedbStore {
@@ -154,11 +179,11 @@ impl Store for RedbStore {
     }
 
     fn genesis(&self, chain: &ChainId) -> Result<Option<SignedGenesis>, StoreError> {
-        self.get(GENESES, chain.0, "stored genesis")
+        get(&self.read()?, GENESES, chain.0, "stored genesis")
     }
 
     fn chain_head(&self, chain: &ChainId) -> Result<Option<ChainHead>, StoreError> {
-        self.get(HEADS, chain.0, "stored chain head")
+        get(&self.read()?, HEADS, chain.0, "stored chain head")
     }
 
     fn chain_count(&self) -> Result<u64, StoreError> {
@@ -168,7 +193,7 @@ impl Store for RedbStore {
     }
 
     fn block(&self, chain: &ChainId, height: Height) -> Result<Option<Block>, StoreError> {
-        self.get(BLOCKS, (chain.0, height.0), "stored block")
+        get(&self.read()?, BLOCKS, (chain.0, height.0), "stored block")
     }
 
     fn certificate(
@@ -176,32 +201,38 @@ impl Store for RedbStore {
         chain: &ChainId,
         height: Height,
     ) -> Result<Option<Certificate>, StoreError> {
-        self.get(CERTIFICATES, (chain.0, height.0), "stored certificate")
+        get(
+            &self.read()?,
+            CERTIFICATES,
+            (chain.0, height.0),
+            "stored certificate",
+        )
     }
 
     fn account(&self, chain: &ChainId, address: &Address) -> Result<Account, StoreError> {
-        Ok(self
-            .get(ACCOUNTS, (chain.0, address.0), "stored account")?
-            .unwrap_or_default())
+        let account = get(
+            &self.read()?,
+            ACCOUNTS,
+            (chain.0, address.0),
+            "stored account",
+        )?;
+        Ok(account.unwrap_or_default())
     }
 
     fn accounts(&self, chain: &ChainId) -> Result<Vec<(Address, Account)>, StoreError> {
-        let read = self.db.begin_read().map_err(backend("read"))?;
-        let table = read.open_table(ACCOUNTS).map_err(backend("read"))?;
-        let range = table
-            .range((chain.0, [0u8; 32])..=(chain.0, [0xff; 32]))
-            .map_err(backend("read accounts"))?;
-        let mut accounts = Vec::new();
-        for entry in range {
-            let (key, value) = entry.map_err(backend("read accounts"))?;
-            let account = decode("stored account", value.value())?;
-            accounts.push((Address(key.value().1), account));
-        }
-        Ok(accounts)
+        accounts(&self.read()?, chain)
     }
 
     fn signer_state(&self, chain: &ChainId) -> Result<Option<SignerState>, StoreError> {
-        self.get(SIGNERS, chain.0, "stored signer state")
+        get(&self.read()?, SIGNERS, chain.0, "stored signer state")
+    }
+
+    fn chain_state(&self, chain: &ChainId) -> Result<Option<ChainState>, StoreError> {
+        let read = self.read()?;
+        let Some(head) = get(&read, HEADS, chain.0, "stored chain head")? else {
+            return Ok(None);
+        };
+        rebuild_chain_state(chain, head, accounts(&read, chain)?).map(Some)
     }
 }
 

@@ -116,13 +116,13 @@ impl FromStr for Hash {
             text: text.to_owned(),
             reason: reason.to_owned(),
         };
-        if text.len() != 64 {
+        if text.len() != 64 || !text.bytes().all(|byte| byte.is_ascii_hexdigit()) {
             return Err(bad("expected 64 hexadecimal digits"));
         }
+        let digit = |byte: u8| (byte as char).to_digit(16).unwrap_or_default() as u8;
         let mut bytes = [0u8; 32];
-        for (i, byte) in bytes.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16)
-                .map_err(|_| bad("not hexadecimal"))?;
+        for (byte, pair) in bytes.iter_mut().zip(text.as_bytes().chunks_exact(2)) {
+            *byte = digit(pair[0]) << 4 | digit(pair[1]);
         }
         Ok(Hash(bytes))
     }
@@ -260,5 +260,10 @@ mod tests {
         );
 
         assert!("zz".parse::<Hash>().is_err());
+        // Right length in bytes, but not 64 hexadecimal digits.
+        let multibyte = format!("a\u{e9}{}", "0".repeat(61));
+        assert_eq!(multibyte.len(), 64);
+        assert!(multibyte.parse::<Hash>().is_err());
+        assert!(format!("+0{}", "0".repeat(62)).parse::<Hash>().is_err());
     }
 }

@@ -391,6 +391,14 @@ fn fuzz_corpus_replays_cleanly() {
 
 proptest! {
     #[test]
+    fn parsing_any_text_as_an_id_never_panics(text in "\\PC{0,80}") {
+        let _ = text.parse::<Hash>();
+        let _ = text.parse::<ChainId>();
+        let _ = text.parse::<HostId>();
+        let _ = text.parse::<Address>();
+    }
+
+    #[test]
     fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
         for (name, _, round) in decoders() {
             if let Some(again) = round(&bytes) {

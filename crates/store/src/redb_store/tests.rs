@@ -282,3 +282,18 @@ fn accounts_that_disagree_with_the_head_are_reported_as_corruption() {
     let error = store.chain_state(&state.chain_id()).unwrap_err();
     assert!(matches!(error, StoreError::Corrupt(_)), "{error}");
 }
+
+#[test]
+fn a_database_of_something_else_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("other.redb");
+    {
+        let db = Database::create(&path).unwrap();
+        let write = db.begin_write().unwrap();
+        let other: TableDefinition<u64, u64> = TableDefinition::new("other");
+        write.open_table(other).unwrap().insert(1, 2).unwrap();
+        write.commit().unwrap();
+    }
+    let error = RedbStore::open(&path).unwrap_err();
+    assert!(matches!(error, StoreError::Foreign { .. }), "{error}");
+}
