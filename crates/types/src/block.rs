@@ -185,12 +185,62 @@ pub enum SignedStep {
     Precommit,
 }
 
-/// The last thing a host signed for one chain: what its signer guard must remember, on
-/// disk, before any signature leaves the host.
+/// A value a host is locked on: it precommitted `block_hash` in `round` (Tendermint's
+/// lockedRound / lockedValue).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Lock {
+    pub round: Round,
+    pub block_hash: Hash,
+}
+
+/// The last thing a host signed for one chain, and its lock at that height: what its signer
+/// guard must have on disk before any signature leaves the host.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct SignerState {
     pub height: Height,
     pub round: Round,
     pub step: SignedStep,
     pub block_hash: Option<Hash>,
+    pub lock: Option<Lock>,
+}
+
+/// A proposer's offer of a block for one round of one height. `valid_round` is the round in
+/// which the proposer saw the block gather a prevote quorum, if it re-proposes it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize)]
+pub struct Proposal {
+    pub chain_id: ChainId,
+    pub height: Height,
+    pub round: Round,
+    pub block_hash: Hash,
+    pub valid_round: Option<Round>,
+}
+
+impl Signable for Proposal {
+    const DOMAIN: Domain = Domain::Proposal;
+    fn chain_id(&self) -> ChainId {
+        self.chain_id
+    }
+}
+
+/// A signed proposal with the block it names.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct SignedProposal {
+    pub proposal: Proposal,
+    pub proposer: HostId,
+    pub signature: Signature,
+    pub block: Block,
+}
+
+impl SignedProposal {
+    /// Checks the signature, and that the block is the one the proposal names.
+    pub fn verify(&self) -> Result<(), SignatureError> {
+        verify(&self.proposer.0, &self.proposal, &self.signature)?;
+        if self.block.hash() != self.proposal.block_hash {
+            return Err(SignatureError::Invalid(format!(
+                "{}: the block is not the one the proposal names",
+                self.proposer
+            )));
+        }
+        Ok(())
+    }
 }

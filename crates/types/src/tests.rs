@@ -326,6 +326,35 @@ fn sample_block() -> Block {
     }
 }
 
+fn proposal(block: &Block, proposer: &SecretKey) -> SignedProposal {
+    let proposal = Proposal {
+        chain_id: block.header.chain_id,
+        height: block.header.height,
+        round: Round(2),
+        block_hash: block.hash(),
+        valid_round: Some(Round(1)),
+    };
+    SignedProposal {
+        signature: proposer.sign(&proposal),
+        proposal,
+        proposer: proposer.host_id(),
+        block: block.clone(),
+    }
+}
+
+#[test]
+fn a_proposal_must_carry_the_block_it_names() {
+    let block = sample_block();
+    let signed = proposal(&block, &key(8));
+    assert!(signed.verify().is_ok());
+    let mut swapped = signed.clone();
+    swapped.block.header.timestamp_ms += 1;
+    assert!(swapped.verify().is_err());
+    let mut replayed = signed;
+    replayed.proposal.chain_id = chain(9);
+    assert!(replayed.verify().is_err());
+}
+
 /// Every decoder that reads bytes from outside, as (name, canonical sample encoding, decode
 /// then re-encode). The fuzz targets under `fuzz/` cover the same list.
 #[allow(clippy::type_complexity)]
@@ -354,6 +383,11 @@ fn decoders() -> Vec<(&'static str, Vec<u8>, fn(&[u8]) -> Option<Vec<u8>>)> {
             round::<Certificate>,
         ),
         ("genesis", encode(&genesis(&key(7))), round::<SignedGenesis>),
+        (
+            "proposal",
+            encode(&proposal(&block, &keys[1])),
+            round::<SignedProposal>,
+        ),
     ]
 }
 

@@ -1,6 +1,6 @@
 use myriad_ledger::{execute_block, ChainState};
 use myriad_types::{
-    tx_root, Address, BlockHeader, BoundedVec, CommitSignature, Genesis, Hash, Memo, Round,
+    tx_root, Address, BlockHeader, BoundedVec, CommitSignature, Genesis, Hash, Lock, Memo, Round,
     SecretKey, SignedStep, SignedTransaction, Symbol, Transaction, TxKind, Validator, Vote,
     VoteStep,
 };
@@ -105,6 +105,10 @@ fn signer_state(block: &Block) -> SignerState {
         round: Round(0),
         step: SignedStep::Prevote,
         block_hash: Some(block.hash()),
+        lock: Some(Lock {
+            round: Round(0),
+            block_hash: block.hash(),
+        }),
     }
 }
 
