@@ -1,0 +1,696 @@
+//! One Tendermint instance: one height of one chain, as in "The latest gossip on BFT
+//! consensus" (Buchman, Kwon, Milosevic, 2018), Algorithm 1. Comments `Lnn` cite its lines.
+//!
+//! Inputs in, effects out: the instance never signs, reads a clock, a socket or a disk. Its
+//! own signed messages come back to it as inputs, like everybody else's.
+
+use std::sync::Arc;
+
+use myriad_types::{
+    Block, BoundedVec, Certificate, ChainId, CommitSignature, Hash, Height, HostId, Lock, Proposal,
+    Round, SignedProposal, SignedTransaction, SignedVote, SignerState, ValidatorSet, Vote,
+    VoteStep,
+};
+
+use crate::proposer::proposer;
+use crate::Config;
+
+/// How many rounds ahead of its own an instance keeps messages for.
+pub const ROUNDS_AHEAD_MAX: u32 = 16;
+/// How many rounds behind its own an instance keeps votes for (besides its lock and valid rounds).
+pub const ROUNDS_KEPT_MAX: u32 = 4;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Step {
+    Propose,
+    Prevote,
+    Precommit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TimeoutKind {
+    Propose,
+    Prevote,
+    Precommit,
+    /// Re-send this host's own messages of the current round: links may drop them.
+    Resend,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Timeout {
+    pub height: Height,
+    pub round: Round,
+    pub kind: TimeoutKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// This host has transactions for the height: start round 0.
+    Start,
+    /// A proposal whose signature the host has checked.
+    Proposal(SignedProposal),
+    /// A vote whose signature the host has checked.
+    Vote(SignedVote),
+    Timeout(Timeout),
+    /// The ledger's verdict on a proposed block ([`Effect::VerifyBlock`]).
+    BlockVerdict {
+        block_hash: Hash,
+        valid: bool,
+    },
+    /// The answer to [`Effect::BuildProposal`]: a block, or nothing to propose.
+    ProposalBuilt {
+        round: Round,
+        block: Option<Block>,
+    },
+}
+
+/// Two different signed votes from one validator for one (height, round, step).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Equivocation {
+    pub first: SignedVote,
+    pub second: SignedVote,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Sign (through the signer guard) and broadcast this proposal, then feed it back.
+    SignProposal {
+        proposal: Proposal,
+        block: Block,
+    },
+    /// Sign (through the signer guard) and broadcast this vote, then feed it back.
+    SignVote(Vote),
+    /// Send these already signed messages again.
+    Rebroadcast {
+        proposal: Option<SignedProposal>,
+        votes: Vec<SignedVote>,
+    },
+    ScheduleTimeout {
+        timeout: Timeout,
+        after_ms: u64,
+    },
+    /// Build a block from the mempool for this round, executed, and answer with
+    /// [`Input::ProposalBuilt`].
+    BuildProposal {
+        round: Round,
+    },
+    /// Check this proposed block with the ledger and answer with [`Input::BlockVerdict`].
+    VerifyBlock(Block),
+    Decided {
+        block: Block,
+        certificate: Certificate,
+    },
+    Evidence(Equivocation),
+}
+
+/// A proposal from the round's proposer, and the ledger's verdict once known.
+#[derive(Debug, Clone)]
+struct Proposed {
+    signed: SignedProposal,
+    valid: Option<bool>,
+}
+
+/// Which votes a tally counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Choice {
+    Any,
+    Nil,
+    Block(Hash),
+}
+
+/// Consensus for one height of one chain.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    chain_id: ChainId,
+    height: Height,
+    me: HostId,
+    validators: Arc<ValidatorSet>,
+    round: Round,
+    step: Step,
+    locked: Option<Lock>,
+    valid: Option<Lock>,
+    started: bool,
+    decided: bool,
+    /// The round for which L34 (prevote timeout) has fired.
+    prevote_timeout_round: Option<Round>,
+    /// The round for which L47 (precommit timeout) has fired.
+    precommit_timeout_round: Option<Round>,
+    /// The round for which L36 has fired.
+    polka_round: Option<Round>,
+    proposals: Vec<Proposed>,
+    votes: Vec<SignedVote>,
+}
+
+impl Instance {
+    /// An instance that has not started; `recovered` is the signer state read back from the
+    /// store, if this host already signed something at this height before a restart.
+    pub fn new(
+        chain_id: ChainId,
+        height: Height,
+        me: HostId,
+        validators: Arc<ValidatorSet>,
+        recovered: Option<&SignerState>,
+    ) -> Instance {
+        let mut instance = Instance {
+            chain_id,
+            height,
+            me,
+            validators,
+            round: Round(0),
+            step: Step::Propose,
+            locked: None,
+            valid: None,
+            started: false,
+            decided: false,
+            prevote_timeout_round: None,
+            precommit_timeout_round: None,
+            polka_round: None,
+            proposals: Vec::new(),
+            votes: Vec::new(),
+        };
+        if let Some(state) = recovered.filter(|state| state.height == height) {
+            // Resume past everything signed before the restart, keeping the lock.
+            instance.round = Round(state.round.0.saturating_add(1));
+            instance.locked = state.lock;
+        }
+        instance
+    }
+
+    pub fn height(&self) -> Height {
+        self.height
+    }
+
+    pub fn round(&self) -> Round {
+        self.round
+    }
+
+    pub fn step(&self) -> Step {
+        self.step
+    }
+
+    pub fn locked(&self) -> Option<Lock> {
+        self.locked
+    }
+
+    /// How many votes and proposals the instance holds.
+    pub fn message_counts(&self) -> (usize, usize) {
+        (self.votes.len(), self.proposals.len())
+    }
+
+    pub fn is_decided(&self) -> bool {
+        self.decided
+    }
+
+    pub fn validators(&self) -> &Arc<ValidatorSet> {
+        &self.validators
+    }
+
+    /// Heap bytes this instance holds in its own vectors and the transaction lists of the
+    /// blocks it keeps (not counting memos inside transactions; the validator set is shared).
+    pub fn heap_bytes(&self) -> usize {
+        let blocks: usize = self
+            .proposals
+            .iter()
+            .map(|p| p.signed.block.txs.len() * std::mem::size_of::<SignedTransaction>())
+            .sum();
+        self.proposals.capacity() * std::mem::size_of::<Proposed>()
+            + self.votes.capacity() * std::mem::size_of::<SignedVote>()
+            + blocks
+    }
+
+    pub fn handle(&mut self, config: &Config, input: Input) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        if self.decided {
+            return effects;
+        }
+        self.start_once(config, &mut effects);
+        match input {
+            Input::Start => {}
+            Input::Proposal(signed) => self.on_proposal(signed, &mut effects),
+            Input::Vote(signed) => self.on_vote(signed, &mut effects),
+            Input::Timeout(timeout) => self.on_timeout(config, timeout, &mut effects),
+            Input::BlockVerdict { block_hash, valid } => {
+                for proposed in &mut self.proposals {
+                    if proposed.signed.proposal.block_hash == block_hash {
+                        proposed.valid = Some(valid);
+                    }
+                }
+            }
+            Input::ProposalBuilt { round, block } => self.on_built(round, block, &mut effects),
+        }
+        self.apply_rules(config, &mut effects);
+        effects
+    }
+
+    /// L10: upon start, StartRound(0) — or the round after the last one signed in, after a
+    /// restart. Any first input starts the instance: a height starts lazily.
+    fn start_once(&mut self, config: &Config, effects: &mut Vec<Effect>) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        self.schedule(config, TimeoutKind::Resend, effects);
+        self.start_round(config, self.round, effects);
+    }
+
+    /// L11-21: StartRound.
+    fn start_round(&mut self, config: &Config, round: Round, effects: &mut Vec<Effect>) {
+        self.round = round;
+        self.step = Step::Propose;
+        self.forget_old_rounds();
+        if self.proposer(round) == self.me {
+            match self
+                .valid
+                .and_then(|valid| self.proposal_with(valid.block_hash))
+            {
+                // L15-16: re-propose the valid value.
+                Some(block) => effects.push(Effect::SignProposal {
+                    proposal: Proposal {
+                        chain_id: self.chain_id,
+                        height: self.height,
+                        round,
+                        block_hash: block.hash(),
+                        valid_round: self.valid.map(|valid| valid.round),
+                    },
+                    block,
+                }),
+                // L18: getValue().
+                None => effects.push(Effect::BuildProposal { round }),
+            }
+        }
+        // L21. The proposer schedules it too: it may have nothing to propose.
+        self.schedule(config, TimeoutKind::Propose, effects);
+    }
+
+    fn on_built(&mut self, round: Round, block: Option<Block>, effects: &mut Vec<Effect>) {
+        let Some(block) = block else { return };
+        if round != self.round || self.step != Step::Propose || self.proposer(round) != self.me {
+            return;
+        }
+        // L19: broadcast ⟨PROPOSAL, h, round, proposal, validRound⟩ (validRound is -1 here).
+        effects.push(Effect::SignProposal {
+            proposal: Proposal {
+                chain_id: self.chain_id,
+                height: self.height,
+                round,
+                block_hash: block.hash(),
+                valid_round: None,
+            },
+            block,
+        });
+    }
+
+    fn on_proposal(&mut self, signed: SignedProposal, effects: &mut Vec<Effect>) {
+        let proposal = &signed.proposal;
+        let round = proposal.round;
+        let acceptable = proposal.chain_id == self.chain_id
+            && proposal.height == self.height
+            && self.in_window(round)
+            && signed.proposer == self.proposer(round)
+            && proposal
+                .valid_round
+                .is_none_or(|valid_round| valid_round < round)
+            && !self
+                .proposals
+                .iter()
+                .any(|p| p.signed.proposal.round == round);
+        if !acceptable {
+            return;
+        }
+        let known = self
+            .proposals
+            .iter()
+            .find(|p| p.signed.proposal.block_hash == proposal.block_hash)
+            .and_then(|p| p.valid);
+        if known.is_none() {
+            effects.push(Effect::VerifyBlock(signed.block.clone()));
+        }
+        self.proposals.push(Proposed {
+            signed,
+            valid: known,
+        });
+    }
+
+    fn on_vote(&mut self, signed: SignedVote, effects: &mut Vec<Effect>) {
+        let vote = &signed.vote;
+        if vote.chain_id != self.chain_id
+            || vote.height != self.height
+            || !self.in_window(vote.round)
+            || self.validators.power_of(&signed.voter).is_none()
+        {
+            return;
+        }
+        let earlier = self.votes.iter().find(|v| {
+            v.voter == signed.voter && v.vote.round == vote.round && v.vote.step == vote.step
+        });
+        match earlier {
+            Some(earlier) if earlier.vote.block_hash != vote.block_hash => {
+                effects.push(Effect::Evidence(Equivocation {
+                    first: earlier.clone(),
+                    second: signed,
+                }));
+            }
+            Some(_) => {}
+            None => self.votes.push(signed),
+        }
+    }
+
+    fn on_timeout(&mut self, config: &Config, timeout: Timeout, effects: &mut Vec<Effect>) {
+        if timeout.height != self.height {
+            return;
+        }
+        let current = timeout.round == self.round;
+        match timeout.kind {
+            // L57-60: OnTimeoutPropose.
+            TimeoutKind::Propose if current && self.step == Step::Propose => {
+                self.vote(VoteStep::Prevote, None, effects);
+                self.step = Step::Prevote;
+            }
+            // L61-64: OnTimeoutPrevote.
+            TimeoutKind::Prevote if current && self.step == Step::Prevote => {
+                self.vote(VoteStep::Precommit, None, effects);
+                self.step = Step::Precommit;
+            }
+            // L65-67: OnTimeoutPrecommit.
+            TimeoutKind::Precommit if current => {
+                self.start_round(config, Round(self.round.0.saturating_add(1)), effects);
+            }
+            TimeoutKind::Resend => {
+                self.rebroadcast(effects);
+                self.schedule(config, TimeoutKind::Resend, effects);
+            }
+            _ => {}
+        }
+    }
+
+    /// Evaluates the upon-rules until none fires.
+    fn apply_rules(&mut self, config: &Config, effects: &mut Vec<Effect>) {
+        loop {
+            if self.decide(effects) {
+                return;
+            }
+            let fired = self.skip_round(config, effects)
+                || self.prevote_on_proposal(config, effects)
+                || self.prevote_timeout(config, effects)
+                || self.lock_on_polka(effects)
+                || self.precommit_nil(effects)
+                || self.precommit_timeout(config, effects);
+            if !fired {
+                return;
+            }
+        }
+    }
+
+    /// L22-33: prevote on the round's proposal.
+    fn prevote_on_proposal(&mut self, config: &Config, effects: &mut Vec<Effect>) -> bool {
+        if self.step != Step::Propose {
+            return false;
+        }
+        let Some(proposed) = self.proposal_in(self.round) else {
+            return false;
+        };
+        let Some(valid) = proposed.valid else {
+            return false; // Waiting for the ledger's verdict.
+        };
+        let block_hash = proposed.signed.proposal.block_hash;
+        let accept = match proposed.signed.proposal.valid_round {
+            // L22-23: valid(v) ∧ (lockedRound = −1 ∨ lockedValue = v).
+            None => valid && self.lock_allows(config, block_hash, None),
+            // L28-29: needs 2f+1 prevotes for v in vr; valid(v) ∧ (lockedRound ≤ vr ∨ lockedValue = v).
+            Some(valid_round) => {
+                let polka =
+                    self.has_quorum(valid_round, VoteStep::Prevote, Choice::Block(block_hash));
+                if !polka {
+                    return false;
+                }
+                valid && self.lock_allows(config, block_hash, Some(valid_round))
+            }
+        };
+        // L24/L26 and L30/L32, then L27/L33.
+        self.vote(VoteStep::Prevote, accept.then_some(block_hash), effects);
+        self.step = Step::Prevote;
+        true
+    }
+
+    /// Whether the lock lets this host prevote `block_hash`, offered with `valid_round`.
+    fn lock_allows(&self, config: &Config, block_hash: Hash, valid_round: Option<Round>) -> bool {
+        #[cfg(feature = "canary")]
+        if config.canary_ignore_lock {
+            return true;
+        }
+        #[cfg(not(feature = "canary"))]
+        let _ = config;
+        match self.locked {
+            None => true,
+            Some(lock) => {
+                lock.block_hash == block_hash || valid_round.is_some_and(|vr| lock.round <= vr)
+            }
+        }
+    }
+
+    /// L34-35: upon 2f+1 prevotes for anything, for the first time, schedule the timeout.
+    fn prevote_timeout(&mut self, config: &Config, effects: &mut Vec<Effect>) -> bool {
+        if self.step != Step::Prevote
+            || self.prevote_timeout_round == Some(self.round)
+            || !self.has_quorum(self.round, VoteStep::Prevote, Choice::Any)
+        {
+            return false;
+        }
+        self.prevote_timeout_round = Some(self.round);
+        self.schedule(config, TimeoutKind::Prevote, effects);
+        true
+    }
+
+    /// L36-43: a valid proposal with 2f+1 prevotes: lock and precommit it (if still
+    /// prevoting), and remember it as the valid value.
+    fn lock_on_polka(&mut self, effects: &mut Vec<Effect>) -> bool {
+        let round = self.round;
+        if self.step < Step::Prevote || self.polka_round == Some(round) {
+            return false;
+        }
+        let Some(proposed) = self.proposal_in(round) else {
+            return false;
+        };
+        let block_hash = proposed.signed.proposal.block_hash;
+        if proposed.valid != Some(true)
+            || !self.has_quorum(round, VoteStep::Prevote, Choice::Block(block_hash))
+        {
+            return false;
+        }
+        self.polka_round = Some(round);
+        let value = Lock { round, block_hash };
+        if self.step == Step::Prevote {
+            self.locked = Some(value);
+            self.vote(VoteStep::Precommit, Some(block_hash), effects);
+            self.step = Step::Precommit;
+        }
+        self.valid = Some(value);
+        true
+    }
+
+    /// L44-46: 2f+1 nil prevotes: precommit nil.
+    fn precommit_nil(&mut self, effects: &mut Vec<Effect>) -> bool {
+        if self.step != Step::Prevote
+            || !self.has_quorum(self.round, VoteStep::Prevote, Choice::Nil)
+        {
+            return false;
+        }
+        self.vote(VoteStep::Precommit, None, effects);
+        self.step = Step::Precommit;
+        true
+    }
+
+    /// L47-48: upon 2f+1 precommits for anything, for the first time, schedule the timeout.
+    fn precommit_timeout(&mut self, config: &Config, effects: &mut Vec<Effect>) -> bool {
+        if self.precommit_timeout_round == Some(self.round)
+            || !self.has_quorum(self.round, VoteStep::Precommit, Choice::Any)
+        {
+            return false;
+        }
+        self.precommit_timeout_round = Some(self.round);
+        self.schedule(config, TimeoutKind::Precommit, effects);
+        true
+    }
+
+    /// L49-54: a valid proposal of any round with 2f+1 precommits for it is decided.
+    fn decide(&mut self, effects: &mut Vec<Effect>) -> bool {
+        let decided = self.proposals.iter().find(|proposed| {
+            let proposal = &proposed.signed.proposal;
+            proposed.valid == Some(true)
+                && self.has_quorum(
+                    proposal.round,
+                    VoteStep::Precommit,
+                    Choice::Block(proposal.block_hash),
+                )
+        });
+        let Some(proposed) = decided else {
+            return false;
+        };
+        let proposal = &proposed.signed.proposal;
+        let signatures = self
+            .votes_for(
+                proposal.round,
+                VoteStep::Precommit,
+                Choice::Block(proposal.block_hash),
+            )
+            .map(|v| CommitSignature {
+                host: v.voter,
+                signature: v.signature,
+            })
+            .collect();
+        let certificate = Certificate {
+            chain_id: self.chain_id,
+            height: self.height,
+            round: proposal.round,
+            block_hash: proposal.block_hash,
+            // One vote per validator per step, and at most VALIDATORS_MAX validators.
+            signatures: BoundedVec::new(signatures).unwrap_or_default(),
+        };
+        effects.push(Effect::Decided {
+            block: proposed.signed.block.clone(),
+            certificate,
+        });
+        self.decided = true;
+        true
+    }
+
+    /// L55-56: f+1 of the power speaking in a higher round: move to it.
+    fn skip_round(&mut self, config: &Config, effects: &mut Vec<Effect>) -> bool {
+        let mut rounds: Vec<Round> = self
+            .votes
+            .iter()
+            .map(|v| v.vote.round)
+            .chain(self.proposals.iter().map(|p| p.signed.proposal.round))
+            .filter(|round| *round > self.round)
+            .collect();
+        rounds.sort_unstable();
+        rounds.dedup();
+        let target = rounds.into_iter().rev().find(|round| {
+            let mut speakers: Vec<HostId> = self
+                .votes
+                .iter()
+                .filter(|v| v.vote.round == *round)
+                .map(|v| v.voter)
+                .chain(
+                    self.proposals
+                        .iter()
+                        .filter(|p| p.signed.proposal.round == *round)
+                        .map(|p| p.signed.proposer),
+                )
+                .collect();
+            speakers.sort_unstable();
+            speakers.dedup();
+            let power: u64 = speakers
+                .iter()
+                .filter_map(|host| self.validators.power_of(host))
+                .sum();
+            u128::from(power) * 3 > u128::from(self.validators.total_power())
+        });
+        match target {
+            Some(round) => {
+                self.start_round(config, round, effects);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn vote(&self, step: VoteStep, block_hash: Option<Hash>, effects: &mut Vec<Effect>) {
+        effects.push(Effect::SignVote(Vote {
+            chain_id: self.chain_id,
+            height: self.height,
+            round: self.round,
+            step,
+            block_hash,
+        }));
+    }
+
+    fn rebroadcast(&self, effects: &mut Vec<Effect>) {
+        let votes: Vec<SignedVote> = self
+            .votes
+            .iter()
+            .filter(|v| v.voter == self.me && v.vote.round == self.round)
+            .cloned()
+            .collect();
+        let proposal = self
+            .proposal_in(self.round)
+            .filter(|p| p.signed.proposer == self.me)
+            .map(|p| p.signed.clone());
+        if proposal.is_some() || !votes.is_empty() {
+            effects.push(Effect::Rebroadcast { proposal, votes });
+        }
+    }
+
+    fn schedule(&self, config: &Config, kind: TimeoutKind, effects: &mut Vec<Effect>) {
+        effects.push(Effect::ScheduleTimeout {
+            timeout: Timeout {
+                height: self.height,
+                round: self.round,
+                kind,
+            },
+            after_ms: config.timeout_ms(kind, self.round),
+        });
+    }
+
+    fn proposer(&self, round: Round) -> HostId {
+        proposer(&self.validators, &self.chain_id, self.height, round)
+    }
+
+    fn proposal_in(&self, round: Round) -> Option<&Proposed> {
+        self.proposals
+            .iter()
+            .find(|p| p.signed.proposal.round == round)
+    }
+
+    fn proposal_with(&self, block_hash: Hash) -> Option<Block> {
+        self.proposals
+            .iter()
+            .find(|p| p.signed.proposal.block_hash == block_hash)
+            .map(|p| p.signed.block.clone())
+    }
+
+    fn in_window(&self, round: Round) -> bool {
+        round.0 <= self.round.0.saturating_add(ROUNDS_AHEAD_MAX)
+    }
+
+    /// Drops votes and proposals of rounds long past, keeping those of the lock and valid
+    /// rounds: memory stays bounded however many rounds a height takes.
+    fn forget_old_rounds(&mut self) {
+        let oldest = self.round.0.saturating_sub(ROUNDS_KEPT_MAX);
+        let keep = |round: Round, locked: Option<Lock>, valid: Option<Lock>| {
+            round.0 >= oldest
+                || locked.is_some_and(|l| l.round == round)
+                || valid.is_some_and(|v| v.round == round)
+        };
+        let (locked, valid) = (self.locked, self.valid);
+        self.votes.retain(|v| keep(v.vote.round, locked, valid));
+        self.proposals
+            .retain(|p| keep(p.signed.proposal.round, locked, valid));
+    }
+
+    fn votes_for(
+        &self,
+        round: Round,
+        step: VoteStep,
+        choice: Choice,
+    ) -> impl Iterator<Item = &SignedVote> {
+        self.votes.iter().filter(move |v| {
+            v.vote.round == round
+                && v.vote.step == step
+                && match choice {
+                    Choice::Any => true,
+                    Choice::Nil => v.vote.block_hash.is_none(),
+                    Choice::Block(hash) => v.vote.block_hash == Some(hash),
+                }
+        })
+    }
+
+    /// Whether votes for `choice` in (`round`, `step`) hold more than 2/3 of the power.
+    fn has_quorum(&self, round: Round, step: VoteStep, choice: Choice) -> bool {
+        let power: u64 = self
+            .votes_for(round, step, choice)
+            .filter_map(|v| self.validators.power_of(&v.voter))
+            .sum();
+        self.validators.is_quorum(power)
+    }
+}

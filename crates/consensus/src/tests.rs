@@ -1,0 +1,481 @@
+//! Instances of one height wired together over a perfect, in-order network.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use myriad_types::{
+    Block, BlockHeader, BoundedVec, Certificate, ChainId, Hash, Height, HostId, Proposal, Round,
+    SecretKey, SignedProposal, SignedVote, Validator, ValidatorSet, Vote, VoteStep,
+};
+
+use crate::*;
+
+const CHAIN: ChainId = ChainId([7; 32]);
+const HEIGHT: Height = Height(1);
+
+fn config() -> Config {
+    Config::default()
+}
+
+struct Node {
+    key: SecretKey,
+    instance: Instance,
+    guard: SignerGuard,
+    timers: Vec<(u64, Timeout)>,
+    decided: Option<(Block, Certificate)>,
+    evidence: usize,
+}
+
+/// A tiny network: one height, every message delivered to every node in order.
+struct Net {
+    nodes: Vec<Node>,
+    /// Nodes that neither send nor receive.
+    silent: Vec<usize>,
+    /// Blocks the ledger calls invalid.
+    invalid: Vec<Hash>,
+    queue: VecDeque<(usize, Input)>,
+    now: u64,
+}
+
+fn block(proposer: &HostId, round: Round) -> Block {
+    Block {
+        header: BlockHeader {
+            chain_id: CHAIN,
+            height: HEIGHT,
+            prev_hash: Hash::ZERO,
+            timestamp_ms: u64::from(round.0),
+            proposer: *proposer,
+            tx_root: Hash::ZERO,
+            state_root: Hash::digest(&round.0.to_le_bytes()),
+            validators_hash: Hash::ZERO,
+        },
+        txs: BoundedVec::default(),
+    }
+}
+
+fn keys(count: u8) -> Vec<SecretKey> {
+    (0..count)
+        .map(|i| SecretKey::from_seed([i + 1; 32]))
+        .collect()
+}
+
+fn set(keys: &[SecretKey]) -> Arc<ValidatorSet> {
+    Arc::new(
+        ValidatorSet::new(
+            keys.iter()
+                .map(|k| Validator {
+                    host: k.host_id(),
+                    power: 1,
+                })
+                .collect(),
+        )
+        .unwrap(),
+    )
+}
+
+impl Net {
+    fn new(count: u8) -> Net {
+        let keys = keys(count);
+        let validators = set(&keys);
+        let nodes = keys
+            .into_iter()
+            .map(|key| Node {
+                instance: Instance::new(CHAIN, HEIGHT, key.host_id(), validators.clone(), None),
+                key,
+                guard: SignerGuard::default(),
+                timers: vec![],
+                decided: None,
+                evidence: 0,
+            })
+            .collect();
+        Net {
+            nodes,
+            silent: vec![],
+            invalid: vec![],
+            queue: VecDeque::new(),
+            now: 0,
+        }
+    }
+
+    fn index_of(&self, host: &HostId) -> usize {
+        self.nodes
+            .iter()
+            .position(|n| n.key.host_id() == *host)
+            .unwrap()
+    }
+
+    fn broadcast(&mut self, input: Input) {
+        for i in 0..self.nodes.len() {
+            self.queue.push_back((i, input.clone()));
+        }
+    }
+
+    fn effects(&mut self, i: usize, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::SignVote(vote) => {
+                    let node = &mut self.nodes[i];
+                    if let Ok(approval) = node.guard.approve_vote(vote) {
+                        let (vote, signature) = approval.sign(&node.key);
+                        let voter = node.key.host_id();
+                        self.broadcast(Input::Vote(SignedVote {
+                            vote,
+                            voter,
+                            signature,
+                        }));
+                    }
+                }
+                Effect::SignProposal { proposal, block } => {
+                    let node = &mut self.nodes[i];
+                    let approval = node.guard.approve_proposal(proposal).unwrap();
+                    let (proposal, signature) = approval.sign(&node.key);
+                    let proposer = node.key.host_id();
+                    self.broadcast(Input::Proposal(SignedProposal {
+                        proposal,
+                        proposer,
+                        signature,
+                        block,
+                    }));
+                }
+                Effect::BuildProposal { round } => {
+                    let host = self.nodes[i].key.host_id();
+                    let block = Some(block(&host, round));
+                    self.queue
+                        .push_back((i, Input::ProposalBuilt { round, block }));
+                }
+                Effect::VerifyBlock(block) => {
+                    let block_hash = block.hash();
+                    let valid = !self.invalid.contains(&block_hash);
+                    self.queue
+                        .push_back((i, Input::BlockVerdict { block_hash, valid }));
+                }
+                Effect::ScheduleTimeout { timeout, after_ms } => {
+                    self.nodes[i].timers.push((self.now + after_ms, timeout));
+                }
+                Effect::Decided { block, certificate } => {
+                    self.nodes[i].decided = Some((block, certificate));
+                }
+                Effect::Evidence(_) => self.nodes[i].evidence += 1,
+                Effect::Rebroadcast { .. } => {}
+            }
+        }
+    }
+
+    /// Runs until every live node decided or nothing is left to do; returns the virtual time.
+    fn run(&mut self) -> u64 {
+        for _ in 0..100_000 {
+            if let Some((i, input)) = self.queue.pop_front() {
+                if self.silent.contains(&i) {
+                    continue;
+                }
+                let effects = self.nodes[i].instance.handle(&config(), input);
+                self.effects(i, effects);
+                continue;
+            }
+            let live = (0..self.nodes.len()).filter(|i| !self.silent.contains(i));
+            if live.clone().all(|i| self.nodes[i].decided.is_some()) {
+                return self.now;
+            }
+            // Fire the earliest timer of a live node.
+            let next = live
+                .flat_map(|i| self.nodes[i].timers.iter().map(move |t| (t.0, i, t.1)))
+                .filter(|(_, _, t)| t.kind != TimeoutKind::Resend)
+                .min();
+            let Some((at, i, timeout)) = next else {
+                return self.now;
+            };
+            self.nodes[i].timers.retain(|t| (t.0, t.1) != (at, timeout));
+            self.now = self.now.max(at);
+            self.queue.push_back((i, Input::Timeout(timeout)));
+        }
+        panic!("the network did not settle");
+    }
+
+    fn start_all(&mut self) {
+        for i in 0..self.nodes.len() {
+            self.queue.push_back((i, Input::Start));
+        }
+    }
+
+    fn decisions(&self) -> BTreeMap<Hash, usize> {
+        let mut decisions = BTreeMap::new();
+        for (i, node) in self.nodes.iter().enumerate() {
+            if self.silent.contains(&i) {
+                continue;
+            }
+            let (block, certificate) = node.decided.as_ref().expect("a live node decided");
+            certificate.verify(node.instance.validators()).unwrap();
+            assert_eq!(certificate.block_hash, block.hash());
+            *decisions.entry(block.hash()).or_default() += 1;
+        }
+        decisions
+    }
+}
+
+#[test]
+fn four_honest_validators_decide_one_block_in_round_zero() {
+    let mut net = Net::new(4);
+    net.start_all();
+    net.run();
+    let decisions = net.decisions();
+    assert_eq!(decisions.len(), 1, "{decisions:?}");
+    let (block, certificate) = net.nodes[0].decided.clone().unwrap();
+    assert_eq!(certificate.round, Round(0));
+    let proposer = proposer(net.nodes[0].instance.validators(), &CHAIN, HEIGHT, Round(0));
+    assert_eq!(block.header.proposer, proposer);
+}
+
+#[test]
+fn a_silent_proposer_is_skipped_after_its_timeout() {
+    let mut net = Net::new(4);
+    let first = proposer(net.nodes[0].instance.validators(), &CHAIN, HEIGHT, Round(0));
+    let silent = net.index_of(&first);
+    net.silent.push(silent);
+    net.start_all();
+    let took = net.run();
+    assert_eq!(net.decisions().len(), 1);
+    let (block, certificate) = net.nodes[(silent + 1) % 4].decided.clone().unwrap();
+    assert!(certificate.round > Round(0));
+    assert_ne!(block.header.proposer, first);
+    assert!(
+        took >= config().propose_ms,
+        "decided only after the propose timeout"
+    );
+}
+
+#[test]
+fn a_block_the_ledger_refuses_is_never_decided() {
+    let mut net = Net::new(4);
+    let first = proposer(net.nodes[0].instance.validators(), &CHAIN, HEIGHT, Round(0));
+    net.invalid.push(block(&first, Round(0)).hash());
+    net.start_all();
+    net.run();
+    let decisions = net.decisions();
+    assert_eq!(decisions.len(), 1);
+    assert!(!decisions.contains_key(&block(&first, Round(0)).hash()));
+}
+
+#[test]
+fn seven_validators_with_two_silent_still_decide() {
+    let mut net = Net::new(7);
+    net.silent = vec![1, 4];
+    net.start_all();
+    net.run();
+    assert_eq!(net.decisions().values().sum::<usize>(), 5);
+    assert_eq!(net.decisions().len(), 1);
+}
+
+fn signed_vote(key: &SecretKey, round: u32, step: VoteStep, block: Option<Hash>) -> SignedVote {
+    let vote = Vote {
+        chain_id: CHAIN,
+        height: HEIGHT,
+        round: Round(round),
+        step,
+        block_hash: block,
+    };
+    SignedVote {
+        signature: key.sign(&vote),
+        vote,
+        voter: key.host_id(),
+    }
+}
+
+#[test]
+fn two_different_votes_from_one_validator_are_evidence() {
+    let keys = keys(4);
+    let mut instance = Instance::new(CHAIN, HEIGHT, keys[0].host_id(), set(&keys), None);
+    let first = signed_vote(&keys[2], 0, VoteStep::Prevote, Some(Hash([1; 32])));
+    let second = signed_vote(&keys[2], 0, VoteStep::Prevote, None);
+    instance.handle(&config(), Input::Vote(first.clone()));
+    let effects = instance.handle(&config(), Input::Vote(second.clone()));
+    assert!(effects.contains(&Effect::Evidence(Equivocation { first, second })));
+    // The same vote again is no evidence.
+    let again = signed_vote(&keys[2], 0, VoteStep::Prevote, Some(Hash([1; 32])));
+    let effects = instance.handle(&config(), Input::Vote(again));
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Evidence(_))));
+}
+
+#[test]
+fn an_instance_does_nothing_until_its_first_input_and_ignores_other_heights() {
+    let keys = keys(4);
+    let mut instance = Instance::new(CHAIN, HEIGHT, keys[0].host_id(), set(&keys), None);
+    assert_eq!(instance.heap_bytes(), 0);
+    let mut other_height = signed_vote(&keys[1], 0, VoteStep::Prevote, None);
+    other_height.vote.height = Height(2);
+    let effects = instance.handle(&config(), Input::Vote(other_height));
+    // The first input starts round 0 (a timer at least), but the vote is not kept.
+    assert!(effects
+        .iter()
+        .any(|e| matches!(e, Effect::ScheduleTimeout { .. })));
+    assert_eq!(instance.message_counts().0, 0);
+}
+
+/// Drives `instance` (node 0 of 4) to lock on the round-0 proposal.
+fn locked_instance(keys: &[SecretKey]) -> (Instance, Hash) {
+    let validators = set(keys);
+    let mut instance = Instance::new(CHAIN, HEIGHT, keys[0].host_id(), validators.clone(), None);
+    let proposer_host = proposer(&validators, &CHAIN, HEIGHT, Round(0));
+    let proposer_key = keys.iter().find(|k| k.host_id() == proposer_host).unwrap();
+    let value = block(&proposer_host, Round(0));
+    let proposal = Proposal {
+        chain_id: CHAIN,
+        height: HEIGHT,
+        round: Round(0),
+        block_hash: value.hash(),
+        valid_round: None,
+    };
+    let signed = SignedProposal {
+        signature: proposer_key.sign(&proposal),
+        proposal,
+        proposer: proposer_host,
+        block: value.clone(),
+    };
+    instance.handle(&config(), Input::Proposal(signed));
+    instance.handle(
+        &config(),
+        Input::BlockVerdict {
+            block_hash: value.hash(),
+            valid: true,
+        },
+    );
+    let mut precommitted = false;
+    for key in &keys[1..] {
+        let effects = instance.handle(
+            &config(),
+            Input::Vote(signed_vote(key, 0, VoteStep::Prevote, Some(value.hash()))),
+        );
+        precommitted |= effects.contains(&Effect::SignVote(Vote {
+            chain_id: CHAIN,
+            height: HEIGHT,
+            round: Round(0),
+            step: VoteStep::Precommit,
+            block_hash: Some(value.hash()),
+        }));
+    }
+    assert!(precommitted, "a polka for a valid proposal is precommitted");
+    assert_eq!(instance.locked().map(|l| l.block_hash), Some(value.hash()));
+    (instance, value.hash())
+}
+
+#[test]
+fn a_locked_validator_prevotes_nil_for_another_fresh_proposal() {
+    let keys = keys(4);
+    let (mut instance, locked) = locked_instance(&keys);
+    // Round 1 starts (the precommit timeout fired), with a different fresh proposal.
+    let timeout = Timeout {
+        height: HEIGHT,
+        round: Round(0),
+        kind: TimeoutKind::Precommit,
+    };
+    instance.handle(&config(), Input::Timeout(timeout));
+    assert_eq!(instance.round(), Round(1));
+    let proposer_host = proposer(instance.validators(), &CHAIN, HEIGHT, Round(1));
+    let proposer_key = keys.iter().find(|k| k.host_id() == proposer_host).unwrap();
+    let other = block(&proposer_host, Round(1));
+    assert_ne!(other.hash(), locked);
+    let proposal = Proposal {
+        chain_id: CHAIN,
+        height: HEIGHT,
+        round: Round(1),
+        block_hash: other.hash(),
+        valid_round: None,
+    };
+    let signed = SignedProposal {
+        signature: proposer_key.sign(&proposal),
+        proposal,
+        proposer: proposer_host,
+        block: other.clone(),
+    };
+    let mut effects = instance.handle(&config(), Input::Proposal(signed));
+    effects.extend(instance.handle(
+        &config(),
+        Input::BlockVerdict {
+            block_hash: other.hash(),
+            valid: true,
+        },
+    ));
+    let prevote = effects.iter().find_map(|e| match e {
+        Effect::SignVote(vote) if vote.step == VoteStep::Prevote => Some(vote.block_hash),
+        _ => None,
+    });
+    assert_ne!(
+        proposer_host,
+        keys[0].host_id(),
+        "node 0 must not propose round 1 here, or it would re-propose its own value"
+    );
+    assert_eq!(prevote, Some(None), "locked on another block: prevote nil");
+}
+
+#[test]
+fn a_restarted_instance_resumes_after_its_last_signed_round_with_its_lock() {
+    let keys = keys(4);
+    let state = myriad_types::SignerState {
+        height: HEIGHT,
+        round: Round(3),
+        step: myriad_types::SignedStep::Prevote,
+        block_hash: None,
+        lock: Some(myriad_types::Lock {
+            round: Round(2),
+            block_hash: Hash([5; 32]),
+        }),
+    };
+    let mut instance = Instance::new(CHAIN, HEIGHT, keys[0].host_id(), set(&keys), Some(&state));
+    instance.handle(&config(), Input::Start);
+    assert_eq!(instance.round(), Round(4));
+    assert_eq!(instance.locked(), state.lock);
+}
+
+#[test]
+fn f_plus_one_in_a_higher_round_moves_the_instance_there() {
+    let keys = keys(4);
+    let mut instance = Instance::new(CHAIN, HEIGHT, keys[0].host_id(), set(&keys), None);
+    instance.handle(&config(), Input::Start);
+    instance.handle(
+        &config(),
+        Input::Vote(signed_vote(&keys[1], 5, VoteStep::Prevote, None)),
+    );
+    assert_eq!(instance.round(), Round(0), "one of four is not f+1");
+    instance.handle(
+        &config(),
+        Input::Vote(signed_vote(&keys[2], 5, VoteStep::Precommit, None)),
+    );
+    assert_eq!(instance.round(), Round(5));
+}
+
+/// Sizes for the record: run with `--nocapture` to see them.
+#[test]
+fn instance_memory() {
+    for count in [4u8, 7] {
+        let keys = keys(count);
+        let fresh = Instance::new(CHAIN, HEIGHT, keys[0].host_id(), set(&keys), None);
+        let mut net = Net::new(count);
+        net.nodes.truncate(count as usize);
+        // Mid-round: the proposal and every prevote delivered, no precommit yet.
+        net.start_all();
+        while let Some((i, input)) = net.queue.pop_front() {
+            if i != 0 || matches!(&input, Input::Vote(v) if v.vote.step == VoteStep::Precommit) {
+                if i != 0 {
+                    let effects = net.nodes[i].instance.handle(&config(), input);
+                    net.effects(i, effects);
+                }
+                continue;
+            }
+            let effects = net.nodes[0].instance.handle(&config(), input);
+            net.effects(0, effects);
+        }
+        let mid = &net.nodes[0].instance;
+        assert!(
+            mid.message_counts().0 >= usize::from(count),
+            "mid-round holds the prevotes"
+        );
+        println!(
+            "validators {count}: size_of Instance {} B; fresh heap {} B; mid-round heap {} B ({} votes, {} proposals)",
+            std::mem::size_of::<Instance>(),
+            fresh.heap_bytes(),
+            mid.heap_bytes(),
+            mid.message_counts().0,
+            mid.message_counts().1,
+        );
+        assert!(std::mem::size_of::<Instance>() + fresh.heap_bytes() < 1024);
+    }
+}
