@@ -7,9 +7,9 @@
 use std::sync::Arc;
 
 use myriad_types::{
-    Block, BoundedVec, Certificate, ChainId, CommitSignature, Hash, Height, HostId, Lock, Proposal,
-    Round, SignedProposal, SignedTransaction, SignedVote, SignerState, ValidatorSet, Vote,
-    VoteStep,
+    Block, BoundedVec, Certificate, ChainId, CommitSignature, Hash, Height, HostId, Lock,
+    LockProof, Proposal, Round, SignedProposal, SignedStep, SignedTransaction, SignedVote,
+    SignerState, ValidatorSet, Vote, VoteStep,
 };
 
 use crate::proposer::proposer;
@@ -80,6 +80,9 @@ pub enum Effect {
     },
     /// Sign (through the signer guard) and broadcast this vote, then feed it back.
     SignVote(Vote),
+    /// Persist this proof of the new lock in the same write as the next signature; hand it
+    /// back to [`Instance::new`] after a restart at this height.
+    PersistLock(LockProof),
     /// Send these already signed messages again.
     Rebroadcast {
         proposal: Option<SignedProposal>,
@@ -142,16 +145,14 @@ pub struct Instance {
 }
 
 impl Instance {
-    /// An instance that has not started; `recovered` is the signer state read back from the
-    /// store, if this host already signed something at this height before a restart.
+    /// An instance that starts at round 0 on its first input.
     pub fn new(
         chain_id: ChainId,
         height: Height,
         me: HostId,
         validators: Arc<ValidatorSet>,
-        recovered: Option<&SignerState>,
     ) -> Instance {
-        let mut instance = Instance {
+        Instance {
             chain_id,
             height,
             me,
@@ -167,13 +168,56 @@ impl Instance {
             polka_round: None,
             proposals: Vec::new(),
             votes: Vec::new(),
-        };
-        if let Some(state) = recovered.filter(|state| state.height == height) {
-            // Resume past everything signed before the restart, keeping the lock.
-            instance.round = Round(state.round.0.saturating_add(1));
-            instance.locked = state.lock;
         }
-        instance
+    }
+
+    /// The instance of a host that restarts at a height where it already signed `state`
+    /// (and, if locked, kept `lock_proof`), both read back from its store. It resumes in the
+    /// round and step it had reached, keeps its lock, and sends its last vote again: the
+    /// very same vote, which its signer guard allows.
+    pub fn recover(
+        config: &Config,
+        chain_id: ChainId,
+        me: HostId,
+        validators: Arc<ValidatorSet>,
+        state: &SignerState,
+        lock_proof: Option<LockProof>,
+    ) -> (Instance, Vec<Effect>) {
+        let mut instance = Instance::new(chain_id, state.height, me, validators);
+        instance.started = true;
+        instance.round = state.round;
+        instance.locked = state.lock;
+        let proof = lock_proof.filter(|proof| {
+            let proposal = &proof.proposal.proposal;
+            let locked = (proposal.round, proposal.block_hash);
+            state
+                .lock
+                .is_some_and(|lock| (lock.round, lock.block_hash) == locked)
+                && proposal.height == state.height
+        });
+        if let Some(proof) = proof {
+            // The locked block was valid: this host precommitted it.
+            instance.valid = state.lock;
+            instance.votes.extend(proof.prevotes.into_inner());
+            instance.proposals.push(Proposed {
+                signed: proof.proposal,
+                valid: Some(true),
+            });
+        }
+        let mut effects = Vec::new();
+        instance.schedule(config, TimeoutKind::Resend, &mut effects);
+        match state.step {
+            SignedStep::Proposal => instance.schedule(config, TimeoutKind::Propose, &mut effects),
+            SignedStep::Prevote => {
+                instance.step = Step::Prevote;
+                instance.vote(VoteStep::Prevote, state.block_hash, &mut effects);
+            }
+            SignedStep::Precommit => {
+                instance.step = Step::Precommit;
+                instance.vote(VoteStep::Precommit, state.block_hash, &mut effects);
+            }
+        }
+        (instance, effects)
     }
 
     pub fn height(&self) -> Height {
@@ -263,17 +307,24 @@ impl Instance {
                 .valid
                 .and_then(|valid| self.proposal_with(valid.block_hash))
             {
-                // L15-16: re-propose the valid value.
-                Some(block) => effects.push(Effect::SignProposal {
-                    proposal: Proposal {
-                        chain_id: self.chain_id,
-                        height: self.height,
-                        round,
-                        block_hash: block.hash(),
-                        valid_round: self.valid.map(|valid| valid.round),
-                    },
-                    block,
-                }),
+                // L15-16: re-propose the valid value, with the prevotes that made it valid
+                // (peers need them for L28 and may have missed them).
+                Some(block) => {
+                    effects.push(Effect::SignProposal {
+                        proposal: Proposal {
+                            chain_id: self.chain_id,
+                            height: self.height,
+                            round,
+                            block_hash: block.hash(),
+                            valid_round: self.valid.map(|valid| valid.round),
+                        },
+                        block,
+                    });
+                    effects.push(Effect::Rebroadcast {
+                        proposal: None,
+                        votes: self.polka(self.valid),
+                    });
+                }
                 // L18: getValue().
                 None => effects.push(Effect::BuildProposal { round }),
             }
@@ -448,12 +499,13 @@ impl Instance {
         }
     }
 
-    /// L34-35: upon 2f+1 prevotes for anything, for the first time, schedule the timeout.
+    /// L34-35: schedule the prevote timeout, once per round. The paper waits for 2f+1
+    /// prevotes first; here the timeout starts when this host enters the prevote step. A
+    /// host that crashed may have lost a prevote it sent nowhere, and with it any chance of
+    /// such a quorum in that round; starting the timeout anyway keeps every round finite.
+    /// This is safe: a timeout only ever leads to a nil precommit or a later round.
     fn prevote_timeout(&mut self, config: &Config, effects: &mut Vec<Effect>) -> bool {
-        if self.step != Step::Prevote
-            || self.prevote_timeout_round == Some(self.round)
-            || !self.has_quorum(self.round, VoteStep::Prevote, Choice::Any)
-        {
+        if self.step != Step::Prevote || self.prevote_timeout_round == Some(self.round) {
             return false;
         }
         self.prevote_timeout_round = Some(self.round);
@@ -477,10 +529,16 @@ impl Instance {
         {
             return false;
         }
+        let proposal = (self.step == Step::Prevote).then(|| proposed.signed.clone());
         self.polka_round = Some(round);
         let value = Lock { round, block_hash };
-        if self.step == Step::Prevote {
+        if let Some(proposal) = proposal {
             self.locked = Some(value);
+            let proof = LockProof {
+                proposal,
+                prevotes: BoundedVec::new(self.polka(Some(value))).unwrap_or_default(),
+            };
+            effects.push(Effect::PersistLock(proof));
             self.vote(VoteStep::Precommit, Some(block_hash), effects);
             self.step = Step::Precommit;
         }
@@ -500,11 +558,12 @@ impl Instance {
         true
     }
 
-    /// L47-48: upon 2f+1 precommits for anything, for the first time, schedule the timeout.
+    /// L47-48: upon 2f+1 precommits for anything — or, for the reason given at L34, on
+    /// entering the precommit step — schedule the precommit timeout, once per round.
     fn precommit_timeout(&mut self, config: &Config, effects: &mut Vec<Effect>) -> bool {
-        if self.precommit_timeout_round == Some(self.round)
-            || !self.has_quorum(self.round, VoteStep::Precommit, Choice::Any)
-        {
+        let due = self.step == Step::Precommit
+            || self.has_quorum(self.round, VoteStep::Precommit, Choice::Any);
+        if self.precommit_timeout_round == Some(self.round) || !due {
             return false;
         }
         self.precommit_timeout_round = Some(self.round);
@@ -605,20 +664,44 @@ impl Instance {
         }));
     }
 
+    /// Sends again this host's own votes of every round it keeps (a peer left in an earlier
+    /// round needs them to time out of it) and its own proposal of this round; with a
+    /// proposal of a valid value, also the prevotes that made it valid.
     fn rebroadcast(&self, effects: &mut Vec<Effect>) {
-        let votes: Vec<SignedVote> = self
+        let mut votes: Vec<SignedVote> = self
             .votes
             .iter()
-            .filter(|v| v.voter == self.me && v.vote.round == self.round)
+            .filter(|v| v.voter == self.me)
             .cloned()
             .collect();
         let proposal = self
             .proposal_in(self.round)
             .filter(|p| p.signed.proposer == self.me)
             .map(|p| p.signed.clone());
+        if let Some(proposal) = &proposal {
+            let valid = proposal.proposal.valid_round.map(|round| Lock {
+                round,
+                block_hash: proposal.proposal.block_hash,
+            });
+            votes.extend(self.polka(valid));
+        }
         if proposal.is_some() || !votes.is_empty() {
             effects.push(Effect::Rebroadcast { proposal, votes });
         }
+    }
+
+    /// The prevotes for `value` in its round.
+    fn polka(&self, value: Option<Lock>) -> Vec<SignedVote> {
+        let Some(value) = value else {
+            return Vec::new();
+        };
+        self.votes_for(
+            value.round,
+            VoteStep::Prevote,
+            Choice::Block(value.block_hash),
+        )
+        .cloned()
+        .collect()
     }
 
     fn schedule(&self, config: &Config, kind: TimeoutKind, effects: &mut Vec<Effect>) {

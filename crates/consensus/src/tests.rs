@@ -80,7 +80,7 @@ impl Net {
         let nodes = keys
             .into_iter()
             .map(|key| Node {
-                instance: Instance::new(CHAIN, HEIGHT, key.host_id(), validators.clone(), None),
+                instance: Instance::new(CHAIN, HEIGHT, key.host_id(), validators.clone()),
                 key,
                 guard: SignerGuard::default(),
                 timers: vec![],
@@ -156,7 +156,7 @@ impl Net {
                     self.nodes[i].decided = Some((block, certificate));
                 }
                 Effect::Evidence(_) => self.nodes[i].evidence += 1,
-                Effect::Rebroadcast { .. } => {}
+                Effect::Rebroadcast { .. } | Effect::PersistLock(_) => {}
             }
         }
     }
@@ -283,7 +283,7 @@ fn signed_vote(key: &SecretKey, round: u32, step: VoteStep, block: Option<Hash>)
 #[test]
 fn two_different_votes_from_one_validator_are_evidence() {
     let keys = keys(4);
-    let mut instance = Instance::new(CHAIN, HEIGHT, keys[0].host_id(), set(&keys), None);
+    let mut instance = Instance::new(CHAIN, HEIGHT, keys[0].host_id(), set(&keys));
     let first = signed_vote(&keys[2], 0, VoteStep::Prevote, Some(Hash([1; 32])));
     let second = signed_vote(&keys[2], 0, VoteStep::Prevote, None);
     instance.handle(&config(), Input::Vote(first.clone()));
@@ -298,7 +298,7 @@ fn two_different_votes_from_one_validator_are_evidence() {
 #[test]
 fn an_instance_does_nothing_until_its_first_input_and_ignores_other_heights() {
     let keys = keys(4);
-    let mut instance = Instance::new(CHAIN, HEIGHT, keys[0].host_id(), set(&keys), None);
+    let mut instance = Instance::new(CHAIN, HEIGHT, keys[0].host_id(), set(&keys));
     assert_eq!(instance.heap_bytes(), 0);
     let mut other_height = signed_vote(&keys[1], 0, VoteStep::Prevote, None);
     other_height.vote.height = Height(2);
@@ -313,7 +313,7 @@ fn an_instance_does_nothing_until_its_first_input_and_ignores_other_heights() {
 /// Drives the instance of `keys[me]` to lock on the round-0 proposal.
 fn locked_instance(keys: &[SecretKey], me: usize) -> (Instance, Hash) {
     let validators = set(keys);
-    let mut instance = Instance::new(CHAIN, HEIGHT, keys[me].host_id(), validators.clone(), None);
+    let mut instance = Instance::new(CHAIN, HEIGHT, keys[me].host_id(), validators.clone());
     let proposer_host = proposer(&validators, &CHAIN, HEIGHT, Round(0));
     let proposer_key = keys.iter().find(|k| k.host_id() == proposer_host).unwrap();
     let value = block(&proposer_host, Round(0));
@@ -406,28 +406,49 @@ fn a_locked_validator_prevotes_nil_for_another_fresh_proposal() {
 }
 
 #[test]
-fn a_restarted_instance_resumes_after_its_last_signed_round_with_its_lock() {
+fn a_restarted_instance_resumes_its_round_with_its_lock_and_resends_its_last_vote() {
     let keys = keys(4);
+    let block_hash = Hash([5; 32]);
     let state = myriad_types::SignerState {
         height: HEIGHT,
         round: Round(3),
         step: myriad_types::SignedStep::Prevote,
-        block_hash: None,
+        block_hash: Some(block_hash),
         lock: Some(myriad_types::Lock {
             round: Round(2),
-            block_hash: Hash([5; 32]),
+            block_hash,
         }),
     };
-    let mut instance = Instance::new(CHAIN, HEIGHT, keys[0].host_id(), set(&keys), Some(&state));
-    instance.handle(&config(), Input::Start);
-    assert_eq!(instance.round(), Round(4));
+    let (instance, effects) = Instance::recover(
+        &config(),
+        CHAIN,
+        keys[0].host_id(),
+        set(&keys),
+        &state,
+        None,
+    );
+    assert_eq!(
+        (instance.round(), instance.step()),
+        (Round(3), Step::Prevote)
+    );
     assert_eq!(instance.locked(), state.lock);
+    let resent = Vote {
+        chain_id: CHAIN,
+        height: HEIGHT,
+        round: Round(3),
+        step: VoteStep::Prevote,
+        block_hash: Some(block_hash),
+    };
+    assert!(effects.contains(&Effect::SignVote(resent.clone())));
+    // The guard that signed it before the crash allows exactly that vote again.
+    let mut guard = SignerGuard::recover(Some(state));
+    assert!(guard.approve_vote(resent).is_ok());
 }
 
 #[test]
 fn f_plus_one_in_a_higher_round_moves_the_instance_there() {
     let keys = keys(4);
-    let mut instance = Instance::new(CHAIN, HEIGHT, keys[0].host_id(), set(&keys), None);
+    let mut instance = Instance::new(CHAIN, HEIGHT, keys[0].host_id(), set(&keys));
     instance.handle(&config(), Input::Start);
     instance.handle(
         &config(),
@@ -446,7 +467,7 @@ fn f_plus_one_in_a_higher_round_moves_the_instance_there() {
 fn instance_memory() {
     for count in [4u8, 7] {
         let keys = keys(count);
-        let fresh = Instance::new(CHAIN, HEIGHT, keys[0].host_id(), set(&keys), None);
+        let fresh = Instance::new(CHAIN, HEIGHT, keys[0].host_id(), set(&keys));
         let mut net = Net::new(count);
         net.nodes.truncate(count as usize);
         // Mid-round: the proposal and every prevote delivered, no precommit yet.

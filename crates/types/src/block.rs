@@ -204,6 +204,15 @@ pub struct SignerState {
     pub lock: Option<Lock>,
 }
 
+/// What a locked host keeps beside its lock, so that after a restart it can still offer the
+/// locked block again (Tendermint's validValue) and show peers why it is valid: the
+/// proposal and the prevotes for it in its round.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct LockProof {
+    pub proposal: SignedProposal,
+    pub prevotes: BoundedVec<SignedVote, VALIDATORS_MAX>,
+}
+
 /// A proposer's offer of a block for one round of one height. `valid_round` is the round in
 /// which the proposer saw the block gather a prevote quorum, if it re-proposes it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize)]

@@ -10,8 +10,8 @@ pub mod ids;
 pub mod transaction;
 
 pub use block::{
-    tx_root, Block, BlockHeader, Certificate, CertificateError, CommitSignature, Lock, Proposal,
-    SignedProposal, SignedStep, SignedVote, SignerState, Vote, VoteStep, BLOCK_TXS_MAX,
+    tx_root, Block, BlockHeader, Certificate, CertificateError, CommitSignature, Lock, LockProof,
+    Proposal, SignedProposal, SignedStep, SignedVote, SignerState, Vote, VoteStep, BLOCK_TXS_MAX,
 };
 pub use chain::{
     Account, Genesis, GenesisError, SignedGenesis, Symbol, Validator, ValidatorList, ValidatorSet,

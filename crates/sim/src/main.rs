@@ -1,0 +1,72 @@
+//! `myriad-sim`: runs many seeds of the deterministic simulation, or replays one.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Parser;
+use myriad_sim::{run, SimConfig};
+
+#[derive(Debug, Parser)]
+#[command(about = "Myriad's deterministic simulation of many hosts and chains under faults")]
+struct Args {
+    /// How many seeds to run, from --start on.
+    #[arg(long, default_value_t = 100)]
+    seeds: u64,
+    /// The first seed.
+    #[arg(long, default_value_t = 0)]
+    start: u64,
+    /// Replay exactly this seed (with --verbose, print its events).
+    #[arg(long, conflicts_with_all = ["seeds", "start"])]
+    seed: Option<u64>,
+    #[arg(long)]
+    verbose: bool,
+    /// Chains per run.
+    #[arg(long, default_value_t = 50)]
+    chains: usize,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let config = SimConfig {
+        chains: args.chains,
+        ..SimConfig::default()
+    };
+    let seeds = match args.seed {
+        Some(seed) => seed..seed + 1,
+        None => args.start..args.start + args.seeds,
+    };
+    let started = Instant::now();
+    let (mut failed, mut blocks, mut txs, mut crashes, mut partitions, mut evidence) =
+        (Vec::new(), 0, 0, 0, 0, 0);
+    let count = seeds.end - seeds.start;
+    for seed in seeds {
+        let outcome = run(seed, &config, args.verbose);
+        let stats = &outcome.stats;
+        blocks += stats.blocks_decided;
+        txs += stats.txs_committed;
+        crashes += stats.crashes;
+        partitions += stats.partitions;
+        evidence += stats.evidence;
+        if args.verbose || args.seed.is_some() {
+            println!("seed {seed}: trace {} {stats:?}", outcome.trace);
+        }
+        for failure in &outcome.failures {
+            println!("seed {seed} FAILED {failure}");
+        }
+        if !outcome.failures.is_empty() {
+            failed.push(seed);
+        }
+    }
+    println!(
+        "{} passed, {} failed; {count} seeds in {:.1} s: {blocks} blocks, {txs} transactions committed, {crashes} crashes, {partitions} partitions, {evidence} pieces of evidence",
+        count - failed.len() as u64,
+        failed.len(),
+        started.elapsed().as_secs_f64(),
+    );
+    if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        println!("failing seeds: {failed:?}");
+        ExitCode::FAILURE
+    }
+}

@@ -1,0 +1,80 @@
+//! The clients: random mints, transfers and burns on random chains, re-sent until committed.
+
+use std::collections::BTreeSet;
+
+use myriad_types::{Amount, Hash, Memo, SecretKey, SignedTransaction, Transaction, TxKind};
+
+use crate::rng::Rng;
+
+const USERS: usize = 3;
+
+/// The clients of one chain: its owner and a few users, with the balances they expect once
+/// everything they sent has committed.
+#[derive(Debug)]
+pub struct Clients {
+    owner: SecretKey,
+    users: Vec<SecretKey>,
+    nonces: Vec<u64>,
+    balances: Vec<Amount>,
+    /// Sent and not yet seen committed.
+    pub pending: Vec<SignedTransaction>,
+    committed: BTreeSet<Hash>,
+}
+
+impl Clients {
+    pub fn new(owner: SecretKey, rng: &mut Rng) -> Clients {
+        Clients {
+            owner,
+            users: (0..USERS)
+                .map(|_| SecretKey::from_seed(rng.seed32()))
+                .collect(),
+            nonces: vec![0; USERS + 1],
+            balances: vec![0; USERS],
+            pending: Vec::new(),
+            committed: BTreeSet::new(),
+        }
+    }
+
+    /// A new transaction: a mint when the users are poor, else a transfer or a burn that
+    /// the sender can afford once its earlier transactions have committed.
+    pub fn next(&mut self, chain_id: myriad_types::ChainId, rng: &mut Rng) -> SignedTransaction {
+        let from = rng.below(USERS as u64) as usize;
+        let amount = rng.between(1, 50) as Amount;
+        let (signer, slot, kind) = if self.balances[from] < amount || rng.chance(0.2) {
+            let to = rng.below(USERS as u64) as usize;
+            let amount = rng.between(50, 500) as Amount;
+            self.balances[to] += amount;
+            let to = self.users[to].address();
+            (&self.owner, USERS, TxKind::Mint { to, amount })
+        } else if rng.chance(0.15) {
+            self.balances[from] -= amount;
+            (&self.users[from], from, TxKind::Burn { amount })
+        } else {
+            let to = rng.below(USERS as u64) as usize;
+            self.balances[from] -= amount;
+            self.balances[to] += amount;
+            let kind = TxKind::Transfer {
+                to: self.users[to].address(),
+                amount,
+                memo: Memo::default(),
+            };
+            (&self.users[from], from, kind)
+        };
+        self.nonces[slot] += 1;
+        let tx = Transaction {
+            chain_id,
+            sender: signer.address(),
+            nonce: self.nonces[slot],
+            kind,
+        };
+        let signed = SignedTransaction::sign(tx, signer);
+        self.pending.push(signed.clone());
+        signed
+    }
+
+    pub fn committed(&mut self, hash: Hash) {
+        if self.committed.insert(hash) {
+            self.pending.retain(|tx| tx.hash() != hash);
+        }
+    }
+}
