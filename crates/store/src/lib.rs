@@ -6,7 +6,7 @@ mod redb_store;
 use borsh::{BorshDeserialize, BorshSerialize};
 use myriad_ledger::{ChainMeta, ChainState};
 use myriad_types::{
-    encode, Account, Address, Block, Certificate, ChainId, DecodeError, Hash, Height,
+    encode, Account, Address, Block, Certificate, ChainId, DecodeError, Hash, Height, LockProof,
     SignedGenesis, SignerState,
 };
 
@@ -61,6 +61,7 @@ pub struct WriteBatch {
     pub(crate) accounts: Vec<(ChainId, Address, Option<Vec<u8>>)>,
     pub(crate) blocks: Vec<(ChainId, Height, Vec<u8>, Vec<u8>)>,
     pub(crate) signers: Vec<(ChainId, Vec<u8>)>,
+    pub(crate) lock_proofs: Vec<(ChainId, Vec<u8>)>,
 }
 
 impl WriteBatch {
@@ -115,12 +116,19 @@ impl WriteBatch {
         self.signers.push((chain, encode(state)));
     }
 
+    /// Records the proof of a host's newest lock on a chain (see `myriad-consensus`), to be
+    /// written with the precommit that takes the lock.
+    pub fn put_lock_proof(&mut self, chain: ChainId, proof: &LockProof) {
+        self.lock_proofs.push((chain, encode(proof)));
+    }
+
     pub fn is_empty(&self) -> bool {
         self.geneses.is_empty()
             && self.heads.is_empty()
             && self.accounts.is_empty()
             && self.blocks.is_empty()
             && self.signers.is_empty()
+            && self.lock_proofs.is_empty()
     }
 }
 
@@ -151,6 +159,8 @@ pub trait Store: Send + Sync {
     fn accounts(&self, chain: &ChainId) -> Result<Vec<(Address, Account)>, StoreError>;
 
     fn signer_state(&self, chain: &ChainId) -> Result<Option<SignerState>, StoreError>;
+
+    fn lock_proof(&self, chain: &ChainId) -> Result<Option<LockProof>, StoreError>;
 
     /// Rebuilds a chain's state from its head and accounts, read from one snapshot, and
     /// checks it against the stored state root.

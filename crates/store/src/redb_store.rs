@@ -5,7 +5,8 @@ use std::path::Path;
 
 use myriad_ledger::ChainState;
 use myriad_types::{
-    decode, Account, Address, Block, Certificate, ChainId, Height, SignedGenesis, SignerState,
+    decode, Account, Address, Block, Certificate, ChainId, Height, LockProof, SignedGenesis,
+    SignerState,
 };
 use redb::{
     Database, DatabaseError, Durability, ReadTransaction, ReadableTable, ReadableTableMetadata,
@@ -23,6 +24,7 @@ const ACCOUNTS: TableDefinition<(ChainKey, [u8; 32]), &[u8]> = TableDefinition::
 const BLOCKS: TableDefinition<(ChainKey, u64), &[u8]> = TableDefinition::new("blocks");
 const CERTIFICATES: TableDefinition<(ChainKey, u64), &[u8]> = TableDefinition::new("certificates");
 const SIGNERS: TableDefinition<ChainKey, &[u8]> = TableDefinition::new("signers");
+const LOCK_PROOFS: TableDefinition<ChainKey, &[u8]> = TableDefinition::new("lock_proofs");
 
 const SCHEMA_VERSION_KEY: &str = "schema_version";
 
@@ -87,6 +89,7 @@ impl RedbStore {
             write.open_table(BLOCKS).map_err(backend("open"))?;
             write.open_table(CERTIFICATES).map_err(backend("open"))?;
             write.open_table(SIGNERS).map_err(backend("open"))?;
+            write.open_table(LOCK_PROOFS).map_err(backend("open"))?;
         }
         write.commit().map_err(backend("open"))?;
         Ok(RedbStore { db })
@@ -174,6 +177,12 @@ impl Store for RedbStore {
                     .insert(chain.0, bytes.as_slice())
                     .map_err(backend("write signer state"))?;
             }
+            let mut lock_proofs = write.open_table(LOCK_PROOFS).map_err(backend("write"))?;
+            for (chain, bytes) in &batch.lock_proofs {
+                lock_proofs
+                    .insert(chain.0, bytes.as_slice())
+                    .map_err(backend("write lock proof"))?;
+            }
         }
         write.commit().map_err(backend("commit"))
     }
@@ -225,6 +234,10 @@ impl Store for RedbStore {
 
     fn signer_state(&self, chain: &ChainId) -> Result<Option<SignerState>, StoreError> {
         get(&self.read()?, SIGNERS, chain.0, "stored signer state")
+    }
+
+    fn lock_proof(&self, chain: &ChainId) -> Result<Option<LockProof>, StoreError> {
+        get(&self.read()?, LOCK_PROOFS, chain.0, "stored lock proof")
     }
 
     fn chain_state(&self, chain: &ChainId) -> Result<Option<ChainState>, StoreError> {

@@ -240,15 +240,32 @@ pub struct SignedProposal {
     pub block: Block,
 }
 
+/// Why a signed proposal is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProposalError {
+    #[error("proposal signature: {0}")]
+    Signature(SignatureError),
+    #[error("the proposal names block {named}, but carries block {carried}")]
+    OtherBlock { named: Hash, carried: Hash },
+    #[error("the proposed block's transactions do not match its header's tx_root")]
+    Transactions,
+}
+
 impl SignedProposal {
-    /// Checks the signature, and that the block is the one the proposal names.
-    pub fn verify(&self) -> Result<(), SignatureError> {
-        verify(&self.proposer.0, &self.proposal, &self.signature)?;
-        if self.block.hash() != self.proposal.block_hash {
-            return Err(SignatureError::Invalid(format!(
-                "{}: the block is not the one the proposal names",
-                self.proposer
-            )));
+    /// Checks the signature, and that the block — header and transactions — is the one the
+    /// proposal names: a relay cannot swap what it carries.
+    pub fn verify(&self) -> Result<(), ProposalError> {
+        verify(&self.proposer.0, &self.proposal, &self.signature)
+            .map_err(ProposalError::Signature)?;
+        let carried = self.block.hash();
+        if carried != self.proposal.block_hash {
+            return Err(ProposalError::OtherBlock {
+                named: self.proposal.block_hash,
+                carried,
+            });
+        }
+        if tx_root(&self.block.txs) != self.block.header.tx_root {
+            return Err(ProposalError::Transactions);
         }
         Ok(())
     }

@@ -11,7 +11,8 @@ pub mod transaction;
 
 pub use block::{
     tx_root, Block, BlockHeader, Certificate, CertificateError, CommitSignature, Lock, LockProof,
-    Proposal, SignedProposal, SignedStep, SignedVote, SignerState, Vote, VoteStep, BLOCK_TXS_MAX,
+    Proposal, ProposalError, SignedProposal, SignedStep, SignedVote, SignerState, Vote, VoteStep,
+    BLOCK_TXS_MAX,
 };
 pub use chain::{
     Account, Genesis, GenesisError, SignedGenesis, Symbol, Validator, ValidatorList, ValidatorSet,

@@ -349,7 +349,15 @@ fn a_proposal_must_carry_the_block_it_names() {
     assert!(signed.verify().is_ok());
     let mut swapped = signed.clone();
     swapped.block.header.timestamp_ms += 1;
-    assert!(swapped.verify().is_err());
+    assert!(matches!(
+        swapped.verify(),
+        Err(ProposalError::OtherBlock { .. })
+    ));
+    let mut other_txs = signed.clone();
+    let mut txs = other_txs.block.txs.to_vec();
+    txs.pop();
+    other_txs.block.txs = BoundedVec::new(txs).unwrap();
+    assert_eq!(other_txs.verify(), Err(ProposalError::Transactions));
     let mut replayed = signed;
     replayed.proposal.chain_id = chain(9);
     assert!(replayed.verify().is_err());

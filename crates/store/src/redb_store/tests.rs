@@ -1,8 +1,8 @@
 use myriad_ledger::{execute_block, ChainState};
 use myriad_types::{
-    tx_root, Address, BlockHeader, BoundedVec, CommitSignature, Genesis, Hash, Lock, Memo, Round,
-    SecretKey, SignedStep, SignedTransaction, Symbol, Transaction, TxKind, Validator, Vote,
-    VoteStep,
+    tx_root, Address, BlockHeader, BoundedVec, CommitSignature, Genesis, Hash, Lock, LockProof,
+    Memo, Proposal, Round, SecretKey, SignedProposal, SignedStep, SignedTransaction, SignedVote,
+    Symbol, Transaction, TxKind, Validator, Vote, VoteStep,
 };
 
 use super::*;
@@ -112,6 +112,39 @@ fn signer_state(block: &Block) -> SignerState {
     }
 }
 
+/// A lock on `block` at round 0, proven by a proposal and one prevote.
+fn lock_proof(block: &Block) -> LockProof {
+    let proposer = key(10);
+    let proposal = Proposal {
+        chain_id: block.header.chain_id,
+        height: block.header.height,
+        round: Round(0),
+        block_hash: block.hash(),
+        valid_round: None,
+    };
+    let prevote = Vote {
+        chain_id: block.header.chain_id,
+        height: block.header.height,
+        round: Round(0),
+        step: VoteStep::Prevote,
+        block_hash: Some(block.hash()),
+    };
+    LockProof {
+        proposal: SignedProposal {
+            signature: proposer.sign(&proposal),
+            proposal,
+            proposer: proposer.host_id(),
+            block: block.clone(),
+        },
+        prevotes: BoundedVec::new(vec![SignedVote {
+            signature: proposer.sign(&prevote),
+            vote: prevote,
+            voter: proposer.host_id(),
+        }])
+        .unwrap(),
+    }
+}
+
 fn write_chain(store: &RedbStore, salt: u64) -> (ChainState, Block, Certificate) {
     let (genesis, mut state, block, certificate) = chain_with_block(salt);
     let mut batch = WriteBatch::new();
@@ -119,6 +152,7 @@ fn write_chain(store: &RedbStore, salt: u64) -> (ChainState, Block, Certificate)
     batch.put_chain_state(&state, block.hash());
     batch.put_block(&block, &certificate);
     batch.put_signer_state(state.chain_id(), &signer_state(&block));
+    batch.put_lock_proof(state.chain_id(), &lock_proof(&block));
     store.commit(batch).unwrap();
     state.clear_changed();
     (state, block, certificate)
@@ -161,6 +195,7 @@ fn written_state_reads_back_after_reopening() {
         store.signer_state(&chain).unwrap(),
         Some(signer_state(&block))
     );
+    assert_eq!(store.lock_proof(&chain).unwrap(), Some(lock_proof(&block)));
     assert_eq!(store.chain_count().unwrap(), 1);
 }
 
