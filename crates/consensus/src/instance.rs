@@ -310,16 +310,8 @@ impl Instance {
                 // L15-16: re-propose the valid value, with the prevotes that made it valid
                 // (peers need them for L28 and may have missed them).
                 Some(block) => {
-                    effects.push(Effect::SignProposal {
-                        proposal: Proposal {
-                            chain_id: self.chain_id,
-                            height: self.height,
-                            round,
-                            block_hash: block.hash(),
-                            valid_round: self.valid.map(|valid| valid.round),
-                        },
-                        block,
-                    });
+                    let valid_round = self.valid.map(|valid| valid.round);
+                    self.propose(round, block, valid_round, effects);
                     effects.push(Effect::Rebroadcast {
                         proposal: None,
                         votes: self.polka(self.valid),
@@ -338,14 +330,25 @@ impl Instance {
         if round != self.round || self.step != Step::Propose || self.proposer(round) != self.me {
             return;
         }
-        // L19: broadcast ⟨PROPOSAL, h, round, proposal, validRound⟩ (validRound is -1 here).
+        // validRound is -1 here.
+        self.propose(round, block, None, effects);
+    }
+
+    /// L19: broadcast ⟨PROPOSAL, h, round, proposal, validRound⟩.
+    fn propose(
+        &self,
+        round: Round,
+        block: Block,
+        valid_round: Option<Round>,
+        effects: &mut Vec<Effect>,
+    ) {
         effects.push(Effect::SignProposal {
             proposal: Proposal {
                 chain_id: self.chain_id,
                 height: self.height,
                 round,
                 block_hash: block.hash(),
-                valid_round: None,
+                valid_round,
             },
             block,
         });
