@@ -58,7 +58,7 @@ impl Default for SimConfig {
                 propose_ms: 300,
                 prevote_ms: 200,
                 precommit_ms: 200,
-                round_increase_ms: 100,
+                round_increase_ms: 25,
                 resend_ms: 400,
                 ..Config::default()
             },
