@@ -1,10 +1,12 @@
 //! Myriad's ledger: the pure, deterministic state machine of one chain — apply transactions,
-//! execute blocks, and keep an authenticated state root with proofs for single accounts.
+//! build and check blocks, and keep an authenticated state root with proofs for accounts.
 #![forbid(unsafe_code)]
 
 mod apply;
+mod block;
 mod state;
 pub mod tree;
 
 pub use apply::{apply, check_stateless, execute_block, Receipt, TxError, TX_BYTES_MAX};
+pub use block::{build_block, check_block, BlockError, BlockTemplate, BLOCK_TX_BYTES_MAX};
 pub use state::{verify_account, AccountProof, ChainMeta, ChainState};

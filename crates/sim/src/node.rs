@@ -3,11 +3,12 @@
 use std::collections::{BTreeMap, HashSet, VecDeque};
 
 use myriad_consensus::{Approval, Instance, SignerGuard};
-use myriad_ledger::{apply, check_stateless, execute_block, ChainState};
+use myriad_ledger::{
+    build_block, check_block, check_stateless, execute_block, BlockTemplate, ChainState,
+};
 use myriad_types::{
-    encode, tx_root, Block, BlockHeader, BoundedVec, Certificate, ChainId, Hash, Height, HostId,
-    LockProof, Proposal, SecretKey, SignedGenesis, SignedTransaction, SignerState, ValidatorSet,
-    Vote, BLOCK_TXS_MAX,
+    encode, Block, Certificate, ChainId, Hash, Height, HostId, LockProof, Proposal, SecretKey,
+    SignedGenesis, SignedTransaction, SignerState, ValidatorSet, Vote,
 };
 
 use crate::net::Msg;
@@ -123,86 +124,37 @@ impl Slot {
         true
     }
 
-    /// Builds the next block from the mempool: the transactions that apply, in nonce order.
+    /// Builds the next block from the mempool, as the ledger does.
     pub fn build(&mut self, proposer: HostId, now_ms: u64) -> Option<Block> {
-        let mut candidates = self.mempool.clone();
-        candidates.sort_by_key(|tx| (tx.tx.nonce, tx.hash()));
-        let mut scratch = self.state.clone();
-        let mut chosen = Vec::new();
-        // Several passes, so a transfer can follow the mint that funds it.
-        for _ in 0..4 {
-            candidates.retain(|tx| {
-                if chosen.len() >= PROPOSAL_TXS_MAX.min(BLOCK_TXS_MAX) {
-                    return true;
-                }
-                match apply(&mut scratch, tx) {
-                    Ok(_) => {
-                        chosen.push(tx.clone());
-                        false
-                    }
-                    Err(_) => true,
-                }
-            });
-        }
-        if chosen.is_empty() {
-            return None;
-        }
-        let validators_hash = self.state.meta().validators.hash();
-        let (post, _, state_root) = execute_block(self.state.clone(), &chosen);
-        let block = Block {
-            header: BlockHeader {
-                chain_id: self.state.chain_id(),
-                height: self.next_height(),
-                prev_hash: self.head_hash,
-                timestamp_ms: now_ms,
-                proposer,
-                tx_root: tx_root(&chosen),
-                state_root,
-                validators_hash,
-            },
-            txs: BoundedVec::new(chosen).ok()?,
+        let template = BlockTemplate {
+            prev_hash: self.head_hash,
+            timestamp_ms: now_ms,
+            proposer,
         };
-        self.checked.insert(block.hash(), post);
+        let (block, after) = build_block(&self.state, &self.mempool, template, PROPOSAL_TXS_MAX)?;
+        self.checked.insert(block.hash(), after);
         Some(block)
     }
 
-    /// Checks a proposed block as the ledger would: it must extend our head, be signed off
-    /// by the current set, and every transaction must be valid and applied.
+    /// Checks a proposed block: every transaction's signature (remembered), then the ledger's
+    /// check that it extends this chain.
     pub fn check(&mut self, block: &Block, verified: &mut Verified) -> Result<(), String> {
         let hash = block.hash();
         if self.checked.contains_key(&hash) {
             return Ok(());
         }
-        let header = &block.header;
-        let meta = self.state.meta();
-        if header.chain_id != meta.chain_id
-            || header.height != self.next_height()
-            || header.prev_hash != self.head_hash
-            || header.validators_hash != meta.validators.hash()
-            || header.tx_root != tx_root(&block.txs)
+        let chain_id = self.state.chain_id();
+        if !block
+            .txs
+            .iter()
+            .all(|tx| verified.transaction(&chain_id, tx))
         {
             return Err(format!(
-                "block {hash} does not extend height {}",
-                meta.height
+                "block {hash} holds a transaction that fails its checks"
             ));
         }
-        for tx in block.txs.iter() {
-            if !verified.transaction(&meta.chain_id, tx) {
-                return Err(format!(
-                    "block {hash} holds a transaction that fails its checks"
-                ));
-            }
-        }
-        let (post, receipts, root) = execute_block(self.state.clone(), &block.txs);
-        if let Some(Err(error)) = receipts.into_iter().find(Result::is_err) {
-            return Err(format!(
-                "block {hash} holds a rejected transaction: {error}"
-            ));
-        }
-        if root != header.state_root {
-            return Err(format!("block {hash} claims a wrong state root"));
-        }
-        self.checked.insert(hash, post);
+        let after = check_block(&self.state, &self.head_hash, block).map_err(|e| e.to_string())?;
+        self.checked.insert(hash, after);
         Ok(())
     }
 

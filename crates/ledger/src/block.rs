@@ -1,0 +1,158 @@
+//! Blocks as the ledger sees them: building the next one from candidate transactions, and
+//! checking one a proposer offers.
+
+use myriad_types::{
+    encode, tx_root, Block, BlockHeader, BoundedVec, ChainId, Hash, Height, HostId,
+    SignedTransaction, BLOCK_TXS_MAX, MESSAGE_BYTES_MAX,
+};
+
+use crate::apply::{apply, execute_block, TxError};
+use crate::state::ChainState;
+
+/// The most bytes of encoded transactions one block may carry: half the message limit, so a
+/// block fits in a message with whatever wraps it (a signed proposal, a lock proof).
+pub const BLOCK_TX_BYTES_MAX: usize = MESSAGE_BYTES_MAX / 2;
+
+/// How many passes [`build_block`] makes over the candidates, so that a transaction can
+/// follow one that funds it whatever their order.
+const BUILD_PASSES: usize = 4;
+
+/// What a proposer puts in the header besides what the chain's state dictates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockTemplate {
+    /// The hash of the chain's last block (zero after genesis).
+    pub prev_hash: Hash,
+    pub timestamp_ms: u64,
+    pub proposer: HostId,
+}
+
+/// Why a proposed block is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BlockError {
+    #[error("block is for chain {got}, not {expected}")]
+    WrongChain { expected: ChainId, got: ChainId },
+    #[error("block is at height {got}, the chain's next height is {expected}")]
+    WrongHeight { expected: Height, got: Height },
+    #[error("block extends {got}, the chain's last block is {expected}")]
+    WrongParent { expected: Hash, got: Hash },
+    #[error("block names validator set {got}, the chain's is {expected}")]
+    WrongValidators { expected: Hash, got: Hash },
+    #[error("block's tx_root does not match its transactions")]
+    WrongTxRoot,
+    #[error("block carries {bytes} bytes of transactions, over the limit of {BLOCK_TX_BYTES_MAX}")]
+    TooLarge { bytes: usize },
+    #[error("block transaction {index} is rejected: {error}")]
+    Rejected { index: usize, error: TxError },
+    #[error("block claims state root {claimed}, executing it gives {computed}")]
+    WrongStateRoot { claimed: Hash, computed: Hash },
+}
+
+/// Builds the block after `state` from `candidates`: those that apply, taken in (nonce, hash)
+/// order, at most `txs_max` (and [`BLOCK_TXS_MAX`]) and [`BLOCK_TX_BYTES_MAX`] bytes of them.
+/// Returns the block and the state after it, or `None` when nothing applies: no empty blocks.
+pub fn build_block(
+    state: &ChainState,
+    candidates: &[SignedTransaction],
+    template: BlockTemplate,
+    txs_max: usize,
+) -> Option<(Block, ChainState)> {
+    let mut candidates: Vec<&SignedTransaction> = candidates.iter().collect();
+    candidates.sort_by_key(|tx| (tx.tx.nonce, tx.hash()));
+    let txs_max = txs_max.min(BLOCK_TXS_MAX);
+    let mut scratch = state.clone();
+    let mut chosen: Vec<SignedTransaction> = Vec::new();
+    let mut bytes = 0;
+    for _ in 0..BUILD_PASSES {
+        candidates.retain(|tx| {
+            let size = encode(*tx).len();
+            if chosen.len() >= txs_max || bytes + size > BLOCK_TX_BYTES_MAX {
+                return true;
+            }
+            let applied = apply(&mut scratch, tx).is_ok();
+            if applied {
+                chosen.push((*tx).clone());
+                bytes += size;
+            }
+            !applied
+        });
+    }
+    if chosen.is_empty() {
+        return None;
+    }
+    let validators_hash = state.meta().validators.hash();
+    let height = next_height(state);
+    let (after, _, state_root) = execute_block(state.clone(), &chosen);
+    let header = BlockHeader {
+        chain_id: state.chain_id(),
+        height,
+        prev_hash: template.prev_hash,
+        timestamp_ms: template.timestamp_ms,
+        proposer: template.proposer,
+        tx_root: tx_root(&chosen),
+        state_root,
+        validators_hash,
+    };
+    let txs = BoundedVec::new(chosen).ok()?;
+    Some((Block { header, txs }, after))
+}
+
+/// Checks a block offered as the one after `state`, whose last block is `head_hash`, and
+/// returns the state after it. Everything is checked but the transactions' signatures: the
+/// host verifies those in one batch with the rest of its tick (see `check_stateless`).
+pub fn check_block(
+    state: &ChainState,
+    head_hash: &Hash,
+    block: &Block,
+) -> Result<ChainState, BlockError> {
+    let header = &block.header;
+    let meta = state.meta();
+    if header.chain_id != meta.chain_id {
+        return Err(BlockError::WrongChain {
+            expected: meta.chain_id,
+            got: header.chain_id,
+        });
+    }
+    let expected = next_height(state);
+    if header.height != expected {
+        return Err(BlockError::WrongHeight {
+            expected,
+            got: header.height,
+        });
+    }
+    if header.prev_hash != *head_hash {
+        return Err(BlockError::WrongParent {
+            expected: *head_hash,
+            got: header.prev_hash,
+        });
+    }
+    let validators = meta.validators.hash();
+    if header.validators_hash != validators {
+        return Err(BlockError::WrongValidators {
+            expected: validators,
+            got: header.validators_hash,
+        });
+    }
+    if header.tx_root != tx_root(&block.txs) {
+        return Err(BlockError::WrongTxRoot);
+    }
+    let bytes: usize = block.txs.iter().map(|tx| encode(tx).len()).sum();
+    if bytes > BLOCK_TX_BYTES_MAX {
+        return Err(BlockError::TooLarge { bytes });
+    }
+    let (after, receipts, computed) = execute_block(state.clone(), &block.txs);
+    if let Some((index, Err(error))) = receipts.into_iter().enumerate().find(|(_, r)| r.is_err()) {
+        return Err(BlockError::Rejected { index, error });
+    }
+    if computed != header.state_root {
+        return Err(BlockError::WrongStateRoot {
+            claimed: header.state_root,
+            computed,
+        });
+    }
+    Ok(after)
+}
+
+fn next_height(state: &ChainState) -> Height {
+    let height = state.meta().height;
+    height.next().unwrap_or(height)
+}

@@ -1,0 +1,209 @@
+//! Building blocks from candidate transactions and checking offered blocks.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use myriad_ledger::{build_block, check_block, BlockError, BlockTemplate, ChainState, TxError};
+use myriad_types::{
+    encode, BoundedVec, Genesis, Hash, Height, Memo, SecretKey, SignedGenesis, SignedTransaction,
+    Symbol, Transaction, TxKind, Validator, VALIDATORS_MAX,
+};
+
+fn key(seed: u8) -> SecretKey {
+    SecretKey::from_seed([seed; 32])
+}
+
+fn chain() -> ChainState {
+    let owner = key(1);
+    let genesis = Genesis {
+        owner: owner.address(),
+        symbol: Symbol::new("BLK").unwrap(),
+        decimals: 0,
+        max_supply: None,
+        validators: BoundedVec::new(vec![Validator {
+            host: key(9).host_id(),
+            power: 1,
+        }])
+        .unwrap(),
+        created_at_ms: 0,
+        salt: 0,
+    };
+    ChainState::from_genesis(&SignedGenesis::sign(genesis, &owner)).unwrap()
+}
+
+fn tx(state: &ChainState, sender: &SecretKey, nonce: u64, kind: TxKind) -> SignedTransaction {
+    let tx = Transaction {
+        chain_id: state.chain_id(),
+        sender: sender.address(),
+        nonce,
+        kind,
+    };
+    SignedTransaction::sign(tx, sender)
+}
+
+fn template() -> BlockTemplate {
+    BlockTemplate {
+        prev_hash: Hash::ZERO,
+        timestamp_ms: 7,
+        proposer: key(9).host_id(),
+    }
+}
+
+#[test]
+fn a_built_block_checks_and_takes_what_applies_in_order() {
+    let state = chain();
+    let holder = key(2);
+    let mint = tx(
+        &state,
+        &key(1),
+        1,
+        TxKind::Mint {
+            to: holder.address(),
+            amount: 100,
+        },
+    );
+    // Funded only by the mint: it must come after it although it is listed first.
+    let spend = tx(
+        &state,
+        &holder,
+        1,
+        TxKind::Transfer {
+            to: key(3).address(),
+            amount: 60,
+            memo: Memo::default(),
+        },
+    );
+    let overspend = tx(
+        &state,
+        &holder,
+        2,
+        TxKind::Transfer {
+            to: key(3).address(),
+            amount: 60,
+            memo: Memo::default(),
+        },
+    );
+    let (block, after) = build_block(
+        &state,
+        &[overspend, spend.clone(), mint.clone()],
+        template(),
+        10,
+    )
+    .unwrap();
+    assert_eq!(block.txs.to_vec(), vec![mint, spend]);
+    assert_eq!(block.header.height, Height(1));
+    let checked = check_block(&state, &Hash::ZERO, &block).unwrap();
+    assert_eq!(checked.state_root(), after.state_root());
+    assert_eq!(block.header.state_root, after.state_root());
+    assert_eq!(after.account(&key(3).address()).balance, 60);
+}
+
+#[test]
+fn nothing_to_apply_builds_no_block() {
+    let state = chain();
+    let stranger = tx(&state, &key(5), 1, TxKind::Burn { amount: 1 });
+    assert!(build_block(&state, &[stranger], template(), 10).is_none());
+    assert!(build_block(&state, &[], template(), 10).is_none());
+}
+
+#[test]
+fn a_block_that_does_not_fit_the_chain_is_refused_with_the_reason() {
+    let state = chain();
+    let mint = tx(
+        &state,
+        &key(1),
+        1,
+        TxKind::Mint {
+            to: key(2).address(),
+            amount: 5,
+        },
+    );
+    let (block, _) = build_block(&state, &[mint], template(), 10).unwrap();
+
+    let mut other = block.clone();
+    other.header.height = Height(2);
+    assert!(matches!(
+        check_block(&state, &Hash::ZERO, &other),
+        Err(BlockError::WrongHeight { .. })
+    ));
+    assert!(matches!(
+        check_block(&state, &Hash([1; 32]), &block),
+        Err(BlockError::WrongParent { .. })
+    ));
+    let mut other = block.clone();
+    other.header.validators_hash = Hash([2; 32]);
+    assert!(matches!(
+        check_block(&state, &Hash::ZERO, &other),
+        Err(BlockError::WrongValidators { .. })
+    ));
+    let mut other = block.clone();
+    other.header.state_root = Hash([3; 32]);
+    let error = check_block(&state, &Hash::ZERO, &other).unwrap_err();
+    assert!(
+        matches!(error, BlockError::WrongStateRoot { .. }),
+        "{error}"
+    );
+    let mut other = block.clone();
+    other.txs = BoundedVec::default();
+    assert_eq!(
+        check_block(&state, &Hash::ZERO, &other).unwrap_err(),
+        BlockError::WrongTxRoot
+    );
+
+    // A transaction the ledger rejects makes the whole block invalid.
+    let not_owner = tx(
+        &state,
+        &key(2),
+        1,
+        TxKind::Mint {
+            to: key(2).address(),
+            amount: 5,
+        },
+    );
+    let mut bad = block.clone();
+    bad.txs = BoundedVec::new(vec![not_owner]).unwrap();
+    bad.header.tx_root = myriad_types::tx_root(&bad.txs);
+    let error = check_block(&state, &Hash::ZERO, &bad).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            BlockError::Rejected {
+                index: 0,
+                error: TxError::NotOwner { .. }
+            }
+        ),
+        "{error}"
+    );
+}
+
+#[test]
+fn blocks_stay_under_the_byte_limit() {
+    let state = chain();
+    let owner = key(1);
+    let validators: Vec<Validator> = (0..VALIDATORS_MAX as u8)
+        .map(|i| Validator {
+            host: key(100 + i).host_id(),
+            power: 1,
+        })
+        .collect();
+    let big: Vec<SignedTransaction> = (1..=900)
+        .map(|nonce| {
+            let kind = TxKind::SetValidators {
+                validators: BoundedVec::new(validators.clone()).unwrap(),
+            };
+            tx(&state, &owner, nonce, kind)
+        })
+        .collect();
+    let size = encode(&big[0]).len();
+    assert!(size * big.len() > myriad_ledger::BLOCK_TX_BYTES_MAX);
+
+    let (block, _) = build_block(&state, &big, template(), 4096).unwrap();
+    assert_eq!(block.txs.len(), myriad_ledger::BLOCK_TX_BYTES_MAX / size);
+    assert!(check_block(&state, &Hash::ZERO, &block).is_ok());
+
+    let mut over = block.clone();
+    over.txs = BoundedVec::new(big).unwrap();
+    over.header.tx_root = myriad_types::tx_root(&over.txs);
+    assert!(matches!(
+        check_block(&state, &Hash::ZERO, &over),
+        Err(BlockError::TooLarge { .. })
+    ));
+}
