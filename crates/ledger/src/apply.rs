@@ -251,8 +251,9 @@ pub fn execute_block(
     txs: &[SignedTransaction],
 ) -> (ChainState, Vec<Result<Receipt, TxError>>, Hash) {
     let receipts = txs.iter().map(|tx| apply(&mut state, tx)).collect();
+    let height = state.next_height();
     let meta = state.meta_mut();
-    meta.height = meta.height.next().unwrap_or(meta.height);
+    meta.height = height;
     if let Some(next) = meta.next_validators.take() {
         meta.validators = next;
     }

@@ -80,7 +80,7 @@ pub fn build_block(
         return None;
     }
     let validators_hash = state.meta().validators.hash();
-    let height = next_height(state);
+    let height = state.next_height();
     let (after, _, state_root) = execute_block(state.clone(), &chosen);
     let header = BlockHeader {
         chain_id: state.chain_id(),
@@ -112,7 +112,7 @@ pub fn check_block(
             got: header.chain_id,
         });
     }
-    let expected = next_height(state);
+    let expected = state.next_height();
     if header.height != expected {
         return Err(BlockError::WrongHeight {
             expected,
@@ -150,9 +150,4 @@ pub fn check_block(
         });
     }
     Ok(after)
-}
-
-fn next_height(state: &ChainState) -> Height {
-    let height = state.meta().height;
-    height.next().unwrap_or(height)
 }

@@ -124,6 +124,13 @@ impl ChainState {
         self.meta.chain_id
     }
 
+    /// The height of the block that comes next.
+    pub fn next_height(&self) -> Height {
+        let height = self.meta.height;
+        // A chain of 2^64 blocks is out of reach; saturate rather than panic.
+        height.next().unwrap_or(height)
+    }
+
     pub fn account(&self, address: &Address) -> Account {
         self.accounts.get(address).copied().unwrap_or_default()
     }

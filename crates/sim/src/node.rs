@@ -106,7 +106,7 @@ impl Slot {
 
     /// The height consensus is working on.
     pub fn next_height(&self) -> Height {
-        Height(self.state.meta().height.0 + 1)
+        self.state.next_height()
     }
 
     /// Adds a transaction that passed the stateless checks, unless it is known, stale, or

@@ -8,9 +8,9 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use myriad_ledger::{execute_block, ChainState};
 use myriad_store::{RedbStore, Store, WriteBatch};
 use myriad_types::{
-    tx_root, Block, BlockHeader, BoundedVec, Certificate, CommitSignature, Genesis, Hash, Height,
-    Memo, Round, SecretKey, SignedGenesis, SignedTransaction, Symbol, Transaction, TxKind,
-    Validator, Vote, VoteStep,
+    tx_root, Block, BlockHeader, BoundedVec, Certificate, CommitSignature, Genesis, Hash, Memo,
+    Round, SecretKey, SignedGenesis, SignedTransaction, Symbol, Transaction, TxKind, Validator,
+    Vote, VoteStep,
 };
 
 const CHAINS: u64 = 10_000;
@@ -42,7 +42,7 @@ fn next_block(
     host: &SecretKey,
 ) -> (ChainState, Block, Certificate) {
     let chain_id = state.chain_id();
-    let height = Height(state.meta().height.0 + 1);
+    let height = state.next_height();
     let kind = if height.0 == 1 {
         TxKind::Mint {
             to: owner.address(),
