@@ -310,26 +310,31 @@ fn an_instance_does_nothing_until_its_first_input_and_ignores_other_heights() {
     assert_eq!(instance.message_counts().0, 0);
 }
 
-/// Drives the instance of `keys[me]` to lock on the round-0 proposal.
-fn locked_instance(keys: &[SecretKey], me: usize) -> (Instance, Hash) {
-    let validators = set(keys);
-    let mut instance = Instance::new(CHAIN, HEIGHT, keys[me].host_id(), validators.clone());
-    let proposer_host = proposer(&validators, &CHAIN, HEIGHT, Round(0));
+/// The proposal of `round`'s proposer, offering a fresh block.
+fn fresh_proposal(keys: &[SecretKey], round: Round) -> SignedProposal {
+    let proposer_host = proposer(&set(keys), &CHAIN, HEIGHT, round);
     let proposer_key = keys.iter().find(|k| k.host_id() == proposer_host).unwrap();
-    let value = block(&proposer_host, Round(0));
+    let value = block(&proposer_host, round);
     let proposal = Proposal {
         chain_id: CHAIN,
         height: HEIGHT,
-        round: Round(0),
+        round,
         block_hash: value.hash(),
         valid_round: None,
     };
-    let signed = SignedProposal {
+    SignedProposal {
         signature: proposer_key.sign(&proposal),
         proposal,
         proposer: proposer_host,
-        block: value.clone(),
-    };
+        block: value,
+    }
+}
+
+/// Drives the instance of `keys[me]` to lock on the round-0 proposal.
+fn locked_instance(keys: &[SecretKey], me: usize) -> (Instance, Hash) {
+    let mut instance = Instance::new(CHAIN, HEIGHT, keys[me].host_id(), set(keys));
+    let signed = fresh_proposal(keys, Round(0));
+    let value = signed.block.clone();
     instance.handle(&config(), Input::Proposal(signed));
     instance.handle(
         &config(),
@@ -373,23 +378,9 @@ fn a_locked_validator_prevotes_nil_for_another_fresh_proposal() {
     };
     instance.handle(&config(), Input::Timeout(timeout));
     assert_eq!(instance.round(), Round(1));
-    let proposer_host = proposer(instance.validators(), &CHAIN, HEIGHT, Round(1));
-    let proposer_key = keys.iter().find(|k| k.host_id() == proposer_host).unwrap();
-    let other = block(&proposer_host, Round(1));
+    let signed = fresh_proposal(&keys, Round(1));
+    let other = signed.block.clone();
     assert_ne!(other.hash(), locked);
-    let proposal = Proposal {
-        chain_id: CHAIN,
-        height: HEIGHT,
-        round: Round(1),
-        block_hash: other.hash(),
-        valid_round: None,
-    };
-    let signed = SignedProposal {
-        signature: proposer_key.sign(&proposal),
-        proposal,
-        proposer: proposer_host,
-        block: other.clone(),
-    };
     let mut effects = instance.handle(&config(), Input::Proposal(signed));
     effects.extend(instance.handle(
         &config(),
