@@ -7,6 +7,8 @@ mod block;
 mod state;
 pub mod tree;
 
-pub use apply::{apply, check_stateless, execute_block, Receipt, TxError, TX_BYTES_MAX};
+pub use apply::{
+    apply, check_form, check_stateless, execute_block, Receipt, TxError, TX_BYTES_MAX,
+};
 pub use block::{build_block, check_block, BlockError, BlockTemplate, BLOCK_TX_BYTES_MAX};
 pub use state::{verify_account, AccountProof, ChainMeta, ChainState};

@@ -116,6 +116,18 @@ impl ChainState {
         &self.meta
     }
 
+    /// Lets a host that holds many chains share one copy of each validator set: `intern`
+    /// returns the shared copy of the set it is given (sets are equal by content).
+    pub fn share_validators(
+        &mut self,
+        mut intern: impl FnMut(&Arc<ValidatorSet>) -> Arc<ValidatorSet>,
+    ) {
+        self.meta.validators = intern(&self.meta.validators);
+        if let Some(next) = &self.meta.next_validators {
+            self.meta.next_validators = Some(intern(next));
+        }
+    }
+
     pub(crate) fn meta_mut(&mut self) -> &mut ChainMeta {
         &mut self.meta
     }

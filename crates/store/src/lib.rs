@@ -13,7 +13,7 @@ use myriad_types::{
 pub use redb_store::RedbStore;
 
 /// The version of the on-disk layout this build reads and writes.
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;
 
 /// A failure of the store, saying what was being done and what to do about it.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +60,7 @@ pub struct WriteBatch {
     pub(crate) heads: Vec<(ChainId, Vec<u8>)>,
     pub(crate) accounts: Vec<(ChainId, Address, Option<Vec<u8>>)>,
     pub(crate) blocks: Vec<(ChainId, Height, Vec<u8>, Vec<u8>)>,
+    pub(crate) txs: Vec<(Hash, ChainId, Height)>,
     pub(crate) signers: Vec<(ChainId, Vec<u8>)>,
     pub(crate) lock_proofs: Vec<(ChainId, Vec<u8>)>,
 }
@@ -91,7 +92,8 @@ impl WriteBatch {
         }
     }
 
-    /// Records a decided block with its certificate.
+    /// Records a decided block with its certificate, and where each of its transactions
+    /// was committed.
     pub fn put_block(&mut self, block: &Block, certificate: &Certificate) {
         let header = &block.header;
         assert_eq!(
@@ -109,6 +111,12 @@ impl WriteBatch {
             encode(block),
             encode(certificate),
         ));
+        self.txs.extend(
+            block
+                .txs
+                .iter()
+                .map(|tx| (tx.hash(), header.chain_id, header.height)),
+        );
     }
 
     /// Records what a host's signer guard last allowed for a chain.
@@ -161,6 +169,9 @@ pub trait Store: Send + Sync {
     fn signer_state(&self, chain: &ChainId) -> Result<Option<SignerState>, StoreError>;
 
     fn lock_proof(&self, chain: &ChainId) -> Result<Option<LockProof>, StoreError>;
+
+    /// The chain and height at which a transaction was committed, if it was.
+    fn tx_location(&self, tx: &Hash) -> Result<Option<(ChainId, Height)>, StoreError>;
 
     /// Rebuilds a chain's state from its head and accounts, read from one snapshot, and
     /// checks it against the stored state root.

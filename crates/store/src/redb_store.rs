@@ -5,7 +5,7 @@ use std::path::Path;
 
 use myriad_ledger::ChainState;
 use myriad_types::{
-    decode, Account, Address, Block, Certificate, ChainId, Height, LockProof, SignedGenesis,
+    decode, Account, Address, Block, Certificate, ChainId, Hash, Height, LockProof, SignedGenesis,
     SignerState,
 };
 use redb::{
@@ -25,6 +25,7 @@ const BLOCKS: TableDefinition<(ChainKey, u64), &[u8]> = TableDefinition::new("bl
 const CERTIFICATES: TableDefinition<(ChainKey, u64), &[u8]> = TableDefinition::new("certificates");
 const SIGNERS: TableDefinition<ChainKey, &[u8]> = TableDefinition::new("signers");
 const LOCK_PROOFS: TableDefinition<ChainKey, &[u8]> = TableDefinition::new("lock_proofs");
+const TXS: TableDefinition<[u8; 32], (ChainKey, u64)> = TableDefinition::new("txs");
 
 const SCHEMA_VERSION_KEY: &str = "schema_version";
 
@@ -90,6 +91,7 @@ impl RedbStore {
             write.open_table(CERTIFICATES).map_err(backend("open"))?;
             write.open_table(SIGNERS).map_err(backend("open"))?;
             write.open_table(LOCK_PROOFS).map_err(backend("open"))?;
+            write.open_table(TXS).map_err(backend("open"))?;
         }
         write.commit().map_err(backend("open"))?;
         Ok(RedbStore { db })
@@ -171,6 +173,11 @@ impl Store for RedbStore {
                     .insert((chain.0, height.0), certificate.as_slice())
                     .map_err(backend("write certificate"))?;
             }
+            let mut txs = write.open_table(TXS).map_err(backend("write"))?;
+            for (tx, chain, height) in &batch.txs {
+                txs.insert(tx.0, (chain.0, height.0))
+                    .map_err(backend("write transaction index"))?;
+            }
             let mut signers = write.open_table(SIGNERS).map_err(backend("write"))?;
             for (chain, bytes) in &batch.signers {
                 signers
@@ -238,6 +245,16 @@ impl Store for RedbStore {
 
     fn lock_proof(&self, chain: &ChainId) -> Result<Option<LockProof>, StoreError> {
         get(&self.read()?, LOCK_PROOFS, chain.0, "stored lock proof")
+    }
+
+    fn tx_location(&self, tx: &Hash) -> Result<Option<(ChainId, Height)>, StoreError> {
+        let read = self.read()?;
+        let table = read.open_table(TXS).map_err(backend("read"))?;
+        let found = table.get(tx.0).map_err(backend("read"))?;
+        Ok(found.map(|entry| {
+            let (chain, height) = entry.value();
+            (ChainId(chain), Height(height))
+        }))
     }
 
     fn chain_state(&self, chain: &ChainId) -> Result<Option<ChainState>, StoreError> {

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use borsh::{BorshDeserialize, BorshSerialize};
 
 use crate::chain::{ValidatorSet, VALIDATORS_MAX};
-use crate::crypto::{verify, Domain, Signable, Signature, SignatureError};
+use crate::crypto::{verify, Domain, Signable, Signature, SignatureCheck, SignatureError};
 use crate::encoding::BoundedVec;
 use crate::ids::{ChainId, Hash, Height, HostId, Round};
 use crate::transaction::SignedTransaction;
@@ -103,6 +103,11 @@ impl SignedVote {
     pub fn verify_signature(&self) -> Result<(), SignatureError> {
         verify(&self.voter.0, &self.vote, &self.signature)
     }
+
+    /// The voter's signature, to check in a batch.
+    pub fn signature_check(&self) -> SignatureCheck {
+        SignatureCheck::new(&self.voter.0, &self.vote, &self.signature)
+    }
 }
 
 /// One validator's precommit signature inside a certificate.
@@ -150,18 +155,27 @@ impl Certificate {
     /// Checks that every signer is a distinct member of `validators`, every signature is
     /// valid, and together they hold more than 2/3 of the voting power.
     pub fn verify(&self, validators: &ValidatorSet) -> Result<(), CertificateError> {
+        self.check_signers(validators)?;
         let precommit = self.precommit();
+        for CommitSignature { host, signature } in self.signatures.iter() {
+            verify(&host.0, &precommit, signature)
+                .map_err(|error| CertificateError::BadSignature { host: *host, error })?;
+        }
+        Ok(())
+    }
+
+    /// Everything [`Certificate::verify`] checks but the signatures themselves: distinct
+    /// members of `validators` holding more than 2/3 of the power.
+    pub fn check_signers(&self, validators: &ValidatorSet) -> Result<(), CertificateError> {
         let mut seen = BTreeSet::new();
         let mut power = 0u64;
-        for CommitSignature { host, signature } in self.signatures.iter() {
+        for CommitSignature { host, .. } in self.signatures.iter() {
             let host_power = validators
                 .power_of(host)
                 .ok_or(CertificateError::UnknownSigner(*host))?;
             if !seen.insert(*host) {
                 return Err(CertificateError::DuplicateSigner(*host));
             }
-            verify(&host.0, &precommit, signature)
-                .map_err(|error| CertificateError::BadSignature { host: *host, error })?;
             // Cannot overflow: distinct members of a set whose total fits in u64.
             power = power.saturating_add(host_power);
         }
@@ -172,6 +186,14 @@ impl Certificate {
             });
         }
         Ok(())
+    }
+
+    /// The signatures, to check in a batch (after [`Certificate::check_signers`]).
+    pub fn signature_checks(&self) -> impl Iterator<Item = SignatureCheck> + '_ {
+        let precommit = self.precommit();
+        self.signatures
+            .iter()
+            .map(move |s| SignatureCheck::new(&s.host.0, &precommit, &s.signature))
     }
 }
 
@@ -257,6 +279,11 @@ impl SignedProposal {
     pub fn verify(&self) -> Result<(), ProposalError> {
         verify(&self.proposer.0, &self.proposal, &self.signature)
             .map_err(ProposalError::Signature)?;
+        self.check_block()
+    }
+
+    /// Everything [`SignedProposal::verify`] checks but the signature.
+    pub fn check_block(&self) -> Result<(), ProposalError> {
         let carried = self.block.hash();
         if carried != self.proposal.block_hash {
             return Err(ProposalError::OtherBlock {
@@ -268,5 +295,10 @@ impl SignedProposal {
             return Err(ProposalError::Transactions);
         }
         Ok(())
+    }
+
+    /// The proposer's signature, to check in a batch (after [`SignedProposal::check_block`]).
+    pub fn signature_check(&self) -> SignatureCheck {
+        SignatureCheck::new(&self.proposer.0, &self.proposal, &self.signature)
     }
 }

@@ -131,6 +131,36 @@ pub fn verify<T: Signable>(
     .map_err(|_| SignatureError::Invalid(hex(public_key)))
 }
 
+/// One signature to check later, with the exact bytes it covers: what a host gathers from
+/// every message of a tick to verify them all in one batch.
+#[derive(Debug, Clone)]
+pub struct SignatureCheck {
+    pub public_key: [u8; 32],
+    pub message: Vec<u8>,
+    pub signature: Signature,
+}
+
+impl SignatureCheck {
+    pub fn new<T: Signable>(public_key: &[u8; 32], message: &T, signature: &Signature) -> Self {
+        SignatureCheck {
+            public_key: *public_key,
+            message: message.signing_bytes(),
+            signature: *signature,
+        }
+    }
+
+    /// Checks this one signature alone.
+    pub fn verify(&self) -> Result<(), SignatureError> {
+        let key = VerificationKey::try_from(self.public_key)
+            .map_err(|_| SignatureError::BadKey(hex(&self.public_key)))?;
+        key.verify(
+            &ed25519_consensus::Signature::from(self.signature.0),
+            &self.message,
+        )
+        .map_err(|_| SignatureError::Invalid(hex(&self.public_key)))
+    }
+}
+
 /// Verifies many signatures at once, faster per signature than one by one. Under ZIP-215
 /// its verdict equals that of checking each one with [`verify`].
 #[derive(Default)]
@@ -160,6 +190,15 @@ impl BatchVerifier {
             VerificationKeyBytes::from(*public_key),
             ed25519_consensus::Signature::from(signature.0),
             &message.signing_bytes(),
+        ));
+        self.len += 1;
+    }
+
+    pub fn queue_check(&mut self, check: &SignatureCheck) {
+        self.inner.queue((
+            VerificationKeyBytes::from(check.public_key),
+            ed25519_consensus::Signature::from(check.signature.0),
+            &check.message,
         ));
         self.len += 1;
     }

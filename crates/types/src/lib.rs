@@ -18,7 +18,9 @@ pub use chain::{
     Account, Genesis, GenesisError, SignedGenesis, Symbol, Validator, ValidatorList, ValidatorSet,
     ValidatorSetError, DECIMALS_MAX, SYMBOL_BYTES_MAX, VALIDATORS_MAX,
 };
-pub use crypto::{verify, BatchVerifier, Domain, SecretKey, Signable, Signature, SignatureError};
+pub use crypto::{
+    verify, BatchVerifier, Domain, SecretKey, Signable, Signature, SignatureCheck, SignatureError,
+};
 pub use encoding::{decode, encode, BoundedBytes, BoundedVec, DecodeError, MESSAGE_BYTES_MAX};
 pub use ids::{Address, Amount, ChainId, Hash, Height, HostId, ParseIdError, Round};
 pub use transaction::{Memo, SignedTransaction, Transaction, TxKind, MEMO_BYTES_MAX};

@@ -3,7 +3,9 @@
 use borsh::{BorshDeserialize, BorshSerialize};
 
 use crate::chain::ValidatorList;
-use crate::crypto::{verify, Domain, SecretKey, Signable, Signature, SignatureError};
+use crate::crypto::{
+    verify, Domain, SecretKey, Signable, Signature, SignatureCheck, SignatureError,
+};
 use crate::encoding::BoundedBytes;
 use crate::ids::{Address, Amount, ChainId, Hash};
 
@@ -90,5 +92,10 @@ impl SignedTransaction {
 
     pub fn verify_signature(&self) -> Result<(), SignatureError> {
         verify(&self.tx.sender.0, &self.tx, &self.signature)
+    }
+
+    /// The sender's signature, to check in a batch.
+    pub fn signature_check(&self) -> SignatureCheck {
+        SignatureCheck::new(&self.tx.sender.0, &self.tx, &self.signature)
     }
 }

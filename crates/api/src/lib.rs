@@ -1,0 +1,589 @@
+//! Myriad's HTTP API: JSON over HTTP for one host, an OpenAPI document at `/openapi.json`,
+//! a server-sent event stream of heads and transaction statuses, and Prometheus metrics.
+//!
+//! Signed objects (geneses, transactions) travel as hex of their canonical encoding: the
+//! exact bytes that were signed, with nothing for a JSON layer to reorder.
+#![forbid(unsafe_code)]
+
+use std::convert::Infallible;
+use std::str::FromStr;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures::Stream;
+use myriad_host::{Command, CreateError, HostEvent, HostHandle, SubmitError, TxStatus};
+use myriad_ledger::ChainState;
+use myriad_store::Store;
+use myriad_types::{
+    decode, encode, Address, ChainId, Hash, Height, SignedGenesis, SignedTransaction, TxKind,
+};
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::StreamExt;
+use utoipa::{OpenApi, ToSchema};
+
+/// The largest request body accepted, in bytes.
+pub const BODY_BYTES_MAX: usize = 64 * 1024;
+/// How long `?wait=true` waits for a transaction to commit.
+pub const WAIT_MAX: Duration = Duration::from_secs(30);
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Myriad host API",
+        description = "One host's view of the chains it validates."
+    ),
+    paths(
+        create_chain,
+        chain_info,
+        block,
+        account,
+        submit,
+        tx_status,
+        events,
+        metrics,
+        health
+    ),
+    components(schemas(
+        ErrorBody,
+        CreateChainRequest,
+        CreatedChain,
+        ChainInfo,
+        ValidatorInfo,
+        BlockInfo,
+        TxInfo,
+        AccountInfo,
+        SubmitRequest,
+        TxStatusBody,
+        Health
+    ))
+)]
+struct ApiDoc;
+
+/// Every error answer: what was wrong.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: String,
+}
+
+#[derive(Debug)]
+struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(ErrorBody { error: self.1 })).into_response()
+    }
+}
+
+fn bad_request(message: impl Into<String>) -> ApiError {
+    ApiError(StatusCode::BAD_REQUEST, message.into())
+}
+
+fn not_found(message: impl Into<String>) -> ApiError {
+    ApiError(StatusCode::NOT_FOUND, message.into())
+}
+
+fn internal(error: impl std::fmt::Display) -> ApiError {
+    ApiError(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
+}
+
+fn busy() -> ApiError {
+    ApiError(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "busy: the host's queue is full, retry later".to_owned(),
+    )
+}
+
+fn parse<T: FromStr>(what: &str, text: &str) -> Result<T, ApiError>
+where
+    T::Err: std::fmt::Display,
+{
+    text.parse()
+        .map_err(|e| bad_request(format!("{what} `{text}`: {e}")))
+}
+
+/// A JSON body, refused with a JSON error when too large or malformed.
+fn json_body<T: for<'de> Deserialize<'de>>(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, ApiError> {
+    let bytes = body.map_err(|rejection| ApiError(rejection.status(), rejection.body_text()))?;
+    serde_json::from_slice(&bytes).map_err(|e| bad_request(format!("request body: {e}")))
+}
+
+fn from_hex<T: borsh::BorshDeserialize>(what: &'static str, text: &str) -> Result<T, ApiError> {
+    let bytes = hex::decode(text).map_err(|e| bad_request(format!("{what}: not hex: {e}")))?;
+    decode(what, &bytes).map_err(|e| bad_request(e.to_string()))
+}
+
+/// The API of one host.
+pub fn router(handle: HostHandle) -> Router {
+    Router::new()
+        .route("/chains", post(create_chain))
+        .route("/chains/{chain}", get(chain_info))
+        .route("/chains/{chain}/blocks/{height}", get(block))
+        .route("/chains/{chain}/accounts/{address}", get(account))
+        .route("/transactions", post(submit))
+        .route("/transactions/{hash}", get(tx_status))
+        .route("/events", get(events))
+        .route("/metrics", get(metrics))
+        .route("/health", get(health))
+        .route("/openapi.json", get(openapi))
+        .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
+        .with_state(handle)
+}
+
+/// Serves the API on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    handle: HostHandle,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(handle))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn openapi() -> Response {
+    match ApiDoc::openapi().to_pretty_json() {
+        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+        Err(error) => internal(error).into_response(),
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreateChainRequest {
+    /// Hex of the borsh-encoded `SignedGenesis`.
+    pub genesis: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreatedChain {
+    pub chain_id: String,
+}
+
+/// Starts hosting a chain whose genesis names this host. Answers once the genesis is durable.
+#[utoipa::path(post, path = "/chains", request_body = CreateChainRequest,
+    responses((status = 201, body = CreatedChain), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn create_chain(
+    State(handle): State<HostHandle>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<CreatedChain>), ApiError> {
+    let request: CreateChainRequest = json_body(body)?;
+    let genesis: SignedGenesis = from_hex("genesis", &request.genesis)?;
+    let (reply, answer) = oneshot::channel();
+    if !handle.send(Command::CreateChain { genesis, reply }) {
+        return Err(busy());
+    }
+    match answer.await.map_err(internal)? {
+        Ok(chain) => Ok((
+            StatusCode::CREATED,
+            Json(CreatedChain {
+                chain_id: chain.to_string(),
+            }),
+        )),
+        Err(
+            error
+            @ (CreateError::NotNamed(_) | CreateError::OwnerRefused(_) | CreateError::Full(_)),
+        ) => Err(ApiError(StatusCode::FORBIDDEN, error.to_string())),
+        Err(error @ CreateError::ShuttingDown) => {
+            Err(ApiError(StatusCode::SERVICE_UNAVAILABLE, error.to_string()))
+        }
+        Err(error) => Err(bad_request(error.to_string())),
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ValidatorInfo {
+    pub host: String,
+    pub power: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ChainInfo {
+    pub chain_id: String,
+    pub symbol: String,
+    pub decimals: u8,
+    pub owner: String,
+    /// Height of the last committed block (0: only the genesis).
+    pub height: u64,
+    pub head_hash: String,
+    pub state_root: String,
+    /// Amounts are decimal strings of base units.
+    pub supply: String,
+    pub max_supply: Option<String>,
+    pub validators: Vec<ValidatorInfo>,
+}
+
+/// A chain's head, validators, supply and owner.
+#[utoipa::path(get, path = "/chains/{chain}", params(("chain" = String, Path, description = "chain1…")),
+    responses((status = 200, body = ChainInfo), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn chain_info(
+    State(handle): State<HostHandle>,
+    Path(chain): Path<String>,
+) -> Result<Json<ChainInfo>, ApiError> {
+    let chain: ChainId = parse("chain id", &chain)?;
+    let head = handle
+        .store
+        .chain_head(&chain)
+        .map_err(internal)?
+        .ok_or_else(|| not_found(format!("chain {chain} is not hosted here")))?;
+    let meta = &head.meta;
+    Ok(Json(ChainInfo {
+        chain_id: chain.to_string(),
+        symbol: meta.symbol.as_str().to_owned(),
+        decimals: meta.decimals,
+        owner: meta.owner.to_string(),
+        height: meta.height.0,
+        head_hash: head.block_hash.to_string(),
+        state_root: head.state_root.to_string(),
+        supply: meta.supply.to_string(),
+        max_supply: meta.max_supply.map(|m| m.to_string()),
+        validators: meta
+            .validators
+            .validators()
+            .iter()
+            .map(|v| ValidatorInfo {
+                host: v.host.to_string(),
+                power: v.power,
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TxInfo {
+    pub hash: String,
+    pub sender: String,
+    pub nonce: u64,
+    pub kind: String,
+    /// The recipient of a mint or transfer.
+    pub to: Option<String>,
+    pub amount: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BlockInfo {
+    pub chain_id: String,
+    pub height: u64,
+    pub hash: String,
+    pub prev_hash: String,
+    pub timestamp_ms: u64,
+    pub proposer: String,
+    pub state_root: String,
+    pub txs: Vec<TxInfo>,
+    /// Round and signers of the certificate that makes it final.
+    pub round: u32,
+    pub signers: Vec<String>,
+    /// Hex of the borsh-encoded block and certificate, for independent verification.
+    pub block_bytes: String,
+    pub certificate_bytes: String,
+}
+
+fn tx_info(tx: &SignedTransaction) -> TxInfo {
+    let (to, amount) = match &tx.tx.kind {
+        TxKind::Mint { to, amount } | TxKind::Transfer { to, amount, .. } => {
+            (Some(to.to_string()), Some(amount.to_string()))
+        }
+        TxKind::Burn { amount } => (None, Some(amount.to_string())),
+        TxKind::SetValidators { .. } | TxKind::TransferOwnership { .. } => (None, None),
+    };
+    TxInfo {
+        hash: tx.hash().to_string(),
+        sender: tx.tx.sender.to_string(),
+        nonce: tx.tx.nonce,
+        kind: tx.tx.kind.name().to_owned(),
+        to,
+        amount,
+    }
+}
+
+/// A committed block with its certificate.
+#[utoipa::path(get, path = "/chains/{chain}/blocks/{height}",
+    params(("chain" = String, Path), ("height" = u64, Path)),
+    responses((status = 200, body = BlockInfo), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn block(
+    State(handle): State<HostHandle>,
+    Path((chain, height)): Path<(String, String)>,
+) -> Result<Json<BlockInfo>, ApiError> {
+    let chain: ChainId = parse("chain id", &chain)?;
+    let height = Height(parse("height", &height)?);
+    let store = &handle.store;
+    let missing = || {
+        not_found(format!(
+            "chain {chain} has no block at height {height} here"
+        ))
+    };
+    let block = store
+        .block(&chain, height)
+        .map_err(internal)?
+        .ok_or_else(missing)?;
+    let certificate = store
+        .certificate(&chain, height)
+        .map_err(internal)?
+        .ok_or_else(missing)?;
+    let header = &block.header;
+    Ok(Json(BlockInfo {
+        chain_id: chain.to_string(),
+        height: height.0,
+        hash: block.hash().to_string(),
+        prev_hash: header.prev_hash.to_string(),
+        timestamp_ms: header.timestamp_ms,
+        proposer: header.proposer.to_string(),
+        state_root: header.state_root.to_string(),
+        txs: block.txs.iter().map(tx_info).collect(),
+        round: certificate.round.0,
+        signers: certificate
+            .signatures
+            .iter()
+            .map(|s| s.host.to_string())
+            .collect(),
+        block_bytes: hex::encode(encode(&block)),
+        certificate_bytes: hex::encode(encode(&certificate)),
+    }))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AccountInfo {
+    pub chain_id: String,
+    pub address: String,
+    pub balance: String,
+    pub nonce: u64,
+    /// The height and state root the proof is for.
+    pub height: u64,
+    pub state_root: String,
+    /// Hex of the borsh-encoded `AccountProof`: checks with `verify_account` against the root.
+    pub proof: String,
+}
+
+/// An account's balance and nonce, with a proof against the chain's state root.
+#[utoipa::path(get, path = "/chains/{chain}/accounts/{address}",
+    params(("chain" = String, Path), ("address" = String, Path, description = "acct1…")),
+    responses((status = 200, body = AccountInfo), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn account(
+    State(handle): State<HostHandle>,
+    Path((chain, address)): Path<(String, String)>,
+) -> Result<Json<AccountInfo>, ApiError> {
+    let chain: ChainId = parse("chain id", &chain)?;
+    let address: Address = parse("address", &address)?;
+    let store = handle.store.clone();
+    let state: ChainState = tokio::task::spawn_blocking(move || store.chain_state(&chain))
+        .await
+        .map_err(internal)?
+        .map_err(internal)?
+        .ok_or_else(|| not_found(format!("chain {chain} is not hosted here")))?;
+    let entry = state.account(&address);
+    Ok(Json(AccountInfo {
+        chain_id: chain.to_string(),
+        address: address.to_string(),
+        balance: entry.balance.to_string(),
+        nonce: entry.nonce,
+        height: state.meta().height.0,
+        state_root: state.state_root().to_string(),
+        proof: hex::encode(encode(&state.prove(&address))),
+    }))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SubmitRequest {
+    /// Hex of the borsh-encoded `SignedTransaction`.
+    pub tx: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TxStatusBody {
+    pub hash: String,
+    /// `pending`, `committed` or `rejected`.
+    pub status: String,
+    pub chain_id: Option<String>,
+    pub height: Option<u64>,
+    pub reason: Option<String>,
+}
+
+fn status_body(hash: Hash, status: &TxStatus) -> TxStatusBody {
+    let (name, chain, height, reason) = match status {
+        TxStatus::Pending { chain } => ("pending", chain, None, None),
+        TxStatus::Committed { chain, height } => ("committed", chain, Some(height.0), None),
+        TxStatus::Rejected { chain, reason } => ("rejected", chain, None, Some(reason.clone())),
+    };
+    TxStatusBody {
+        hash: hash.to_string(),
+        status: name.to_owned(),
+        chain_id: Some(chain.to_string()),
+        height,
+        reason,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct SubmitQuery {
+    #[serde(default)]
+    wait: bool,
+}
+
+/// Submits a transaction; answers with its hash once admitted, or with `?wait=true` once
+/// committed (durably) or rejected.
+#[utoipa::path(post, path = "/transactions", request_body = SubmitRequest,
+    params(("wait" = Option<bool>, Query, description = "wait for the commit")),
+    responses((status = 202, body = TxStatusBody), (status = 200, body = TxStatusBody),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 503, body = ErrorBody), (status = 504, body = ErrorBody)))]
+async fn submit(
+    State(handle): State<HostHandle>,
+    Query(query): Query<SubmitQuery>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<TxStatusBody>), ApiError> {
+    let request: SubmitRequest = json_body(body)?;
+    let tx: SignedTransaction = from_hex("transaction", &request.tx)?;
+    let hash = tx.hash();
+    let (reply, answer) = oneshot::channel();
+    if !handle.send(Command::Submit {
+        tx,
+        wait: query.wait,
+        reply,
+    }) {
+        return Err(busy());
+    }
+    let answer = tokio::time::timeout(WAIT_MAX, answer).await.map_err(|_| {
+        ApiError(
+            StatusCode::GATEWAY_TIMEOUT,
+            format!(
+                "transaction {hash} is not committed after {} s; it is still pending",
+                WAIT_MAX.as_secs()
+            ),
+        )
+    })?;
+    match answer.map_err(internal)? {
+        Ok(status) => {
+            let code = match status {
+                TxStatus::Pending { .. } => StatusCode::ACCEPTED,
+                _ => StatusCode::OK,
+            };
+            Ok((code, Json(status_body(hash, &status))))
+        }
+        Err(error @ SubmitError::UnknownChain(_)) => Err(not_found(error.to_string())),
+        Err(error @ SubmitError::Admit(myriad_host::AdmitError::Busy(_))) => {
+            Err(ApiError(StatusCode::SERVICE_UNAVAILABLE, error.to_string()))
+        }
+        Err(error @ SubmitError::Admit(_)) => {
+            Err(ApiError(StatusCode::CONFLICT, error.to_string()))
+        }
+        Err(error @ SubmitError::ShuttingDown) => {
+            Err(ApiError(StatusCode::SERVICE_UNAVAILABLE, error.to_string()))
+        }
+        Err(error) => Err(bad_request(error.to_string())),
+    }
+}
+
+/// Where a transaction stands: pending, committed at a height, or rejected with the reason.
+#[utoipa::path(get, path = "/transactions/{hash}", params(("hash" = String, Path)),
+    responses((status = 200, body = TxStatusBody), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn tx_status(
+    State(handle): State<HostHandle>,
+    Path(hash): Path<String>,
+) -> Result<Json<TxStatusBody>, ApiError> {
+    let hash: Hash = parse("transaction hash", &hash)?;
+    if let Some((chain, height)) = handle.store.tx_location(&hash).map_err(internal)? {
+        return Ok(Json(status_body(
+            hash,
+            &TxStatus::Committed { chain, height },
+        )));
+    }
+    let statuses = handle
+        .statuses
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    match statuses.get(&hash) {
+        Some(status) => Ok(Json(status_body(hash, status))),
+        None => Err(not_found(format!(
+            "transaction {hash} is unknown to this host"
+        ))),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct EventsQuery {
+    chain: Option<String>,
+}
+
+/// Server-sent events: `head` (a chain's new block) and `tx` (a transaction's new status),
+/// for every chain or for `?chain=` only.
+#[utoipa::path(get, path = "/events", params(("chain" = Option<String>, Query)),
+    responses((status = 200, description = "text/event-stream of `head` and `tx` events")))]
+async fn events(
+    State(handle): State<HostHandle>,
+    Query(query): Query<EventsQuery>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let only: Option<ChainId> = query
+        .chain
+        .as_deref()
+        .map(|c| parse("chain id", c))
+        .transpose()?;
+    let stream = BroadcastStream::new(handle.events.subscribe()).filter_map(move |event| {
+        let event = event.ok()?;
+        let (name, chain, data) = match &event {
+            HostEvent::Head {
+                chain,
+                height,
+                block_hash,
+                txs,
+            } => (
+                "head",
+                *chain,
+                serde_json::json!({"chain_id": chain.to_string(), "height": height.0,
+                    "hash": block_hash.to_string(), "txs": txs}),
+            ),
+            HostEvent::Tx { hash, status } => {
+                let chain = match status {
+                    TxStatus::Pending { chain }
+                    | TxStatus::Committed { chain, .. }
+                    | TxStatus::Rejected { chain, .. } => *chain,
+                };
+                (
+                    "tx",
+                    chain,
+                    serde_json::to_value(status_body(*hash, status)).ok()?,
+                )
+            }
+        };
+        if only.is_some_and(|c| c != chain) {
+            return None;
+        }
+        Some(Ok(Event::default().event(name).data(data.to_string())))
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format")))]
+async fn metrics(State(handle): State<HostHandle>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        handle.metrics.render(),
+    )
+        .into_response()
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+    pub host: String,
+    pub chains: u64,
+}
+
+/// Whether the host is up, with its id.
+#[utoipa::path(get, path = "/health", responses((status = 200, body = Health)))]
+async fn health(State(handle): State<HostHandle>) -> Result<Json<Health>, ApiError> {
+    Ok(Json(Health {
+        status: "ok".to_owned(),
+        host: handle.host.to_string(),
+        chains: handle.store.chain_count().map_err(internal)?,
+    }))
+}

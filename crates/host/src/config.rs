@@ -1,0 +1,326 @@
+//! A host's configuration: a TOML file, with command-line flags laid over it. Every setting
+//! that is missing or wrong is an error naming the setting.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use myriad_consensus::Config as ConsensusConfig;
+use myriad_types::{Address, HostId, SecretKey};
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("config file {path}: {reason}")]
+    Parse { path: String, reason: String },
+    #[error("setting `{setting}`: {reason}")]
+    Setting {
+        setting: &'static str,
+        reason: String,
+    },
+    #[error("key file {path}: {reason}")]
+    Key { path: String, reason: String },
+}
+
+fn setting(setting: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Setting {
+        setting,
+        reason: reason.into(),
+    }
+}
+
+/// A peer host: its id and where it listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    pub host: HostId,
+    pub address: SocketAddr,
+}
+
+impl FromStr for Peer {
+    type Err = String;
+
+    /// `host1…@127.0.0.1:7001`
+    fn from_str(text: &str) -> Result<Peer, String> {
+        let (host, address) = text
+            .split_once('@')
+            .ok_or_else(|| format!("`{text}` is not of the form host1…@address:port"))?;
+        Ok(Peer {
+            host: host.parse().map_err(|e| format!("`{host}`: {e}"))?,
+            address: address.parse().map_err(|e| format!("`{address}`: {e}"))?,
+        })
+    }
+}
+
+/// Bounds on what a host holds in memory.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Transactions one chain's mempool holds.
+    pub mempool_txs_per_chain: usize,
+    /// Bytes one chain's mempool holds.
+    pub mempool_bytes_per_chain: usize,
+    /// Transactions all mempools together hold.
+    pub mempool_txs_total: usize,
+    /// Bytes all mempools together hold.
+    pub mempool_bytes_total: usize,
+    /// Chains kept loaded in memory when idle; the rest are read from the store on demand.
+    pub hot_chains: usize,
+    /// Transactions one block holds.
+    pub block_txs: usize,
+    /// Inbound messages that end a tick early.
+    pub tick_messages: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            mempool_txs_per_chain: 1024,
+            mempool_bytes_per_chain: 1 << 20,
+            mempool_txs_total: 200_000,
+            mempool_bytes_total: 256 << 20,
+            hot_chains: 10_000,
+            block_txs: 1024,
+            tick_messages: 8192,
+        }
+    }
+}
+
+/// Which chains a host agrees to validate when their genesis names it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Policy {
+    /// Only chains owned by these accounts; `None` accepts any owner.
+    pub owners: Option<Vec<Address>>,
+    /// At most this many chains in all.
+    pub chains_max: Option<u64>,
+}
+
+/// Everything a host needs to run.
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    pub data_dir: PathBuf,
+    pub key_file: PathBuf,
+    /// Where peers reach this host (libp2p over TCP).
+    pub listen: SocketAddr,
+    /// Where the HTTP API listens.
+    pub api: SocketAddr,
+    pub peers: Vec<Peer>,
+    pub tick_ms: u64,
+    pub limits: Limits,
+    pub policy: Policy,
+    pub consensus: ConsensusConfig,
+    /// Appends every vote received from peers to this file, one line each: an audit trail
+    /// that shows whether any host ever signed two conflicting votes.
+    pub vote_log: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    data_dir: Option<PathBuf>,
+    key_file: Option<PathBuf>,
+    listen: Option<String>,
+    api: Option<String>,
+    #[serde(default)]
+    peers: Vec<String>,
+    tick_ms: Option<u64>,
+    #[serde(default)]
+    limits: Limits,
+    #[serde(default)]
+    policy: FilePolicy,
+    vote_log: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilePolicy {
+    owners: Option<Vec<String>>,
+    chains_max: Option<u64>,
+}
+
+/// Settings given on the command line; each one overrides the file's.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub data_dir: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub api: Option<String>,
+    pub peers: Vec<String>,
+    pub tick_ms: Option<u64>,
+}
+
+impl HostConfig {
+    /// Reads `file` (if given) and lays `overrides` over it.
+    pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<HostConfig, ConfigError> {
+        let parsed: File = match file {
+            None => File::default(),
+            Some(path) => {
+                let shown = path.display().to_string();
+                let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+                    path: shown.clone(),
+                    reason: e.to_string(),
+                })?;
+                toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                    path: shown,
+                    reason: e.to_string(),
+                })?
+            }
+        };
+        let data_dir = overrides
+            .data_dir
+            .or(parsed.data_dir)
+            .ok_or_else(|| setting("data_dir", "missing: the directory of the host's store"))?;
+        let key_file = overrides
+            .key_file
+            .or(parsed.key_file)
+            .unwrap_or_else(|| data_dir.join("host.key"));
+        let listen = parse_address(
+            "listen",
+            overrides.listen.or(parsed.listen).as_deref(),
+            "127.0.0.1:7000",
+        )?;
+        let api = parse_address(
+            "api",
+            overrides.api.or(parsed.api).as_deref(),
+            "127.0.0.1:8000",
+        )?;
+        let peer_texts = if overrides.peers.is_empty() {
+            parsed.peers
+        } else {
+            overrides.peers
+        };
+        let peers = peer_texts
+            .iter()
+            .map(|p| p.parse().map_err(|e| setting("peers", e)))
+            .collect::<Result<Vec<Peer>, _>>()?;
+        let tick_ms = overrides.tick_ms.or(parsed.tick_ms).unwrap_or(5);
+        if !(1..=1000).contains(&tick_ms) {
+            return Err(setting("tick_ms", format!("{tick_ms} is outside 1..=1000")));
+        }
+        let limits = parsed.limits;
+        for (name, value) in [
+            ("limits.mempool_txs_per_chain", limits.mempool_txs_per_chain),
+            (
+                "limits.mempool_bytes_per_chain",
+                limits.mempool_bytes_per_chain,
+            ),
+            ("limits.mempool_txs_total", limits.mempool_txs_total),
+            ("limits.mempool_bytes_total", limits.mempool_bytes_total),
+            ("limits.hot_chains", limits.hot_chains),
+            ("limits.block_txs", limits.block_txs),
+            ("limits.tick_messages", limits.tick_messages),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Setting {
+                    setting: name,
+                    reason: "must be greater than zero".to_owned(),
+                });
+            }
+        }
+        if limits.block_txs > myriad_types::BLOCK_TXS_MAX {
+            return Err(setting(
+                "limits.block_txs",
+                format!(
+                    "{} is over the protocol's {}",
+                    limits.block_txs,
+                    myriad_types::BLOCK_TXS_MAX
+                ),
+            ));
+        }
+        let owners = match parsed.policy.owners {
+            None => None,
+            Some(owners) => Some(
+                owners
+                    .iter()
+                    .map(|o| {
+                        o.parse()
+                            .map_err(|e| setting("policy.owners", format!("`{o}`: {e}")))
+                    })
+                    .collect::<Result<Vec<Address>, _>>()?,
+            ),
+        };
+        Ok(HostConfig {
+            data_dir,
+            key_file,
+            listen,
+            api,
+            peers,
+            tick_ms,
+            limits,
+            policy: Policy {
+                owners,
+                chains_max: parsed.policy.chains_max,
+            },
+            consensus: ConsensusConfig::default(),
+            vote_log: parsed.vote_log,
+        })
+    }
+
+    /// The host's store file.
+    pub fn store_path(&self) -> PathBuf {
+        self.data_dir.join("host.redb")
+    }
+
+    /// Reads the host key: 64 hex digits, the ed25519 seed.
+    pub fn read_key(&self) -> Result<SecretKey, ConfigError> {
+        read_key(&self.key_file)
+    }
+}
+
+fn parse_address(
+    name: &'static str,
+    text: Option<&str>,
+    default: &str,
+) -> Result<SocketAddr, ConfigError> {
+    let text = text.unwrap_or(default);
+    text.parse()
+        .map_err(|e| setting(name, format!("`{text}` is not an address:port ({e})")))
+}
+
+/// Reads a key file: 64 hex digits, the ed25519 seed.
+pub fn read_key(path: &Path) -> Result<SecretKey, ConfigError> {
+    let shown = path.display().to_string();
+    let key_error = |reason: String| ConfigError::Key {
+        path: shown.clone(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        key_error(format!(
+            "{e}; create one with `myriad host keygen --out {}`",
+            path.display()
+        ))
+    })?;
+    let text = text.trim();
+    let mut seed = [0u8; 32];
+    if text.len() != 64 || !text.is_ascii() {
+        return Err(key_error("expected 64 hex digits".to_owned()));
+    }
+    for (i, byte) in seed.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16)
+            .map_err(|_| key_error("expected 64 hex digits".to_owned()))?;
+    }
+    Ok(SecretKey::from_seed(seed))
+}
+
+/// Writes a new key file readable only by its owner; refuses to overwrite one.
+pub fn write_key(path: &Path, key: &SecretKey) -> Result<(), ConfigError> {
+    use std::io::Write;
+    let shown = path.display().to_string();
+    let key_error = |reason: String| ConfigError::Key {
+        path: shown.clone(),
+        reason,
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(|e| key_error(e.to_string()))?;
+    let hex: String = key.to_seed().iter().map(|b| format!("{b:02x}")).collect();
+    file.write_all(format!("{hex}\n").as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| key_error(e.to_string()))
+}

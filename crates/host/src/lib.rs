@@ -1,0 +1,23 @@
+//! Myriad's host runtime: one process validating many chains. The chain table loads chains
+//! on demand and keeps only the hot ones; one tick loop verifies, decides, writes (one
+//! fsync), signs, sends and acknowledges for all of them.
+#![forbid(unsafe_code)]
+
+mod config;
+mod host;
+mod mempool;
+mod metrics;
+mod runner;
+mod status;
+mod timers;
+mod verify;
+
+pub use config::{read_key, write_key, ConfigError, HostConfig, Limits, Overrides, Peer, Policy};
+pub use host::{
+    Command, CreateError, Host, HostError, HostEvent, SubmitError, TickReport, FUTURE_MSGS_MAX,
+    MEMPOOL_TTL_MS, SYNC_BLOCKS_MAX,
+};
+pub use mempool::AdmitError;
+pub use metrics::Metrics;
+pub use runner::{HostHandle, RunningHost, COMMANDS_MAX};
+pub use status::{Statuses, TxStatus, STATUSES_MAX};

@@ -1,0 +1,172 @@
+//! Runs a [`Host`] on its own thread: the tick loop, fed by the transport and by clients.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use myriad_net::{Inbound, Transport};
+use myriad_store::RedbStore;
+use myriad_types::{HostId, SecretKey};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+use crate::config::HostConfig;
+use crate::host::{Command, Host, HostError, HostEvent};
+use crate::metrics::Metrics;
+use crate::status::Statuses;
+
+/// How many client commands wait for the tick loop before clients are told it is busy.
+pub const COMMANDS_MAX: usize = 65_536;
+
+/// What the API (or a test) holds of a running host.
+#[derive(Debug, Clone)]
+pub struct HostHandle {
+    pub host: HostId,
+    pub store: Arc<RedbStore>,
+    pub statuses: Arc<Mutex<Statuses>>,
+    pub events: broadcast::Sender<HostEvent>,
+    pub metrics: Arc<Metrics>,
+    commands: mpsc::Sender<Command>,
+}
+
+impl HostHandle {
+    /// Queues a command for the tick loop; `false` when the loop is busy or gone.
+    pub fn send(&self, command: Command) -> bool {
+        self.commands.try_send(command).is_ok()
+    }
+}
+
+/// A host running on its thread. Dropping it does not stop it; call [`RunningHost::stop`].
+#[derive(Debug)]
+pub struct RunningHost {
+    pub handle: HostHandle,
+    stop: watch::Sender<bool>,
+    done: oneshot::Receiver<Result<(), HostError>>,
+}
+
+impl RunningHost {
+    /// Starts the tick loop of a host over `transport`.
+    pub fn start(
+        config: HostConfig,
+        key: SecretKey,
+        store: Arc<RedbStore>,
+        transport: Arc<dyn Transport>,
+        inbound: mpsc::Receiver<Inbound>,
+    ) -> Result<RunningHost, HostError> {
+        let statuses = Arc::new(Mutex::new(Statuses::default()));
+        let (events, _) = broadcast::channel(4096);
+        let metrics = Arc::new(Metrics::new());
+        let tick = Duration::from_millis(config.tick_ms);
+        let tick_messages = config.limits.tick_messages;
+        let host = Host::new(
+            config,
+            key,
+            store.clone(),
+            statuses.clone(),
+            events.clone(),
+            metrics.clone(),
+        )?;
+        let (commands, command_rx) = mpsc::channel(COMMANDS_MAX);
+        let handle = HostHandle {
+            host: host.id(),
+            store,
+            statuses,
+            events,
+            metrics,
+            commands,
+        };
+        let (stop, stopped) = watch::channel(false);
+        let thread_metrics = handle.metrics.clone();
+        let (done_tx, done) = oneshot::channel();
+        let name = format!("host-{}", handle.host);
+        let spawned = std::thread::Builder::new().name(name).spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            let result = match runtime {
+                Ok(runtime) => runtime.block_on(run(
+                    host,
+                    transport,
+                    inbound,
+                    command_rx,
+                    stopped,
+                    thread_metrics,
+                    tick,
+                    tick_messages,
+                )),
+                Err(error) => Err(HostError::Thread(error)),
+            };
+            if let Err(error) = &result {
+                tracing::error!(%error, "host stopped");
+            }
+            let _ = done_tx.send(result);
+        });
+        if let Err(error) = spawned {
+            return Err(HostError::Thread(error));
+        }
+        Ok(RunningHost { handle, stop, done })
+    }
+
+    /// Stops after the tick in progress; returns how the loop ended.
+    pub async fn stop(self) -> Result<(), HostError> {
+        let _ = self.stop.send(true);
+        self.done.await.unwrap_or(Ok(()))
+    }
+
+    /// Waits until the loop ends on its own (a store failure).
+    pub async fn finished(&mut self) -> Result<(), HostError> {
+        (&mut self.done).await.unwrap_or(Ok(()))
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+async fn run(
+    mut host: Host,
+    transport: Arc<dyn Transport>,
+    mut inbound: mpsc::Receiver<Inbound>,
+    mut commands: mpsc::Receiver<Command>,
+    mut stopped: watch::Receiver<bool>,
+    metrics: Arc<Metrics>,
+    tick: Duration,
+    tick_messages: usize,
+) -> Result<(), HostError> {
+    let mut deadline = tokio::time::Instant::now() + tick;
+    loop {
+        let mut received = Vec::new();
+        let mut requests = Vec::new();
+        let mut count = 0;
+        loop {
+            tokio::select! {
+                biased;
+                _ = stopped.changed() => {
+                    host.shut_down();
+                    return Ok(());
+                }
+                _ = tokio::time::sleep_until(deadline) => break,
+                Some(envelope) = inbound.recv() => {
+                    count += envelope.envelope.items.len();
+                    received.push(envelope);
+                }
+                Some(command) = commands.recv() => {
+                    count += 1;
+                    requests.push(command);
+                }
+            }
+            if count >= tick_messages {
+                break;
+            }
+        }
+        let started = Instant::now();
+        let report = host.tick(now_ms(), received, requests, transport.as_ref())?;
+        metrics
+            .tick_seconds
+            .observe(started.elapsed().as_secs_f64());
+        metrics.tick_messages.observe(report.messages as f64);
+        metrics.tick_signatures.observe(report.signatures as f64);
+        deadline = tokio::time::Instant::now() + tick;
+    }
+}
