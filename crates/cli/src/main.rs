@@ -114,9 +114,12 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     "host {} api http://{} p2p {}",
                     node.handle.host, node.api_address, node.p2p_address
                 );
+                let mut terminate =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
                 tokio::select! {
                     result = node.failed() => result?,
                     _ = tokio::signal::ctrl_c() => node.stop().await?,
+                    _ = terminate.recv() => node.stop().await?,
                 }
                 Ok(())
             })

@@ -122,7 +122,7 @@ fn sigkilled_hosts_keep_what_they_acknowledged_and_never_sign_twice() {
         );
         std::thread::spawn(move || {
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-            let mut nonces = vec![1u64; CHAINS];
+            let mut nonces = [1u64; CHAINS];
             while !stop.load(Ordering::Relaxed) {
                 let c = rng.next_u32() as usize % CHAINS;
                 let host = rng.next_u32() as usize % 4;

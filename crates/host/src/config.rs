@@ -324,3 +324,82 @@ pub fn write_key(path: &Path, key: &SecretKey) -> Result<(), ConfigError> {
         .and_then(|()| file.sync_all())
         .map_err(|e| key_error(e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(toml: &str, overrides: Overrides) -> Result<HostConfig, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("host.toml");
+        std::fs::write(&path, toml).unwrap();
+        HostConfig::load(Some(&path), overrides)
+    }
+
+    fn error(toml: &str) -> String {
+        load(toml, Overrides::default()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_full_file_loads_and_flags_override_it() {
+        let key = SecretKey::from_seed([1; 32]);
+        let owner = SecretKey::from_seed([2; 32]).address();
+        let toml = format!(
+            "data_dir = \"d\"\nlisten = \"127.0.0.1:7001\"\napi = \"127.0.0.1:8001\"\n\
+             peers = [\"{}@127.0.0.1:7002\"]\ntick_ms = 10\n\
+             [limits]\nhot_chains = 5\n[policy]\nowners = [\"{owner}\"]\nchains_max = 3\n",
+            key.host_id()
+        );
+        let config = load(&toml, Overrides::default()).unwrap();
+        assert_eq!(config.peers[0].host, key.host_id());
+        assert_eq!(config.limits.hot_chains, 5);
+        assert_eq!(config.limits.block_txs, Limits::default().block_txs);
+        assert_eq!(config.policy.owners, Some(vec![owner]));
+        assert_eq!(config.key_file, PathBuf::from("d").join("host.key"));
+        let flags = Overrides {
+            tick_ms: Some(7),
+            api: Some("127.0.0.1:9000".to_owned()),
+            ..Overrides::default()
+        };
+        let config = load(&toml, flags).unwrap();
+        assert_eq!((config.tick_ms, config.api.port()), (7, 9000));
+    }
+
+    #[test]
+    fn every_wrong_setting_is_named() {
+        assert!(error("listen = \"x\"").contains("data_dir"));
+        assert!(error("data_dir = \"d\"\nlisten = \"nowhere\"").contains("`listen`"));
+        assert!(error("data_dir = \"d\"\npeers = [\"host1xyz\"]").contains("`peers`"));
+        assert!(error("data_dir = \"d\"\ntick_ms = 0").contains("`tick_ms`"));
+        assert!(error("data_dir = \"d\"\n[limits]\nhot_chains = 0").contains("limits.hot_chains"));
+        assert!(error("data_dir = \"d\"\n[policy]\nowners = [\"bob\"]").contains("policy.owners"));
+        assert!(error("data_dir = \"d\"\ntick = 5").contains("tick"));
+        assert!(error("data_dir = 5").contains("data_dir"));
+    }
+
+    #[test]
+    fn key_files_round_trip_and_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("host.key");
+        let key = SecretKey::from_seed([3; 32]);
+        write_key(&path, &key).unwrap();
+        assert_eq!(read_key(&path).unwrap().host_id(), key.host_id());
+        assert!(
+            write_key(&path, &key).is_err(),
+            "an existing key is never overwritten"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::write(&path, "nothex").unwrap();
+        assert!(read_key(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("64 hex digits"));
+        let missing = read_key(&dir.path().join("none")).unwrap_err().to_string();
+        assert!(missing.contains("myriad host keygen"), "{missing}");
+    }
+}

@@ -82,16 +82,19 @@ impl RunningHost {
                 .enable_all()
                 .build();
             let result = match runtime {
-                Ok(runtime) => runtime.block_on(run(
-                    host,
-                    transport,
-                    inbound,
-                    command_rx,
-                    stopped,
-                    thread_metrics,
-                    tick,
-                    tick_messages,
-                )),
+                Ok(runtime) => runtime.block_on(
+                    TickLoop {
+                        host,
+                        transport,
+                        inbound,
+                        commands: command_rx,
+                        stopped,
+                        metrics: thread_metrics,
+                        tick,
+                        tick_messages,
+                    }
+                    .run(),
+                ),
                 Err(error) => Err(HostError::Thread(error)),
             };
             if let Err(error) = &result {
@@ -124,49 +127,64 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-async fn run(
-    mut host: Host,
+/// The tick loop and what feeds it.
+struct TickLoop {
+    host: Host,
     transport: Arc<dyn Transport>,
-    mut inbound: mpsc::Receiver<Inbound>,
-    mut commands: mpsc::Receiver<Command>,
-    mut stopped: watch::Receiver<bool>,
+    inbound: mpsc::Receiver<Inbound>,
+    commands: mpsc::Receiver<Command>,
+    stopped: watch::Receiver<bool>,
     metrics: Arc<Metrics>,
     tick: Duration,
     tick_messages: usize,
-) -> Result<(), HostError> {
-    let mut deadline = tokio::time::Instant::now() + tick;
-    loop {
-        let mut received = Vec::new();
-        let mut requests = Vec::new();
-        let mut count = 0;
+}
+
+impl TickLoop {
+    async fn run(self) -> Result<(), HostError> {
+        let TickLoop {
+            mut host,
+            transport,
+            mut inbound,
+            mut commands,
+            mut stopped,
+            metrics,
+            tick,
+            tick_messages,
+        } = self;
+        let mut deadline = tokio::time::Instant::now() + tick;
         loop {
-            tokio::select! {
-                biased;
-                _ = stopped.changed() => {
-                    host.shut_down();
-                    return Ok(());
+            let mut received = Vec::new();
+            let mut requests = Vec::new();
+            let mut count = 0;
+            loop {
+                tokio::select! {
+                    biased;
+                    _ = stopped.changed() => {
+                        host.shut_down();
+                        return Ok(());
+                    }
+                    _ = tokio::time::sleep_until(deadline) => break,
+                    Some(envelope) = inbound.recv() => {
+                        count += envelope.envelope.items.len();
+                        received.push(envelope);
+                    }
+                    Some(command) = commands.recv() => {
+                        count += 1;
+                        requests.push(command);
+                    }
                 }
-                _ = tokio::time::sleep_until(deadline) => break,
-                Some(envelope) = inbound.recv() => {
-                    count += envelope.envelope.items.len();
-                    received.push(envelope);
-                }
-                Some(command) = commands.recv() => {
-                    count += 1;
-                    requests.push(command);
+                if count >= tick_messages {
+                    break;
                 }
             }
-            if count >= tick_messages {
-                break;
-            }
+            let started = Instant::now();
+            let report = host.tick(now_ms(), received, requests, transport.as_ref())?;
+            metrics
+                .tick_seconds
+                .observe(started.elapsed().as_secs_f64());
+            metrics.tick_messages.observe(report.messages as f64);
+            metrics.tick_signatures.observe(report.signatures as f64);
+            deadline = tokio::time::Instant::now() + tick;
         }
-        let started = Instant::now();
-        let report = host.tick(now_ms(), received, requests, transport.as_ref())?;
-        metrics
-            .tick_seconds
-            .observe(started.elapsed().as_secs_f64());
-        metrics.tick_messages.observe(report.messages as f64);
-        metrics.tick_signatures.observe(report.signatures as f64);
-        deadline = tokio::time::Instant::now() + tick;
     }
 }
