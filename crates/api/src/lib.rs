@@ -10,7 +10,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -110,6 +110,12 @@ where
         .map_err(|e| bad_request(format!("{what} `{text}`: {e}")))
 }
 
+/// An extractor's refusal, as a JSON error.
+fn rejected(rejection: impl IntoResponse + std::fmt::Display) -> ApiError {
+    let message = rejection.to_string();
+    ApiError(rejection.into_response().status(), message)
+}
+
 /// A JSON body, refused with a JSON error when too large or malformed.
 fn json_body<T: for<'de> Deserialize<'de>>(
     body: Result<Bytes, BytesRejection>,
@@ -136,6 +142,7 @@ pub fn router(handle: HostHandle) -> Router {
         .route("/metrics", get(metrics))
         .route("/health", get(health))
         .route("/openapi.json", get(openapi))
+        .fallback(|| async { not_found("no such endpoint; see /openapi.json") })
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
         .with_state(handle)
 }
@@ -171,7 +178,8 @@ pub struct CreatedChain {
 
 /// Starts hosting a chain whose genesis names this host. Answers once the genesis is durable.
 #[utoipa::path(post, path = "/chains", request_body = CreateChainRequest,
-    responses((status = 201, body = CreatedChain), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 201, body = CreatedChain), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn create_chain(
     State(handle): State<HostHandle>,
     body: Result<Bytes, BytesRejection>,
@@ -227,8 +235,9 @@ pub struct ChainInfo {
     responses((status = 200, body = ChainInfo), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn chain_info(
     State(handle): State<HostHandle>,
-    Path(chain): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<ChainInfo>, ApiError> {
+    let Path(chain) = path.map_err(rejected)?;
     let chain: ChainId = parse("chain id", &chain)?;
     let head = handle
         .store
@@ -311,8 +320,9 @@ fn tx_info(tx: &SignedTransaction) -> TxInfo {
     responses((status = 200, body = BlockInfo), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn block(
     State(handle): State<HostHandle>,
-    Path((chain, height)): Path<(String, String)>,
+    path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Json<BlockInfo>, ApiError> {
+    let Path((chain, height)) = path.map_err(rejected)?;
     let chain: ChainId = parse("chain id", &chain)?;
     let height = Height(parse("height", &height)?);
     let store = &handle.store;
@@ -369,8 +379,9 @@ pub struct AccountInfo {
     responses((status = 200, body = AccountInfo), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn account(
     State(handle): State<HostHandle>,
-    Path((chain, address)): Path<(String, String)>,
+    path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Json<AccountInfo>, ApiError> {
+    let Path((chain, address)) = path.map_err(rejected)?;
     let chain: ChainId = parse("chain id", &chain)?;
     let address: Address = parse("address", &address)?;
     let store = handle.store.clone();
@@ -434,12 +445,14 @@ struct SubmitQuery {
     params(("wait" = Option<bool>, Query, description = "wait for the commit")),
     responses((status = 202, body = TxStatusBody), (status = 200, body = TxStatusBody),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 413, body = ErrorBody),
         (status = 503, body = ErrorBody), (status = 504, body = ErrorBody)))]
 async fn submit(
     State(handle): State<HostHandle>,
-    Query(query): Query<SubmitQuery>,
+    query: Result<Query<SubmitQuery>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<TxStatusBody>), ApiError> {
+    let Query(query) = query.map_err(rejected)?;
     let request: SubmitRequest = json_body(body)?;
     let tx: SignedTransaction = from_hex("transaction", &request.tx)?;
     let hash = tx.hash();
@@ -487,8 +500,9 @@ async fn submit(
     responses((status = 200, body = TxStatusBody), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn tx_status(
     State(handle): State<HostHandle>,
-    Path(hash): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<TxStatusBody>, ApiError> {
+    let Path(hash) = path.map_err(rejected)?;
     let hash: Hash = parse("transaction hash", &hash)?;
     if let Some((chain, height)) = handle.store.tx_location(&hash).map_err(internal)? {
         return Ok(Json(status_body(
@@ -516,11 +530,12 @@ struct EventsQuery {
 /// Server-sent events: `head` (a chain's new block) and `tx` (a transaction's new status),
 /// for every chain or for `?chain=` only.
 #[utoipa::path(get, path = "/events", params(("chain" = Option<String>, Query)),
-    responses((status = 200, description = "text/event-stream of `head` and `tx` events")))]
+    responses((status = 200, description = "text/event-stream of `head` and `tx` events"), (status = 400, body = ErrorBody)))]
 async fn events(
     State(handle): State<HostHandle>,
-    Query(query): Query<EventsQuery>,
+    query: Result<Query<EventsQuery>, QueryRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let Query(query) = query.map_err(rejected)?;
     let only: Option<ChainId> = query
         .chain
         .as_deref()
@@ -565,7 +580,10 @@ async fn events(
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format")))]
 async fn metrics(State(handle): State<HostHandle>) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         handle.metrics.render(),
     )
         .into_response()

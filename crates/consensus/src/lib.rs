@@ -22,6 +22,9 @@ pub struct Config {
     pub prevote_ms: u64,
     pub precommit_ms: u64,
     pub round_increase_ms: u64,
+    /// The longest a propose, prevote or precommit timeout grows to, so that a chain left in
+    /// empty rounds still answers its next transaction promptly.
+    pub round_timeout_max_ms: u64,
     /// How often an undecided instance sends its own messages of the round again.
     pub resend_ms: u64,
     /// Test-only: prevote as if never locked, breaking Tendermint's lock rule (L23, L29).
@@ -36,6 +39,7 @@ impl Default for Config {
             prevote_ms: 500,
             precommit_ms: 500,
             round_increase_ms: 250,
+            round_timeout_max_ms: 5_000,
             resend_ms: 1_000,
             #[cfg(feature = "canary")]
             canary_ignore_lock: false,
@@ -52,6 +56,7 @@ impl Config {
             TimeoutKind::Resend => return self.resend_ms,
         };
         base.saturating_add(self.round_increase_ms.saturating_mul(u64::from(round.0)))
+            .min(self.round_timeout_max_ms.max(base))
     }
 }
 

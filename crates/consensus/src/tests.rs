@@ -490,3 +490,17 @@ fn instance_memory() {
         assert!(std::mem::size_of::<Instance>() + fresh.heap_bytes() < 1024);
     }
 }
+
+#[test]
+fn round_timeouts_grow_then_stop_at_the_cap() {
+    let config = Config::default();
+    let propose = |round| config.timeout_ms(TimeoutKind::Propose, Round(round));
+    assert_eq!(propose(0), config.propose_ms);
+    assert_eq!(propose(1), config.propose_ms + config.round_increase_ms);
+    assert_eq!(propose(1_000), config.round_timeout_max_ms);
+    assert_eq!(propose(u32::MAX), config.round_timeout_max_ms);
+    assert_eq!(
+        config.timeout_ms(TimeoutKind::Resend, Round(1_000)),
+        config.resend_ms
+    );
+}

@@ -1,0 +1,698 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Every endpoint of the HTTP API of one in-process host, with good and bad input. A single
+//! validator of power 1 is a full quorum, so the chains it hosts commit alone.
+
+mod support;
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use myriad::Node;
+use myriad_ledger::{verify_account, AccountProof};
+use myriad_types::{
+    decode, tx_root, Account, Address, Block, Certificate, ChainId, Hash, Height, HostId,
+    SecretKey, SignedGenesis, SignedTransaction, Transaction, TxKind, Validator, ValidatorSet,
+};
+use serde_json::{json, Value};
+use support::*;
+
+/// Asserts an error answer: the exact status, and a JSON object whose `error` string
+/// names the problem.
+#[track_caller]
+fn assert_error(answer: (u16, Value), status: u16, needle: &str) {
+    let (got, body) = answer;
+    assert_eq!(got, status, "expected {status}, got {got}: {body}");
+    assert!(body.is_object(), "error body is not a JSON object: {body}");
+    assert!(body["error"].is_string(), "no `error` string in {body}");
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.contains(needle),
+        "error {error:?} does not mention {needle:?}"
+    );
+}
+
+fn from_hex<T: borsh::BorshDeserialize>(what: &'static str, body: &Value, field: &str) -> T {
+    assert!(body[field].is_string(), "no `{field}` string in {body}");
+    let text = body[field].as_str().unwrap();
+    decode(what, &hex::decode(text).unwrap()).unwrap()
+}
+
+/// GET /chains/{chain}/accounts/{who}: the balance and nonce, after checking the proof
+/// against the state root the answer names (and that it fails for any other entry).
+fn account_checked(api: SocketAddr, chain: &ChainId, who: &Address) -> (u128, u64, Value) {
+    let (status, body) = get(api, &format!("/chains/{chain}/accounts/{who}"));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["chain_id"], chain.to_string());
+    assert_eq!(body["address"], who.to_string());
+    let balance: u128 = body["balance"].as_str().unwrap().parse().unwrap();
+    let nonce = body["nonce"].as_u64().unwrap();
+    let root: Hash = body["state_root"].as_str().unwrap().parse().unwrap();
+    let proof: AccountProof = from_hex("proof", &body, "proof");
+    let account = Account { balance, nonce };
+    assert!(
+        verify_account(&root, who, &account, &proof),
+        "proof of {who} on {chain}: {body}"
+    );
+    let richer = Account {
+        balance: balance + 1,
+        nonce,
+    };
+    assert!(!verify_account(&root, who, &richer, &proof));
+    let later = Account {
+        balance,
+        nonce: nonce + 1,
+    };
+    assert!(!verify_account(&root, who, &later, &proof));
+    (balance, nonce, body)
+}
+
+/// Opens `GET /events{query}` on a raw connection; returns it once the response head
+/// (status line and headers) has arrived, with that head. The subscription is live then.
+fn open_events(api: SocketAddr, query: &str) -> (TcpStream, String) {
+    let mut stream = TcpStream::connect(api).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    write!(stream, "GET /events{query} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut head = String::new();
+    read_until(&mut stream, &mut head, Duration::from_secs(10), |text| {
+        text.contains("\r\n\r\n")
+    });
+    (stream, head)
+}
+
+/// Reads from `stream` into `text` until `done(text)` or `timeout` passes.
+fn read_until(
+    stream: &mut TcpStream,
+    text: &mut String,
+    timeout: Duration,
+    done: impl Fn(&str) -> bool,
+) {
+    let start = Instant::now();
+    let mut buffer = [0u8; 4096];
+    while !done(text) {
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?}; read so far:\n{text}"
+        );
+        let n = match stream.read(&mut buffer) {
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => continue,
+            read => read.expect("reading the event stream"),
+        };
+        assert!(n > 0, "the stream closed; read so far:\n{text}");
+        text.push_str(&String::from_utf8_lossy(&buffer[..n]));
+    }
+}
+
+/// The value of a sample without labels in Prometheus' text format.
+fn metric(text: &str, name: &str) -> f64 {
+    let value = text.lines().find_map(|line| {
+        let (key, value) = line.split_once(' ')?;
+        (key == name).then(|| value.trim().parse().unwrap())
+    });
+    assert!(value.is_some(), "no sample {name} in:\n{text}");
+    value.unwrap()
+}
+
+#[test]
+fn every_endpoint_of_one_host_with_good_and_bad_input() {
+    init_logs();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let specs = specs(root.path(), 1);
+    let node = runtime.block_on(Node::start(config(&specs, 0))).unwrap();
+    let api = node.api_address;
+    let host = specs[0].host();
+    let validators = [(host, 1)];
+    let set = ValidatorSet::new(vec![Validator { host, power: 1 }]).unwrap();
+    let other_host: HostId = SecretKey::from_seed([60; 32]).host_id();
+
+    let owner = SecretKey::from_seed([50; 32]);
+    let alice = SecretKey::from_seed([51; 32]);
+    let bob = SecretKey::from_seed([52; 32]);
+    let stranger = SecretKey::from_seed([53; 32]);
+    // A chain never posted here: valid ids that name nothing hosted.
+    let unknown_chain = genesis(&owner, &validators, 999).genesis.chain_id();
+    let unknown_tx = mint(unknown_chain, &owner, 1, &alice, 1);
+    let mut committed_txs = 0u64;
+
+    // ---- GET /health, before any chain ----
+    let (status, body) = get(api, "/health");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["host"], host.to_string());
+    assert_eq!(body["chains"], 0);
+
+    // ---- GET /openapi.json ----
+    let (status, body) = get(api, "/openapi.json");
+    assert_eq!(status, 200, "{body}");
+    assert!(body["openapi"].as_str().unwrap().starts_with('3'), "{body}");
+    let paths = body["paths"].as_object().unwrap();
+    for path in [
+        "/chains",
+        "/chains/{chain}",
+        "/chains/{chain}/blocks/{height}",
+        "/chains/{chain}/accounts/{address}",
+        "/transactions",
+        "/transactions/{hash}",
+        "/events",
+        "/metrics",
+        "/health",
+    ] {
+        assert!(
+            paths.contains_key(path),
+            "{path} missing from the OpenAPI paths"
+        );
+    }
+    assert!(paths["/chains"]["post"].is_object());
+    assert!(paths["/transactions"]["post"].is_object());
+    assert!(paths["/chains/{chain}/accounts/{address}"]["get"].is_object());
+
+    // ---- POST /chains ----
+    let genesis_a = genesis(&owner, &validators, 1);
+    let chain_a = genesis_a.genesis.chain_id();
+    let (status, body) = create_chain(api, &genesis_a);
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["chain_id"], chain_a.to_string());
+    // The same genesis again: nothing new, the same answer.
+    let (status, body) = create_chain(api, &genesis_a);
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["chain_id"], chain_a.to_string());
+    // Chain B holds a transaction with a nonce gap (pending); chain C one that never
+    // commits (the wait times out).
+    let genesis_b = genesis(&owner, &validators, 2);
+    let chain_b = genesis_b.genesis.chain_id();
+    assert_eq!(create_chain(api, &genesis_b).0, 201);
+    let genesis_c = genesis(&owner, &validators, 3);
+    let chain_c = genesis_c.genesis.chain_id();
+    assert_eq!(create_chain(api, &genesis_c).0, 201);
+    let chains_created = 3u64;
+
+    // A genesis that does not name this host.
+    let elsewhere = genesis(&owner, &[(other_host, 1)], 10);
+    assert_error(
+        create_chain(api, &elsewhere),
+        403,
+        "not among the genesis validators",
+    );
+    // Signed by one key, owned by another address.
+    let mut forged = genesis(&owner, &validators, 11).genesis;
+    forged.owner = alice.address();
+    let forged = SignedGenesis::sign(forged, &owner);
+    assert_error(create_chain(api, &forged), 400, "signature does not verify");
+    // Well signed, but breaking the genesis rules.
+    let mut too_precise = genesis(&owner, &validators, 12).genesis;
+    too_precise.decimals = 19;
+    let too_precise = SignedGenesis::sign(too_precise, &owner);
+    assert_error(create_chain(api, &too_precise), 400, "decimals");
+    let powerless = genesis(&owner, &[(host, 0)], 13);
+    assert_error(create_chain(api, &powerless), 400, "zero voting power");
+    // Bodies that are not a request at all.
+    assert_error(post_raw(api, "/chains", b"not json"), 400, "request body");
+    assert_error(post_raw(api, "/chains", b""), 400, "request body");
+    assert_error(
+        post(api, "/chains", &json!({ "gen": hex_of(&genesis_a) })),
+        400,
+        "missing field `genesis`",
+    );
+    assert_error(
+        post(api, "/chains", &json!({ "genesis": 42 })),
+        400,
+        "request body",
+    );
+    assert_error(
+        post(api, "/chains", &json!({ "genesis": "zz-not-hex" })),
+        400,
+        "not hex",
+    );
+    assert_error(
+        post(api, "/chains", &json!({ "genesis": "00ff" })),
+        400,
+        "cannot decode genesis",
+    );
+    // A genesis with a byte too many is not its canonical encoding.
+    assert_error(
+        post(
+            api,
+            "/chains",
+            &json!({ "genesis": format!("{}00", hex_of(&genesis_a)) }),
+        ),
+        400,
+        "cannot decode genesis",
+    );
+    // Over the 64 KiB body limit.
+    let huge = format!(
+        "{{\"genesis\":\"{}\"}}",
+        "0".repeat(myriad_api::BODY_BYTES_MAX)
+    );
+    assert!(huge.len() > myriad_api::BODY_BYTES_MAX);
+    assert_error(
+        post_raw(api, "/chains", huge.as_bytes()),
+        413,
+        "length limit",
+    );
+    // Nothing refused was created.
+    for refused in [&elsewhere, &forged, &too_precise, &powerless] {
+        let id = refused.genesis.chain_id();
+        assert_eq!(get(api, &format!("/chains/{id}")).0, 404);
+    }
+
+    // ---- GET /chains/{chain}, at the genesis ----
+    let (status, body) = get(api, &format!("/chains/{chain_a}"));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["chain_id"], chain_a.to_string());
+    assert_eq!(body["symbol"], "TEST");
+    assert_eq!(body["decimals"], 2);
+    assert_eq!(body["owner"], owner.address().to_string());
+    assert_eq!(body["height"], 0);
+    assert_eq!(body["head_hash"], Hash::ZERO.to_string());
+    assert_eq!(body["supply"], "0");
+    assert_eq!(body["max_supply"], Value::Null);
+    assert_eq!(
+        body["validators"],
+        json!([{ "host": host.to_string(), "power": 1 }])
+    );
+    let (_, _, body) = account_checked(api, &chain_a, &owner.address());
+    assert_eq!(body["height"], 0);
+    assert_error(get(api, "/chains/chain1nope"), 400, "not a valid chain id");
+    // An account address is not a chain id.
+    assert_error(
+        get(api, &format!("/chains/{}", alice.address())),
+        400,
+        "expected \"chain\"",
+    );
+    assert_error(
+        get(api, &format!("/chains/{unknown_chain}")),
+        404,
+        "not hosted here",
+    );
+
+    // ---- POST /transactions ----
+    // Without wait: admitted, pending, under the transaction's hash.
+    let mint_a = mint(chain_a, &owner, 1, &alice, 1_000);
+    let (status, body) = submit(api, &mint_a, false);
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["status"], "pending");
+    assert_eq!(body["hash"], mint_a.hash().to_string());
+    assert_eq!(body["chain_id"], chain_a.to_string());
+    eventually(Duration::from_secs(20), "the mint to commit", || {
+        get(api, &format!("/transactions/{}", mint_a.hash())).1["status"] == "committed"
+    });
+    committed_txs += 1;
+    // With wait: answered once committed, with the height.
+    let pay = transfer(chain_a, &alice, 1, &bob, 300);
+    let (status, body) = submit(api, &pay, true);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "committed", "{body}");
+    assert_eq!(body["hash"], pay.hash().to_string());
+    assert_eq!(body["chain_id"], chain_a.to_string());
+    let pay_height = body["height"].as_u64().unwrap();
+    assert!(pay_height >= 2, "{body}");
+    committed_txs += 1;
+    // The same transactions again, once committed: their nonces are used.
+    assert_error(submit(api, &pay, true), 409, "already used");
+    assert_error(submit(api, &mint_a, false), 409, "already used");
+    // Signed by another key than its sender's.
+    let impostor = SignedTransaction::sign(
+        Transaction {
+            chain_id: chain_a,
+            sender: alice.address(),
+            nonce: 2,
+            kind: TxKind::Burn { amount: 1 },
+        },
+        &bob,
+    );
+    assert_error(
+        submit(api, &impostor, false),
+        400,
+        "signature does not verify",
+    );
+    assert_error(
+        submit(api, &impostor, true),
+        400,
+        "signature does not verify",
+    );
+    // Malformed before any signature: nothing to move.
+    assert_error(
+        submit(api, &transfer(chain_a, &alice, 2, &bob, 0), false),
+        400,
+        "amount must be greater than zero",
+    );
+    assert_error(submit(api, &unknown_tx, false), 404, "not hosted here");
+    assert_error(submit(api, &unknown_tx, true), 404, "not hosted here");
+    assert_error(
+        post(api, "/transactions", &json!({ "tx": "garbage!" })),
+        400,
+        "not hex",
+    );
+    assert_error(
+        post(api, "/transactions", &json!({ "tx": "0badc0de" })),
+        400,
+        "cannot decode transaction",
+    );
+    assert_error(
+        post(
+            api,
+            "/transactions",
+            &json!({ "tx": format!("{}00", hex_of(&pay)) }),
+        ),
+        400,
+        "cannot decode transaction",
+    );
+    assert_error(
+        post(
+            api,
+            "/transactions",
+            &json!({ "transaction": hex_of(&pay) }),
+        ),
+        400,
+        "missing field `tx`",
+    );
+    assert_error(post_raw(api, "/transactions", b"{"), 400, "request body");
+    // A `wait` that is not a boolean, a path that is not UTF-8 and an unknown endpoint are
+    // refused with JSON errors too.
+    assert_error(
+        post(
+            api,
+            "/transactions?wait=yes",
+            &json!({ "tx": hex_of(&pay) }),
+        ),
+        400,
+        "wait",
+    );
+    assert_error(get(api, "/chains/%FF"), 400, "UTF-8");
+    assert_error(get(api, "/no/such/thing"), 404, "no such endpoint");
+    let huge = format!("{{\"tx\":\"{}\"}}", "0".repeat(myriad_api::BODY_BYTES_MAX));
+    assert_error(
+        post_raw(api, "/transactions", huge.as_bytes()),
+        413,
+        "length limit",
+    );
+
+    // Pending: a nonce gap on chain B keeps a transaction waiting for its turn.
+    let gap = mint(chain_b, &owner, 2, &alice, 20);
+    let (status, body) = submit(api, &gap, false);
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["status"], "pending");
+    assert_eq!(body["hash"], gap.hash().to_string());
+    // The same transaction while it is pending.
+    assert_error(submit(api, &gap, false), 409, "already pending");
+    assert_error(submit(api, &gap, true), 409, "already pending");
+
+    // A wait that outlasts WAIT_MAX: chain C's gap is never filled. Runs alongside the rest.
+    let stuck = mint(chain_c, &owner, 2, &alice, 1);
+    let stuck_hash = stuck.hash();
+    let stuck_wait = std::thread::spawn(move || {
+        let started = Instant::now();
+        let answer = submit(api, &stuck, true);
+        (answer, started.elapsed())
+    });
+
+    // ---- GET /transactions/{hash} ----
+    let (status, body) = get(api, &format!("/transactions/{}", pay.hash()));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["hash"], pay.hash().to_string());
+    assert_eq!(body["status"], "committed");
+    assert_eq!(body["chain_id"], chain_a.to_string());
+    assert_eq!(body["height"], pay_height);
+    assert_eq!(body["reason"], Value::Null);
+    // Hex digits in upper case name the same hash.
+    let upper = pay.hash().to_string().to_uppercase();
+    let (status, body) = get(api, &format!("/transactions/{upper}"));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["hash"], pay.hash().to_string());
+    let (status, body) = get(api, &format!("/transactions/{}", gap.hash()));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "pending");
+    assert_eq!(body["chain_id"], chain_b.to_string());
+    assert_eq!(body["height"], Value::Null);
+    assert_error(get(api, "/transactions/xyz"), 400, "not a valid hash");
+    assert_error(
+        get(api, &format!("/transactions/{}", "g".repeat(64))),
+        400,
+        "not a valid hash",
+    );
+    assert_error(
+        get(api, &format!("/transactions/{}", unknown_tx.hash())),
+        404,
+        "unknown to this host",
+    );
+    // The gap filled: both commit, in nonce order.
+    let fill = mint(chain_b, &owner, 1, &bob, 10);
+    let (status, body) = submit(api, &fill, true);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "committed", "{body}");
+    let fill_height = body["height"].as_u64().unwrap();
+    eventually(
+        Duration::from_secs(20),
+        "the gap's transaction to commit",
+        || get(api, &format!("/transactions/{}", gap.hash())).1["status"] == "committed",
+    );
+    let (_, body) = get(api, &format!("/transactions/{}", gap.hash()));
+    assert!(body["height"].as_u64().unwrap() >= fill_height, "{body}");
+    committed_txs += 2;
+    assert_eq!(account_checked(api, &chain_b, &owner.address()).1, 2);
+
+    // ---- GET /chains/{chain}, after blocks ----
+    let (status, info) = get(api, &format!("/chains/{chain_a}"));
+    assert_eq!(status, 200, "{info}");
+    assert_eq!(info["height"], pay_height);
+    assert_eq!(info["supply"], "1000");
+    let head = info["height"].as_u64().unwrap();
+
+    // ---- GET /chains/{chain}/blocks/{height} ----
+    let mut prev = Hash::ZERO;
+    for height in 1..=head {
+        let (status, body) = get(api, &format!("/chains/{chain_a}/blocks/{height}"));
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["chain_id"], chain_a.to_string());
+        assert_eq!(body["height"], height);
+        assert_eq!(body["proposer"], host.to_string());
+        assert_eq!(body["signers"], json!([host.to_string()]));
+        let block: Block = from_hex("block", &body, "block_bytes");
+        let certificate: Certificate = from_hex("certificate", &body, "certificate_bytes");
+        assert_eq!(body["hash"], block.hash().to_string());
+        assert_eq!(body["prev_hash"], prev.to_string());
+        assert_eq!(body["state_root"], block.header.state_root.to_string());
+        assert_eq!(body["timestamp_ms"], block.header.timestamp_ms);
+        assert_eq!(block.header.chain_id, chain_a);
+        assert_eq!(block.header.height, Height(height));
+        assert_eq!(block.header.prev_hash, prev);
+        assert_eq!(block.header.tx_root, tx_root(&block.txs));
+        assert_eq!(block.header.validators_hash, set.hash());
+        assert_eq!(body["txs"].as_array().unwrap().len(), block.txs.len());
+        assert_eq!(body["round"], certificate.round.0);
+        assert_eq!(certificate.chain_id, chain_a);
+        assert_eq!(certificate.height, Height(height));
+        assert_eq!(certificate.block_hash, block.hash());
+        certificate.verify(&set).unwrap();
+        let strangers = ValidatorSet::new(vec![Validator {
+            host: other_host,
+            power: 1,
+        }])
+        .unwrap();
+        assert!(certificate.verify(&strangers).is_err());
+        prev = block.hash();
+    }
+    assert_eq!(info["head_hash"], prev.to_string());
+    let (_, body) = get(api, &format!("/chains/{chain_a}/blocks/{pay_height}"));
+    let listed = body["txs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|tx| tx["hash"] == pay.hash().to_string())
+        .expect("the transfer is listed in its block");
+    assert_eq!(listed["kind"], "transfer");
+    assert_eq!(listed["sender"], alice.address().to_string());
+    assert_eq!(listed["nonce"], 1);
+    assert_eq!(listed["to"], bob.address().to_string());
+    assert_eq!(listed["amount"], "300");
+    let block: Block = from_hex("block", &body, "block_bytes");
+    assert!(block.txs.contains(&pay));
+    assert_error(
+        get(api, &format!("/chains/{chain_a}/blocks/{}", head + 1)),
+        404,
+        "no block at height",
+    );
+    assert_error(
+        get(api, &format!("/chains/{chain_a}/blocks/{}", u64::MAX)),
+        404,
+        "no block at height",
+    );
+    // Height 0 is the genesis: a state, not a block.
+    assert_error(
+        get(api, &format!("/chains/{chain_a}/blocks/0")),
+        404,
+        "no block at height",
+    );
+    assert_error(
+        get(api, &format!("/chains/{chain_a}/blocks/abc")),
+        400,
+        "height",
+    );
+    assert_error(
+        get(api, &format!("/chains/{chain_a}/blocks/-1")),
+        400,
+        "height",
+    );
+    assert_error(
+        get(api, "/chains/chain1nope/blocks/1"),
+        400,
+        "not a valid chain id",
+    );
+    assert_error(
+        get(api, &format!("/chains/{unknown_chain}/blocks/1")),
+        404,
+        "no block at height",
+    );
+
+    // ---- GET /chains/{chain}/accounts/{address} ----
+    let (balance, nonce, body) = account_checked(api, &chain_a, &alice.address());
+    assert_eq!((balance, nonce), (700, 1));
+    assert_eq!(body["height"], head);
+    // The proof's root is the chain's state root, the one its head block commits to.
+    assert_eq!(body["state_root"], info["state_root"]);
+    let (_, head_block) = get(api, &format!("/chains/{chain_a}/blocks/{head}"));
+    assert_eq!(body["state_root"], head_block["state_root"]);
+    assert_eq!(
+        account_checked(api, &chain_a, &bob.address()).0,
+        300,
+        "bob received 300"
+    );
+    let (balance, nonce, _) = account_checked(api, &chain_a, &owner.address());
+    assert_eq!((balance, nonce), (0, 1), "the owner minted to alice");
+    // Never touched: zero, with a proof of absence.
+    let (balance, nonce, _) = account_checked(api, &chain_a, &stranger.address());
+    assert_eq!((balance, nonce), (0, 0));
+    assert_error(
+        get(api, &format!("/chains/{chain_a}/accounts/acct1nope")),
+        400,
+        "not a valid account id",
+    );
+    // A host id is not an account address.
+    assert_error(
+        get(api, &format!("/chains/{chain_a}/accounts/{host}")),
+        400,
+        "expected \"acct\"",
+    );
+    assert_error(
+        get(
+            api,
+            &format!("/chains/chain1nope/accounts/{}", alice.address()),
+        ),
+        400,
+        "not a valid chain id",
+    );
+    assert_error(
+        get(
+            api,
+            &format!("/chains/{unknown_chain}/accounts/{}", alice.address()),
+        ),
+        404,
+        "not hosted here",
+    );
+
+    // ---- GET /events ----
+    assert_error(get(api, "/events?chain=nope"), 400, "not a valid chain id");
+    assert_error(get(api, "/events?chain="), 400, "chain id");
+    let (mut stream, head_text) = open_events(api, &format!("?chain={chain_a}"));
+    assert!(head_text.starts_with("HTTP/1.1 200"), "{head_text}");
+    assert!(
+        head_text.to_lowercase().contains("text/event-stream"),
+        "{head_text}"
+    );
+    // A commit on another chain is filtered out; one on chain A is announced.
+    let elsewhere_tx = mint(chain_b, &owner, 3, &bob, 5);
+    let (status, body) = submit(api, &elsewhere_tx, true);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "committed", "{body}");
+    let watched = transfer(chain_a, &alice, 2, &bob, 1);
+    let (status, body) = submit(api, &watched, true);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "committed", "{body}");
+    let watched_height = body["height"].as_u64().unwrap();
+    committed_txs += 2;
+    let mut text = String::new();
+    read_until(&mut stream, &mut text, Duration::from_secs(20), |text| {
+        text.contains("event: head") && text.contains("event: tx") && text.contains("committed")
+    });
+    drop(stream);
+    assert!(text.contains(&watched.hash().to_string()), "{text}");
+    assert!(
+        text.contains(&format!("\"height\":{watched_height}")),
+        "{text}"
+    );
+    let data: Vec<&str> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("data:"))
+        .collect();
+    assert!(!data.is_empty(), "{text}");
+    for line in &data {
+        let event: Value = serde_json::from_str(line.trim()).unwrap();
+        assert_eq!(event["chain_id"], chain_a.to_string(), "{text}");
+    }
+    assert!(!text.contains(&elsewhere_tx.hash().to_string()), "{text}");
+    // Without a filter: every chain.
+    let (stream, head_text) = open_events(api, "");
+    assert!(head_text.starts_with("HTTP/1.1 200"), "{head_text}");
+    drop(stream);
+
+    // ---- Rejection: a transfer beyond the sender's balance ----
+    let overdraft = transfer(chain_a, &alice, 3, &bob, 10_000);
+    let (status, body) = submit(api, &overdraft, true);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "rejected", "{body}");
+    assert_eq!(body["hash"], overdraft.hash().to_string());
+    assert_eq!(body["height"], Value::Null);
+    let reason = body["reason"].as_str().unwrap();
+    assert!(reason.contains("insufficient balance"), "{reason}");
+    let (status, body) = get(api, &format!("/transactions/{}", overdraft.hash()));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "rejected");
+    assert_eq!(body["chain_id"], chain_a.to_string());
+    assert!(
+        body["reason"]
+            .as_str()
+            .unwrap()
+            .contains("insufficient balance"),
+        "{body}"
+    );
+    let (balance, nonce, _) = account_checked(api, &chain_a, &alice.address());
+    assert_eq!((balance, nonce), (699, 2), "a rejection changes nothing");
+
+    // ---- GET /metrics ----
+    let (status, body) = get(api, "/metrics");
+    assert_eq!(status, 200);
+    let text = body.as_str().unwrap();
+    assert_eq!(metric(text, "myriad_chains_hosted"), chains_created as f64);
+    assert_eq!(
+        metric(text, "myriad_txs_committed_total"),
+        committed_txs as f64
+    );
+    assert!(metric(text, "myriad_blocks_committed_total") >= head as f64);
+    assert!(metric(text, "myriad_signatures_verified_total") >= committed_txs as f64);
+    assert!(
+        text.contains("# TYPE myriad_txs_committed counter"),
+        "{text}"
+    );
+
+    // ---- GET /health, with chains ----
+    let (status, body) = get(api, "/health");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({ "status": "ok", "host": host.to_string(), "chains": chains_created })
+    );
+
+    // ---- POST /transactions?wait=true past WAIT_MAX: 504, still pending ----
+    let (answer, waited) = stuck_wait.join().unwrap();
+    assert_error(answer, 504, "still pending");
+    assert!(waited >= myriad_api::WAIT_MAX, "answered after {waited:?}");
+    let (status, body) = get(api, &format!("/transactions/{stuck_hash}"));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "pending");
+    assert_eq!(body["chain_id"], chain_c.to_string());
+
+    runtime.block_on(node.stop()).unwrap();
+}
