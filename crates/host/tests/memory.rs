@@ -1,0 +1,137 @@
+//! Hosts over the in-memory transport: a host cut off from the others falls behind, and
+//! once joined again it catches up by block sync and validates the next block.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use myriad_host::{Command, HostConfig, Overrides, RunningHost, TxStatus};
+use myriad_net::MemoryNetwork;
+use myriad_store::{RedbStore, Store};
+use myriad_types::{
+    BoundedVec, ChainId, Genesis, Height, SecretKey, SignedGenesis, SignedTransaction, Symbol,
+    Transaction, TxKind, Validator,
+};
+use tokio::sync::oneshot;
+
+fn mint(chain: ChainId, owner: &SecretKey, nonce: u64) -> SignedTransaction {
+    let tx = Transaction {
+        chain_id: chain,
+        sender: owner.address(),
+        nonce,
+        kind: TxKind::Mint {
+            to: owner.address(),
+            amount: 1,
+        },
+    };
+    SignedTransaction::sign(tx, owner)
+}
+
+async fn commit(host: &RunningHost, tx: SignedTransaction) -> Height {
+    let (reply, answer) = oneshot::channel();
+    assert!(host.handle.send(Command::Submit {
+        tx,
+        wait: true,
+        reply
+    }));
+    match answer.await.unwrap().unwrap() {
+        TxStatus::Committed { height, .. } => height,
+        other => panic!("not committed: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_isolated_host_catches_up_by_block_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let network = MemoryNetwork::new();
+    let keys: Vec<SecretKey> = (0..4).map(|i| SecretKey::from_seed([i + 1; 32])).collect();
+    let mut hosts = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        let data_dir = dir.path().join(format!("host{i}"));
+        std::fs::create_dir_all(&data_dir).unwrap();
+        let overrides = Overrides {
+            data_dir: Some(data_dir),
+            tick_ms: Some(5),
+            ..Overrides::default()
+        };
+        let config = HostConfig::load(None, overrides).unwrap();
+        let store = Arc::new(RedbStore::open(&config.store_path()).unwrap());
+        let (transport, inbound) = network.join(key.host_id());
+        hosts.push(
+            RunningHost::start(config, key.clone(), store, Arc::new(transport), inbound).unwrap(),
+        );
+    }
+    let owner = SecretKey::from_seed([9; 32]);
+    let validators = keys
+        .iter()
+        .map(|k| Validator {
+            host: k.host_id(),
+            power: 1,
+        })
+        .collect();
+    let genesis = SignedGenesis::sign(
+        Genesis {
+            owner: owner.address(),
+            symbol: Symbol::new("MEM").unwrap(),
+            decimals: 0,
+            max_supply: None,
+            validators: BoundedVec::new(validators).unwrap(),
+            created_at_ms: 0,
+            salt: 0,
+        },
+        &owner,
+    );
+    let chain = genesis.genesis.chain_id();
+    let (reply, answer) = oneshot::channel();
+    assert!(hosts[0]
+        .handle
+        .send(Command::CreateChain { genesis, reply }));
+    assert_eq!(answer.await.unwrap().unwrap(), chain);
+    let height_of = |host: &RunningHost| {
+        host.handle
+            .store
+            .chain_head(&chain)
+            .unwrap()
+            .map(|h| h.meta.height.0)
+    };
+    for host in &hosts {
+        while height_of(host).is_none() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    assert_eq!(commit(&hosts[0], mint(chain, &owner, 1)).await, Height(1));
+    // Host 3 is cut off; three of four still commit.
+    network.set_isolated(keys[3].host_id(), true);
+    for nonce in 2..=6 {
+        commit(&hosts[0], mint(chain, &owner, nonce)).await;
+    }
+    let top = height_of(&hosts[0]).unwrap();
+    assert!(height_of(&hosts[3]).unwrap() < top);
+    // Joined again, it learns of the missing blocks from the next round's messages.
+    network.set_isolated(keys[3].host_id(), false);
+    let next = commit(&hosts[1], mint(chain, &owner, 7)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while height_of(&hosts[3]).unwrap() < next.0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "host 3 never caught up"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for h in 1..=next.0 {
+        let block = |host: &RunningHost| {
+            host.handle
+                .store
+                .block(&chain, Height(h))
+                .unwrap()
+                .unwrap()
+                .hash()
+        };
+        assert_eq!(block(&hosts[3]), block(&hosts[0]), "height {h}");
+    }
+    assert!(network.penalties().is_empty(), "{:?}", network.penalties());
+    for host in hosts {
+        host.stop().await.unwrap();
+    }
+}
