@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use myriad_host::{Command, HostConfig, Overrides, RunningHost, TxStatus};
+use myriad_host::{Command, CreateError, HostConfig, Overrides, Policy, RunningHost, TxStatus};
 use myriad_net::MemoryNetwork;
 use myriad_store::{RedbStore, Store};
 use myriad_types::{
@@ -38,6 +38,79 @@ async fn commit(host: &RunningHost, tx: SignedTransaction) -> Height {
         TxStatus::Committed { height, .. } => height,
         other => panic!("not committed: {other:?}"),
     }
+}
+
+fn genesis(owner: &SecretKey, hosts: &[&SecretKey], salt: u64) -> SignedGenesis {
+    let validators = hosts
+        .iter()
+        .map(|k| Validator {
+            host: k.host_id(),
+            power: 1,
+        })
+        .collect();
+    SignedGenesis::sign(
+        Genesis {
+            owner: owner.address(),
+            symbol: Symbol::new("MEM").unwrap(),
+            decimals: 0,
+            max_supply: None,
+            validators: BoundedVec::new(validators).unwrap(),
+            created_at_ms: 0,
+            salt,
+        },
+        owner,
+    )
+}
+
+async fn create(host: &RunningHost, genesis: SignedGenesis) -> Result<ChainId, CreateError> {
+    let (reply, answer) = oneshot::channel();
+    assert!(host.handle.send(Command::CreateChain { genesis, reply }));
+    answer.await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_host_policy_decides_which_chains_it_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = SecretKey::from_seed([1; 32]);
+    let (welcome, stranger) = (SecretKey::from_seed([2; 32]), SecretKey::from_seed([3; 32]));
+    let overrides = Overrides {
+        data_dir: Some(dir.path().to_owned()),
+        ..Overrides::default()
+    };
+    let mut config = HostConfig::load(None, overrides).unwrap();
+    config.policy = Policy {
+        owners: Some(vec![welcome.address()]),
+        chains_max: Some(1),
+    };
+    let store = Arc::new(RedbStore::open(&config.store_path()).unwrap());
+    let (transport, inbound) = MemoryNetwork::new().join(key.host_id());
+    let host =
+        RunningHost::start(config, key.clone(), store, Arc::new(transport), inbound).unwrap();
+    let other = SecretKey::from_seed([4; 32]);
+    assert_eq!(
+        create(&host, genesis(&welcome, &[&other], 0)).await,
+        Err(CreateError::NotNamed(key.host_id()))
+    );
+    assert_eq!(
+        create(&host, genesis(&stranger, &[&key], 0)).await,
+        Err(CreateError::OwnerRefused(stranger.address().to_string()))
+    );
+    let first = genesis(&welcome, &[&key], 0);
+    assert_eq!(
+        create(&host, first.clone()).await,
+        Ok(first.genesis.chain_id())
+    );
+    assert_eq!(
+        create(&host, first.clone()).await,
+        Ok(first.genesis.chain_id()),
+        "an accepted chain again"
+    );
+    assert_eq!(
+        create(&host, genesis(&welcome, &[&key], 1)).await,
+        Err(CreateError::Full(1))
+    );
+    assert_eq!(host.handle.store.chain_count().unwrap(), 1);
+    host.stop().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
