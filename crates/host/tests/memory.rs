@@ -135,31 +135,9 @@ async fn an_isolated_host_catches_up_by_block_sync() {
         );
     }
     let owner = SecretKey::from_seed([9; 32]);
-    let validators = keys
-        .iter()
-        .map(|k| Validator {
-            host: k.host_id(),
-            power: 1,
-        })
-        .collect();
-    let genesis = SignedGenesis::sign(
-        Genesis {
-            owner: owner.address(),
-            symbol: Symbol::new("MEM").unwrap(),
-            decimals: 0,
-            max_supply: None,
-            validators: BoundedVec::new(validators).unwrap(),
-            created_at_ms: 0,
-            salt: 0,
-        },
-        &owner,
-    );
+    let genesis = genesis(&owner, &keys.iter().collect::<Vec<_>>(), 0);
     let chain = genesis.genesis.chain_id();
-    let (reply, answer) = oneshot::channel();
-    assert!(hosts[0]
-        .handle
-        .send(Command::CreateChain { genesis, reply }));
-    assert_eq!(answer.await.unwrap().unwrap(), chain);
+    assert_eq!(create(&hosts[0], genesis).await, Ok(chain));
     let height_of = |host: &RunningHost| {
         host.handle
             .store
