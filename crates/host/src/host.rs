@@ -18,8 +18,8 @@ use myriad_net::{ChainMsg, EnvelopeBuilder, Inbound, Msg, SendError, Transport};
 use myriad_store::{RedbStore, Store, StoreError, WriteBatch};
 use myriad_types::{
     Block, Certificate, ChainId, Hash, Height, HostId, LockProof, Proposal, SecretKey,
-    SignatureCheck, SignedGenesis, SignedProposal, SignedTransaction, SignedVote, ValidatorSet,
-    Vote,
+    SignatureCheck, SignedGenesis, SignedProposal, SignedTransaction, SignedVote, SignerState,
+    ValidatorSet, Vote,
 };
 use tokio::sync::{broadcast, oneshot};
 
@@ -123,6 +123,26 @@ struct Slot {
 }
 
 impl Slot {
+    /// A chain as stored: its state after block `head_hash`, and what its signer guard and
+    /// lock last recorded.
+    fn new(
+        state: ChainState,
+        head_hash: Hash,
+        signer: Option<SignerState>,
+        lock_proof: Option<LockProof>,
+    ) -> Slot {
+        Slot {
+            state,
+            head_hash,
+            instance: None,
+            guard: SignerGuard::recover(signer),
+            lock_proof,
+            mempool: Mempool::default(),
+            future: VecDeque::new(),
+            checked: HashMap::new(),
+        }
+    }
+
     fn is_idle(&self) -> bool {
         self.instance.is_none() && self.mempool.is_empty() && self.future.is_empty()
     }
@@ -322,16 +342,8 @@ impl Host {
             let signer = self.store.signer_state(chain)?;
             let lock_proof = self.store.lock_proof(chain)?;
             state.share_validators(|set| intern(&mut self.sets, set));
-            Ok(Some(Slot {
-                state,
-                head_hash: head.map(|h| h.block_hash).unwrap_or(Hash::ZERO),
-                instance: None,
-                guard: SignerGuard::recover(signer),
-                lock_proof,
-                mempool: Mempool::default(),
-                future: VecDeque::new(),
-                checked: HashMap::new(),
-            }))
+            let head_hash = head.map(|h| h.block_hash).unwrap_or(Hash::ZERO);
+            Ok(Some(Slot::new(state, head_hash, signer, lock_proof)))
         })();
         match loaded {
             Ok(Some(slot)) => {
@@ -655,16 +667,7 @@ impl Host {
         self.batch.put_genesis(genesis);
         self.batch.put_chain_state(&state, Hash::ZERO);
         state.clear_changed();
-        let slot = Slot {
-            state,
-            head_hash: Hash::ZERO,
-            instance: None,
-            guard: SignerGuard::default(),
-            lock_proof: None,
-            mempool: Mempool::default(),
-            future: VecDeque::new(),
-            checked: HashMap::new(),
-        };
+        let slot = Slot::new(state, Hash::ZERO, None, None);
         let peers = slot.peers(&self.me);
         self.chains.insert(chain, slot);
         self.chain_count += 1;
@@ -973,14 +976,28 @@ impl Host {
                 }
             }
         });
+        self.removed_from_mempool(chain, removed, |hash| {
+            Some(reasons.remove(hash).unwrap_or_default())
+        });
+        None
+    }
+
+    /// Accounts for transactions taken out of a chain's mempool; those `reason` names are
+    /// rejected with it.
+    fn removed_from_mempool(
+        &mut self,
+        chain: ChainId,
+        removed: Vec<(SignedTransaction, usize)>,
+        mut reason: impl FnMut(&Hash) -> Option<String>,
+    ) {
         for (tx, bytes) in removed {
             self.mempool_txs -= 1;
             self.mempool_bytes -= bytes;
             let hash = tx.hash();
-            let reason = reasons.remove(&hash).unwrap_or_default();
-            self.rejected.push((hash, chain, reason));
+            if let Some(reason) = reason(&hash) {
+                self.rejected.push((hash, chain, reason));
+            }
         }
-        None
     }
 
     /// A catch-up block from a peer, its certificate verified in the batch: checked, then
@@ -1037,23 +1054,8 @@ impl Host {
         let removed = slot
             .mempool
             .retain(|tx, _| tx.tx.nonce > state.account(&tx.tx.sender).nonce);
-        let in_block: HashSet<Hash> = block.txs.iter().map(SignedTransaction::hash).collect();
-        for (tx, bytes) in removed {
-            self.mempool_txs -= 1;
-            self.mempool_bytes -= bytes;
-            let hash = tx.hash();
-            if !in_block.contains(&hash) {
-                let reason = "another transaction with the same nonce was committed".to_owned();
-                self.rejected.push((hash, chain, reason));
-            }
-        }
+        let txs: Vec<Hash> = block.txs.iter().map(SignedTransaction::hash).collect();
         let height = block.header.height;
-        self.decided.push(Decided {
-            chain,
-            height,
-            block_hash,
-            txs: in_block.into_iter().collect(),
-        });
         // Hosts that join the validators get the genesis; they sync the blocks themselves.
         let joining: Vec<HostId> = slot
             .peers(&self.me)
@@ -1063,6 +1065,17 @@ impl Host {
         let next = slot.state.next_height();
         let start = !slot.mempool.is_empty();
         let buffered: Vec<(HostId, Height, Msg)> = slot.future.drain(..).collect();
+        let in_block: HashSet<Hash> = txs.iter().copied().collect();
+        self.removed_from_mempool(chain, removed, |hash| {
+            (!in_block.contains(hash))
+                .then(|| "another transaction with the same nonce was committed".to_owned())
+        });
+        self.decided.push(Decided {
+            chain,
+            height,
+            block_hash,
+            txs,
+        });
         if !joining.is_empty() {
             match self.store.genesis(&chain) {
                 Ok(Some(genesis)) => {
@@ -1102,21 +1115,19 @@ impl Host {
             if slot.mempool.is_empty() {
                 continue;
             }
-            for (tx, bytes) in slot
+            let removed = slot
                 .mempool
-                .retain(|_, admitted| now.saturating_sub(admitted) < MEMPOOL_TTL_MS)
-            {
-                expired.push((tx.hash(), *chain, bytes));
+                .retain(|_, admitted| now.saturating_sub(admitted) < MEMPOOL_TTL_MS);
+            if !removed.is_empty() {
+                expired.push((*chain, removed));
             }
         }
-        for (hash, chain, bytes) in expired {
-            self.mempool_txs -= 1;
-            self.mempool_bytes -= bytes;
-            let reason = format!(
-                "expired after {} s in the mempool: its nonce never came next",
-                MEMPOOL_TTL_MS / 1000
-            );
-            self.rejected.push((hash, chain, reason));
+        let reason = format!(
+            "expired after {} s in the mempool: its nonce never came next",
+            MEMPOOL_TTL_MS / 1000
+        );
+        for (chain, removed) in expired {
+            self.removed_from_mempool(chain, removed, |_| Some(reason.clone()));
         }
     }
 
