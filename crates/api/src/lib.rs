@@ -20,9 +20,9 @@ use axum::{Json, Router};
 use futures::Stream;
 use myriad_host::{Command, CreateError, HostEvent, HostHandle, SubmitError, TxStatus};
 use myriad_ledger::ChainState;
-use myriad_store::Store;
+use myriad_store::{ChainHead, Store};
 use myriad_types::{
-    decode, encode, Address, ChainId, Hash, Height, SignedGenesis, SignedTransaction, TxKind,
+    decode, encode, Address, Block, ChainId, Hash, Height, SignedGenesis, SignedTransaction, TxKind,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
@@ -32,6 +32,10 @@ use utoipa::{OpenApi, ToSchema};
 
 /// The largest request body accepted, in bytes.
 pub const BODY_BYTES_MAX: usize = 64 * 1024;
+/// The most entries one page of a list holds (`?limit=`).
+pub const PAGE_ENTRIES_MAX: usize = 1000;
+/// The entries a page holds when `?limit=` is not given.
+pub const PAGE_ENTRIES_DEFAULT: usize = 100;
 /// How long `?wait=true` waits for a transaction to commit.
 pub const WAIT_MAX: Duration = Duration::from_secs(30);
 
@@ -43,6 +47,7 @@ pub const WAIT_MAX: Duration = Duration::from_secs(30);
     ),
     paths(
         create_chain,
+        list_chains,
         chain_info,
         block,
         account,
@@ -61,6 +66,9 @@ pub const WAIT_MAX: Duration = Duration::from_secs(30);
         BlockInfo,
         TxInfo,
         AccountInfo,
+        ChainList,
+        HistoryEntry,
+        AccountHistory,
         SubmitRequest,
         TxStatusBody,
         Health
@@ -132,10 +140,14 @@ fn from_hex<T: borsh::BorshDeserialize>(what: &'static str, text: &str) -> Resul
 /// The API of one host.
 pub fn router(handle: HostHandle) -> Router {
     Router::new()
-        .route("/chains", post(create_chain))
+        .route("/chains", post(create_chain).get(list_chains))
         .route("/chains/{chain}", get(chain_info))
         .route("/chains/{chain}/blocks/{height}", get(block))
         .route("/chains/{chain}/accounts/{address}", get(account))
+        .route(
+            "/chains/{chain}/accounts/{address}/txs",
+            get(account_history),
+        )
         .route("/transactions", post(submit))
         .route("/transactions/{hash}", get(tx_status))
         .route("/events", get(events))
@@ -244,8 +256,12 @@ async fn chain_info(
         .chain_head(&chain)
         .map_err(internal)?
         .ok_or_else(|| not_found(format!("chain {chain} is not hosted here")))?;
+    Ok(Json(chain_info_of(&chain, &head)))
+}
+
+fn chain_info_of(chain: &ChainId, head: &ChainHead) -> ChainInfo {
     let meta = &head.meta;
-    Ok(Json(ChainInfo {
+    ChainInfo {
         chain_id: chain.to_string(),
         symbol: meta.symbol.as_str().to_owned(),
         decimals: meta.decimals,
@@ -264,6 +280,61 @@ async fn chain_info(
                 power: v.power,
             })
             .collect(),
+    }
+}
+
+/// `?limit=` of a list, within `1..=PAGE_ENTRIES_MAX`.
+fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
+    match limit.unwrap_or(PAGE_ENTRIES_DEFAULT) {
+        limit @ 1..=PAGE_ENTRIES_MAX => Ok(limit),
+        limit => Err(bad_request(format!(
+            "limit {limit} is out of range: ask for 1 to {PAGE_ENTRIES_MAX} entries"
+        ))),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ChainsQuery {
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ChainList {
+    pub chains: Vec<ChainInfo>,
+    /// Pass as `?after=` for the next page; absent on the last page.
+    pub next: Option<String>,
+}
+
+/// The chains this host validates, in chain id order, a page at a time.
+#[utoipa::path(get, path = "/chains",
+    params(("after" = Option<String>, Query, description = "list chains after this chain id"),
+        ("limit" = Option<usize>, Query, description = "1 to 1000; default 100")),
+    responses((status = 200, body = ChainList), (status = 400, body = ErrorBody)))]
+async fn list_chains(
+    State(handle): State<HostHandle>,
+    query: Result<Query<ChainsQuery>, QueryRejection>,
+) -> Result<Json<ChainList>, ApiError> {
+    let Query(query) = query.map_err(rejected)?;
+    let after: Option<ChainId> = query
+        .after
+        .as_deref()
+        .map(|c| parse("chain id", c))
+        .transpose()?;
+    let limit = page_limit(query.limit)?;
+    let heads = handle
+        .store
+        .chains(after.as_ref(), limit)
+        .map_err(internal)?;
+    let next = (heads.len() == limit)
+        .then(|| heads.last().map(|(chain, _)| chain.to_string()))
+        .flatten();
+    Ok(Json(ChainList {
+        chains: heads
+            .iter()
+            .map(|(chain, head)| chain_info_of(chain, head))
+            .collect(),
+        next,
     }))
 }
 
@@ -273,7 +344,7 @@ pub struct TxInfo {
     pub sender: String,
     pub nonce: u64,
     pub kind: String,
-    /// The recipient of a mint or transfer.
+    /// The recipient of a mint or transfer; the new owner of an ownership transfer.
     pub to: Option<String>,
     pub amount: Option<String>,
 }
@@ -297,19 +368,18 @@ pub struct BlockInfo {
 }
 
 fn tx_info(tx: &SignedTransaction) -> TxInfo {
-    let (to, amount) = match &tx.tx.kind {
-        TxKind::Mint { to, amount } | TxKind::Transfer { to, amount, .. } => {
-            (Some(to.to_string()), Some(amount.to_string()))
+    let amount = match &tx.tx.kind {
+        TxKind::Mint { amount, .. } | TxKind::Transfer { amount, .. } | TxKind::Burn { amount } => {
+            Some(amount.to_string())
         }
-        TxKind::Burn { amount } => (None, Some(amount.to_string())),
-        TxKind::SetValidators { .. } | TxKind::TransferOwnership { .. } => (None, None),
+        TxKind::SetValidators { .. } | TxKind::TransferOwnership { .. } => None,
     };
     TxInfo {
         hash: tx.hash().to_string(),
         sender: tx.tx.sender.to_string(),
         nonce: tx.tx.nonce,
         kind: tx.tx.kind.name().to_owned(),
-        to,
+        to: tx.tx.kind.recipient().map(|to| to.to_string()),
         amount,
     }
 }
@@ -400,6 +470,104 @@ async fn account(
         state_root: state.state_root().to_string(),
         proof: hex::encode(encode(&state.prove(&address))),
     }))
+}
+
+#[derive(Debug, Deserialize)]
+struct HistoryQuery {
+    before: Option<String>,
+    limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct HistoryEntry {
+    pub height: u64,
+    pub timestamp_ms: u64,
+    pub tx: TxInfo,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AccountHistory {
+    pub chain_id: String,
+    pub address: String,
+    /// Newest first.
+    pub txs: Vec<HistoryEntry>,
+    /// Pass as `?before=` for the next (older) page; absent on the last page.
+    pub next: Option<String>,
+}
+
+/// A history cursor: `height-position` of the last entry of a page.
+fn parse_cursor(text: &str) -> Result<(Height, u32), ApiError> {
+    let invalid = || {
+        bad_request(format!(
+            "cursor `{text}`: expected height-position, e.g. 12-0"
+        ))
+    };
+    let (height, position) = text.split_once('-').ok_or_else(invalid)?;
+    Ok((
+        Height(height.parse().map_err(|_| invalid())?),
+        position.parse().map_err(|_| invalid())?,
+    ))
+}
+
+/// An account's committed transactions on a chain (sent or received), newest first.
+#[utoipa::path(get, path = "/chains/{chain}/accounts/{address}/txs",
+    params(("chain" = String, Path), ("address" = String, Path, description = "acct1…"),
+        ("before" = Option<String>, Query, description = "the `next` cursor of the previous page"),
+        ("limit" = Option<usize>, Query, description = "1 to 1000; default 100")),
+    responses((status = 200, body = AccountHistory), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn account_history(
+    State(handle): State<HostHandle>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    query: Result<Query<HistoryQuery>, QueryRejection>,
+) -> Result<Json<AccountHistory>, ApiError> {
+    let Path((chain, address)) = path.map_err(rejected)?;
+    let Query(query) = query.map_err(rejected)?;
+    let chain: ChainId = parse("chain id", &chain)?;
+    let address: Address = parse("address", &address)?;
+    let before = query.before.as_deref().map(parse_cursor).transpose()?;
+    let limit = page_limit(query.limit)?;
+    let store = handle.store.clone();
+    let history = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+        if store.chain_head(&chain).map_err(internal)?.is_none() {
+            return Err(not_found(format!("chain {chain} is not hosted here")));
+        }
+        let found = store
+            .account_txs(&chain, &address, before, limit)
+            .map_err(internal)?;
+        let mut txs = Vec::with_capacity(found.len());
+        let mut block: Option<Block> = None;
+        for (height, position, hash) in &found {
+            if block.as_ref().is_none_or(|b| b.header.height != *height) {
+                block = store.block(&chain, *height).map_err(internal)?;
+            }
+            let tx = block
+                .as_ref()
+                .and_then(|b| b.txs.get(*position as usize).map(|tx| (b, tx)))
+                .filter(|(_, tx)| tx.hash() == *hash);
+            let Some((block, tx)) = tx else {
+                return Err(internal(format!(
+                    "store: transaction {hash} is indexed at {chain} height {height} but is not there"
+                )));
+            };
+            txs.push(HistoryEntry {
+                height: height.0,
+                timestamp_ms: block.header.timestamp_ms,
+                tx: tx_info(tx),
+            });
+        }
+        let next = (found.len() == limit)
+            .then(|| found.last().map(|(h, p, _)| format!("{h}-{p}")))
+            .flatten();
+        Ok(AccountHistory {
+            chain_id: chain.to_string(),
+            address: address.to_string(),
+            txs,
+            next,
+        })
+    })
+    .await
+    .map_err(internal)??;
+    Ok(Json(history))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -1,6 +1,12 @@
 //! The `myriad` command's library: starting a whole host process (store, network, tick
-//! loop, API) from its configuration.
+//! loop, API) from its configuration, the wallet, the API client, the chain and transaction
+//! commands, and the local devnet.
 #![forbid(unsafe_code)]
+
+pub mod client;
+pub mod commands;
+pub mod devnet;
+pub mod wallet;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

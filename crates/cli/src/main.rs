@@ -1,31 +1,179 @@
-//! `myriad`: run a host.
+//! `myriad`: run a host or a local devnet, keep keys in a wallet, create chains and send
+//! transactions.
 
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use anyhow::{bail, Context as _, Result};
+use clap::{Args, Parser, Subcommand};
+use myriad::commands::{parse_validators, Context, Network, SendOptions};
+use myriad::devnet::{Devnet, DevnetOptions};
+use myriad::wallet::PassphraseSource;
 use myriad::Node;
 use myriad_host::{write_key, HostConfig, Overrides};
-use myriad_types::SecretKey;
+use myriad_types::{HostId, SecretKey};
+use zeroize::Zeroizing;
+
+/// The devnet directory when none is named.
+const DEVNET_DIR: &str = "devnet";
 
 #[derive(Debug, Parser)]
 #[command(
     name = "myriad",
     version,
-    about = "Myriad: many small blockchains, validated together"
+    about = "Myriad: many small blockchains, validated together",
+    after_help = "Start with `myriad devnet`: a local network of four hosts with a demo chain."
 )]
 struct Cli {
+    /// The API URL of a host to talk to; repeat, or separate with commas. Default: the
+    /// devnet's hosts.
+    #[arg(
+        id = "host_urls",
+        long = "host",
+        global = true,
+        env = "MYRIAD_HOST",
+        value_delimiter = ','
+    )]
+    host_urls: Vec<String>,
+    /// The devnet whose hosts, wallet and demo chain commands use by default.
+    #[arg(long, global = true, env = "MYRIAD_DEVNET_DIR", default_value = DEVNET_DIR)]
+    devnet_dir: PathBuf,
+    /// The wallet file. Default: the devnet's wallet if there is a devnet, else
+    /// ~/.myriad/wallet.json.
+    #[arg(long, global = true, env = "MYRIAD_WALLET")]
+    wallet: Option<PathBuf>,
+    /// Read the wallet passphrase from this file's first line (else MYRIAD_PASSPHRASE, else
+    /// a prompt).
+    #[arg(long, global = true, env = "MYRIAD_PASSPHRASE_FILE")]
+    passphrase_file: Option<PathBuf>,
+    /// Print JSON for scripts.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a local network of hosts with a demo chain, until Ctrl-C. Run it again to resume.
+    Devnet {
+        /// Hosts of a new devnet.
+        #[arg(long)]
+        hosts: Option<usize>,
+        /// Chains to pre-create besides the demo chain.
+        #[arg(long, default_value_t = 0)]
+        chains: u64,
+        /// Where the devnet lives. Default: --devnet-dir.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Delete the devnet in the directory and start a new one.
+        #[arg(long)]
+        fresh: bool,
+        /// First API port of a new devnet (host N gets port + N); 0 picks free ports.
+        #[arg(long, default_value_t = 8000)]
+        api_port: u16,
+        /// First peer-to-peer port of a new devnet; 0 picks free ports.
+        #[arg(long, default_value_t = 7000)]
+        p2p_port: u16,
+    },
     /// Run or set up a host: one process validating every chain that names it.
     Host {
         #[command(subcommand)]
         command: HostCommand,
     },
+    /// Keys in an encrypted wallet file.
+    Wallet {
+        #[command(subcommand)]
+        command: WalletCommand,
+    },
+    /// Create chains and look at them.
+    Chain {
+        #[command(subcommand)]
+        command: ChainCommand,
+    },
+    /// Issue new currency on a chain (its owner only).
+    Mint {
+        /// The recipient: a wallet name or acct1….
+        #[arg(long)]
+        to: String,
+        /// In the chain's units, e.g. 12.50.
+        amount: String,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+    /// Send currency to another account.
+    Transfer {
+        /// The sender: a wallet name or acct1….
+        #[arg(long)]
+        from: String,
+        /// The recipient: a wallet name or acct1….
+        #[arg(long)]
+        to: String,
+        /// In the chain's units, e.g. 12.50.
+        amount: String,
+        /// A note for the recipient (up to 256 bytes).
+        #[arg(long)]
+        memo: Option<String>,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+    /// Destroy currency the sender holds.
+    Burn {
+        #[arg(long)]
+        from: String,
+        amount: String,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+    /// An account's balance on a chain.
+    Balance {
+        /// A wallet name or acct1….
+        account: String,
+        #[arg(long)]
+        chain: Option<String>,
+    },
+    /// An account's committed transactions on a chain, newest first.
+    History {
+        account: String,
+        #[arg(long)]
+        chain: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Change a chain's validators (its owner only).
+    Validators {
+        #[command(subcommand)]
+        command: ValidatorsCommand,
+    },
+    /// Transactions by hash.
+    Tx {
+        #[command(subcommand)]
+        command: TxCommand,
+    },
+}
+
+/// What every transaction command takes.
+#[derive(Debug, Args)]
+struct TxArgs {
+    /// The chain (chain1…). Default: the devnet's demo chain.
+    #[arg(long)]
+    chain: Option<String>,
+    /// Wait until the transaction is committed; print its height and latency.
+    #[arg(long)]
+    wait: bool,
+    /// Use this nonce instead of the sender's next one.
+    #[arg(long)]
+    nonce: Option<u64>,
+}
+
+impl TxArgs {
+    fn options(&self) -> SendOptions {
+        SendOptions {
+            wait: self.wait,
+            nonce: self.nonce,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -50,12 +198,89 @@ enum HostCommand {
         peers: Vec<String>,
         #[arg(long)]
         tick_ms: Option<u64>,
+        /// Stop cleanly when standard input closes (how a devnet stops its hosts).
+        #[arg(long, hide = true)]
+        stop_with_stdin: bool,
     },
     /// Create a host key file and print the host id.
     Keygen {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum WalletCommand {
+    /// Create a key and add it to the wallet (creating the wallet if needed).
+    New { name: String },
+    /// Add an existing secret key (64 hex digits, from --secret-file, standard input or a
+    /// prompt).
+    Import {
+        name: String,
+        #[arg(long)]
+        secret_file: Option<PathBuf>,
+    },
+    /// Names and addresses of the wallet's keys.
+    List,
+    /// A key's address and public key; its secret only with --secret.
+    Show {
+        name: String,
+        /// Also print the secret key.
+        #[arg(long)]
+        secret: bool,
+    },
+    /// A key's address, for sharing.
+    ExportPublic { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum ChainCommand {
+    /// Create a chain: sign its genesis with the owner's key and hand it to its validators.
+    Create {
+        /// The owner: a wallet name.
+        #[arg(long)]
+        owner: String,
+        #[arg(long)]
+        symbol: String,
+        #[arg(long)]
+        decimals: u8,
+        /// The most that may ever be minted, in the chain's units.
+        #[arg(long)]
+        max_supply: Option<String>,
+        /// Validators as host1…[:power],… (devnet host names like host-0 work too).
+        #[arg(long, required_unless_present = "devnet", conflicts_with = "devnet")]
+        validators: Option<String>,
+        /// Every host of the devnet validates the chain.
+        #[arg(long)]
+        devnet: bool,
+    },
+    /// A chain's head, supply, owner and validators.
+    Info {
+        /// Default: the devnet's demo chain.
+        chain: Option<String>,
+    },
+    /// The chains a host validates.
+    List {
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ValidatorsCommand {
+    /// Replace a chain's validators from its next block on.
+    Set {
+        /// host1…[:power],… (devnet host names like host-0 work too).
+        validators: String,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TxCommand {
+    /// Pending, committed (at which height) or rejected (why).
+    Status { hash: String },
 }
 
 fn main() -> ExitCode {
@@ -65,38 +290,205 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
     }
 }
 
-fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}
+
+fn context(cli: &Cli) -> Result<Context> {
+    let devnet = Devnet::load(&cli.devnet_dir)?;
+    let urls = match (&devnet, cli.host_urls.is_empty()) {
+        (_, false) => cli.host_urls.clone(),
+        (Some(devnet), true) => devnet.api_urls(),
+        (None, true) => Vec::new(),
+    };
+    let devnet_wallet = cli.wallet.is_none() && devnet.is_some();
+    let wallet = match (&cli.wallet, &devnet) {
+        (Some(path), _) => path.clone(),
+        (None, Some(devnet)) => devnet.wallet_path(),
+        (None, None) => std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_default()
+            .join(".myriad")
+            .join("wallet.json"),
+    };
+    let passphrase_file = match (&cli.passphrase_file, &devnet) {
+        (Some(path), _) => Some(path.clone()),
+        (None, Some(devnet)) if devnet_wallet => Some(devnet.passphrase_path()),
+        (None, _) => None,
+    };
+    Ok(Context {
+        network: Network::new(&urls),
+        wallet,
+        passphrase: PassphraseSource {
+            file: passphrase_file,
+        },
+        devnet,
+        json: cli.json,
+    })
+}
+
+/// Validators from `--validators`, with devnet host names resolved.
+fn validators(context: &Context, text: &str) -> Result<Vec<(HostId, u64)>> {
+    parse_validators(text, |name| {
+        context.devnet.as_ref().and_then(|d| d.host_named(name))
+    })
+}
+
+/// A secret key from a file, standard input or a hidden prompt.
+fn read_secret(file: Option<&PathBuf>) -> Result<SecretKey> {
+    let text = Zeroizing::new(match file {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?,
+        None if std::io::stdin().is_terminal() => {
+            rpassword::prompt_password("Secret key (64 hex digits): ")?
+        }
+        None => {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text)?;
+            text
+        }
+    });
+    let bytes = Zeroizing::new(
+        hex::decode(text.trim()).context("the secret key is not hex: expected 64 hex digits")?,
+    );
+    let seed: [u8; 32] = bytes
+        .as_slice()
+        .try_into()
+        .context("the secret key is not 64 hex digits")?;
+    Ok(SecretKey::from_seed(seed))
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let context = context(&cli)?;
     match cli.command {
-        Command::Host {
-            command: HostCommand::Keygen { out },
+        Command::Devnet {
+            hosts,
+            chains,
+            dir,
+            fresh,
+            api_port,
+            p2p_port,
         } => {
+            let dir = dir.unwrap_or(cli.devnet_dir);
+            let default_dir = dir == std::path::Path::new(DEVNET_DIR);
+            let options = DevnetOptions {
+                dir,
+                hosts,
+                chains,
+                fresh,
+                api_port,
+                p2p_port,
+            };
+            myriad::devnet::run(&options, default_dir)
+        }
+        Command::Host { command } => host(command),
+        Command::Wallet { command } => match command {
+            WalletCommand::New { name } => context.wallet_new(&name),
+            WalletCommand::Import { name, secret_file } => {
+                context.wallet_add(&name, read_secret(secret_file.as_ref())?)
+            }
+            WalletCommand::List => context.wallet_list(),
+            WalletCommand::Show { name, secret } => context.wallet_show(&name, secret),
+            WalletCommand::ExportPublic { name } => context.wallet_export_public(&name),
+        },
+        Command::Chain { command } => match command {
+            ChainCommand::Create {
+                owner,
+                symbol,
+                decimals,
+                max_supply,
+                validators: list,
+                devnet,
+            } => {
+                let set = match (list, devnet, &context.devnet) {
+                    (Some(list), _, _) => validators(&context, &list)?,
+                    (None, true, Some(devnet)) => devnet.validators()?,
+                    (None, _, _) => bail!(
+                        "--devnet: no devnet in {}; start one with `myriad devnet` or name --validators",
+                        cli.devnet_dir.display()
+                    ),
+                };
+                context.chain_create(&owner, &symbol, decimals, max_supply.as_deref(), &set)
+            }
+            ChainCommand::Info { chain } => context.chain_info(chain.as_deref()),
+            ChainCommand::List { limit } => context.chain_list(limit),
+        },
+        Command::Mint { to, amount, tx } => {
+            context.mint(tx.chain.as_deref(), &to, &amount, tx.options())
+        }
+        Command::Transfer {
+            from,
+            to,
+            amount,
+            memo,
+            tx,
+        } => context.transfer(
+            tx.chain.as_deref(),
+            &from,
+            &to,
+            &amount,
+            memo.as_deref(),
+            tx.options(),
+        ),
+        Command::Burn { from, amount, tx } => {
+            context.burn(tx.chain.as_deref(), &from, &amount, tx.options())
+        }
+        Command::Balance { account, chain } => context.balance(chain.as_deref(), &account),
+        Command::History {
+            account,
+            chain,
+            limit,
+        } => context.history(chain.as_deref(), &account, limit),
+        Command::Validators {
+            command:
+                ValidatorsCommand::Set {
+                    validators: list,
+                    tx,
+                },
+        } => {
+            let set = validators(&context, &list)?;
+            context.validators_set(tx.chain.as_deref(), &set, tx.options())
+        }
+        Command::Tx {
+            command: TxCommand::Status { hash },
+        } => context.tx_status(&hash),
+    }
+}
+
+fn host(command: HostCommand) -> Result<()> {
+    match command {
+        HostCommand::Keygen { out } => {
             let key = SecretKey::generate(rand_core::OsRng);
             write_key(&out, &key)?;
             println!("{}", key.host_id());
             Ok(())
         }
-        Command::Host {
-            command:
-                HostCommand::Run {
-                    config,
-                    data_dir,
-                    key_file,
-                    listen,
-                    api,
-                    peers,
-                    tick_ms,
-                },
+        HostCommand::Run {
+            config,
+            data_dir,
+            key_file,
+            listen,
+            api,
+            peers,
+            tick_ms,
+            stop_with_stdin,
         } => {
             let overrides = Overrides {
                 data_dir,
@@ -114,12 +506,27 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     "host {} api http://{} p2p {}",
                     node.handle.host, node.api_address, node.p2p_address
                 );
+                let (closed, stdin_closed) = tokio::sync::oneshot::channel::<()>();
+                if stop_with_stdin {
+                    // A plain thread: a blocked read must not hold up the runtime's shutdown.
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+                        let _ = closed.send(());
+                    });
+                }
+                let stdin_closed = async {
+                    match stdin_closed.await {
+                        Ok(()) => (),
+                        Err(_) => std::future::pending().await,
+                    }
+                };
                 let mut terminate =
                     tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
                 tokio::select! {
                     result = node.failed() => result?,
                     _ = tokio::signal::ctrl_c() => node.stop().await?,
                     _ = terminate.recv() => node.stop().await?,
+                    () = stdin_closed => node.stop().await?,
                 }
                 Ok(())
             })

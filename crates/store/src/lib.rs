@@ -13,7 +13,7 @@ use myriad_types::{
 pub use redb_store::RedbStore;
 
 /// The version of the on-disk layout this build reads and writes.
-pub const SCHEMA_VERSION: u64 = 2;
+pub const SCHEMA_VERSION: u64 = 3;
 
 /// A failure of the store, saying what was being done and what to do about it.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +61,7 @@ pub struct WriteBatch {
     pub(crate) accounts: Vec<(ChainId, Address, Option<Vec<u8>>)>,
     pub(crate) blocks: Vec<(ChainId, Height, Vec<u8>, Vec<u8>)>,
     pub(crate) txs: Vec<(Hash, ChainId, Height)>,
+    pub(crate) account_txs: Vec<(ChainId, Address, Height, u32, Hash)>,
     pub(crate) signers: Vec<(ChainId, Vec<u8>)>,
     pub(crate) lock_proofs: Vec<(ChainId, Vec<u8>)>,
 }
@@ -92,8 +93,8 @@ impl WriteBatch {
         }
     }
 
-    /// Records a decided block with its certificate, and where each of its transactions
-    /// was committed.
+    /// Records a decided block with its certificate, where each of its transactions was
+    /// committed, and which accounts each one concerns (its sender and its recipient).
     pub fn put_block(&mut self, block: &Block, certificate: &Certificate) {
         let header = &block.header;
         assert_eq!(
@@ -111,12 +112,15 @@ impl WriteBatch {
             encode(block),
             encode(certificate),
         ));
-        self.txs.extend(
-            block
-                .txs
-                .iter()
-                .map(|tx| (tx.hash(), header.chain_id, header.height)),
-        );
+        for (position, tx) in (0u32..).zip(block.txs.iter()) {
+            let hash = tx.hash();
+            self.txs.push((hash, header.chain_id, header.height));
+            let recipient = tx.tx.kind.recipient().filter(|to| *to != tx.tx.sender);
+            for account in std::iter::once(tx.tx.sender).chain(recipient) {
+                self.account_txs
+                    .push((header.chain_id, account, header.height, position, hash));
+            }
+        }
     }
 
     /// Records what a host's signer guard last allowed for a chain.
@@ -152,6 +156,13 @@ pub trait Store: Send + Sync {
     /// How many chains have a stored genesis.
     fn chain_count(&self) -> Result<u64, StoreError>;
 
+    /// The heads of the chains after `after` in chain id order, at most `limit` of them.
+    fn chains(
+        &self,
+        after: Option<&ChainId>,
+        limit: usize,
+    ) -> Result<Vec<(ChainId, ChainHead)>, StoreError>;
+
     fn block(&self, chain: &ChainId, height: Height) -> Result<Option<Block>, StoreError>;
 
     fn certificate(
@@ -172,6 +183,17 @@ pub trait Store: Send + Sync {
 
     /// The chain and height at which a transaction was committed, if it was.
     fn tx_location(&self, tx: &Hash) -> Result<Option<(ChainId, Height)>, StoreError>;
+
+    /// An account's committed transactions on a chain (as sender or recipient), newest
+    /// first, at most `limit` of them, each as (height, position in its block, transaction
+    /// hash); with `before`, only those that come before that (height, position).
+    fn account_txs(
+        &self,
+        chain: &ChainId,
+        address: &Address,
+        before: Option<(Height, u32)>,
+        limit: usize,
+    ) -> Result<Vec<(Height, u32, Hash)>, StoreError>;
 
     /// Rebuilds a chain's state from its head and accounts, read from one snapshot, and
     /// checks it against the stored state root.

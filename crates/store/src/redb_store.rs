@@ -1,6 +1,7 @@
 //! The embedded store: one redb file per host. The byte layout of every table is written
 //! down in `docs/storage.md`.
 
+use std::ops::Bound;
 use std::path::Path;
 
 use myriad_ledger::ChainState;
@@ -26,6 +27,9 @@ const CERTIFICATES: TableDefinition<(ChainKey, u64), &[u8]> = TableDefinition::n
 const SIGNERS: TableDefinition<ChainKey, &[u8]> = TableDefinition::new("signers");
 const LOCK_PROOFS: TableDefinition<ChainKey, &[u8]> = TableDefinition::new("lock_proofs");
 const TXS: TableDefinition<[u8; 32], (ChainKey, u64)> = TableDefinition::new("txs");
+/// (chain, account, height, position in the block) → transaction hash.
+const ACCOUNT_TXS: TableDefinition<(ChainKey, [u8; 32], u64, u32), [u8; 32]> =
+    TableDefinition::new("account_txs");
 
 const SCHEMA_VERSION_KEY: &str = "schema_version";
 
@@ -92,6 +96,7 @@ impl RedbStore {
             write.open_table(SIGNERS).map_err(backend("open"))?;
             write.open_table(LOCK_PROOFS).map_err(backend("open"))?;
             write.open_table(TXS).map_err(backend("open"))?;
+            write.open_table(ACCOUNT_TXS).map_err(backend("open"))?;
         }
         write.commit().map_err(backend("open"))?;
         Ok(RedbStore { db })
@@ -178,6 +183,12 @@ impl Store for RedbStore {
                 txs.insert(tx.0, (chain.0, height.0))
                     .map_err(backend("write transaction index"))?;
             }
+            let mut account_txs = write.open_table(ACCOUNT_TXS).map_err(backend("write"))?;
+            for (chain, address, height, position, tx) in &batch.account_txs {
+                account_txs
+                    .insert((chain.0, address.0, height.0, *position), tx.0)
+                    .map_err(backend("write account transaction index"))?;
+            }
             let mut signers = write.open_table(SIGNERS).map_err(backend("write"))?;
             for (chain, bytes) in &batch.signers {
                 signers
@@ -206,6 +217,29 @@ impl Store for RedbStore {
         let read = self.db.begin_read().map_err(backend("read"))?;
         let table = read.open_table(GENESES).map_err(backend("read"))?;
         table.len().map_err(backend("read"))
+    }
+
+    fn chains(
+        &self,
+        after: Option<&ChainId>,
+        limit: usize,
+    ) -> Result<Vec<(ChainId, ChainHead)>, StoreError> {
+        let read = self.read()?;
+        let table = read.open_table(HEADS).map_err(backend("read"))?;
+        let range = match after {
+            Some(after) => table.range((Bound::Excluded(after.0), Bound::Unbounded)),
+            None => table.range::<ChainKey>(..),
+        }
+        .map_err(backend("read chains"))?;
+        let mut chains = Vec::new();
+        for entry in range.take(limit) {
+            let (key, value) = entry.map_err(backend("read chains"))?;
+            chains.push((
+                ChainId(key.value()),
+                decode("stored chain head", value.value())?,
+            ));
+        }
+        Ok(chains)
     }
 
     fn block(&self, chain: &ChainId, height: Height) -> Result<Option<Block>, StoreError> {
@@ -255,6 +289,32 @@ impl Store for RedbStore {
             let (chain, height) = entry.value();
             (ChainId(chain), Height(height))
         }))
+    }
+
+    fn account_txs(
+        &self,
+        chain: &ChainId,
+        address: &Address,
+        before: Option<(Height, u32)>,
+        limit: usize,
+    ) -> Result<Vec<(Height, u32, Hash)>, StoreError> {
+        let read = self.read()?;
+        let table = read.open_table(ACCOUNT_TXS).map_err(backend("read"))?;
+        let start = (chain.0, address.0, 0, 0);
+        let end = match before {
+            Some((height, position)) => Bound::Excluded((chain.0, address.0, height.0, position)),
+            None => Bound::Included((chain.0, address.0, u64::MAX, u32::MAX)),
+        };
+        let range = table
+            .range((Bound::Included(start), end))
+            .map_err(backend("read account transactions"))?;
+        let mut txs = Vec::new();
+        for entry in range.rev().take(limit) {
+            let (key, value) = entry.map_err(backend("read account transactions"))?;
+            let (_, _, height, position) = key.value();
+            txs.push((Height(height), position, Hash(value.value())));
+        }
+        Ok(txs)
     }
 
     fn chain_state(&self, chain: &ChainId) -> Result<Option<ChainState>, StoreError> {

@@ -2,6 +2,7 @@
 //! borsh encoding, and the genesis, transaction, block, vote and certificate formats.
 #![forbid(unsafe_code)]
 
+pub mod amount;
 pub mod block;
 pub mod chain;
 pub mod crypto;
@@ -9,6 +10,7 @@ pub mod encoding;
 pub mod ids;
 pub mod transaction;
 
+pub use amount::{format_amount, parse_amount, AmountError};
 pub use block::{
     tx_root, Block, BlockHeader, Certificate, CertificateError, CommitSignature, Lock, LockProof,
     Proposal, ProposalError, SignedProposal, SignedStep, SignedVote, SignerState, Vote, VoteStep,

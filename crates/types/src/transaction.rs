@@ -45,6 +45,16 @@ impl TxKind {
             TxKind::TransferOwnership { .. } => "transfer-ownership",
         }
     }
+
+    /// The account a transaction gives something to, besides its sender: the recipient of
+    /// a mint or transfer, the new owner of a chain.
+    pub fn recipient(&self) -> Option<Address> {
+        match self {
+            TxKind::Mint { to, .. } | TxKind::Transfer { to, .. } => Some(*to),
+            TxKind::TransferOwnership { new_owner } => Some(*new_owner),
+            TxKind::Burn { .. } | TxKind::SetValidators { .. } => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]

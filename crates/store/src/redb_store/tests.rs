@@ -337,3 +337,67 @@ fn a_database_of_something_else_is_refused() {
     let error = RedbStore::open(&path).unwrap_err();
     assert!(matches!(error, StoreError::Foreign { .. }), "{error}");
 }
+
+#[test]
+fn chains_list_in_id_order_page_by_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RedbStore::open(&dir.path().join("host.redb")).unwrap();
+    let mut ids: Vec<ChainId> = (0..5)
+        .map(|salt| write_chain(&store, salt).0.chain_id())
+        .collect();
+    ids.sort();
+    let first = store.chains(None, 3).unwrap();
+    let rest = store.chains(Some(&first[2].0), 3).unwrap();
+    let listed: Vec<ChainId> = first.iter().chain(&rest).map(|(id, _)| *id).collect();
+    assert_eq!(listed, ids);
+    assert_eq!(first[0].1, store.chain_head(&ids[0]).unwrap().unwrap());
+    assert!(store.chains(Some(&ids[4]), 3).unwrap().is_empty());
+}
+
+#[test]
+fn an_account_history_holds_what_it_sent_and_received_newest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RedbStore::open(&dir.path().join("host.redb")).unwrap();
+    let (state, block, _) = write_chain(&store, 3);
+    let chain = state.chain_id();
+    let hashes: Vec<Hash> = block.txs.iter().map(SignedTransaction::hash).collect();
+    // The owner minted to itself (indexed once) and then paid key 2.
+    assert_eq!(
+        store
+            .account_txs(&chain, &key(1).address(), None, 10)
+            .unwrap(),
+        vec![(Height(1), 1, hashes[1]), (Height(1), 0, hashes[0])]
+    );
+    assert_eq!(
+        store
+            .account_txs(&chain, &key(2).address(), None, 10)
+            .unwrap(),
+        vec![(Height(1), 1, hashes[1])]
+    );
+    assert_eq!(
+        store
+            .account_txs(&chain, &key(1).address(), None, 1)
+            .unwrap(),
+        vec![(Height(1), 1, hashes[1])]
+    );
+    assert_eq!(
+        store
+            .account_txs(&chain, &key(1).address(), Some((Height(1), 1)), 10)
+            .unwrap(),
+        vec![(Height(1), 0, hashes[0])],
+        "the next page starts where the last ended"
+    );
+    assert!(store
+        .account_txs(&chain, &key(3).address(), None, 10)
+        .unwrap()
+        .is_empty());
+    let other = write_chain(&store, 4).0.chain_id();
+    assert_eq!(
+        store
+            .account_txs(&other, &key(2).address(), None, 10)
+            .unwrap()
+            .len(),
+        1,
+        "one chain's history does not show another's"
+    );
+}

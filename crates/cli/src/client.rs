@@ -1,0 +1,168 @@
+//! A blocking client of one host's HTTP API, whose errors name the host and the problem.
+
+use std::time::Duration;
+
+use myriad_api::{
+    AccountHistory, AccountInfo, ChainInfo, ChainList, CreatedChain, ErrorBody, Health,
+    TxStatusBody,
+};
+use myriad_types::{encode, Address, ChainId, Hash, SignedGenesis, SignedTransaction};
+use serde::de::DeserializeOwned;
+
+/// How long one request may take; `?wait=true` waits up to 30 s on the host's side.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(40);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot reach the host at {url}: {reason} (is it running? `myriad devnet` starts a local network)")]
+    Unreachable { url: String, reason: String },
+    #[error("{message} (host {url})")]
+    NotFound { url: String, message: String },
+    #[error("host {url} refused the request ({status}): {message}")]
+    Refused {
+        url: String,
+        status: u16,
+        message: String,
+    },
+    #[error("host {url} answered something unreadable: {reason}")]
+    Malformed { url: String, reason: String },
+}
+
+/// One host's API.
+#[derive(Debug, Clone)]
+pub struct Client {
+    url: String,
+    agent: ureq::Agent,
+}
+
+impl Client {
+    /// A client of the API at `url` (`http://127.0.0.1:8000`; `http://` may be left out).
+    pub fn new(url: &str) -> Client {
+        let url = url.trim_end_matches('/');
+        let url = if url.contains("://") {
+            url.to_owned()
+        } else {
+            format!("http://{url}")
+        };
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(REQUEST_TIMEOUT))
+            .build()
+            .into();
+        Client { url, agent }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn answer<T: DeserializeOwned>(
+        &self,
+        response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<T, ClientError> {
+        let mut response = response.map_err(|e| ClientError::Unreachable {
+            url: self.url.clone(),
+            reason: e.to_string(),
+        })?;
+        let status = response.status().as_u16();
+        let text = response
+            .body_mut()
+            .read_to_string()
+            .map_err(|e| ClientError::Malformed {
+                url: self.url.clone(),
+                reason: e.to_string(),
+            })?;
+        if (200..300).contains(&status) {
+            return serde_json::from_str(&text).map_err(|e| ClientError::Malformed {
+                url: self.url.clone(),
+                reason: e.to_string(),
+            });
+        }
+        let message = serde_json::from_str::<ErrorBody>(&text)
+            .map(|body| body.error)
+            .unwrap_or(text);
+        Err(if status == 404 {
+            ClientError::NotFound {
+                url: self.url.clone(),
+                message,
+            }
+        } else {
+            ClientError::Refused {
+                url: self.url.clone(),
+                status,
+                message,
+            }
+        })
+    }
+
+    fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        self.answer(self.agent.get(format!("{}{path}", self.url)).call())
+    }
+
+    fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<T, ClientError> {
+        self.answer(
+            self.agent
+                .post(format!("{}{path}", self.url))
+                .header("content-type", "application/json")
+                .send(body.to_string().as_bytes()),
+        )
+    }
+
+    pub fn health(&self) -> Result<Health, ClientError> {
+        self.get("/health")
+    }
+
+    pub fn chain(&self, chain: &ChainId) -> Result<ChainInfo, ClientError> {
+        self.get(&format!("/chains/{chain}"))
+    }
+
+    pub fn chains(&self, after: Option<&str>, limit: usize) -> Result<ChainList, ClientError> {
+        match after {
+            Some(after) => self.get(&format!("/chains?limit={limit}&after={after}")),
+            None => self.get(&format!("/chains?limit={limit}")),
+        }
+    }
+
+    pub fn account(&self, chain: &ChainId, address: &Address) -> Result<AccountInfo, ClientError> {
+        self.get(&format!("/chains/{chain}/accounts/{address}"))
+    }
+
+    pub fn history(
+        &self,
+        chain: &ChainId,
+        address: &Address,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<AccountHistory, ClientError> {
+        let path = format!("/chains/{chain}/accounts/{address}/txs?limit={limit}");
+        match before {
+            Some(before) => self.get(&format!("{path}&before={before}")),
+            None => self.get(&path),
+        }
+    }
+
+    pub fn create_chain(&self, genesis: &SignedGenesis) -> Result<CreatedChain, ClientError> {
+        self.post(
+            "/chains",
+            &serde_json::json!({ "genesis": hex::encode(encode(genesis)) }),
+        )
+    }
+
+    /// Submits a transaction; with `wait`, the answer comes once it is committed or rejected.
+    pub fn submit(&self, tx: &SignedTransaction, wait: bool) -> Result<TxStatusBody, ClientError> {
+        let path = if wait {
+            "/transactions?wait=true"
+        } else {
+            "/transactions"
+        };
+        self.post(path, &serde_json::json!({ "tx": hex::encode(encode(tx)) }))
+    }
+
+    pub fn tx_status(&self, hash: &Hash) -> Result<TxStatusBody, ClientError> {
+        self.get(&format!("/transactions/{hash}"))
+    }
+}

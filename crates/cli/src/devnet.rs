@@ -1,0 +1,698 @@
+//! A local network: several host processes on loopback, a wallet with demo keys and a demo
+//! chain, all kept under one directory so that running it again resumes where it stopped.
+//!
+//! Layout of the directory: `devnet.json` (hosts, ports, the demo chain), `wallet.json` and
+//! `passphrase` (the demo keys and the passphrase that seals them), and one `host-N/` per host
+//! with its key, configuration, store, log and pid.
+
+use std::fs::File;
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use myriad_host::write_key;
+use myriad_types::{ChainId, HostId, SecretKey, SignedTransaction, Symbol, Transaction, TxKind};
+use rand_core::{OsRng, RngCore};
+use serde::{Deserialize, Serialize};
+
+use crate::client::{Client, ClientError};
+use crate::commands::{now_ms, signed_genesis};
+use crate::wallet::Wallet;
+
+/// The file that marks a directory as a devnet and describes it.
+pub const DEVNET_FILE: &str = "devnet.json";
+/// The most hosts a devnet runs.
+pub const HOSTS_MAX: usize = 64;
+/// Keys the demo wallet holds: the demo chain's owner and three holders.
+const OWNER: &str = "owner";
+const HOLDERS: [&str; 3] = ["alice", "bob", "carol"];
+/// What each holder is minted on the demo chain, in base units (1,000.00 DEMO).
+const DEMO_GRANT: u128 = 100_000;
+const DEMO_SYMBOL: &str = "DEMO";
+const DEMO_DECIMALS: u8 = 2;
+/// The most validators a chain made by `--chains` has.
+const CHAIN_VALIDATORS_MAX: usize = 4;
+/// Requests in flight while pre-creating chains.
+const CREATE_WORKERS: usize = 8;
+/// How long hosts may take to answer after starting, and to stop after being asked.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+/// A host restarted more than this many times in `RESTART_WINDOW` is given up on.
+const RESTARTS_MAX: usize = 5;
+const RESTART_WINDOW: Duration = Duration::from_secs(60);
+
+/// One host of a devnet as `devnet.json` records it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DevnetHost {
+    pub name: String,
+    pub id: String,
+    pub api: SocketAddr,
+    pub p2p: SocketAddr,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct DevnetFile {
+    created_at_ms: u64,
+    hosts: Vec<DevnetHost>,
+    demo_chain: Option<String>,
+    /// How many chains `--chains` has created so far.
+    chains: u64,
+}
+
+/// A devnet directory and what its `devnet.json` says.
+#[derive(Debug, Clone)]
+pub struct Devnet {
+    pub dir: PathBuf,
+    file: DevnetFile,
+}
+
+impl Devnet {
+    /// The devnet in `dir`, or `None` if `dir` holds none.
+    pub fn load(dir: &Path) -> Result<Option<Devnet>> {
+        let path = dir.join(DEVNET_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        let file = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a devnet description", path.display()))?;
+        Ok(Some(Devnet {
+            dir: dir.to_owned(),
+            file,
+        }))
+    }
+
+    fn save(&self) -> Result<()> {
+        let path = self.dir.join(DEVNET_FILE);
+        let temporary = self.dir.join(format!("{DEVNET_FILE}.tmp"));
+        let text = serde_json::to_string_pretty(&self.file)?;
+        let write = || -> std::io::Result<()> {
+            let mut file = File::create(&temporary)?;
+            file.write_all(text.as_bytes())?;
+            file.sync_all()?;
+            std::fs::rename(&temporary, &path)
+        };
+        write().with_context(|| format!("cannot write {}", path.display()))
+    }
+
+    pub fn hosts(&self) -> &[DevnetHost] {
+        &self.file.hosts
+    }
+
+    pub fn api_urls(&self) -> Vec<String> {
+        self.file
+            .hosts
+            .iter()
+            .map(|h| format!("http://{}", h.api))
+            .collect()
+    }
+
+    pub fn wallet_path(&self) -> PathBuf {
+        self.dir.join("wallet.json")
+    }
+
+    pub fn passphrase_path(&self) -> PathBuf {
+        self.dir.join("passphrase")
+    }
+
+    pub fn demo_chain(&self) -> Option<ChainId> {
+        self.file.demo_chain.as_ref()?.parse().ok()
+    }
+
+    /// The id of the host called `name` (`host-0`, …).
+    pub fn host_named(&self, name: &str) -> Option<HostId> {
+        let host = self.file.hosts.iter().find(|h| h.name == name)?;
+        host.id.parse().ok()
+    }
+
+    /// Every host of the devnet, with power 1.
+    pub fn validators(&self) -> Result<Vec<(HostId, u64)>> {
+        self.file
+            .hosts
+            .iter()
+            .map(|h| Ok((h.id.parse()?, 1)))
+            .collect()
+    }
+
+    fn host_dir(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    fn wallet_key(&self, name: &str) -> Result<SecretKey> {
+        let wallet = Wallet::open(&self.wallet_path())?;
+        let passphrase = std::fs::read_to_string(self.passphrase_path())
+            .with_context(|| format!("cannot read {}", self.passphrase_path().display()))?;
+        let unlocked = wallet.unlock(passphrase.trim_end())?;
+        Ok(wallet.secret(&unlocked, name)?)
+    }
+}
+
+/// A devnet host's configuration file (see `myriad host run --config`).
+#[derive(Debug, Serialize)]
+struct HostToml {
+    data_dir: String,
+    listen: String,
+    api: String,
+    peers: Vec<String>,
+}
+
+/// What `myriad devnet` was asked for.
+#[derive(Debug, Clone)]
+pub struct DevnetOptions {
+    pub dir: PathBuf,
+    /// Hosts of a new devnet (4 when not given); a resumed devnet keeps its own.
+    pub hosts: Option<usize>,
+    /// Chains to have pre-created besides the demo chain.
+    pub chains: u64,
+    pub fresh: bool,
+    /// First API and peer-to-peer ports of a new devnet (host N uses port + N); 0 picks free ports.
+    pub api_port: u16,
+    pub p2p_port: u16,
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn port(base: u16, index: usize) -> Result<u16> {
+    if base == 0 {
+        return free_port();
+    }
+    u16::try_from(index)
+        .ok()
+        .and_then(|i| base.checked_add(i))
+        .ok_or_else(|| anyhow!("port {base} + {index} is past 65535; choose a lower port"))
+}
+
+/// Writes a file readable only by its owner.
+fn write_private(path: &Path, text: &str) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    Ok(())
+}
+
+/// Creates a new devnet in `options.dir`: host keys and configurations, the demo wallet.
+fn create(options: &DevnetOptions) -> Result<Devnet> {
+    let count = options.hosts.unwrap_or(4);
+    if !(1..=HOSTS_MAX).contains(&count) {
+        bail!("--hosts {count}: a devnet has 1 to {HOSTS_MAX} hosts");
+    }
+    let dir = options
+        .dir
+        .canonicalize()
+        .with_context(|| format!("cannot resolve {}", options.dir.display()))?;
+    let mut hosts = Vec::with_capacity(count);
+    let mut keys = Vec::with_capacity(count);
+    for index in 0..count {
+        let key = SecretKey::generate(OsRng);
+        hosts.push(DevnetHost {
+            name: format!("host-{index}"),
+            id: key.host_id().to_string(),
+            api: SocketAddr::from(([127, 0, 0, 1], port(options.api_port, index)?)),
+            p2p: SocketAddr::from(([127, 0, 0, 1], port(options.p2p_port, index)?)),
+        });
+        keys.push(key);
+    }
+    let devnet = Devnet {
+        dir,
+        file: DevnetFile {
+            created_at_ms: now_ms(),
+            hosts,
+            demo_chain: None,
+            chains: 0,
+        },
+    };
+    for (host, key) in devnet.file.hosts.iter().zip(&keys) {
+        let host_dir = devnet.host_dir(&host.name);
+        std::fs::create_dir_all(&host_dir)?;
+        write_key(&host_dir.join("host.key"), key)?;
+        let peers: Vec<String> = devnet
+            .file
+            .hosts
+            .iter()
+            .filter(|peer| peer.name != host.name)
+            .map(|peer| format!("{}@{}", peer.id, peer.p2p))
+            .collect();
+        let config = toml::to_string(&HostToml {
+            data_dir: host_dir.display().to_string(),
+            listen: host.p2p.to_string(),
+            api: host.api.to_string(),
+            peers,
+        })?;
+        std::fs::write(host_dir.join("host.toml"), config)?;
+    }
+    let mut secret = [0u8; 16];
+    OsRng.fill_bytes(&mut secret);
+    let passphrase = hex::encode(secret);
+    write_private(&devnet.passphrase_path(), &format!("{passphrase}\n"))?;
+    let mut wallet = Wallet::open_or_new(&devnet.wallet_path())?;
+    let unlocked = wallet.unlock(&passphrase)?;
+    for name in std::iter::once(OWNER).chain(HOLDERS) {
+        wallet.add(&unlocked, name, &SecretKey::generate(OsRng))?;
+    }
+    wallet.save()?;
+    devnet.save()?;
+    Ok(devnet)
+}
+
+/// The file a running devnet holds locked.
+const LOCK_FILE: &str = "devnet.lock";
+
+/// Whether `dir` holds anything besides the lock file.
+fn has_files(dir: &Path) -> Result<bool> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        if entry?.file_name() != LOCK_FILE {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Takes the devnet directory for this process: creates it and locks its lock file.
+fn lock(dir: &Path) -> Result<File> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join(LOCK_FILE);
+    let lock = File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+    if lock.try_lock().is_err() {
+        bail!(
+            "the devnet in {} is already running (another `myriad devnet` holds {})",
+            dir.display(),
+            path.display()
+        );
+    }
+    Ok(lock)
+}
+
+/// The devnet to run: the one in the (locked) directory, or a new one.
+fn prepare(options: &DevnetOptions) -> Result<Devnet> {
+    let dir = &options.dir;
+    let found = Devnet::load(dir)?;
+    if found.is_none() && has_files(dir)? {
+        bail!(
+            "{} is not a devnet (it has no {DEVNET_FILE}) and is not empty; choose another --dir",
+            dir.display()
+        );
+    }
+    match found {
+        Some(_) if options.fresh => {
+            for entry in std::fs::read_dir(dir)? {
+                let entry = entry?;
+                if entry.file_name() == LOCK_FILE {
+                    continue;
+                }
+                let path = entry.path();
+                if entry.file_type()?.is_dir() {
+                    std::fs::remove_dir_all(&path)
+                } else {
+                    std::fs::remove_file(&path)
+                }
+                .with_context(|| format!("cannot delete {}", path.display()))?;
+            }
+            create(options)
+        }
+        Some(devnet) => {
+            let count = devnet.file.hosts.len();
+            if options.hosts.is_some_and(|asked| asked != count) {
+                bail!(
+                    "the devnet in {} has {count} hosts; pass --fresh to start a new one with {}",
+                    dir.display(),
+                    options.hosts.unwrap_or(count)
+                );
+            }
+            Ok(devnet)
+        }
+        None => create(options),
+    }
+}
+
+/// One host process of the devnet.
+#[derive(Debug)]
+struct HostProcess {
+    name: String,
+    dir: PathBuf,
+    child: Child,
+    /// Closing it tells the host to stop.
+    stdin: Option<ChildStdin>,
+    restarts: Vec<Instant>,
+}
+
+impl HostProcess {
+    fn spawn(name: &str, dir: &Path) -> Result<HostProcess> {
+        let exe = std::env::current_exe().context("cannot find the myriad executable")?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("host.log"))
+            .with_context(|| format!("cannot open {}", dir.join("host.log").display()))?;
+        let mut child = Command::new(exe)
+            .args(["host", "run", "--stop-with-stdin", "--config"])
+            .arg(dir.join("host.toml"))
+            .stdin(Stdio::piped())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("cannot start {name}"))?;
+        std::fs::write(dir.join("host.pid"), format!("{}\n", child.id()))?;
+        let stdin = child.stdin.take();
+        Ok(HostProcess {
+            name: name.to_owned(),
+            dir: dir.to_owned(),
+            child,
+            stdin,
+            restarts: Vec::new(),
+        })
+    }
+
+    /// The last lines of the host's log, to show why it failed.
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(self.dir.join("host.log")).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(10)..].join("\n")
+    }
+
+    /// Asks the host to stop, and waits for it (killing it past `STOP_TIMEOUT`).
+    fn stop(&mut self) {
+        drop(self.stdin.take());
+        let asked = Instant::now();
+        while asked.elapsed() < STOP_TIMEOUT {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                let _ = std::fs::remove_file(self.dir.join("host.pid"));
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        eprintln!(
+            "{} did not stop within {STOP_TIMEOUT:?}; killing it",
+            self.name
+        );
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the host again after it exited; refuses once it keeps failing.
+    fn restart(&mut self, status: std::process::ExitStatus) -> Result<()> {
+        self.restarts.retain(|at| at.elapsed() < RESTART_WINDOW);
+        if self.restarts.len() >= RESTARTS_MAX {
+            bail!(
+                "{} exited {} times within {RESTART_WINDOW:?}; last lines of {}:\n{}",
+                self.name,
+                RESTARTS_MAX + 1,
+                self.dir.join("host.log").display(),
+                self.log_tail()
+            );
+        }
+        eprintln!(
+            "{} exited ({status}); restarting it (log: {})",
+            self.name,
+            self.dir.join("host.log").display()
+        );
+        let restarts = std::mem::take(&mut self.restarts);
+        *self = HostProcess::spawn(&self.name, &self.dir)?;
+        self.restarts = restarts;
+        self.restarts.push(Instant::now());
+        Ok(())
+    }
+}
+
+/// Every host process; dropping it stops them.
+#[derive(Debug)]
+struct Hosts(Vec<HostProcess>);
+
+impl Drop for Hosts {
+    fn drop(&mut self) {
+        for host in &mut self.0 {
+            drop(host.stdin.take());
+        }
+        for host in &mut self.0 {
+            host.stop();
+        }
+    }
+}
+
+fn progress(length: u64, message: &'static str) -> ProgressBar {
+    let bar = ProgressBar::new(length).with_message(message);
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg:24} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// Starts every host and waits until each answers on its API.
+fn start_hosts(devnet: &Devnet) -> Result<Hosts> {
+    let mut hosts = Hosts(Vec::new());
+    for host in devnet.hosts() {
+        hosts.0.push(HostProcess::spawn(
+            &host.name,
+            &devnet.host_dir(&host.name),
+        )?);
+    }
+    let bar = progress(hosts.0.len() as u64, "starting hosts");
+    let started = Instant::now();
+    for (process, host) in hosts.0.iter_mut().zip(devnet.hosts()) {
+        let client = Client::new(&host.api.to_string());
+        loop {
+            if let Some(status) = process.child.try_wait()? {
+                bail!(
+                    "{} exited ({status}) while starting; last lines of {}:\n{}",
+                    host.name,
+                    process.dir.join("host.log").display(),
+                    process.log_tail()
+                );
+            }
+            if client.health().is_ok() {
+                break;
+            }
+            if started.elapsed() > START_TIMEOUT {
+                bail!(
+                    "{} did not answer at {} within {START_TIMEOUT:?}; see {}",
+                    host.name,
+                    client.url(),
+                    process.dir.join("host.log").display()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(hosts)
+}
+
+/// Waits until every host at `clients` holds `chain`.
+fn wait_for_chain(clients: &[Client], chain: &ChainId) -> Result<()> {
+    let started = Instant::now();
+    for client in clients {
+        loop {
+            match client.chain(chain) {
+                Ok(_) => break,
+                Err(ClientError::NotFound { .. }) if started.elapsed() < START_TIMEOUT => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(error) => {
+                    return Err(error)
+                        .with_context(|| format!("waiting for {} to hold {chain}", client.url()))
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Creates the demo chain and funds the holders, once.
+fn ensure_demo(devnet: &mut Devnet) -> Result<()> {
+    if devnet.file.demo_chain.is_some() {
+        return Ok(());
+    }
+    let owner = devnet.wallet_key(OWNER)?;
+    let genesis = signed_genesis(
+        &owner,
+        Symbol::new(DEMO_SYMBOL).map_err(|e| anyhow!(e))?,
+        DEMO_DECIMALS,
+        None,
+        &devnet.validators()?,
+        devnet.file.created_at_ms,
+        0,
+    )?;
+    let clients: Vec<Client> = devnet.api_urls().iter().map(|u| Client::new(u)).collect();
+    let chain: ChainId = clients[0].create_chain(&genesis)?.chain_id.parse()?;
+    wait_for_chain(&clients, &chain)?;
+    let wallet = Wallet::open(&devnet.wallet_path())?;
+    for (nonce, holder) in (1..).zip(HOLDERS) {
+        let mint = SignedTransaction::sign(
+            Transaction {
+                chain_id: chain,
+                sender: owner.address(),
+                nonce,
+                kind: TxKind::Mint {
+                    to: wallet.entry(holder)?.address,
+                    amount: DEMO_GRANT,
+                },
+            },
+            &owner,
+        );
+        let status = clients[0].submit(&mint, true)?;
+        if status.status != "committed" {
+            bail!(
+                "minting the demo grant to {holder}: {} {}",
+                status.status,
+                status.reason.unwrap_or_default()
+            );
+        }
+    }
+    devnet.file.demo_chain = Some(chain.to_string());
+    devnet.save()
+}
+
+/// Creates chains `devnet.file.chains + 1 ..= target`, each validated by up to four hosts.
+/// Creation is idempotent (a genesis names its chain), so an interrupted run just resumes.
+fn create_chains(devnet: &mut Devnet, target: u64) -> Result<()> {
+    let first = devnet.file.chains + 1;
+    if target < first {
+        return Ok(());
+    }
+    let owner = devnet.wallet_key(OWNER)?;
+    let hosts = devnet.validators()?;
+    let clients: Vec<Client> = devnet.api_urls().iter().map(|u| Client::new(u)).collect();
+    let bar = progress(target - first + 1, "creating chains");
+    let next = AtomicU64::new(first);
+    let created_at_ms = devnet.file.created_at_ms;
+    std::thread::scope(|scope| -> Result<()> {
+        let workers: Vec<_> = (0..CREATE_WORKERS)
+            .map(|_| {
+                scope.spawn(|| -> Result<()> {
+                    loop {
+                        let salt = next.fetch_add(1, Ordering::Relaxed);
+                        if salt > target {
+                            return Ok(());
+                        }
+                        let start = salt as usize % hosts.len();
+                        let count = hosts.len().min(CHAIN_VALIDATORS_MAX);
+                        let members: Vec<usize> =
+                            (0..count).map(|i| (start + i) % hosts.len()).collect();
+                        let mut set: Vec<(HostId, u64)> =
+                            members.iter().map(|m| hosts[*m]).collect();
+                        set.sort();
+                        let symbol = Symbol::new(&format!("C{salt}")).map_err(|e| anyhow!(e))?;
+                        let genesis =
+                            signed_genesis(&owner, symbol, 2, None, &set, created_at_ms, salt)?;
+                        clients[members[0]].create_chain(&genesis)?;
+                        bar.inc(1);
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            worker
+                .join()
+                .map_err(|_| anyhow!("a chain-creating thread panicked"))??;
+        }
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    devnet.file.chains = target;
+    devnet.save()
+}
+
+fn summary(devnet: &Devnet, default_dir: bool) -> String {
+    let mut text = format!(
+        "Myriad devnet: {} hosts, data in {}\n",
+        devnet.hosts().len(),
+        devnet.dir.display()
+    );
+    for host in devnet.hosts() {
+        text.push_str(&format!(
+            "  {:<7} {}  api http://{}  p2p {}\n",
+            host.name, host.id, host.api, host.p2p
+        ));
+    }
+    let chain = devnet.file.demo_chain.as_deref().unwrap_or("?");
+    text.push_str(&format!(
+        "demo chain {chain} ({DEMO_SYMBOL}): owner `{OWNER}`; alice, bob and carol were minted 1000.00 {DEMO_SYMBOL} each\n"
+    ));
+    if devnet.file.chains > 0 {
+        text.push_str(&format!("{} more chains pre-created\n", devnet.file.chains));
+    }
+    text.push_str(&format!(
+        "wallet {} (passphrase in {})\n\nTry, from another terminal in this directory:\n",
+        devnet.wallet_path().display(),
+        devnet.passphrase_path().display()
+    ));
+    let flag = if default_dir {
+        String::new()
+    } else {
+        format!(" --devnet-dir {}", devnet.dir.display())
+    };
+    for example in [
+        "balance alice",
+        "transfer --from alice --to bob 12.50 --wait",
+        "chain create --owner carol --symbol CAROL --decimals 2 --devnet",
+    ] {
+        text.push_str(&format!("  myriad{flag} {example}\n"));
+    }
+    text.push_str(
+        "\nCtrl-C stops the devnet; `myriad devnet` again resumes it (--fresh starts over).",
+    );
+    text
+}
+
+/// Runs a devnet until Ctrl-C or SIGTERM: starts (or resumes) it, makes the demo chain and
+/// the asked-for chains, then restarts any host that exits until asked to stop.
+pub fn run(options: &DevnetOptions, default_dir: bool) -> Result<()> {
+    let _lock = lock(&options.dir)?;
+    let mut devnet = prepare(options)?;
+    let mut hosts = start_hosts(&devnet)?;
+    ensure_demo(&mut devnet)?;
+    create_chains(&mut devnet, options.chains)?;
+    println!("{}", summary(&devnet, default_dir));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        let mut check = tokio::time::interval(Duration::from_millis(500));
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => break,
+                _ = terminate.recv() => break,
+                _ = check.tick() => {
+                    for host in &mut hosts.0 {
+                        if let Some(status) = host.child.try_wait()? {
+                            host.restart(status)?;
+                        }
+                    }
+                }
+            }
+        }
+        anyhow::Ok(())
+    })?;
+    eprintln!("stopping the devnet…");
+    drop(hosts);
+    eprintln!(
+        "devnet stopped; `myriad devnet{}` resumes it",
+        if default_dir {
+            String::new()
+        } else {
+            format!(" --dir {}", devnet.dir.display())
+        }
+    );
+    Ok(())
+}
