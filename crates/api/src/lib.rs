@@ -51,6 +51,7 @@ pub const WAIT_MAX: Duration = Duration::from_secs(30);
         chain_info,
         block,
         account,
+        account_history,
         submit,
         tx_status,
         events,

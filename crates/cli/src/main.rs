@@ -302,15 +302,6 @@ fn main() -> ExitCode {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_command_line_is_well_formed() {
-        use clap::CommandFactory;
-        super::Cli::command().debug_assert();
-    }
-}
-
 fn context(cli: &Cli) -> Result<Context> {
     let devnet = Devnet::load(&cli.devnet_dir)?;
     let urls = match (&devnet, cli.host_urls.is_empty()) {
@@ -531,5 +522,14 @@ fn host(command: HostCommand) -> Result<()> {
                 Ok(())
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
     }
 }

@@ -154,6 +154,7 @@ fn every_endpoint_of_one_host_with_good_and_bad_input() {
         "/chains/{chain}",
         "/chains/{chain}/blocks/{height}",
         "/chains/{chain}/accounts/{address}",
+        "/chains/{chain}/accounts/{address}/txs",
         "/transactions",
         "/transactions/{hash}",
         "/events",
@@ -166,6 +167,7 @@ fn every_endpoint_of_one_host_with_good_and_bad_input() {
         );
     }
     assert!(paths["/chains"]["post"].is_object());
+    assert!(paths["/chains"]["get"].is_object());
     assert!(paths["/transactions"]["post"].is_object());
     assert!(paths["/chains/{chain}/accounts/{address}"]["get"].is_object());
 
@@ -592,6 +594,117 @@ fn every_endpoint_of_one_host_with_good_and_bad_input() {
         404,
         "not hosted here",
     );
+
+    // ---- GET /chains/{chain}/accounts/{address}/txs ----
+    // Alice received the mint and sent the payment: newest first, with heights and times.
+    let (status, body) = get(
+        api,
+        &format!("/chains/{chain_a}/accounts/{}/txs", alice.address()),
+    );
+    assert_eq!(status, 200, "{body}");
+    let txs = body["txs"].as_array().unwrap();
+    let hashes: Vec<&str> = txs
+        .iter()
+        .map(|e| e["tx"]["hash"].as_str().unwrap())
+        .collect();
+    let expected = [pay.hash().to_string(), mint_a.hash().to_string()];
+    assert_eq!(hashes, expected);
+    assert_eq!(txs[0]["height"], pay_height);
+    assert_eq!(txs[0]["tx"]["kind"], "transfer");
+    assert_eq!(txs[0]["tx"]["to"], bob.address().to_string());
+    assert_eq!(txs[0]["tx"]["amount"], "300");
+    assert!(txs[0]["timestamp_ms"].as_u64().unwrap() > 0);
+    assert!(body["next"].is_null(), "one page holds it all: {body}");
+    // A page at a time: the cursor of one page starts the next.
+    let (_, first) = get(
+        api,
+        &format!("/chains/{chain_a}/accounts/{}/txs?limit=1", alice.address()),
+    );
+    assert_eq!(first["txs"][0]["tx"]["hash"], expected[0].as_str());
+    let cursor = first["next"].as_str().unwrap();
+    let (_, second) = get(
+        api,
+        &format!(
+            "/chains/{chain_a}/accounts/{}/txs?limit=1&before={cursor}",
+            alice.address()
+        ),
+    );
+    assert_eq!(second["txs"][0]["tx"]["hash"], expected[1].as_str());
+    let (_, bob_history) = get(
+        api,
+        &format!("/chains/{chain_a}/accounts/{}/txs", bob.address()),
+    );
+    assert_eq!(
+        bob_history["txs"].as_array().unwrap().len(),
+        1,
+        "bob only received"
+    );
+    let (_, none) = get(
+        api,
+        &format!("/chains/{chain_a}/accounts/{}/txs", stranger.address()),
+    );
+    assert_eq!(none["txs"], json!([]));
+    let history_of_alice = format!("/chains/{chain_a}/accounts/{}/txs", alice.address());
+    assert_error(
+        get(api, &format!("{history_of_alice}?limit=0")),
+        400,
+        "out of range",
+    );
+    assert_error(
+        get(api, &format!("{history_of_alice}?limit=1001")),
+        400,
+        "out of range",
+    );
+    assert_error(
+        get(api, &format!("{history_of_alice}?before=7")),
+        400,
+        "height-position",
+    );
+    assert_error(
+        get(api, &format!("{history_of_alice}?before=x-1")),
+        400,
+        "height-position",
+    );
+    assert_error(
+        get(
+            api,
+            &format!("/chains/{unknown_chain}/accounts/{}/txs", alice.address()),
+        ),
+        404,
+        "not hosted here",
+    );
+
+    // ---- GET /chains ----
+    let (status, body) = get(api, "/chains");
+    assert_eq!(status, 200, "{body}");
+    // In the order of the ids' bytes (not of their bech32 text).
+    let mut sorted = [chain_a, chain_b, chain_c];
+    sorted.sort();
+    let ids: Vec<String> = sorted.iter().map(ToString::to_string).collect();
+    let listed: Vec<&str> = body["chains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["chain_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ids, "every chain, in id order");
+    assert!(body["next"].is_null());
+    let a = body["chains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["chain_id"] == chain_a.to_string())
+        .unwrap();
+    assert_eq!(a["height"], info["height"]);
+    let (_, first) = get(api, "/chains?limit=2");
+    assert_eq!(first["chains"].as_array().unwrap().len(), 2);
+    let after = first["next"].as_str().unwrap();
+    assert_eq!(after, ids[1]);
+    let (_, rest) = get(api, &format!("/chains?limit=2&after={after}"));
+    assert_eq!(rest["chains"][0]["chain_id"], ids[2].as_str());
+    assert!(rest["next"].is_null());
+    assert_error(get(api, "/chains?limit=0"), 400, "out of range");
+    assert_error(get(api, "/chains?after=nope"), 400, "not a valid chain id");
 
     // ---- GET /events ----
     assert_error(get(api, "/events?chain=nope"), 400, "not a valid chain id");

@@ -1,0 +1,361 @@
+//! The command line end to end, as a person uses it: `myriad devnet` starts four host
+//! processes on free ports; the wallet, chain and transaction commands create a chain, mint,
+//! transfer, replace a validator and read balances and histories; a host is killed and comes
+//! back in step; bad requests get errors that name the problem; the devnet stops on SIGINT
+//! and resumes with everything it had.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use serde_json::Value;
+
+const READY: &str = "Ctrl-C stops the devnet";
+
+/// A running `myriad devnet`; dropping it interrupts it.
+struct Devnet {
+    child: Child,
+}
+
+impl Devnet {
+    /// Starts the devnet in `root/devnet` and waits until it says it is ready.
+    fn start(root: &Path, extra: &[&str]) -> Devnet {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_myriad"))
+            .current_dir(root)
+            .args(["devnet", "--api-port", "0", "--p2p-port", "0"])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (lines, seen) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                println!("devnet: {line}");
+                let _ = lines.send(line);
+            }
+        });
+        let devnet = Devnet { child };
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match seen.recv_timeout(left) {
+                Ok(line) if line.contains(READY) => return devnet,
+                Ok(_) => {}
+                Err(_) => panic!("the devnet did not become ready"),
+            }
+        }
+    }
+
+    /// Interrupts the devnet as Ctrl-C would and waits for it to stop its hosts and exit.
+    fn stop(mut self) {
+        let pid = Pid::from_raw(self.child.id() as i32);
+        kill(pid, Signal::SIGINT).unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "the devnet exited with {status}");
+    }
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGINT);
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Runs `myriad` in `root` against the devnet there.
+fn myriad(root: &Path, args: &[&str]) -> Output {
+    myriad_with(root, args, &[])
+}
+
+fn myriad_with(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let output = Command::new(env!("CARGO_BIN_EXE_myriad"))
+        .current_dir(root)
+        .args(args)
+        .env_remove("MYRIAD_PASSPHRASE")
+        .envs(env.iter().copied())
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    println!(
+        "$ myriad {}\n{}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// Runs a command that must succeed and print JSON.
+fn json(root: &Path, args: &[&str]) -> Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let output = myriad(root, &all);
+    assert!(output.status.success(), "myriad {args:?} failed");
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// Runs a command that must fail, and returns what it said.
+fn fails(root: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    let output = myriad_with(root, args, env);
+    assert!(
+        !output.status.success(),
+        "myriad {args:?} should have failed"
+    );
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn balance(root: &Path, chain: &str, account: &str, host: Option<&str>) -> String {
+    let mut args = vec!["balance", account, "--chain", chain];
+    if let Some(host) = host {
+        args.extend(["--host", host]);
+    }
+    json(root, &args)["display"].as_str().unwrap().to_owned()
+}
+
+fn send(root: &Path, args: &[&str]) -> u64 {
+    let mut all = args.to_vec();
+    all.push("--wait");
+    let answer = json(root, &all);
+    assert_eq!(answer["status"], "committed", "{answer}");
+    assert!(answer["latency_ms"].as_u64().is_some());
+    answer["height"].as_u64().unwrap()
+}
+
+fn devnet_file(root: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(root.join("devnet/devnet.json")).unwrap())
+        .unwrap()
+}
+
+fn host_dir(root: &Path, name: &str) -> PathBuf {
+    root.join("devnet").join(name)
+}
+
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_devnet_serves_the_cli_survives_a_killed_host_and_resumes() {
+    let root = tempfile::tempdir().unwrap();
+    let root = root.path();
+    let devnet = Devnet::start(root, &["--chains", "20"]);
+
+    // The demo: four hosts, a funded demo chain, a wallet with four keys, 20 more chains.
+    let file = devnet_file(root);
+    let hosts = file["hosts"].as_array().unwrap().clone();
+    assert_eq!(hosts.len(), 4);
+    assert_eq!(file["chains"], 20);
+    let demo = file["demo_chain"].as_str().unwrap().to_owned();
+    assert_eq!(balance(root, &demo, "alice", None), "1000.00");
+    let names: Vec<String> = json(root, &["wallet", "list"])["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["owner", "alice", "bob", "carol"]);
+    let listed = json(root, &["chain", "list", "--limit", "1000"]);
+    assert!(listed["chains"].as_array().unwrap().len() >= 11);
+
+    // Alice creates her own currency on every devnet host, mints and pays.
+    let created = json(
+        root,
+        &[
+            "chain",
+            "create",
+            "--owner",
+            "alice",
+            "--symbol",
+            "ALICE",
+            "--decimals",
+            "2",
+            "--max-supply",
+            "1000000",
+            "--devnet",
+        ],
+    );
+    let chain = created["chain_id"].as_str().unwrap().to_owned();
+    eventually("every host to hold the new chain", || {
+        hosts.iter().all(|h| {
+            let url = format!("http://{}", h["api"].as_str().unwrap());
+            myriad(root, &["chain", "info", &chain, "--host", &url])
+                .status
+                .success()
+        })
+    });
+    send(root, &["mint", "--chain", &chain, "--to", "bob", "100.50"]);
+    send(
+        root,
+        &[
+            "transfer", "--chain", &chain, "--from", "bob", "--to", "carol", "12.25",
+        ],
+    );
+    assert_eq!(balance(root, &chain, "bob", None), "88.25");
+    assert_eq!(balance(root, &chain, "carol", None), "12.25");
+    let history = json(root, &["history", "bob", "--chain", &chain]);
+    let kinds: Vec<&str> = history["txs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["tx"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["transfer", "mint"], "newest first");
+
+    // Errors name the problem and the fix.
+    let error = fails(
+        root,
+        &[
+            "transfer", "--chain", &chain, "--from", "carol", "--to", "bob", "20",
+        ],
+        &[],
+    );
+    assert!(
+        error.contains("insufficient balance: carol has 12.25 ALICE")
+            && error.contains("needs 20.00 ALICE"),
+        "{error}"
+    );
+    let error = fails(
+        root,
+        &["mint", "--chain", &chain, "--to", "bob", "1.001"],
+        &[],
+    );
+    assert!(error.contains("more than 2 decimals"), "{error}");
+    let error = fails(
+        root,
+        &[
+            "balance",
+            "bob",
+            "--chain",
+            &chain,
+            "--host",
+            "http://127.0.0.1:1",
+        ],
+        &[],
+    );
+    assert!(
+        error.contains("cannot reach the host at http://127.0.0.1:1"),
+        "{error}"
+    );
+    let unknown = myriad_types::ChainId([7; 32]).to_string();
+    let error = fails(root, &["balance", "bob", "--chain", &unknown], &[]);
+    assert!(
+        error.contains(&format!("unknown chain {unknown}")),
+        "{error}"
+    );
+    // Someone else's wallet holds no owner key: minting is refused before signing.
+    let other = root.join("other.json");
+    let other = other.to_str().unwrap();
+    let env = [("MYRIAD_PASSPHRASE", "hunter2")];
+    let output = myriad_with(root, &["--wallet", other, "wallet", "new", "mallory"], &env);
+    assert!(output.status.success());
+    let error = fails(
+        root,
+        &[
+            "--wallet", other, "mint", "--chain", &chain, "--to", "mallory", "1",
+        ],
+        &env,
+    );
+    assert!(error.contains("not the owner"), "{error}");
+    let error = fails(
+        root,
+        &["--wallet", other, "wallet", "show", "mallory", "--secret"],
+        &[("MYRIAD_PASSPHRASE", "wrong")],
+    );
+    assert!(error.contains("wrong passphrase"), "{error}");
+
+    // Alice replaces host-3: the chain goes on with three validators.
+    send(
+        root,
+        &[
+            "validators",
+            "set",
+            "--chain",
+            &chain,
+            "host-0,host-1,host-2:2",
+        ],
+    );
+    let info = json(root, &["chain", "info", &chain]);
+    let validators: Vec<&str> = info["validators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["host"].as_str().unwrap())
+        .collect();
+    assert_eq!(validators.len(), 3);
+    assert!(!validators.contains(&hosts[3]["id"].as_str().unwrap()));
+    send(
+        root,
+        &[
+            "transfer", "--chain", &chain, "--from", "carol", "--to", "bob", "0.25",
+        ],
+    );
+
+    // host-1 is killed; the devnet restarts it, and it catches up with what it missed.
+    let pid_file = host_dir(root, "host-1").join("host.pid");
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    kill(Pid::from_raw(pid), Signal::SIGKILL).unwrap();
+    let mut height = 0;
+    for _ in 0..3 {
+        height = send(
+            root,
+            &[
+                "transfer", "--chain", &chain, "--from", "bob", "--to", "carol", "1",
+            ],
+        );
+    }
+    let host1 = format!("http://{}", hosts[1]["api"].as_str().unwrap());
+    eventually("host-1 to be restarted and caught up", || {
+        let restarted = std::fs::read_to_string(&pid_file)
+            .is_ok_and(|text| text.trim().parse::<i32>().is_ok_and(|p| p != pid));
+        restarted && {
+            let output = myriad(root, &["--json", "chain", "info", &chain, "--host", &host1]);
+            output.status.success()
+                && serde_json::from_slice::<Value>(&output.stdout).unwrap()["height"]
+                    .as_u64()
+                    .is_some_and(|h| h >= height)
+        }
+    });
+    assert_eq!(balance(root, &chain, "carol", Some(&host1)), "15.00");
+    assert_eq!(balance(root, &chain, "bob", Some(&host1)), "85.50");
+
+    // Ctrl-C stops every host; running the devnet again resumes it with its state.
+    devnet.stop();
+    for name in ["host-0", "host-1", "host-2", "host-3"] {
+        assert!(
+            !host_dir(root, name).join("host.pid").exists(),
+            "{name} was stopped cleanly"
+        );
+    }
+    let devnet = Devnet::start(root, &[]);
+    assert_eq!(devnet_file(root)["demo_chain"], demo.as_str());
+    assert_eq!(balance(root, &chain, "carol", None), "15.00");
+    assert_eq!(balance(root, &demo, "alice", None), "1000.00");
+    send(
+        root,
+        &[
+            "transfer", "--chain", &chain, "--from", "carol", "--to", "alice", "5",
+        ],
+    );
+    assert_eq!(balance(root, &chain, "alice", None), "5.00");
+    devnet.stop();
+}
