@@ -1,6 +1,7 @@
 //! What the chain, transaction and wallet commands do, apart from how their flags are parsed:
 //! find the hosts, check what can be checked before signing, sign, submit, show the result.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -9,7 +10,7 @@ use myriad_api::{ChainInfo, TxStatusBody};
 use myriad_types::{
     format_amount, parse_amount, Address, Amount, BoundedVec, ChainId, Genesis, Hash, HostId, Memo,
     SecretKey, SignedGenesis, SignedTransaction, Symbol, Transaction, TxKind, Validator,
-    MEMO_BYTES_MAX, VALIDATORS_MAX,
+    DECIMALS_MAX, MEMO_BYTES_MAX, VALIDATORS_MAX,
 };
 use serde_json::json;
 
@@ -175,17 +176,22 @@ impl Context {
         Ok(wallet.entry(text)?.address)
     }
 
-    /// The wallet name of `address`, or the address itself.
-    fn who(&self, address: &str) -> String {
-        Wallet::open(&self.wallet)
-            .ok()
-            .and_then(|w| {
+    /// A function giving the wallet name of an address, or the address itself.
+    fn namer(&self) -> impl Fn(&str) -> String {
+        let names: HashMap<String, String> = Wallet::open(&self.wallet)
+            .map(|w| {
                 w.entries()
                     .iter()
-                    .find(|e| e.address.to_string() == address)
-                    .map(|e| e.name.clone())
+                    .map(|e| (e.address.to_string(), e.name.clone()))
+                    .collect()
             })
-            .unwrap_or_else(|| address.to_owned())
+            .unwrap_or_default();
+        move |address: &str| {
+            names
+                .get(address)
+                .cloned()
+                .unwrap_or_else(|| address.to_owned())
+        }
     }
 
     fn chain_id(&self, chain: Option<&str>) -> Result<ChainId> {
@@ -295,6 +301,9 @@ impl Context {
         validators: &[(HostId, u64)],
     ) -> Result<()> {
         let symbol = Symbol::new(symbol).map_err(|e| anyhow!(e))?;
+        if decimals > DECIMALS_MAX {
+            bail!("--decimals {decimals}: a currency has at most {DECIMALS_MAX} decimals");
+        }
         let max_supply = max_supply
             .map(|text| parse_amount(text, decimals))
             .transpose()?;
@@ -322,7 +331,7 @@ impl Context {
                 "created chain {} ({}, {decimals} decimals, owner {}) on {}\nvalidators: {}",
                 created.chain_id,
                 symbol.as_str(),
-                self.who(&key.address().to_string()),
+                self.namer()(&key.address().to_string()),
                 client.url(),
                 hosts
                     .iter()
@@ -345,7 +354,7 @@ impl Context {
             info.symbol,
             info.decimals,
             info.owner,
-            self.who(&info.owner),
+            self.namer()(&info.owner),
             info.height,
             info.head_hash,
             info.state_root,
@@ -522,6 +531,7 @@ impl Context {
             entries.len(),
             chain.id
         );
+        let who = self.namer();
         for entry in &entries {
             let tx = &entry.tx;
             let amount = match &tx.amount {
@@ -529,8 +539,8 @@ impl Context {
                 None => String::new(),
             };
             let parties = match &tx.to {
-                Some(to) => format!("{} -> {}", self.who(&tx.sender), self.who(to)),
-                None => self.who(&tx.sender),
+                Some(to) => format!("{} -> {}", who(&tx.sender), who(to)),
+                None => who(&tx.sender),
             };
             human.push_str(&format!(
                 "\nheight {:<6} {:<18} {amount:>20}  {parties}  tx {}",
@@ -622,8 +632,20 @@ impl Context {
         let unlocked = wallet.unlock(&passphrase)?;
         let address = wallet.add(&unlocked, name, &key)?;
         wallet.save()?;
+        let devnet_wallet = self
+            .devnet
+            .as_ref()
+            .is_some_and(|d| d.wallet_path() == self.wallet);
+        let note = if devnet_wallet {
+            "; this is the devnet's wallet, which `myriad devnet --fresh` deletes: use --wallet for keys to keep"
+        } else {
+            ""
+        };
         self.print(
-            format!("{name}  {address}  (saved in {})", self.wallet.display()),
+            format!(
+                "{name}  {address}  (saved in {}{note})",
+                self.wallet.display()
+            ),
             json!({"name": name, "address": address.to_string()}),
         );
         Ok(())
@@ -665,7 +687,8 @@ impl Context {
             "public_key": hex::encode(entry.address.0)});
         if secret {
             let key = self.signer(name)?;
-            let seed = zeroize::Zeroizing::new(hex::encode(key.to_seed()));
+            let seed =
+                zeroize::Zeroizing::new(hex::encode(*zeroize::Zeroizing::new(key.to_seed())));
             human.push_str(&format!("\nsecret     {}", *seed));
             machine["secret"] = json!(*seed);
         }

@@ -8,6 +8,7 @@
 use std::fs::File;
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,29 +17,33 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context as _, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use myriad_host::write_key;
-use myriad_types::{ChainId, HostId, SecretKey, SignedTransaction, Symbol, Transaction, TxKind};
+use myriad_types::{
+    format_amount, Amount, ChainId, HostId, SecretKey, SignedGenesis, SignedTransaction, Symbol,
+    Transaction, TxKind,
+};
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, ClientError};
 use crate::commands::{now_ms, signed_genesis};
-use crate::wallet::Wallet;
+use crate::wallet::{PassphraseSource, Wallet};
 
 /// The file that marks a directory as a devnet and describes it.
 pub const DEVNET_FILE: &str = "devnet.json";
-/// The most hosts a devnet runs.
+/// The most hosts a devnet runs, and how many a new one has unless told.
 pub const HOSTS_MAX: usize = 64;
+const HOSTS_DEFAULT: usize = 4;
 /// Keys the demo wallet holds: the demo chain's owner and three holders.
 const OWNER: &str = "owner";
 const HOLDERS: [&str; 3] = ["alice", "bob", "carol"];
 /// What each holder is minted on the demo chain, in base units (1,000.00 DEMO).
-const DEMO_GRANT: u128 = 100_000;
+const DEMO_GRANT: Amount = 100_000;
 const DEMO_SYMBOL: &str = "DEMO";
 const DEMO_DECIMALS: u8 = 2;
 /// The most validators a chain made by `--chains` has.
 const CHAIN_VALIDATORS_MAX: usize = 4;
 /// Requests in flight while pre-creating chains.
-const CREATE_WORKERS: usize = 8;
+const CREATE_WORKERS: usize = 64;
 /// How long hosts may take to answer after starting, and to stop after being asked.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
@@ -80,12 +85,53 @@ impl Devnet {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
-        let file = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a devnet description", path.display()))?;
+        let file: DevnetFile = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{} is not a devnet description; delete the directory to start afresh",
+                path.display()
+            )
+        })?;
+        let hosts = &file.hosts;
+        let well_formed = (1..=HOSTS_MAX).contains(&hosts.len())
+            && hosts.iter().enumerate().all(|(index, host)| {
+                host.name == format!("host-{index}") && host.id.parse::<HostId>().is_ok()
+            });
+        if !well_formed {
+            bail!(
+                "{} lists its hosts wrongly (1 to {HOSTS_MAX} hosts named host-0, host-1, … with host1… ids); delete the directory to start afresh",
+                path.display()
+            );
+        }
         Ok(Some(Devnet {
             dir: dir.to_owned(),
             file,
         }))
+    }
+
+    /// Deletes what the devnet made — its description, wallet, passphrase and host
+    /// directories — and nothing else.
+    fn delete(&self) -> Result<()> {
+        for host in self.hosts() {
+            let path = self.host_dir(&host.name);
+            if path.exists() {
+                std::fs::remove_dir_all(&path)
+                    .with_context(|| format!("cannot delete {}", path.display()))?;
+            }
+        }
+        for name in [
+            DEVNET_FILE,
+            "devnet.json.tmp",
+            "wallet.json",
+            "wallet.json.tmp",
+            "passphrase",
+        ] {
+            let path = self.dir.join(name);
+            if path.exists() {
+                std::fs::remove_file(&path)
+                    .with_context(|| format!("cannot delete {}", path.display()))?;
+            }
+        }
+        Ok(())
     }
 
     fn save(&self) -> Result<()> {
@@ -144,11 +190,18 @@ impl Devnet {
         self.dir.join(name)
     }
 
+    /// The key of the demo chain's owner, who also owns every numbered chain.
+    pub(crate) fn owner_key(&self) -> Result<SecretKey> {
+        self.wallet_key(OWNER)
+    }
+
     fn wallet_key(&self, name: &str) -> Result<SecretKey> {
         let wallet = Wallet::open(&self.wallet_path())?;
-        let passphrase = std::fs::read_to_string(self.passphrase_path())
-            .with_context(|| format!("cannot read {}", self.passphrase_path().display()))?;
-        let unlocked = wallet.unlock(passphrase.trim_end())?;
+        let passphrase = PassphraseSource {
+            file: Some(self.passphrase_path()),
+        }
+        .read("", false)?;
+        let unlocked = wallet.unlock(&passphrase)?;
         Ok(wallet.secret(&unlocked, name)?)
     }
 }
@@ -207,12 +260,17 @@ fn write_private(path: &Path, text: &str) -> Result<()> {
     Ok(())
 }
 
-/// Creates a new devnet in `options.dir`: host keys and configurations, the demo wallet.
-fn create(options: &DevnetOptions) -> Result<Devnet> {
-    let count = options.hosts.unwrap_or(4);
+fn check_hosts(count: usize) -> Result<()> {
     if !(1..=HOSTS_MAX).contains(&count) {
         bail!("--hosts {count}: a devnet has 1 to {HOSTS_MAX} hosts");
     }
+    Ok(())
+}
+
+/// Creates a new devnet in `options.dir`: host keys and configurations, the demo wallet.
+fn create(options: &DevnetOptions) -> Result<Devnet> {
+    let count = options.hosts.unwrap_or(HOSTS_DEFAULT);
+    check_hosts(count)?;
     let dir = options
         .dir
         .canonicalize()
@@ -274,8 +332,11 @@ fn create(options: &DevnetOptions) -> Result<Devnet> {
 /// The file a running devnet holds locked.
 const LOCK_FILE: &str = "devnet.lock";
 
-/// Whether `dir` holds anything besides the lock file.
+/// Whether `dir` holds anything besides the lock file (a missing `dir` holds nothing).
 fn has_files(dir: &Path) -> Result<bool> {
+    if !dir.exists() {
+        return Ok(false);
+    }
     for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
         if entry?.file_name() != LOCK_FILE {
             return Ok(true);
@@ -299,6 +360,13 @@ fn lock(dir: &Path) -> Result<File> {
     Ok(lock)
 }
 
+/// Takes the devnet in `options.dir` for this process (or makes a new one there): the lock
+/// is held as long as the returned file is open.
+pub(crate) fn take(options: &DevnetOptions) -> Result<(File, Devnet)> {
+    let lock = lock(&options.dir)?;
+    Ok((lock, prepare(options)?))
+}
+
 /// The devnet to run: the one in the (locked) directory, or a new one.
 fn prepare(options: &DevnetOptions) -> Result<Devnet> {
     let dir = &options.dir;
@@ -310,20 +378,9 @@ fn prepare(options: &DevnetOptions) -> Result<Devnet> {
         );
     }
     match found {
-        Some(_) if options.fresh => {
-            for entry in std::fs::read_dir(dir)? {
-                let entry = entry?;
-                if entry.file_name() == LOCK_FILE {
-                    continue;
-                }
-                let path = entry.path();
-                if entry.file_type()?.is_dir() {
-                    std::fs::remove_dir_all(&path)
-                } else {
-                    std::fs::remove_file(&path)
-                }
-                .with_context(|| format!("cannot delete {}", path.display()))?;
-            }
+        Some(old) if options.fresh => {
+            check_hosts(options.hosts.unwrap_or(HOSTS_DEFAULT))?;
+            old.delete()?;
             create(options)
         }
         Some(devnet) => {
@@ -360,7 +417,10 @@ impl HostProcess {
             .append(true)
             .open(dir.join("host.log"))
             .with_context(|| format!("cannot open {}", dir.join("host.log").display()))?;
+        // In a process group of its own, Ctrl-C at the terminal reaches only the devnet, which
+        // then stops the hosts itself (and does not take their exit for a crash).
         let mut child = Command::new(exe)
+            .process_group(0)
             .args(["host", "run", "--stop-with-stdin", "--config"])
             .arg(dir.join("host.toml"))
             .stdin(Stdio::piped())
@@ -381,7 +441,15 @@ impl HostProcess {
 
     /// The last lines of the host's log, to show why it failed.
     fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(self.dir.join("host.log")).unwrap_or_default();
+        use std::io::{Read, Seek, SeekFrom};
+        const TAIL_BYTES: u64 = 64 * 1024;
+        let mut bytes = Vec::new();
+        if let Ok(mut file) = File::open(self.dir.join("host.log")) {
+            let length = file.metadata().map_or(0, |m| m.len());
+            let _ = file.seek(SeekFrom::Start(length.saturating_sub(TAIL_BYTES)));
+            let _ = file.take(TAIL_BYTES).read_to_end(&mut bytes);
+        }
+        let text = String::from_utf8_lossy(&bytes);
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(10)..].join("\n")
     }
@@ -432,7 +500,7 @@ impl HostProcess {
 
 /// Every host process; dropping it stops them.
 #[derive(Debug)]
-struct Hosts(Vec<HostProcess>);
+pub(crate) struct Hosts(Vec<HostProcess>);
 
 impl Drop for Hosts {
     fn drop(&mut self) {
@@ -445,7 +513,7 @@ impl Drop for Hosts {
     }
 }
 
-fn progress(length: u64, message: &'static str) -> ProgressBar {
+pub(crate) fn progress(length: u64, message: &'static str) -> ProgressBar {
     let bar = ProgressBar::new(length).with_message(message);
     if let Ok(style) =
         ProgressStyle::with_template("{msg:24} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
@@ -455,8 +523,57 @@ fn progress(length: u64, message: &'static str) -> ProgressBar {
     bar
 }
 
+impl HostProcess {
+    /// Waits until the host answers on its API at `api`.
+    fn wait_ready(&mut self, api: SocketAddr) -> Result<()> {
+        let client = Client::new(&api.to_string());
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                bail!(
+                    "{} exited ({status}) while starting; last lines of {}:\n{}",
+                    self.name,
+                    self.dir.join("host.log").display(),
+                    self.log_tail()
+                );
+            }
+            if client.health().is_ok() {
+                return Ok(());
+            }
+            if started.elapsed() > START_TIMEOUT {
+                bail!(
+                    "{} did not answer at {} within {START_TIMEOUT:?}; see {}",
+                    self.name,
+                    client.url(),
+                    self.dir.join("host.log").display()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Hosts {
+    /// The process id of host `index`.
+    pub(crate) fn pid(&self, index: usize) -> u32 {
+        self.0[index].child.id()
+    }
+
+    /// Stops host `index` cleanly and waits for it to exit.
+    pub(crate) fn stop(&mut self, index: usize) {
+        self.0[index].stop();
+    }
+
+    /// Starts host `index` again and waits until it answers.
+    pub(crate) fn start(&mut self, devnet: &Devnet, index: usize) -> Result<()> {
+        let host = &devnet.hosts()[index];
+        self.0[index] = HostProcess::spawn(&host.name, &devnet.host_dir(&host.name))?;
+        self.0[index].wait_ready(host.api)
+    }
+}
+
 /// Starts every host and waits until each answers on its API.
-fn start_hosts(devnet: &Devnet) -> Result<Hosts> {
+pub(crate) fn start_hosts(devnet: &Devnet) -> Result<Hosts> {
     let mut hosts = Hosts(Vec::new());
     for host in devnet.hosts() {
         hosts.0.push(HostProcess::spawn(
@@ -465,31 +582,8 @@ fn start_hosts(devnet: &Devnet) -> Result<Hosts> {
         )?);
     }
     let bar = progress(hosts.0.len() as u64, "starting hosts");
-    let started = Instant::now();
     for (process, host) in hosts.0.iter_mut().zip(devnet.hosts()) {
-        let client = Client::new(&host.api.to_string());
-        loop {
-            if let Some(status) = process.child.try_wait()? {
-                bail!(
-                    "{} exited ({status}) while starting; last lines of {}:\n{}",
-                    host.name,
-                    process.dir.join("host.log").display(),
-                    process.log_tail()
-                );
-            }
-            if client.health().is_ok() {
-                break;
-            }
-            if started.elapsed() > START_TIMEOUT {
-                bail!(
-                    "{} did not answer at {} within {START_TIMEOUT:?}; see {}",
-                    host.name,
-                    client.url(),
-                    process.dir.join("host.log").display()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        process.wait_ready(host.api)?;
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -521,7 +615,7 @@ fn ensure_demo(devnet: &mut Devnet) -> Result<()> {
     if devnet.file.demo_chain.is_some() {
         return Ok(());
     }
-    let owner = devnet.wallet_key(OWNER)?;
+    let owner = devnet.owner_key()?;
     let genesis = signed_genesis(
         &owner,
         Symbol::new(DEMO_SYMBOL).map_err(|e| anyhow!(e))?,
@@ -534,15 +628,22 @@ fn ensure_demo(devnet: &mut Devnet) -> Result<()> {
     let clients: Vec<Client> = devnet.api_urls().iter().map(|u| Client::new(u)).collect();
     let chain: ChainId = clients[0].create_chain(&genesis)?.chain_id.parse()?;
     wait_for_chain(&clients, &chain)?;
+    // An earlier start may have stopped halfway: fund only who holds nothing yet.
     let wallet = Wallet::open(&devnet.wallet_path())?;
-    for (nonce, holder) in (1..).zip(HOLDERS) {
+    let mut nonce = clients[0].account(&chain, &owner.address())?.nonce;
+    for holder in HOLDERS {
+        let to = wallet.entry(holder)?.address;
+        if clients[0].account(&chain, &to)?.balance != "0" {
+            continue;
+        }
+        nonce += 1;
         let mint = SignedTransaction::sign(
             Transaction {
                 chain_id: chain,
                 sender: owner.address(),
                 nonce,
                 kind: TxKind::Mint {
-                    to: wallet.entry(holder)?.address,
+                    to,
                     amount: DEMO_GRANT,
                 },
             },
@@ -561,19 +662,46 @@ fn ensure_demo(devnet: &mut Devnet) -> Result<()> {
     devnet.save()
 }
 
-/// Creates chains `devnet.file.chains + 1 ..= target`, each validated by up to four hosts.
-/// Creation is idempotent (a genesis names its chain), so an interrupted run just resumes.
-fn create_chains(devnet: &mut Devnet, target: u64) -> Result<()> {
+/// The genesis of the devnet's chain number `salt` (1, 2, …) and the indexes of its
+/// validators: up to four hosts, starting at `salt` modulo the number of hosts.
+pub(crate) fn numbered_chain(
+    devnet: &Devnet,
+    owner: &SecretKey,
+    hosts: &[(HostId, u64)],
+    salt: u64,
+) -> Result<(SignedGenesis, Vec<usize>)> {
+    let start = salt as usize % hosts.len();
+    let count = hosts.len().min(CHAIN_VALIDATORS_MAX);
+    let members: Vec<usize> = (0..count).map(|i| (start + i) % hosts.len()).collect();
+    let mut set: Vec<(HostId, u64)> = members.iter().map(|m| hosts[*m]).collect();
+    set.sort();
+    let symbol = Symbol::new(&format!("C{salt}")).map_err(|e| anyhow!(e))?;
+    let genesis = signed_genesis(
+        owner,
+        symbol,
+        2,
+        None,
+        &set,
+        devnet.file.created_at_ms,
+        salt,
+    )?;
+    Ok((genesis, members))
+}
+
+/// Creates chains `devnet.file.chains + 1 ..= target` ([`numbered_chain`]), `CREATE_WORKERS`
+/// requests at a time. Creation is idempotent (a genesis names its chain), so an interrupted
+/// run just resumes.
+pub(crate) fn create_chains(devnet: &mut Devnet, target: u64) -> Result<()> {
     let first = devnet.file.chains + 1;
     if target < first {
         return Ok(());
     }
-    let owner = devnet.wallet_key(OWNER)?;
+    let owner = devnet.owner_key()?;
     let hosts = devnet.validators()?;
     let clients: Vec<Client> = devnet.api_urls().iter().map(|u| Client::new(u)).collect();
     let bar = progress(target - first + 1, "creating chains");
     let next = AtomicU64::new(first);
-    let created_at_ms = devnet.file.created_at_ms;
+    let shared: &Devnet = devnet;
     std::thread::scope(|scope| -> Result<()> {
         let workers: Vec<_> = (0..CREATE_WORKERS)
             .map(|_| {
@@ -583,16 +711,7 @@ fn create_chains(devnet: &mut Devnet, target: u64) -> Result<()> {
                         if salt > target {
                             return Ok(());
                         }
-                        let start = salt as usize % hosts.len();
-                        let count = hosts.len().min(CHAIN_VALIDATORS_MAX);
-                        let members: Vec<usize> =
-                            (0..count).map(|i| (start + i) % hosts.len()).collect();
-                        let mut set: Vec<(HostId, u64)> =
-                            members.iter().map(|m| hosts[*m]).collect();
-                        set.sort();
-                        let symbol = Symbol::new(&format!("C{salt}")).map_err(|e| anyhow!(e))?;
-                        let genesis =
-                            signed_genesis(&owner, symbol, 2, None, &set, created_at_ms, salt)?;
+                        let (genesis, members) = numbered_chain(shared, &owner, &hosts, salt)?;
                         clients[members[0]].create_chain(&genesis)?;
                         bar.inc(1);
                     }
@@ -625,7 +744,8 @@ fn summary(devnet: &Devnet, default_dir: bool) -> String {
     }
     let chain = devnet.file.demo_chain.as_deref().unwrap_or("?");
     text.push_str(&format!(
-        "demo chain {chain} ({DEMO_SYMBOL}): owner `{OWNER}`; alice, bob and carol were minted 1000.00 {DEMO_SYMBOL} each\n"
+        "demo chain {chain} ({DEMO_SYMBOL}): owner `{OWNER}`; alice, bob and carol were minted {} {DEMO_SYMBOL} each\n",
+        format_amount(DEMO_GRANT, DEMO_DECIMALS)
     ));
     if devnet.file.chains > 0 {
         text.push_str(&format!("{} more chains pre-created\n", devnet.file.chains));
@@ -656,8 +776,7 @@ fn summary(devnet: &Devnet, default_dir: bool) -> String {
 /// Runs a devnet until Ctrl-C or SIGTERM: starts (or resumes) it, makes the demo chain and
 /// the asked-for chains, then restarts any host that exits until asked to stop.
 pub fn run(options: &DevnetOptions, default_dir: bool) -> Result<()> {
-    let _lock = lock(&options.dir)?;
-    let mut devnet = prepare(options)?;
+    let (_lock, mut devnet) = take(options)?;
     let mut hosts = start_hosts(&devnet)?;
     ensure_demo(&mut devnet)?;
     create_chains(&mut devnet, options.chains)?;
@@ -666,12 +785,13 @@ pub fn run(options: &DevnetOptions, default_dir: bool) -> Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
         let mut check = tokio::time::interval(Duration::from_millis(500));
         loop {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => break,
+                _ = interrupt.recv() => break,
                 _ = terminate.recv() => break,
                 _ = check.tick() => {
                     for host in &mut hosts.0 {

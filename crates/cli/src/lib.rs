@@ -1,8 +1,9 @@
 //! The `myriad` command's library: starting a whole host process (store, network, tick
 //! loop, API) from its configuration, the wallet, the API client, the chain and transaction
-//! commands, and the local devnet.
+//! commands, the local devnet, and the benchmarks of the whole system.
 #![forbid(unsafe_code)]
 
+pub mod bench;
 pub mod client;
 pub mod commands;
 pub mod devnet;

@@ -7,6 +7,11 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context as _, Result};
 use clap::{Args, Parser, Subcommand};
+use std::time::Duration;
+
+use myriad::bench::density::{self, DensityOptions};
+use myriad::bench::load::{self, LoadOptions, Rate};
+use myriad::bench::BenchDir;
 use myriad::commands::{parse_validators, Context, Network, SendOptions};
 use myriad::devnet::{Devnet, DevnetOptions};
 use myriad::wallet::PassphraseSource;
@@ -150,6 +155,48 @@ enum Command {
     Tx {
         #[command(subcommand)]
         command: TxCommand,
+    },
+    /// Measure the whole system on this machine: a fresh devnet under `--dir`, driven through
+    /// its API; a JSON result, an SVG plot and a summary table.
+    Bench {
+        /// Where the bench's devnet, result and plot go.
+        #[arg(long, default_value = "bench")]
+        dir: PathBuf,
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// How many chains one host holds: creation rate, memory, store, idle CPU, restart time.
+    Density {
+        #[arg(long, default_value_t = 100_000)]
+        chains: u64,
+        /// Hosts of the devnet; every chain is validated by up to four of them.
+        #[arg(long, default_value_t = 1)]
+        hosts: usize,
+        /// How long idle CPU is sampled, in seconds.
+        #[arg(long, default_value_t = 30)]
+        idle_seconds: u64,
+    },
+    /// Open-loop transaction load on many chains: throughput and finality latency.
+    Load {
+        #[arg(long, default_value_t = 4)]
+        hosts: usize,
+        #[arg(long, default_value_t = 100_000)]
+        chains: u64,
+        /// Transactions offered per second, or `auto` to search for the saturation point.
+        #[arg(long, default_value = "auto")]
+        rate: String,
+        /// How long each rate is held, in seconds.
+        #[arg(long, default_value_t = 60)]
+        duration: u64,
+        /// Zipf exponent of the spread over chains (0: uniform).
+        #[arg(long, default_value_t = 1.0)]
+        zipf: f64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
 }
 
@@ -359,15 +406,23 @@ fn read_secret(file: Option<&PathBuf>) -> Result<SecretKey> {
     let bytes = Zeroizing::new(
         hex::decode(text.trim()).context("the secret key is not hex: expected 64 hex digits")?,
     );
-    let seed: [u8; 32] = bytes
-        .as_slice()
-        .try_into()
-        .context("the secret key is not 64 hex digits")?;
-    Ok(SecretKey::from_seed(seed))
+    let seed: Zeroizing<[u8; 32]> = Zeroizing::new(
+        bytes
+            .as_slice()
+            .try_into()
+            .context("the secret key is not 64 hex digits")?,
+    );
+    Ok(SecretKey::from_seed(*seed))
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let context = context(&cli)?;
+    // Commands that talk to hosts read the devnet description; the others must work even
+    // when it is missing or broken.
+    let prepared = match &cli.command {
+        Command::Devnet { .. } | Command::Host { .. } | Command::Bench { .. } => None,
+        _ => Some(context(&cli)?),
+    };
+    let context = || prepared.as_ref().context("no command context");
     match cli.command {
         Command::Devnet {
             hosts,
@@ -391,13 +446,13 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Host { command } => host(command),
         Command::Wallet { command } => match command {
-            WalletCommand::New { name } => context.wallet_new(&name),
+            WalletCommand::New { name } => context()?.wallet_new(&name),
             WalletCommand::Import { name, secret_file } => {
-                context.wallet_add(&name, read_secret(secret_file.as_ref())?)
+                context()?.wallet_add(&name, read_secret(secret_file.as_ref())?)
             }
-            WalletCommand::List => context.wallet_list(),
-            WalletCommand::Show { name, secret } => context.wallet_show(&name, secret),
-            WalletCommand::ExportPublic { name } => context.wallet_export_public(&name),
+            WalletCommand::List => context()?.wallet_list(),
+            WalletCommand::Show { name, secret } => context()?.wallet_show(&name, secret),
+            WalletCommand::ExportPublic { name } => context()?.wallet_export_public(&name),
         },
         Command::Chain { command } => match command {
             ChainCommand::Create {
@@ -408,21 +463,21 @@ fn run(cli: Cli) -> Result<()> {
                 validators: list,
                 devnet,
             } => {
-                let set = match (list, devnet, &context.devnet) {
-                    (Some(list), _, _) => validators(&context, &list)?,
+                let set = match (list, devnet, &context()?.devnet) {
+                    (Some(list), _, _) => validators(context()?, &list)?,
                     (None, true, Some(devnet)) => devnet.validators()?,
                     (None, _, _) => bail!(
                         "--devnet: no devnet in {}; start one with `myriad devnet` or name --validators",
                         cli.devnet_dir.display()
                     ),
                 };
-                context.chain_create(&owner, &symbol, decimals, max_supply.as_deref(), &set)
+                context()?.chain_create(&owner, &symbol, decimals, max_supply.as_deref(), &set)
             }
-            ChainCommand::Info { chain } => context.chain_info(chain.as_deref()),
-            ChainCommand::List { limit } => context.chain_list(limit),
+            ChainCommand::Info { chain } => context()?.chain_info(chain.as_deref()),
+            ChainCommand::List { limit } => context()?.chain_list(limit),
         },
         Command::Mint { to, amount, tx } => {
-            context.mint(tx.chain.as_deref(), &to, &amount, tx.options())
+            context()?.mint(tx.chain.as_deref(), &to, &amount, tx.options())
         }
         Command::Transfer {
             from,
@@ -430,7 +485,7 @@ fn run(cli: Cli) -> Result<()> {
             amount,
             memo,
             tx,
-        } => context.transfer(
+        } => context()?.transfer(
             tx.chain.as_deref(),
             &from,
             &to,
@@ -439,14 +494,14 @@ fn run(cli: Cli) -> Result<()> {
             tx.options(),
         ),
         Command::Burn { from, amount, tx } => {
-            context.burn(tx.chain.as_deref(), &from, &amount, tx.options())
+            context()?.burn(tx.chain.as_deref(), &from, &amount, tx.options())
         }
-        Command::Balance { account, chain } => context.balance(chain.as_deref(), &account),
+        Command::Balance { account, chain } => context()?.balance(chain.as_deref(), &account),
         Command::History {
             account,
             chain,
             limit,
-        } => context.history(chain.as_deref(), &account, limit),
+        } => context()?.history(chain.as_deref(), &account, limit),
         Command::Validators {
             command:
                 ValidatorsCommand::Set {
@@ -454,13 +509,61 @@ fn run(cli: Cli) -> Result<()> {
                     tx,
                 },
         } => {
-            let set = validators(&context, &list)?;
-            context.validators_set(tx.chain.as_deref(), &set, tx.options())
+            let set = validators(context()?, &list)?;
+            context()?.validators_set(tx.chain.as_deref(), &set, tx.options())
         }
         Command::Tx {
             command: TxCommand::Status { hash },
-        } => context.tx_status(&hash),
+        } => context()?.tx_status(&hash),
+        Command::Bench { dir, command } => bench(&dir, command),
     }
+}
+
+fn bench(dir: &std::path::Path, command: BenchCommand) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let dir = BenchDir {
+        dir: dir.canonicalize()?,
+    };
+    let summary = match command {
+        BenchCommand::Density {
+            chains,
+            hosts,
+            idle_seconds,
+        } => {
+            let options = DensityOptions {
+                chains,
+                hosts,
+                idle: Duration::from_secs(idle_seconds),
+            };
+            density::report(&dir, &density::run(&dir, &options)?)?
+        }
+        BenchCommand::Load {
+            hosts,
+            chains,
+            rate,
+            duration,
+            zipf,
+            seed,
+        } => {
+            let rate = match rate.as_str() {
+                "auto" => Rate::Auto,
+                text => Rate::Fixed(text.parse::<f64>().ok().filter(|r| *r > 0.0).with_context(
+                    || format!("--rate {text}: give transactions per second (> 0) or `auto`"),
+                )?),
+            };
+            let options = LoadOptions {
+                hosts,
+                chains,
+                rate,
+                duration: Duration::from_secs(duration.max(1)),
+                zipf,
+                seed,
+            };
+            load::report(&dir, &load::run(&dir, &options)?)?
+        }
+    };
+    println!("{summary}");
+    Ok(())
 }
 
 fn host(command: HostCommand) -> Result<()> {

@@ -31,6 +31,9 @@ const KDF_PARALLELISM: u32 = 1;
 /// unlocking take all memory.
 const KDF_MEMORY_KIB_MAX: u32 = 1024 * 1024;
 const KDF_ITERATIONS_MAX: u32 = 64;
+/// And so that a tampered file cannot weaken the key derivation below the default either.
+const KDF_MEMORY_KIB_MIN: u32 = KDF_MEMORY_KIB;
+const KDF_ITERATIONS_MIN: u32 = KDF_ITERATIONS;
 /// Binds every sealed secret to this format, its name and its address.
 const AAD_TAG: &[u8] = b"myriad/wallet/1";
 
@@ -66,6 +69,8 @@ pub enum WalletError {
     EmptyPassphrase,
     #[error("cannot derive the wallet key: {0}")]
     Kdf(String),
+    #[error("cannot seal a key")]
+    Seal,
 }
 
 /// Where the passphrase comes from: a file (first line), the environment, or a prompt.
@@ -220,7 +225,10 @@ impl Wallet {
                 file.version, file.kdf.algorithm, file.cipher
             )));
         }
-        if file.kdf.memory_kib > KDF_MEMORY_KIB_MAX || file.kdf.iterations > KDF_ITERATIONS_MAX {
+        let kdf = &file.kdf;
+        if !(KDF_MEMORY_KIB_MIN..=KDF_MEMORY_KIB_MAX).contains(&kdf.memory_kib)
+            || !(KDF_ITERATIONS_MIN..=KDF_ITERATIONS_MAX).contains(&kdf.iterations)
+        {
             return Err(malformed(
                 "its key derivation costs are out of bounds".to_owned(),
             ));
@@ -325,20 +333,30 @@ impl Wallet {
                 )
                 .map_err(|_| WalletError::WrongPassphrase { path: self.shown() })?,
         );
-        let seed: [u8; 32] = seed
-            .as_slice()
-            .try_into()
-            .map_err(|_| malformed("secret is not 32 bytes"))?;
-        let key = SecretKey::from_seed(seed);
+        let seed: Zeroizing<[u8; 32]> = Zeroizing::new(
+            seed.as_slice()
+                .try_into()
+                .map_err(|_| malformed("secret is not 32 bytes"))?,
+        );
+        let key = SecretKey::from_seed(*seed);
         if key.address() != entry.address {
             return Err(malformed("secret does not match its address"));
         }
         Ok(key)
     }
 
-    /// The secret key named `name` (or of address `name`).
+    /// The secret key named `name` (or of address `name`). `unlocked` was checked against the
+    /// first key, so a key that does not open now was altered.
     pub fn secret(&self, unlocked: &Unlocked, name: &str) -> Result<SecretKey, WalletError> {
-        self.open_entry(unlocked, self.entry(name)?)
+        let entry = self.entry(name)?;
+        self.open_entry(unlocked, entry)
+            .map_err(|error| match error {
+                WalletError::WrongPassphrase { path } => WalletError::Malformed {
+                    path,
+                    reason: format!("key `{}` was altered: it does not open", entry.name),
+                },
+                other => other,
+            })
     }
 
     /// Seals `key` under `name`; refuses a name or an address the wallet already has.
@@ -375,7 +393,7 @@ impl Wallet {
                     aad: &aad(name, &address),
                 },
             )
-            .map_err(|_| WalletError::Kdf("sealing failed".to_owned()))?;
+            .map_err(|_| WalletError::Seal)?;
         self.file.keys.push(Entry {
             name: name.to_owned(),
             address,
@@ -398,9 +416,14 @@ impl Wallet {
         std::fs::create_dir_all(&dir).map_err(io)?;
         let text =
             serde_json::to_string_pretty(&self.file).map_err(|e| io(std::io::Error::other(e)))?;
+        // A fresh file, so that its mode is ours whatever an earlier attempt left behind.
         let temporary = self.path.with_extension("json.tmp");
+        match std::fs::remove_file(&temporary) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
+            _ => {}
+        }
         let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
+        options.write(true).create_new(true);
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;

@@ -36,6 +36,8 @@ pub const FUTURE_MSGS_MAX: usize = 256;
 pub const SYNC_BLOCKS_MAX: u64 = 64;
 /// How long a transaction may wait in a mempool (for a nonce gap to fill) before it is dropped.
 pub const MEMPOOL_TTL_MS: u64 = 120_000;
+/// How often the gauges that count over every loaded chain are updated.
+const GAUGES_EVERY_MS: u64 = 1000;
 
 /// Why a transaction submitted by a client was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -255,6 +257,8 @@ pub struct Host {
     vote_log: Option<std::io::BufWriter<std::fs::File>>,
     // The tick in progress.
     now_ms: u64,
+    /// When the gauges were last reported.
+    gauges_at_ms: u64,
     batch: WriteBatch,
     outbox: Vec<Out>,
     loopback: Vec<(ChainId, Msg)>,
@@ -304,6 +308,7 @@ impl Host {
             metrics,
             vote_log,
             now_ms: 0,
+            gauges_at_ms: 0,
             batch: WriteBatch::new(),
             outbox: Vec::new(),
             loopback: Vec::new(),
@@ -379,6 +384,16 @@ impl Host {
     }
 
     // ---- the tick ----
+
+    /// When the host next has something to do on its own: its own messages to handle (now),
+    /// or its earliest timeout. `None`: nothing until a message or a command arrives.
+    pub fn next_wake_ms(&self) -> Option<u64> {
+        if self.loopback.is_empty() {
+            self.timers.next_at_ms()
+        } else {
+            Some(self.now_ms)
+        }
+    }
 
     /// Runs one tick at `now_ms`.
     pub fn tick(
@@ -498,7 +513,10 @@ impl Host {
         self.synced_from.clear();
         self.penalized.clear();
         self.evict();
-        self.report_gauges(transport);
+        if now_ms.saturating_sub(self.gauges_at_ms) >= GAUGES_EVERY_MS {
+            self.gauges_at_ms = now_ms;
+            self.report_gauges(transport);
+        }
         Ok(report)
     }
 

@@ -9,7 +9,7 @@ use myriad_types::{HostId, SecretKey};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::config::HostConfig;
-use crate::host::{Command, Host, HostError, HostEvent};
+use crate::host::{Command, Host, HostError, HostEvent, TickReport};
 use crate::metrics::Metrics;
 use crate::status::Statuses;
 
@@ -120,6 +120,25 @@ impl RunningHost {
     }
 }
 
+/// The longest an idle host sleeps between ticks (mempool expiry, eviction and gauges run
+/// in ticks).
+const IDLE_TICK: Duration = Duration::from_secs(1);
+
+/// When the next tick is due: at the usual pace while there is work, else at the host's next
+/// timeout, and at least every `IDLE_TICK`. An idle host then costs next to nothing, and a
+/// message arriving meanwhile brings the tick forward (see `TickLoop::run`).
+fn next_deadline(host: &Host, report: &TickReport, tick: Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    if report.messages > 0 || report.blocks > 0 {
+        return now + tick;
+    }
+    let wait = match host.next_wake_ms() {
+        Some(at_ms) => Duration::from_millis(at_ms.saturating_sub(now_ms())),
+        None => IDLE_TICK,
+    };
+    now + wait.clamp(tick, IDLE_TICK)
+}
+
 fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -173,6 +192,8 @@ impl TickLoop {
                         requests.push(command);
                     }
                 }
+                // Whatever arrives is handled within one tick, however long the host idled.
+                deadline = deadline.min(tokio::time::Instant::now() + tick);
                 if count >= tick_messages {
                     break;
                 }
@@ -184,7 +205,7 @@ impl TickLoop {
                 .observe(started.elapsed().as_secs_f64());
             metrics.tick_messages.observe(report.messages as f64);
             metrics.tick_signatures.observe(report.signatures as f64);
-            deadline = tokio::time::Instant::now() + tick;
+            deadline = next_deadline(&host, &report, tick);
         }
     }
 }

@@ -53,6 +53,11 @@ impl Timers {
         });
     }
 
+    /// When the earliest timeout is due.
+    pub fn next_at_ms(&self) -> Option<u64> {
+        self.heap.peek().map(|e| e.at_ms)
+    }
+
     /// Every timeout due at `now_ms`, earliest first.
     pub fn expired(&mut self, now_ms: u64) -> Vec<(ChainId, Timeout)> {
         let mut due = Vec::new();

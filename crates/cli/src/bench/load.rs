@@ -1,0 +1,568 @@
+//! `myriad bench load`: open-loop transaction load on many chains of a devnet, spread by a
+//! Zipf law (a few hot chains, many cold ones); committed throughput and finality latency
+//! (submit → committed acknowledgement), with what the hosts spent on it.
+//!
+//! Open loop: transaction `i` of a step is due at `start + i / rate` whatever happened to the
+//! ones before, and its latency counts from that moment, so a lagging system shows as latency
+//! rather than as a lower offered rate.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use bytes_body::Body;
+use myriad_types::{encode, Address, ChainId, SecretKey, SignedTransaction, Transaction, TxKind};
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use serde::Serialize;
+
+use super::{plot, samples, table, verify_rate, BenchDir, MetricsSample, Series};
+use crate::devnet::{create_chains, numbered_chain, start_hosts, Devnet, Hosts};
+
+/// A step passes while its p99 finality stays within this and nearly all of it commits.
+const P99_TARGET_MS: f64 = 500.0;
+const COMMITTED_SHARE_MIN: f64 = 0.99;
+/// The first offered rate of `--rate auto`, and the most steps it takes.
+const AUTO_START_RATE: f64 = 500.0;
+const AUTO_STEPS_MAX: usize = 10;
+/// How long a submission may wait for its commit (the API's own limit is 30 s).
+const SUBMIT_TIMEOUT: Duration = Duration::from_secs(35);
+/// How long the machine's verification rate is measured.
+const VERIFY_SAMPLE: Duration = Duration::from_secs(2);
+
+mod bytes_body {
+    pub type Body = http_body_util::Full<hyper::body::Bytes>;
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Rate {
+    Fixed(f64),
+    /// Search for the saturation point.
+    Auto,
+}
+
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub hosts: usize,
+    pub chains: u64,
+    pub rate: Rate,
+    pub duration: Duration,
+    /// The Zipf exponent: the k-th hottest chain gets a share proportional to 1 / k^zipf.
+    pub zipf: f64,
+    pub seed: u64,
+}
+
+/// What one host spent during a step.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostUse {
+    pub cpu_percent: f64,
+    pub rss_bytes: u64,
+}
+
+/// One offered rate, held for the step's duration.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub offered_per_second: f64,
+    pub offered: u64,
+    pub committed: u64,
+    /// Refused or timed out (busy, not committed in time, connection errors).
+    pub failed: u64,
+    pub committed_per_second: f64,
+    pub latency_ms_p50: f64,
+    pub latency_ms_p90: f64,
+    pub latency_ms_p99: f64,
+    pub latency_ms_max: f64,
+    /// Signatures verified per second, all hosts together.
+    pub verifications_per_second: f64,
+    /// Mean messages handled and signatures batch-verified per tick, over all hosts.
+    pub tick_messages_mean: f64,
+    pub tick_signatures_mean: f64,
+    pub hosts: Vec<HostUse>,
+    pub passed: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadResult {
+    pub hosts: usize,
+    pub chains: u64,
+    pub zipf: f64,
+    pub duration_seconds: f64,
+    pub cores: usize,
+    /// Batch verifications per second on one core of this machine.
+    pub verifications_per_core_second: f64,
+    pub steps: Vec<Step>,
+    /// The highest committed rate of a passing step.
+    pub best_committed_per_second: f64,
+    /// best ÷ (cores × verifications per core-second ÷ hosts): how near the hosts come to
+    /// checking every signature of every transaction on every host as fast as the machine can.
+    pub limit_ratio: f64,
+}
+
+/// The chains under load: where to send each, and the next nonce of its owner.
+struct Chains {
+    ids: Vec<ChainId>,
+    /// Index of the host whose API takes the chain's transactions.
+    host: Vec<usize>,
+    next_nonce: Vec<u64>,
+    /// Chains still used; one whose transaction failed may hold a nonce gap and is retired.
+    live: Vec<usize>,
+}
+
+/// Picks chains by a Zipf law over the live chains (rank 1 = live[0]).
+struct Zipf {
+    cdf: Vec<f64>,
+}
+
+impl Zipf {
+    fn new(count: usize, exponent: f64) -> Zipf {
+        let mut total = 0.0;
+        let cdf = (1..=count)
+            .map(|rank| {
+                total += 1.0 / (rank as f64).powf(exponent);
+                total
+            })
+            .collect::<Vec<_>>();
+        Zipf {
+            cdf: cdf.into_iter().map(|c| c / total).collect(),
+        }
+    }
+
+    /// The rank (0-based) for a uniform draw in [0, 1).
+    fn rank(&self, uniform: f64) -> usize {
+        self.cdf
+            .partition_point(|c| *c <= uniform)
+            .min(self.cdf.len().saturating_sub(1))
+    }
+}
+
+fn uniform(rng: &mut impl RngCore) -> f64 {
+    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// One transaction ready to send: its chain, target host and request body.
+struct Prepared {
+    chain: usize,
+    host: usize,
+    body: hyper::body::Bytes,
+}
+
+/// Signs the step's transactions ahead of time, so that signing does not compete with the
+/// hosts for the CPU while the step runs.
+fn prepare(
+    chains: &mut Chains,
+    owner: &SecretKey,
+    count: u64,
+    zipf: &Zipf,
+    rng: &mut impl RngCore,
+) -> Vec<Prepared> {
+    let recipient = Address([9; 32]);
+    let picks: Vec<(usize, u64)> = (0..count)
+        .map(|_| {
+            let chain = chains.live[zipf.rank(uniform(rng))];
+            let nonce = chains.next_nonce[chain];
+            chains.next_nonce[chain] += 1;
+            (chain, nonce)
+        })
+        .collect();
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let per = picks.len().div_ceil(threads).max(1);
+    let ids = &chains.ids;
+    let hosts = &chains.host;
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = picks
+            .chunks(per)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(chain, nonce)| {
+                            let tx = SignedTransaction::sign(
+                                Transaction {
+                                    chain_id: ids[*chain],
+                                    sender: owner.address(),
+                                    nonce: *nonce,
+                                    kind: TxKind::Mint {
+                                        to: recipient,
+                                        amount: 1,
+                                    },
+                                },
+                                owner,
+                            );
+                            let body = format!("{{\"tx\":\"{}\"}}", hex::encode(encode(&tx)));
+                            Prepared {
+                                chain: *chain,
+                                host: hosts[*chain],
+                                body: body.into(),
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|part| part.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+/// The outcome of one submission: its latency from when it was due, if it committed.
+type Outcome = Option<Duration>;
+
+async fn submit(
+    client: &hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        Body,
+    >,
+    uri: &hyper::Uri,
+    body: hyper::body::Bytes,
+    due: Instant,
+) -> Outcome {
+    use http_body_util::BodyExt;
+    let request = hyper::Request::post(uri.clone())
+        .header("content-type", "application/json")
+        .body(Body::new(body))
+        .ok()?;
+    let answer = tokio::time::timeout(SUBMIT_TIMEOUT, async {
+        let response = client.request(request).await.ok()?;
+        let ok = response.status() == hyper::StatusCode::OK;
+        let bytes = response.into_body().collect().await.ok()?.to_bytes();
+        // `{"status":"committed",...}`: only a committed acknowledgement counts.
+        const COMMITTED: &[u8] = b"\"status\":\"committed\"";
+        let committed = ok && bytes.windows(COMMITTED.len()).any(|w| w == COMMITTED);
+        committed.then(|| due.elapsed())
+    })
+    .await;
+    answer.ok().flatten()
+}
+
+/// Sends `txs` at `rate` per second, open loop; returns each one's outcome, in order.
+fn send(devnet: &Devnet, txs: Vec<Prepared>, rate: f64) -> Result<(Vec<Outcome>, Duration)> {
+    let uris: Vec<hyper::Uri> = devnet
+        .hosts()
+        .iter()
+        .map(|h| format!("http://{}/transactions?wait=true", h.api).parse())
+        .collect::<Result<_, _>>()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        connector.set_nodelay(true);
+        let client = Arc::new(
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .pool_max_idle_per_host(4096)
+                .build(connector),
+        );
+        let uris = Arc::new(uris);
+        let start = tokio::time::Instant::now();
+        let mut tasks = Vec::with_capacity(txs.len());
+        for (i, tx) in txs.into_iter().enumerate() {
+            let due = start + Duration::from_secs_f64(i as f64 / rate);
+            tokio::time::sleep_until(due).await;
+            let client = client.clone();
+            let uris = uris.clone();
+            tasks.push(tokio::spawn(async move {
+                submit(&client, &uris[tx.host], tx.body, due.into_std()).await
+            }));
+        }
+        let mut outcomes = Vec::with_capacity(tasks.len());
+        for task in tasks {
+            outcomes.push(
+                task.await
+                    .map_err(|e| anyhow!("a sending task failed: {e}"))?,
+            );
+        }
+        Ok((outcomes, start.elapsed()))
+    })
+}
+
+fn percentile(sorted_ms: &[f64], p: f64) -> f64 {
+    if sorted_ms.is_empty() {
+        return 0.0;
+    }
+    let index = ((p / 100.0) * (sorted_ms.len() - 1) as f64).round() as usize;
+    sorted_ms[index.min(sorted_ms.len() - 1)]
+}
+
+/// Runs one step at `rate` and measures it.
+fn step(
+    devnet: &Devnet,
+    hosts: &Hosts,
+    chains: &mut Chains,
+    owner: &SecretKey,
+    options: &LoadOptions,
+    rate: f64,
+    rng: &mut impl RngCore,
+) -> Result<Step> {
+    let count = (rate * options.duration.as_secs_f64()).round().max(1.0) as u64;
+    let zipf = Zipf::new(chains.live.len(), options.zipf);
+    let txs = prepare(chains, owner, count, &zipf, rng);
+    let picked: Vec<usize> = txs.iter().map(|t| t.chain).collect();
+    let apis = devnet.api_urls();
+    let metrics_before: Vec<MetricsSample> = apis
+        .iter()
+        .map(|a| MetricsSample::scrape(a))
+        .collect::<Result<_>>()?;
+    let use_before = samples(hosts, apis.len())?;
+    let (outcomes, elapsed) = send(devnet, txs, rate)?;
+    let use_after = samples(hosts, apis.len())?;
+    let metrics_after: Vec<MetricsSample> = apis
+        .iter()
+        .map(|a| MetricsSample::scrape(a))
+        .collect::<Result<_>>()?;
+
+    let mut latencies: Vec<f64> = outcomes
+        .iter()
+        .flatten()
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    let committed = latencies.len() as u64;
+    // A chain with a failed transaction may be left with a nonce gap: retire it.
+    let mut failed_chains: Vec<usize> = outcomes
+        .iter()
+        .zip(&picked)
+        .filter(|(outcome, _)| outcome.is_none())
+        .map(|(_, chain)| *chain)
+        .collect();
+    failed_chains.sort_unstable();
+    failed_chains.dedup();
+    chains
+        .live
+        .retain(|c| failed_chains.binary_search(c).is_err());
+    if chains.live.is_empty() {
+        bail!("every chain had a failed transaction; nothing is left to load");
+    }
+
+    let seconds = elapsed.as_secs_f64();
+    let sum = |name: &str| -> f64 {
+        metrics_before
+            .iter()
+            .zip(&metrics_after)
+            .map(|(b, a)| b.delta(a, name))
+            .sum()
+    };
+    let mean = |name: &str| -> f64 {
+        let hosts = metrics_before.len().max(1) as f64;
+        metrics_before
+            .iter()
+            .zip(&metrics_after)
+            .map(|(b, a)| b.mean(a, name))
+            .sum::<f64>()
+            / hosts
+    };
+    let p99 = percentile(&latencies, 99.0);
+    Ok(Step {
+        offered_per_second: rate,
+        offered: count,
+        committed,
+        failed: count - committed,
+        committed_per_second: committed as f64 / seconds,
+        latency_ms_p50: percentile(&latencies, 50.0),
+        latency_ms_p90: percentile(&latencies, 90.0),
+        latency_ms_p99: p99,
+        latency_ms_max: latencies.last().copied().unwrap_or(0.0),
+        verifications_per_second: sum("myriad_signatures_verified_total") / seconds,
+        tick_messages_mean: mean("myriad_tick_messages"),
+        tick_signatures_mean: mean("myriad_tick_signatures"),
+        hosts: use_before
+            .iter()
+            .zip(&use_after)
+            .map(|(b, a)| HostUse {
+                cpu_percent: b.cpu_percent(a),
+                rss_bytes: a.rss_bytes,
+            })
+            .collect(),
+        passed: p99 <= P99_TARGET_MS && committed as f64 >= COMMITTED_SHARE_MIN * count as f64,
+    })
+}
+
+/// The rates `--rate auto` tries: doubling from `AUTO_START_RATE` until a step fails, then
+/// halving the gap between the best passing rate and the lowest failing one.
+fn next_rate(steps: &[Step]) -> Option<f64> {
+    if steps.len() >= AUTO_STEPS_MAX {
+        return None;
+    }
+    let Some(last) = steps.last() else {
+        return Some(AUTO_START_RATE);
+    };
+    let best_pass = steps
+        .iter()
+        .filter(|s| s.passed)
+        .map(|s| s.offered_per_second)
+        .fold(0.0, f64::max);
+    let lowest_fail = steps
+        .iter()
+        .filter(|s| !s.passed)
+        .map(|s| s.offered_per_second)
+        .fold(f64::INFINITY, f64::min);
+    if lowest_fail.is_infinite() {
+        return Some(last.offered_per_second * 2.0);
+    }
+    let next = (best_pass + lowest_fail) / 2.0;
+    // Stop once the bracket is within 10%.
+    (lowest_fail - best_pass > 0.1 * lowest_fail).then_some(next)
+}
+
+pub fn run(dir: &BenchDir, options: &LoadOptions) -> Result<LoadResult> {
+    if options.chains == 0 {
+        bail!("--chains must be at least 1");
+    }
+    let verifications_per_core_second = verify_rate(VERIFY_SAMPLE);
+    let (_lock, mut devnet) = dir.devnet(options.hosts)?;
+    let hosts = start_hosts(&devnet)?;
+    create_chains(&mut devnet, options.chains)?;
+    let owner = devnet.owner_key()?;
+    let validators = devnet.validators()?;
+    let mut chains = Chains {
+        ids: Vec::new(),
+        host: Vec::new(),
+        next_nonce: Vec::new(),
+        live: (0..options.chains as usize).collect(),
+    };
+    for salt in 1..=options.chains {
+        let (genesis, members) = numbered_chain(&devnet, &owner, &validators, salt)?;
+        chains.ids.push(genesis.genesis.chain_id());
+        chains.host.push(members[0]);
+        chains.next_nonce.push(1);
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(options.seed);
+    let mut steps = Vec::new();
+    loop {
+        let rate = match options.rate {
+            Rate::Fixed(rate) if steps.is_empty() => rate,
+            Rate::Fixed(_) => break,
+            Rate::Auto => match next_rate(&steps) {
+                Some(rate) => rate,
+                None => break,
+            },
+        };
+        eprintln!("offering {rate:.0} tx/s for {:?}…", options.duration);
+        let step = step(
+            &devnet,
+            &hosts,
+            &mut chains,
+            &owner,
+            options,
+            rate,
+            &mut rng,
+        )
+        .with_context(|| format!("load step at {rate:.0} tx/s"))?;
+        eprintln!(
+            "  committed {:.0} tx/s, p99 {:.0} ms, {} failed",
+            step.committed_per_second, step.latency_ms_p99, step.failed
+        );
+        steps.push(step);
+    }
+    let best = steps
+        .iter()
+        .filter(|s| s.passed)
+        .map(|s| s.committed_per_second)
+        .fold(0.0, f64::max);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let limit = cores as f64 * verifications_per_core_second / options.hosts as f64;
+    Ok(LoadResult {
+        hosts: options.hosts,
+        chains: options.chains,
+        zipf: options.zipf,
+        duration_seconds: options.duration.as_secs_f64(),
+        cores,
+        verifications_per_core_second,
+        steps,
+        best_committed_per_second: best,
+        limit_ratio: best / limit,
+    })
+}
+
+/// Writes the result, its plot, and returns the summary table.
+pub fn report(dir: &BenchDir, result: &LoadResult) -> Result<String> {
+    let json = dir.write_json("load", result)?;
+    let svg = dir.dir.join("load.svg");
+    let mut by_rate: Vec<&Step> = result.steps.iter().collect();
+    by_rate.sort_by(|a, b| a.committed_per_second.total_cmp(&b.committed_per_second));
+    let line = |latency: fn(&Step) -> f64| -> Vec<(f64, f64)> {
+        by_rate
+            .iter()
+            .map(|s| (s.committed_per_second, latency(s)))
+            .collect()
+    };
+    plot(
+        &svg,
+        "Finality latency against committed throughput",
+        "committed tx/s",
+        "latency, ms",
+        &[
+            Series {
+                name: "p50",
+                points: line(|s| s.latency_ms_p50),
+            },
+            Series {
+                name: "p99",
+                points: line(|s| s.latency_ms_p99),
+            },
+        ],
+    )?;
+    let mut rows = vec![
+        (
+            "hosts × chains".to_owned(),
+            format!(
+                "{} × {} (zipf {})",
+                result.hosts, result.chains, result.zipf
+            ),
+        ),
+        (
+            "batch verification".to_owned(),
+            format!(
+                "{:.0} signatures/s on one core, {} cores",
+                result.verifications_per_core_second, result.cores
+            ),
+        ),
+    ];
+    for s in &result.steps {
+        let cpu: Vec<String> = s
+            .hosts
+            .iter()
+            .map(|h| format!("{:.0}%", h.cpu_percent))
+            .collect();
+        let rss: Vec<String> = s
+            .hosts
+            .iter()
+            .map(|h| format!("{:.0}", h.rss_bytes as f64 / (1024.0 * 1024.0)))
+            .collect();
+        rows.push((
+            format!("offered {:.0}/s", s.offered_per_second),
+            format!(
+                "{} committed {:.0}/s, {} failed; latency p50 {:.0} p90 {:.0} p99 {:.0} max {:.0} ms; {:.0} verifications/s; tick {:.1} messages, {:.1} signatures; CPU {}; RSS {} MiB",
+                if s.passed { "pass" } else { "FAIL" },
+                s.committed_per_second,
+                s.failed,
+                s.latency_ms_p50,
+                s.latency_ms_p90,
+                s.latency_ms_p99,
+                s.latency_ms_max,
+                s.verifications_per_second,
+                s.tick_messages_mean,
+                s.tick_signatures_mean,
+                cpu.join(" "),
+                rss.join(" "),
+            ),
+        ));
+    }
+    rows.push((
+        "best passing".to_owned(),
+        format!(
+            "{:.0} committed tx/s (target >= 10000 with p99 <= 500 ms)",
+            result.best_committed_per_second
+        ),
+    ));
+    rows.push((
+        "limit ratio".to_owned(),
+        format!(
+            "{:.3}  (committed ÷ (cores × verifications per core-second ÷ hosts))",
+            result.limit_ratio
+        ),
+    ));
+    rows.push(("result".to_owned(), json.display().to_string()));
+    rows.push(("plot".to_owned(), svg.display().to_string()));
+    Ok(table("myriad bench load", &rows))
+}

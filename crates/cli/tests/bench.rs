@@ -1,0 +1,91 @@
+//! `myriad bench` at a small scale: each bench runs its real hosts, and writes a result that
+//! holds what it measured, a plot and a summary. (The figures themselves are for the closing
+//! notes of real runs; here they only have to be there and be consistent.)
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn bench(dir: &Path, args: &[&str]) -> (Value, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_myriad"))
+        .arg("bench")
+        .arg("--dir")
+        .arg(dir)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    println!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "myriad bench {args:?} failed");
+    let name = args[0];
+    let json = std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
+    let svg = std::fs::read_to_string(dir.join(format!("{name}.svg"))).unwrap();
+    assert!(svg.contains("<svg"), "{name}.svg is an SVG image");
+    (serde_json::from_str(&json).unwrap(), stdout)
+}
+
+#[test]
+fn density_counts_what_one_host_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let (result, summary) = bench(
+        dir.path(),
+        &["density", "--chains", "300", "--idle-seconds", "1"],
+    );
+    assert_eq!(result["chains"], 300);
+    assert!(result["chains_per_second"].as_f64().unwrap() > 0.0);
+    let rss = result["rss_bytes"].as_f64().unwrap();
+    assert!(rss > 1e6, "a host takes more than a megabyte: {rss}");
+    let store = result["store_bytes"].as_f64().unwrap();
+    assert!(
+        (result["store_bytes_per_chain"].as_f64().unwrap() - store / 300.0).abs() < 1e-6,
+        "per-chain figures divide by the chains"
+    );
+    assert!(result["restart_seconds"].as_f64().unwrap() > 0.0);
+    let growth = result["growth"].as_array().unwrap();
+    assert!(growth.len() >= 2);
+    assert_eq!(
+        growth.last().unwrap()["chains"],
+        300,
+        "the last sample sees every chain"
+    );
+    assert!(summary.contains("created per second"), "{summary}");
+}
+
+#[test]
+fn load_commits_what_it_offers_at_a_low_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (result, summary) = bench(
+        dir.path(),
+        &[
+            "load",
+            "--hosts",
+            "2",
+            "--chains",
+            "40",
+            "--rate",
+            "40",
+            "--duration",
+            "3",
+        ],
+    );
+    let steps = result["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 1, "a fixed rate is one step");
+    let step = &steps[0];
+    assert_eq!(step["offered"], 120);
+    let committed = step["committed"].as_u64().unwrap();
+    assert_eq!(committed + step["failed"].as_u64().unwrap(), 120);
+    assert!(committed >= 100, "a light load commits: {step}");
+    let p50 = step["latency_ms_p50"].as_f64().unwrap();
+    let p99 = step["latency_ms_p99"].as_f64().unwrap();
+    assert!(p50 > 0.0 && p50 <= p99 && p99 <= step["latency_ms_max"].as_f64().unwrap());
+    assert!(
+        step["verifications_per_second"].as_f64().unwrap() > 0.0,
+        "the hosts verified signatures"
+    );
+    assert_eq!(step["hosts"].as_array().unwrap().len(), 2);
+    assert!(result["verifications_per_core_second"].as_f64().unwrap() > 0.0);
+    assert!(summary.contains("limit ratio"), "{summary}");
+}
