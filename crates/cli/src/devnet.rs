@@ -43,7 +43,7 @@ const DEMO_DECIMALS: u8 = 2;
 /// The most validators a chain made by `--chains` has.
 const CHAIN_VALIDATORS_MAX: usize = 4;
 /// Requests in flight while pre-creating chains.
-const CREATE_WORKERS: usize = 64;
+const CREATE_WORKERS: usize = 256;
 /// How long hosts may take to answer after starting, and to stop after being asked.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);

@@ -428,10 +428,11 @@ impl Host {
         }
         report.messages = items.len() + commands.len();
         let mut submissions = Vec::new();
+        let mut creations = Vec::new();
         for command in commands {
             match command {
                 Command::Submit { tx, wait, reply } => submissions.push((tx, wait, reply)),
-                Command::CreateChain { genesis, reply } => self.create_chain(genesis, reply),
+                Command::CreateChain { genesis, reply } => creations.push((genesis, reply)),
             }
         }
 
@@ -455,6 +456,11 @@ impl Host {
                 }
             }
         }
+        groups.extend(
+            creations
+                .iter()
+                .map(|(genesis, _)| vec![genesis.signature_check()]),
+        );
         report.signatures = groups.iter().map(Vec::len).sum();
         let verdicts = verify_groups(&groups, &mut report.batches);
         self.metrics
@@ -480,7 +486,7 @@ impl Host {
             }
             self.handle(item, &mut work);
         }
-        for ((tx, wait, reply), valid) in admissions.into_iter().zip(verdicts) {
+        for ((tx, wait, reply), valid) in admissions.into_iter().zip(verdicts.by_ref()) {
             if !valid {
                 let error = SubmitError::Invalid(TxError::BadSignature(
                     myriad_types::SignatureError::Invalid(tx.tx.sender.to_string()),
@@ -489,6 +495,16 @@ impl Host {
                 continue;
             }
             self.submit(tx, wait, reply, &mut work);
+        }
+        for ((genesis, reply), valid) in creations.into_iter().zip(verdicts) {
+            if valid {
+                self.create_chain(genesis, reply);
+            } else {
+                let error = myriad_types::GenesisError::Signature(
+                    myriad_types::SignatureError::Invalid(genesis.genesis.owner.to_string()),
+                );
+                let _ = reply.send(Err(CreateError::Invalid(error.to_string())));
+            }
         }
         for (chain, timeout) in self.timers.expired(now_ms) {
             if self.chains.contains_key(&chain) {
@@ -530,9 +546,12 @@ impl Host {
 
     /// The signatures an item carries, after the checks that need none; `Err` drops it.
     fn signature_checks(&mut self, item: &Item) -> Result<Vec<SignatureCheck>, ()> {
-        // Own messages are trusted; a genesis is checked whole when handled.
-        if item.source == Source::Own || matches!(item.msg, Msg::Genesis(_)) {
+        // Own messages are trusted; a genesis needs no chain loaded, only its owner's signature.
+        if item.source == Source::Own {
             return Ok(Vec::new());
+        }
+        if let Msg::Genesis(genesis) = &item.msg {
+            return Ok(vec![genesis.signature_check()]);
         }
         if !self.load(&item.chain) {
             return Err(());
@@ -652,14 +671,16 @@ impl Host {
         let _ = self.events.send(HostEvent::Tx { hash, status });
     }
 
-    /// Checks a genesis against the host's policy and starts hosting its chain.
+    /// Checks a genesis, whose owner's signature the tick's batch verified, against the rules
+    /// and the host's policy, and starts hosting its chain.
     fn accept_genesis(
         &mut self,
         genesis: &SignedGenesis,
         named_only: bool,
     ) -> Result<ChainId, CreateError> {
         let set = genesis
-            .verify()
+            .genesis
+            .validator_set()
             .map_err(|e| CreateError::Invalid(e.to_string()))?;
         let chain = genesis.genesis.chain_id();
         if self.load(&chain) {

@@ -4,7 +4,9 @@ use std::io::{self, Read, Write};
 
 use borsh::{BorshDeserialize, BorshSerialize};
 
-use crate::crypto::{verify, Domain, SecretKey, Signable, Signature, SignatureError};
+use crate::crypto::{
+    verify, Domain, SecretKey, Signable, Signature, SignatureCheck, SignatureError,
+};
 use crate::encoding::{invalid, BoundedBytes, BoundedVec};
 use crate::ids::{Address, Amount, ChainId, Hash, HostId};
 
@@ -225,6 +227,11 @@ impl SignedGenesis {
         verify(&self.genesis.owner.0, &self.genesis, &self.signature)
             .map_err(GenesisError::Signature)?;
         self.genesis.validator_set()
+    }
+
+    /// The owner's signature, to check in a batch (the rules are `genesis.validator_set()`).
+    pub fn signature_check(&self) -> SignatureCheck {
+        SignatureCheck::new(&self.genesis.owner.0, &self.genesis, &self.signature)
     }
 }
 
