@@ -186,7 +186,7 @@ impl Devnet {
             .collect()
     }
 
-    fn host_dir(&self, name: &str) -> PathBuf {
+    pub(crate) fn host_dir(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
 

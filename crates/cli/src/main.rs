@@ -197,6 +197,10 @@ enum BenchCommand {
         zipf: f64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Run the hosts inside the bench's process, for profiling (CPU is then the whole
+        /// process's, the sending client included).
+        #[arg(long)]
+        in_process: bool,
     },
 }
 
@@ -544,6 +548,7 @@ fn bench(dir: &std::path::Path, command: BenchCommand) -> Result<()> {
             duration,
             zipf,
             seed,
+            in_process,
         } => {
             let rate = match rate.as_str() {
                 "auto" => Rate::Auto,
@@ -558,6 +563,7 @@ fn bench(dir: &std::path::Path, command: BenchCommand) -> Result<()> {
                 duration: Duration::from_secs(duration.max(1)),
                 zipf,
                 seed,
+                in_process,
             };
             load::report(&dir, &load::run(&dir, &options)?)?
         }

@@ -89,3 +89,27 @@ fn load_commits_what_it_offers_at_a_low_rate() {
     assert!(result["verifications_per_core_second"].as_f64().unwrap() > 0.0);
     assert!(summary.contains("limit ratio"), "{summary}");
 }
+
+#[test]
+fn load_can_run_the_hosts_inside_its_own_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let (result, summary) = bench(
+        dir.path(),
+        &[
+            "load",
+            "--hosts",
+            "3",
+            "--chains",
+            "30",
+            "--rate",
+            "30",
+            "--duration",
+            "2",
+            "--in-process",
+        ],
+    );
+    assert_eq!(result["in_process"], true);
+    let step = &result["steps"][0];
+    assert!(step["committed"].as_u64().unwrap() >= 50, "{step}");
+    assert!(summary.contains("inside the bench's process"), "{summary}");
+}

@@ -17,6 +17,8 @@ use serde::Serialize;
 
 use super::{plot, samples, table, verify_rate, BenchDir, MetricsSample, Series};
 use crate::devnet::{create_chains, numbered_chain, start_hosts, Devnet, Hosts};
+use crate::Node;
+use myriad_host::{HostConfig, Overrides};
 
 /// A step passes while its p99 finality stays within this and nearly all of it commits.
 const P99_TARGET_MS: f64 = 500.0;
@@ -49,6 +51,53 @@ pub struct LoadOptions {
     /// The Zipf exponent: the k-th hottest chain gets a share proportional to 1 / k^zipf.
     pub zipf: f64,
     pub seed: u64,
+    /// Run the hosts inside the bench's process (for profiling) instead of as processes.
+    pub in_process: bool,
+}
+
+/// The devnet's hosts, running as processes or inside this one.
+enum Running {
+    Processes(Hosts),
+    InProcess {
+        runtime: tokio::runtime::Runtime,
+        nodes: Vec<Node>,
+    },
+}
+
+impl Running {
+    fn start(devnet: &Devnet, in_process: bool) -> Result<Running> {
+        if !in_process {
+            return Ok(Running::Processes(start_hosts(devnet)?));
+        }
+        let runtime = tokio::runtime::Runtime::new()?;
+        let mut nodes = Vec::new();
+        for host in devnet.hosts() {
+            let file = devnet.host_dir(&host.name).join("host.toml");
+            let config = HostConfig::load(Some(&file), Overrides::default())?;
+            nodes.push(runtime.block_on(Node::start(config))?);
+        }
+        Ok(Running::InProcess { runtime, nodes })
+    }
+
+    /// The process of host `index`: with hosts in process, this one for all of them.
+    fn pid(&self, index: usize) -> u32 {
+        match self {
+            Running::Processes(hosts) => hosts.pid(index),
+            Running::InProcess { .. } => std::process::id(),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Running::InProcess { runtime, nodes } = self {
+            for node in nodes.drain(..) {
+                if let Err(error) = runtime.block_on(node.stop()) {
+                    eprintln!("stopping a host: {error}");
+                }
+            }
+        }
+    }
 }
 
 /// What one host spent during a step.
@@ -95,6 +144,9 @@ pub struct LoadResult {
     /// best ÷ (cores × verifications per core-second ÷ hosts): how near the hosts come to
     /// checking every signature of every transaction on every host as fast as the machine can.
     pub limit_ratio: f64,
+    /// Whether the hosts ran inside the bench's process (their CPU is then the process's,
+    /// the sending client included).
+    pub in_process: bool,
 }
 
 /// The chains under load: where to send each, and the next nonce of its owner.
@@ -287,7 +339,7 @@ fn percentile(sorted_ms: &[f64], p: f64) -> f64 {
 /// Runs one step at `rate` and measures it.
 fn step(
     devnet: &Devnet,
-    hosts: &Hosts,
+    hosts: &Running,
     chains: &mut Chains,
     owner: &SecretKey,
     options: &LoadOptions,
@@ -303,9 +355,9 @@ fn step(
         .iter()
         .map(|a| MetricsSample::scrape(a))
         .collect::<Result<_>>()?;
-    let use_before = samples(hosts, apis.len())?;
+    let use_before = samples(|i| hosts.pid(i), apis.len())?;
     let (outcomes, elapsed) = send(devnet, txs, rate)?;
-    let use_after = samples(hosts, apis.len())?;
+    let use_after = samples(|i| hosts.pid(i), apis.len())?;
     let metrics_after: Vec<MetricsSample> = apis
         .iter()
         .map(|a| MetricsSample::scrape(a))
@@ -410,7 +462,7 @@ pub fn run(dir: &BenchDir, options: &LoadOptions) -> Result<LoadResult> {
     }
     let verifications_per_core_second = verify_rate(VERIFY_SAMPLE);
     let (_lock, mut devnet) = dir.devnet(options.hosts)?;
-    let hosts = start_hosts(&devnet)?;
+    let hosts = Running::start(&devnet, options.in_process)?;
     create_chains(&mut devnet, options.chains)?;
     let owner = devnet.owner_key()?;
     let validators = devnet.validators()?;
@@ -471,6 +523,7 @@ pub fn run(dir: &BenchDir, options: &LoadOptions) -> Result<LoadResult> {
         steps,
         best_committed_per_second: best,
         limit_ratio: best / limit,
+        in_process: options.in_process,
     })
 }
 
@@ -506,8 +559,15 @@ pub fn report(dir: &BenchDir, result: &LoadResult) -> Result<String> {
         (
             "hosts × chains".to_owned(),
             format!(
-                "{} × {} (zipf {})",
-                result.hosts, result.chains, result.zipf
+                "{} × {} (zipf {}){}",
+                result.hosts,
+                result.chains,
+                result.zipf,
+                if result.in_process {
+                    ", hosts inside the bench's process"
+                } else {
+                    ", hosts as processes"
+                }
             ),
         ),
         (

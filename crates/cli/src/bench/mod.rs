@@ -16,7 +16,7 @@ use anyhow::{Context as _, Result};
 use myriad_types::{BatchVerifier, ChainId, SecretKey, SignedTransaction, Transaction, TxKind};
 use serde::Serialize;
 
-use crate::devnet::{self, Devnet, DevnetOptions, Hosts};
+use crate::devnet::{self, Devnet, DevnetOptions};
 
 /// Clock ticks per second of `/proc/<pid>/stat` times: `USER_HZ`, 100 on Linux.
 const USER_HZ: f64 = 100.0;
@@ -178,11 +178,9 @@ fn mib(bytes: f64) -> String {
     format!("{:.1} MiB", bytes / (1024.0 * 1024.0))
 }
 
-/// CPU time and memory of the first `count` hosts.
-fn samples(hosts: &Hosts, count: usize) -> Result<Vec<ProcessSample>> {
-    (0..count)
-        .map(|i| ProcessSample::read(hosts.pid(i)))
-        .collect()
+/// CPU time and memory of the processes of the first `count` hosts.
+fn samples(pid: impl Fn(usize) -> u32, count: usize) -> Result<Vec<ProcessSample>> {
+    (0..count).map(|i| ProcessSample::read(pid(i))).collect()
 }
 
 /// One line of a plot.
