@@ -18,6 +18,11 @@ use crate::client::{Client, ClientError};
 use crate::devnet::Devnet;
 use crate::wallet::{PassphraseSource, Wallet};
 
+/// How many of one sender's pending transactions a send steps over to find a free nonce.
+const PENDING_NONCES_MAX: usize = 64;
+/// What a host answers (409) for a nonce a pending transaction already holds.
+const NONCE_PENDING: &str = "is already taken by pending transaction";
+
 /// The hosts a command talks to.
 #[derive(Debug, Clone)]
 pub struct Network {
@@ -221,26 +226,45 @@ impl Context {
         what: String,
         options: SendOptions,
     ) -> Result<()> {
-        let nonce = match options.nonce {
+        let mut nonce = match options.nonce {
             Some(nonce) => nonce,
             None => {
                 let account = chain.client.account(&chain.id, &sender.address())?;
                 account.nonce.checked_add(1).context("nonce overflow")?
             }
         };
-        let tx = SignedTransaction::sign(
-            Transaction {
-                chain_id: chain.id,
-                sender: sender.address(),
-                nonce,
-                kind,
-            },
-            sender,
-        );
-        let started = Instant::now();
-        let status = chain.client.submit(&tx, options.wait)?;
-        let latency_ms = started.elapsed().as_millis();
-        self.report(&what, &status, options.wait.then_some(latency_ms))
+        // The committed nonce does not count the sender's pending transactions: when the
+        // host says a nonce is taken by one, the next is tried (unless a nonce was given).
+        for _ in 0..PENDING_NONCES_MAX {
+            let tx = SignedTransaction::sign(
+                Transaction {
+                    chain_id: chain.id,
+                    sender: sender.address(),
+                    nonce,
+                    kind: kind.clone(),
+                },
+                sender,
+            );
+            let started = Instant::now();
+            match chain.client.submit(&tx, options.wait) {
+                Err(ClientError::Refused {
+                    status: 409,
+                    message,
+                    ..
+                }) if options.nonce.is_none() && message.contains(NONCE_PENDING) => {
+                    nonce = nonce.checked_add(1).context("nonce overflow")?;
+                }
+                answer => {
+                    let latency_ms = started.elapsed().as_millis();
+                    return self.report(&what, &answer?, options.wait.then_some(latency_ms));
+                }
+            }
+        }
+        bail!(
+            "{PENDING_NONCES_MAX} transactions of {} are already pending on {}; wait for them to commit",
+            sender.address(),
+            chain.id
+        )
     }
 
     fn report(&self, what: &str, status: &TxStatusBody, latency_ms: Option<u128>) -> Result<()> {

@@ -335,6 +335,28 @@ fn a_devnet_serves_the_cli_survives_a_killed_host_and_resumes() {
     let info = json(root, &["chain", "info", &chain]);
     assert_eq!(info["supply"], "10000", "100.50 minted, 0.50 burned");
 
+    // Two sends at once without waiting, through one host: both read the same committed
+    // nonce, and whichever comes second steps over the other's pending one.
+    let host0 = format!("http://{}", hosts[0]["api"].as_str().unwrap());
+    std::thread::scope(|scope| {
+        for amount in ["0.10", "0.11"] {
+            let (chain, host0) = (&chain, &host0);
+            scope.spawn(move || {
+                let sent = json(
+                    root,
+                    &[
+                        "transfer", "--chain", chain, "--from", "bob", "--to", "carol", amount,
+                        "--host", host0,
+                    ],
+                );
+                assert!(sent["tx"].is_string(), "{sent}");
+            });
+        }
+    });
+    eventually("both transfers to commit", || {
+        balance(root, &chain, "carol", None) == "12.46"
+    });
+
     // Alice replaces host-3: the chain goes on with three validators.
     send(
         root,
@@ -391,8 +413,8 @@ fn a_devnet_serves_the_cli_survives_a_killed_host_and_resumes() {
                     .is_some_and(|h| h >= height)
         }
     });
-    assert_eq!(balance(root, &chain, "carol", Some(&host1)), "15.00");
-    assert_eq!(balance(root, &chain, "bob", Some(&host1)), "85.00");
+    assert_eq!(balance(root, &chain, "carol", Some(&host1)), "15.21");
+    assert_eq!(balance(root, &chain, "bob", Some(&host1)), "84.79");
 
     // Ctrl-C stops every host; running the devnet again resumes it with its state.
     devnet.stop();
@@ -404,7 +426,7 @@ fn a_devnet_serves_the_cli_survives_a_killed_host_and_resumes() {
     }
     let devnet = Devnet::start(root, &[]);
     assert_eq!(devnet_file(root)["demo_chain"], demo.as_str());
-    assert_eq!(balance(root, &chain, "carol", None), "15.00");
+    assert_eq!(balance(root, &chain, "carol", None), "15.21");
     assert_eq!(balance(root, &demo, "alice", None), "1000.00");
     send(
         root,

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use myriad_ledger::ChainState;
-use myriad_types::{encode, Hash, SignedTransaction};
+use myriad_types::{encode, Address, Hash, SignedTransaction};
 
 /// Why a transaction is not admitted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -13,6 +13,8 @@ pub enum AdmitError {
     Duplicate(Hash),
     #[error("nonce {got} is already used: the sender's next nonce is {next}")]
     StaleNonce { got: u64, next: u64 },
+    #[error("nonce {nonce} is already taken by pending transaction {pending}: use the next one")]
+    NoncePending { nonce: u64, pending: Hash },
     #[error("busy: {0} is full, retry later")]
     Busy(&'static str),
 }
@@ -27,6 +29,8 @@ struct Pending {
 #[derive(Debug, Default)]
 pub struct Mempool {
     txs: HashMap<Hash, Pending>,
+    /// The pending transaction holding each (sender, nonce).
+    nonces: HashMap<(Address, u64), Hash>,
     bytes: usize,
 }
 
@@ -60,6 +64,13 @@ impl Mempool {
         if self.txs.contains_key(&hash) {
             return Err(AdmitError::Duplicate(hash));
         }
+        let slot = (tx.tx.sender, tx.tx.nonce);
+        if let Some(pending) = self.nonces.get(&slot) {
+            return Err(AdmitError::NoncePending {
+                nonce: tx.tx.nonce,
+                pending: *pending,
+            });
+        }
         let next = state.account(&tx.tx.sender).nonce.saturating_add(1);
         if tx.tx.nonce < next {
             return Err(AdmitError::StaleNonce {
@@ -75,6 +86,7 @@ impl Mempool {
             return Err(AdmitError::Busy("this host's mempool"));
         }
         self.bytes += bytes;
+        self.nonces.insert(slot, hash);
         self.txs.insert(
             hash,
             Pending {
@@ -105,6 +117,86 @@ impl Mempool {
             kept
         });
         self.bytes -= removed.iter().map(|(_, bytes)| bytes).sum::<usize>();
+        for (tx, _) in &removed {
+            self.nonces.remove(&(tx.tx.sender, tx.tx.nonce));
+        }
         removed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use myriad_types::{
+        BoundedVec, Genesis, Memo, SecretKey, SignedGenesis, Symbol, Transaction, TxKind, Validator,
+    };
+
+    use super::*;
+
+    fn room() -> Room {
+        Room {
+            chain_txs: 16,
+            chain_bytes: 1 << 20,
+            host_txs_left: 16,
+            host_bytes_left: 1 << 20,
+        }
+    }
+
+    #[test]
+    fn a_pending_nonce_is_taken_until_its_transaction_leaves() {
+        let owner = SecretKey::from_seed([1; 32]);
+        let genesis = SignedGenesis::sign(
+            Genesis {
+                owner: owner.address(),
+                symbol: Symbol::new("POOL").unwrap(),
+                decimals: 0,
+                max_supply: None,
+                validators: BoundedVec::new(vec![Validator {
+                    host: SecretKey::from_seed([2; 32]).host_id(),
+                    power: 1,
+                }])
+                .unwrap(),
+                created_at_ms: 0,
+                salt: 0,
+            },
+            &owner,
+        );
+        let state = ChainState::from_genesis(&genesis).unwrap();
+        let transfer = |nonce: u64, amount: u128| {
+            SignedTransaction::sign(
+                Transaction {
+                    chain_id: state.chain_id(),
+                    sender: owner.address(),
+                    nonce,
+                    kind: TxKind::Transfer {
+                        to: owner.address(),
+                        amount,
+                        memo: Memo::default(),
+                    },
+                },
+                &owner,
+            )
+        };
+        let mut pool = Mempool::default();
+        let first = transfer(1, 5);
+        pool.admit(first.clone(), &state, room(), 0).unwrap();
+        assert_eq!(
+            pool.admit(first.clone(), &state, room(), 0),
+            Err(AdmitError::Duplicate(first.hash()))
+        );
+        // Another transaction with the same nonce is refused, naming the one pending.
+        assert_eq!(
+            pool.admit(transfer(1, 6), &state, room(), 0),
+            Err(AdmitError::NoncePending {
+                nonce: 1,
+                pending: first.hash()
+            })
+        );
+        pool.admit(transfer(2, 6), &state, room(), 0).unwrap();
+        // Once the first leaves the pool, its nonce is free again.
+        let removed = pool.retain(|tx, _| tx.tx.nonce != 1);
+        assert_eq!(removed.len(), 1);
+        pool.admit(transfer(1, 6), &state, room(), 0).unwrap();
+        assert_eq!(pool.candidates().len(), 2);
     }
 }
