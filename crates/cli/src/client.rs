@@ -28,6 +28,57 @@ pub enum ClientError {
     Malformed { url: String, reason: String },
 }
 
+/// A client for many requests in flight at once (bulk chain creation, benchmarks): HTTP/1.1
+/// over kept-alive connections, on the caller's tokio runtime.
+#[derive(Debug, Clone)]
+pub struct BulkClient {
+    inner: hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        http_body_util::Full<hyper::body::Bytes>,
+    >,
+}
+
+impl Default for BulkClient {
+    /// Requests are driven by the tokio runtime they are awaited on.
+    fn default() -> BulkClient {
+        let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        connector.set_nodelay(true);
+        let inner =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .pool_max_idle_per_host(4096)
+                .build(connector);
+        BulkClient { inner }
+    }
+}
+
+impl BulkClient {
+    /// POSTs a JSON body to `uri`; answers the status and the body, or why there is none.
+    pub async fn post(
+        &self,
+        uri: &hyper::Uri,
+        body: hyper::body::Bytes,
+    ) -> Result<(u16, hyper::body::Bytes), String> {
+        use http_body_util::BodyExt;
+        let request = hyper::Request::post(uri.clone())
+            .header("content-type", "application/json")
+            .body(http_body_util::Full::new(body))
+            .map_err(|e| e.to_string())?;
+        let response = self
+            .inner
+            .request(request)
+            .await
+            .map_err(|e| format!("cannot reach {uri}: {e}"))?;
+        let status = response.status().as_u16();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        Ok((status, bytes))
+    }
+}
+
 /// One host's API.
 #[derive(Debug, Clone)]
 pub struct Client {

@@ -10,12 +10,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context as _, Result};
-use bytes_body::Body;
 use myriad_types::{encode, Address, ChainId, SecretKey, SignedTransaction, Transaction, TxKind};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use serde::Serialize;
 
 use super::{plot, samples, table, verify_rate, BenchDir, MetricsSample, Series};
+use crate::client::BulkClient;
 use crate::devnet::{create_chains, numbered_chain, start_hosts, Devnet, Hosts};
 use crate::Node;
 use myriad_host::{HostConfig, Overrides};
@@ -30,10 +30,6 @@ const AUTO_STEPS_MAX: usize = 10;
 const SUBMIT_TIMEOUT: Duration = Duration::from_secs(35);
 /// How long the machine's verification rate is measured.
 const VERIFY_SAMPLE: Duration = Duration::from_secs(2);
-
-mod bytes_body {
-    pub type Body = http_body_util::Full<hyper::body::Bytes>;
-}
 
 #[derive(Debug, Clone, Copy)]
 pub enum Rate {
@@ -260,30 +256,17 @@ fn prepare(
 type Outcome = Option<Duration>;
 
 async fn submit(
-    client: &hyper_util::client::legacy::Client<
-        hyper_util::client::legacy::connect::HttpConnector,
-        Body,
-    >,
+    client: &BulkClient,
     uri: &hyper::Uri,
     body: hyper::body::Bytes,
     due: Instant,
 ) -> Outcome {
-    use http_body_util::BodyExt;
-    let request = hyper::Request::post(uri.clone())
-        .header("content-type", "application/json")
-        .body(Body::new(body))
-        .ok()?;
-    let answer = tokio::time::timeout(SUBMIT_TIMEOUT, async {
-        let response = client.request(request).await.ok()?;
-        let ok = response.status() == hyper::StatusCode::OK;
-        let bytes = response.into_body().collect().await.ok()?.to_bytes();
-        // `{"status":"committed",...}`: only a committed acknowledgement counts.
-        const COMMITTED: &[u8] = b"\"status\":\"committed\"";
-        let committed = ok && bytes.windows(COMMITTED.len()).any(|w| w == COMMITTED);
-        committed.then(|| due.elapsed())
-    })
-    .await;
-    answer.ok().flatten()
+    let answer = tokio::time::timeout(SUBMIT_TIMEOUT, client.post(uri, body)).await;
+    let (status, bytes) = answer.ok()?.ok()?;
+    // `{"status":"committed",...}`: only a committed acknowledgement counts.
+    const COMMITTED: &[u8] = b"\"status\":\"committed\"";
+    let committed = status == 200 && bytes.windows(COMMITTED.len()).any(|w| w == COMMITTED);
+    committed.then(|| due.elapsed())
 }
 
 /// Sends `txs` at `rate` per second, open loop; returns each one's outcome, in order.
@@ -298,13 +281,7 @@ fn send(devnet: &Devnet, txs: Vec<Prepared>, rate: f64) -> Result<(Vec<Outcome>,
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        connector.set_nodelay(true);
-        let client = Arc::new(
-            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                .pool_max_idle_per_host(4096)
-                .build(connector),
-        );
+        let client = Arc::new(BulkClient::default());
         let uris = Arc::new(uris);
         let start = tokio::time::Instant::now();
         let mut tasks = Vec::with_capacity(txs.len());
