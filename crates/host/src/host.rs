@@ -700,8 +700,7 @@ impl Host {
                 return Err(CreateError::Full(max));
             }
         }
-        let mut state =
-            ChainState::from_genesis(genesis).map_err(|e| CreateError::Invalid(e.to_string()))?;
+        let mut state = ChainState::from_verified_genesis(&genesis.genesis, set);
         state.share_validators(|set| intern(&mut self.sets, set));
         self.batch.put_genesis(genesis);
         self.batch.put_chain_state(&state, Hash::ZERO);

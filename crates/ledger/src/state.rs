@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use myriad_types::{
-    Account, Address, Amount, ChainId, GenesisError, Hash, Height, SignedGenesis, Symbol,
+    Account, Address, Amount, ChainId, Genesis, GenesisError, Hash, Height, SignedGenesis, Symbol,
     ValidatorSet,
 };
 
@@ -77,7 +77,15 @@ impl ChainState {
     /// The state at height 0 of the chain a signed genesis founds.
     pub fn from_genesis(signed: &SignedGenesis) -> Result<ChainState, GenesisError> {
         let validators = signed.verify()?;
-        let genesis = &signed.genesis;
+        Ok(ChainState::from_verified_genesis(
+            &signed.genesis,
+            validators,
+        ))
+    }
+
+    /// The state at height 0 of the chain `genesis` founds, for a caller that has checked its
+    /// owner's signature (in a batch) and its rules, which gave `validators`.
+    pub fn from_verified_genesis(genesis: &Genesis, validators: ValidatorSet) -> ChainState {
         let meta = ChainMeta {
             chain_id: genesis.chain_id(),
             height: Height(0),
@@ -91,7 +99,7 @@ impl ChainState {
             validators: Arc::new(validators),
             next_validators: None,
         };
-        Ok(ChainState::from_parts(meta, []))
+        ChainState::from_parts(meta, [])
     }
 
     /// Rebuilds a state from its stored parts.
