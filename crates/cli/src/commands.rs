@@ -332,15 +332,18 @@ impl Context {
             .map(|text| parse_amount(text, decimals))
             .transpose()?;
         let key = self.signer(owner)?;
-        let genesis = signed_genesis(
+        let genesis = SignedGenesis::sign(
+            checked_genesis(
+                key.address(),
+                symbol.clone(),
+                decimals,
+                max_supply,
+                validators,
+                now_ms(),
+                0,
+            )?,
             &key,
-            symbol.clone(),
-            decimals,
-            max_supply,
-            validators,
-            now_ms(),
-            0,
-        )?;
+        );
         let hosts: Vec<HostId> = validators.iter().map(|(host, _)| *host).collect();
         let Some(client) = self.network.named(&hosts).into_iter().next() else {
             let urls: Vec<&str> = self.network.clients.iter().map(Client::url).collect();
@@ -397,16 +400,10 @@ impl Context {
 
     pub fn chain_list(&self, limit: usize) -> Result<()> {
         let (client, _) = self.network.any()?;
-        let mut after: Option<String> = None;
-        let mut chains = Vec::new();
-        while chains.len() < limit {
-            let page = client.chains(after.as_deref(), (limit - chains.len()).min(1000))?;
-            chains.extend(page.chains);
-            match page.next {
-                Some(next) => after = Some(next),
-                None => break,
-            }
-        }
+        let chains = collect_pages(limit, |after, size| {
+            let page = client.chains(after, size)?;
+            Ok((page.chains, page.next))
+        })?;
         let mut human = format!("{} chains on {}", chains.len(), client.url());
         for c in &chains {
             let supply = format_amount(amount_of(&c.supply)?, c.decimals);
@@ -535,21 +532,10 @@ impl Context {
     pub fn history(&self, chain: Option<&str>, account: &str, limit: usize) -> Result<()> {
         let chain = self.chain(chain)?;
         let address = self.address(account)?;
-        let mut before: Option<String> = None;
-        let mut entries = Vec::new();
-        while entries.len() < limit {
-            let page = chain.client.history(
-                &chain.id,
-                &address,
-                before.as_deref(),
-                (limit - entries.len()).min(1000),
-            )?;
-            entries.extend(page.txs);
-            match page.next {
-                Some(next) => before = Some(next),
-                None => break,
-            }
-        }
+        let entries = collect_pages(limit, |before, size| {
+            let page = chain.client.history(&chain.id, &address, before, size)?;
+            Ok((page.txs, page.next))
+        })?;
         let mut human = format!(
             "{} transactions of {account} on {}, newest first",
             entries.len(),
@@ -730,6 +716,26 @@ impl Context {
     }
 }
 
+/// Up to `limit` entries of a paged list: `fetch(cursor, size)` answers one page (of at most
+/// `size` entries) and the cursor of the next, if there is one.
+fn collect_pages<T>(
+    limit: usize,
+    mut fetch: impl FnMut(Option<&str>, usize) -> Result<(Vec<T>, Option<String>)>,
+) -> Result<Vec<T>> {
+    let mut entries = Vec::new();
+    let mut cursor: Option<String> = None;
+    while entries.len() < limit {
+        let size = (limit - entries.len()).min(myriad_api::PAGE_ENTRIES_MAX);
+        let (page, next) = fetch(cursor.as_deref(), size)?;
+        entries.extend(page);
+        match next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    Ok(entries)
+}
+
 /// A validator list from (host, power) pairs, checked as a genesis would check it.
 fn validator_list(validators: &[(HostId, u64)]) -> Result<myriad_types::ValidatorList> {
     let list: Vec<Validator> = validators
@@ -752,29 +758,27 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// A genesis signed by its owner. `salt` tells apart chains otherwise alike.
-pub fn signed_genesis(
-    owner: &SecretKey,
+/// A genesis of `owner`'s, checked against the genesis rules; `salt` tells apart chains
+/// otherwise alike. The owner signs it (`SignedGenesis::sign`) before it is sent.
+pub fn checked_genesis(
+    owner: Address,
     symbol: Symbol,
     decimals: u8,
     max_supply: Option<Amount>,
     validators: &[(HostId, u64)],
     created_at_ms: u64,
     salt: u64,
-) -> Result<SignedGenesis> {
-    let genesis = SignedGenesis::sign(
-        Genesis {
-            owner: owner.address(),
-            symbol,
-            decimals,
-            max_supply,
-            validators: validator_list(validators)?,
-            created_at_ms,
-            salt,
-        },
+) -> Result<Genesis> {
+    let genesis = Genesis {
         owner,
-    );
-    genesis.verify()?;
+        symbol,
+        decimals,
+        max_supply,
+        validators: validator_list(validators)?,
+        created_at_ms,
+        salt,
+    };
+    genesis.validator_set()?;
     Ok(genesis)
 }
 

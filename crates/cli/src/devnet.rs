@@ -17,14 +17,14 @@ use anyhow::{anyhow, bail, Context as _, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use myriad_host::write_key;
 use myriad_types::{
-    encode, format_amount, Amount, ChainId, HostId, SecretKey, SignedGenesis, SignedTransaction,
-    Symbol, Transaction, TxKind,
+    encode, format_amount, Address, Amount, ChainId, Genesis, HostId, SecretKey, SignedGenesis,
+    SignedTransaction, Symbol, Transaction, TxKind,
 };
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 
 use crate::client::{BulkClient, Client, ClientError};
-use crate::commands::{now_ms, signed_genesis};
+use crate::commands::{checked_genesis, now_ms};
 use crate::wallet::{PassphraseSource, Wallet};
 
 /// The file that marks a directory as a devnet and describes it.
@@ -438,6 +438,34 @@ impl HostProcess {
         })
     }
 
+    /// Waits until the host answers on its API at `api`.
+    fn wait_ready(&mut self, api: SocketAddr) -> Result<()> {
+        let client = Client::new(&api.to_string());
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                bail!(
+                    "{} exited ({status}) while starting; last lines of {}:\n{}",
+                    self.name,
+                    self.dir.join("host.log").display(),
+                    self.log_tail()
+                );
+            }
+            if client.health().is_ok() {
+                return Ok(());
+            }
+            if started.elapsed() > START_TIMEOUT {
+                bail!(
+                    "{} did not answer at {} within {START_TIMEOUT:?}; see {}",
+                    self.name,
+                    client.url(),
+                    self.dir.join("host.log").display()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// The last lines of the host's log, to show why it failed.
     fn log_tail(&self) -> String {
         use std::io::{Read, Seek, SeekFrom};
@@ -522,36 +550,6 @@ pub(crate) fn progress(length: u64, message: &'static str) -> ProgressBar {
     bar
 }
 
-impl HostProcess {
-    /// Waits until the host answers on its API at `api`.
-    fn wait_ready(&mut self, api: SocketAddr) -> Result<()> {
-        let client = Client::new(&api.to_string());
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                bail!(
-                    "{} exited ({status}) while starting; last lines of {}:\n{}",
-                    self.name,
-                    self.dir.join("host.log").display(),
-                    self.log_tail()
-                );
-            }
-            if client.health().is_ok() {
-                return Ok(());
-            }
-            if started.elapsed() > START_TIMEOUT {
-                bail!(
-                    "{} did not answer at {} within {START_TIMEOUT:?}; see {}",
-                    self.name,
-                    client.url(),
-                    self.dir.join("host.log").display()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
 impl Hosts {
     /// The process id of host `index`.
     pub(crate) fn pid(&self, index: usize) -> u32 {
@@ -615,15 +613,18 @@ fn ensure_demo(devnet: &mut Devnet) -> Result<()> {
         return Ok(());
     }
     let owner = devnet.owner_key()?;
-    let genesis = signed_genesis(
+    let genesis = SignedGenesis::sign(
+        checked_genesis(
+            owner.address(),
+            Symbol::new(DEMO_SYMBOL).map_err(|e| anyhow!(e))?,
+            DEMO_DECIMALS,
+            None,
+            &devnet.validators()?,
+            devnet.file.created_at_ms,
+            0,
+        )?,
         &owner,
-        Symbol::new(DEMO_SYMBOL).map_err(|e| anyhow!(e))?,
-        DEMO_DECIMALS,
-        None,
-        &devnet.validators()?,
-        devnet.file.created_at_ms,
-        0,
-    )?;
+    );
     let clients: Vec<Client> = devnet.api_urls().iter().map(|u| Client::new(u)).collect();
     let chain: ChainId = clients[0].create_chain(&genesis)?.chain_id.parse()?;
     wait_for_chain(&clients, &chain)?;
@@ -661,21 +662,21 @@ fn ensure_demo(devnet: &mut Devnet) -> Result<()> {
     devnet.save()
 }
 
-/// The genesis of the devnet's chain number `salt` (1, 2, …) and the indexes of its
-/// validators: up to four hosts, starting at `salt` modulo the number of hosts.
+/// The genesis of the devnet's chain number `salt` (1, 2, …), owned by `owner`, and the
+/// indexes of its validators: up to four hosts, starting at `salt` modulo the number of hosts.
 pub(crate) fn numbered_chain(
     devnet: &Devnet,
-    owner: &SecretKey,
+    owner: Address,
     hosts: &[(HostId, u64)],
     salt: u64,
-) -> Result<(SignedGenesis, Vec<usize>)> {
+) -> Result<(Genesis, Vec<usize>)> {
     let start = salt as usize % hosts.len();
     let count = hosts.len().min(CHAIN_VALIDATORS_MAX);
     let members: Vec<usize> = (0..count).map(|i| (start + i) % hosts.len()).collect();
     let mut set: Vec<(HostId, u64)> = members.iter().map(|m| hosts[*m]).collect();
     set.sort();
     let symbol = Symbol::new(&format!("C{salt}")).map_err(|e| anyhow!(e))?;
-    let genesis = signed_genesis(
+    let genesis = checked_genesis(
         owner,
         symbol,
         2,
@@ -714,7 +715,8 @@ pub(crate) fn create_chains(devnet: &mut Devnet, target: u64) -> Result<()> {
             .map(|salt| {
                 let (client, owner, hosts, uris, bar) = (&client, &owner, &hosts, &uris, &bar);
                 async move {
-                    let (genesis, members) = numbered_chain(shared, owner, hosts, salt)?;
+                    let (genesis, members) = numbered_chain(shared, owner.address(), hosts, salt)?;
+                    let genesis = SignedGenesis::sign(genesis, owner);
                     let body = format!("{{\"genesis\":\"{}\"}}", hex::encode(encode(&genesis)));
                     let uri = &uris[members[0]];
                     let (status, answer) = client

@@ -450,8 +450,8 @@ pub fn run(dir: &BenchDir, options: &LoadOptions) -> Result<LoadResult> {
         live: (0..options.chains as usize).collect(),
     };
     for salt in 1..=options.chains {
-        let (genesis, members) = numbered_chain(&devnet, &owner, &validators, salt)?;
-        chains.ids.push(genesis.genesis.chain_id());
+        let (genesis, members) = numbered_chain(&devnet, owner.address(), &validators, salt)?;
+        chains.ids.push(genesis.chain_id());
         chains.host.push(members[0]);
         chains.next_nonce.push(1);
     }
