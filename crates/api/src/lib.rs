@@ -20,7 +20,7 @@ use axum::{Json, Router};
 use futures::Stream;
 use myriad_host::{Command, CreateError, HostEvent, HostHandle, SubmitError, TxStatus};
 use myriad_ledger::ChainState;
-use myriad_store::{ChainHead, Store};
+use myriad_store::ChainHead;
 use myriad_types::{
     decode, encode, Address, Block, ChainId, Hash, Height, SignedGenesis, SignedTransaction, TxKind,
 };
@@ -699,7 +699,7 @@ struct EventsQuery {
 /// Server-sent events: `head` (a chain's new block) and `tx` (a transaction's new status),
 /// for every chain or for `?chain=` only.
 #[utoipa::path(get, path = "/events", params(("chain" = Option<String>, Query)),
-    responses((status = 200, description = "text/event-stream of `head` and `tx` events"), (status = 400, body = ErrorBody)))]
+    responses((status = 200, description = "text/event-stream of `head`, `tx` and `evidence` events"), (status = 400, body = ErrorBody)))]
 async fn events(
     State(handle): State<HostHandle>,
     query: Result<Query<EventsQuery>, QueryRejection>,
@@ -734,6 +734,15 @@ async fn events(
                     "tx",
                     chain,
                     serde_json::to_value(status_body(*hash, status)).ok()?,
+                )
+            }
+            HostEvent::Evidence { chain, evidence } => {
+                let vote = &evidence.first.vote;
+                (
+                    "evidence",
+                    *chain,
+                    serde_json::json!({"chain_id": chain.to_string(), "host": evidence.first.voter.to_string(),
+                        "height": vote.height.0, "round": vote.round.0}),
                 )
             }
         };

@@ -113,6 +113,10 @@ pub struct HostConfig {
     /// Appends every vote received from peers to this file, one line each: an audit trail
     /// that shows whether any host ever signed two conflicting votes.
     pub vote_log: Option<PathBuf>,
+    /// A deliberately broken host for the simulator's canary: it acknowledges a tick's
+    /// commits before its write is durable.
+    #[cfg(feature = "canary")]
+    pub canary_ack_before_durable: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -254,7 +258,29 @@ impl HostConfig {
             },
             consensus: ConsensusConfig::default(),
             vote_log: parsed.vote_log,
+            #[cfg(feature = "canary")]
+            canary_ack_before_durable: false,
         })
+    }
+
+    /// The configuration of a host whose caller brings its store and transport and runs its
+    /// ticks (the simulator): no files, no listening addresses, no peers to dial.
+    pub fn in_memory(tick_ms: u64, limits: Limits, consensus: ConsensusConfig) -> HostConfig {
+        let nowhere = SocketAddr::from(([127, 0, 0, 1], 0));
+        HostConfig {
+            data_dir: PathBuf::new(),
+            key_file: PathBuf::new(),
+            listen: nowhere,
+            api: nowhere,
+            peers: Vec::new(),
+            tick_ms,
+            limits,
+            policy: Policy::default(),
+            consensus,
+            vote_log: None,
+            #[cfg(feature = "canary")]
+            canary_ack_before_durable: false,
+        }
     }
 
     /// The host's store file.

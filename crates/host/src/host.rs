@@ -6,21 +6,24 @@
 //! envelope per peer → acknowledge clients. Nothing is signed, sent or acknowledged before
 //! the write that records it is durable.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::fmt;
+use std::hash::{BuildHasherDefault, DefaultHasher};
 use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
-use myriad_consensus::{Approval, Effect, Input, Instance, SignerGuard};
+use myriad_consensus::{Approval, Effect, Equivocation, Input, Instance, SignerGuard};
 use myriad_ledger::{
     apply, build_block, check_block, check_form, BlockTemplate, ChainState, TxError,
 };
 use myriad_net::{ChainMsg, EnvelopeBuilder, Inbound, Msg, SendError, Transport};
-use myriad_store::{RedbStore, Store, StoreError, WriteBatch};
+use myriad_store::{HostStore, StoreError, WriteBatch};
 use myriad_types::{
     Block, Certificate, ChainId, Hash, Height, HostId, LockProof, Proposal, SecretKey,
     SignatureCheck, SignedGenesis, SignedProposal, SignedTransaction, SignedVote, SignerState,
     ValidatorSet, Vote,
 };
+use rand_core::CryptoRngCore;
 use tokio::sync::{broadcast, oneshot};
 
 use crate::config::HostConfig;
@@ -36,6 +39,8 @@ pub const FUTURE_MSGS_MAX: usize = 256;
 pub const SYNC_BLOCKS_MAX: u64 = 64;
 /// How long a transaction may wait in a mempool (for a nonce gap to fill) before it is dropped.
 pub const MEMPOOL_TTL_MS: u64 = 120_000;
+/// The most peers one tick asks for the genesis of a chain this host does not hold.
+pub const GENESIS_ASKS_MAX: usize = 64;
 /// How often the gauges that count over every loaded chain are updated.
 const GAUGES_EVERY_MS: u64 = 1000;
 
@@ -96,6 +101,11 @@ pub enum HostEvent {
     Tx {
         hash: Hash,
         status: TxStatus,
+    },
+    /// A validator signed two conflicting votes: the two are the evidence.
+    Evidence {
+        chain: ChainId,
+        evidence: Box<Equivocation>,
     },
 }
 
@@ -237,14 +247,37 @@ fn intern(
     set.clone()
 }
 
+/// A map whose iteration order is the same in every run (its hasher has fixed keys), for
+/// tables whose order reaches what the host sends or writes.
+type FixedMap<K, V> = HashMap<K, V, BuildHasherDefault<DefaultHasher>>;
+
+/// What a host's caller gives it of the outside world: where statuses, events, metrics and
+/// received votes go, and the randomness that blinds batch verification. The host itself
+/// reads no clock, file or OS random source.
+pub struct HostIo {
+    pub statuses: Arc<Mutex<Statuses>>,
+    pub events: broadcast::Sender<HostEvent>,
+    pub metrics: Arc<Metrics>,
+    /// Where the votes received from peers are logged, one line each.
+    pub vote_log: Option<Box<dyn Write + Send>>,
+    pub rng: Box<dyn CryptoRngCore + Send>,
+}
+
+impl fmt::Debug for HostIo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HostIo")
+            .field("vote_log", &self.vote_log.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 /// A host: its key, its store, and every chain it validates.
-#[derive(Debug)]
-pub struct Host {
+pub struct Host<S> {
     key: SecretKey,
     me: HostId,
     config: HostConfig,
-    store: Arc<RedbStore>,
-    chains: HashMap<ChainId, Slot>,
+    store: Arc<S>,
+    chains: FixedMap<ChainId, Slot>,
     /// One shared copy of each validator set, by hash.
     sets: HashMap<Hash, Weak<ValidatorSet>>,
     timers: Timers,
@@ -254,7 +287,8 @@ pub struct Host {
     statuses: Arc<Mutex<Statuses>>,
     events: broadcast::Sender<HostEvent>,
     metrics: Arc<Metrics>,
-    vote_log: Option<std::io::BufWriter<std::fs::File>>,
+    vote_log: Option<Box<dyn Write + Send>>,
+    rng: Box<dyn CryptoRngCore + Send>,
     // The tick in progress.
     now_ms: u64,
     /// When the gauges were last reported.
@@ -264,40 +298,46 @@ pub struct Host {
     loopback: Vec<(ChainId, Msg)>,
     decided: Vec<Decided>,
     created: Vec<(ChainId, oneshot::Sender<Result<ChainId, CreateError>>)>,
-    waiters: HashMap<Hash, Vec<oneshot::Sender<Result<TxStatus, SubmitError>>>>,
+    waiters: FixedMap<Hash, Vec<oneshot::Sender<Result<TxStatus, SubmitError>>>>,
     rejected: Vec<(Hash, ChainId, String)>,
     needs_sent: HashSet<(ChainId, HostId)>,
+    genesis_asks: usize,
     synced_from: HashMap<(ChainId, HostId), u64>,
     penalized: HashSet<HostId>,
 }
 
-impl Host {
+impl<S> fmt::Debug for Host<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Host")
+            .field("me", &self.me)
+            .field("chains_loaded", &self.chains.len())
+            .field("chain_count", &self.chain_count)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: HostStore> Host<S> {
     pub fn new(
         config: HostConfig,
         key: SecretKey,
-        store: Arc<RedbStore>,
-        statuses: Arc<Mutex<Statuses>>,
-        events: broadcast::Sender<HostEvent>,
-        metrics: Arc<Metrics>,
-    ) -> Result<Host, HostError> {
+        store: Arc<S>,
+        io: HostIo,
+    ) -> Result<Host<S>, HostError> {
         let chain_count = store.chain_count()?;
+        let HostIo {
+            statuses,
+            events,
+            metrics,
+            vote_log,
+            rng,
+        } = io;
         metrics.chains_hosted.set(chain_count as i64);
-        let vote_log = match &config.vote_log {
-            None => None,
-            Some(path) => Some(std::io::BufWriter::new(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .map_err(HostError::VoteLog)?,
-            )),
-        };
         Ok(Host {
             me: key.host_id(),
             key,
             config,
             store,
-            chains: HashMap::new(),
+            chains: FixedMap::default(),
             sets: HashMap::new(),
             timers: Timers::default(),
             chain_count,
@@ -307,6 +347,7 @@ impl Host {
             events,
             metrics,
             vote_log,
+            rng,
             now_ms: 0,
             gauges_at_ms: 0,
             batch: WriteBatch::new(),
@@ -314,9 +355,10 @@ impl Host {
             loopback: Vec::new(),
             decided: Vec::new(),
             created: Vec::new(),
-            waiters: HashMap::new(),
+            waiters: FixedMap::default(),
             rejected: Vec::new(),
             needs_sent: HashSet::new(),
+            genesis_asks: 0,
             synced_from: HashMap::new(),
             penalized: HashSet::new(),
         })
@@ -462,7 +504,7 @@ impl Host {
                 .map(|(genesis, _)| vec![genesis.signature_check()]),
         );
         report.signatures = groups.iter().map(Vec::len).sum();
-        let verdicts = verify_groups(&groups, &mut report.batches);
+        let verdicts = verify_groups(&groups, &mut *self.rng, &mut report.batches);
         self.metrics
             .signatures_verified
             .inc_by(report.signatures as u64);
@@ -515,6 +557,11 @@ impl Host {
         self.expire_mempools();
 
         // One durable write, then sign, send and acknowledge.
+        report.blocks = self.decided.len();
+        #[cfg(feature = "canary")]
+        if self.config.canary_ack_before_durable {
+            report.txs = self.acknowledge();
+        }
         let batch = std::mem::take(&mut self.batch);
         if !batch.is_empty() {
             self.store.commit(batch)?;
@@ -523,9 +570,9 @@ impl Host {
             log.flush().map_err(HostError::VoteLog)?;
         }
         self.release(transport);
-        report.blocks = self.decided.len();
-        report.txs = self.acknowledge();
+        report.txs += self.acknowledge();
         self.needs_sent.clear();
+        self.genesis_asks = 0;
         self.synced_from.clear();
         self.penalized.clear();
         self.evict();
@@ -554,6 +601,10 @@ impl Host {
             return Ok(vec![genesis.signature_check()]);
         }
         if !self.load(&item.chain) {
+            if let (Source::Peer(peer), Msg::Proposal(_) | Msg::Vote(_)) = (item.source, &item.msg)
+            {
+                self.ask_genesis(item.chain, peer);
+            }
             return Err(());
         }
         let Some(slot) = self.chains.get(&item.chain) else {
@@ -809,11 +860,32 @@ impl Host {
         }
     }
 
-    /// Sends a peer the durable blocks it misses, from `height` on.
+    /// A peer runs consensus on a chain this host does not hold: perhaps the genesis sent
+    /// to this host was lost. Asks the peer for everything from height 0, the genesis.
+    fn ask_genesis(&mut self, chain: ChainId, peer: HostId) {
+        if self.genesis_asks < GENESIS_ASKS_MAX && self.needs_sent.insert((chain, peer)) {
+            self.genesis_asks += 1;
+            self.outbox
+                .push(Out::Send(chain, Msg::Need(Height(0)), Some(peer)));
+        }
+    }
+
+    /// Sends a peer the durable blocks it misses, from `height` on; from height 0, a peer
+    /// that validates the chain gets its genesis first.
     fn serve(&mut self, chain: ChainId, peer: HostId, height: Height) {
         let Some(slot) = self.chains.get(&chain) else {
             return;
         };
+        if height == Height(0) && slot.peers(&self.me).contains(&peer) {
+            match self.store.genesis(&chain) {
+                Ok(Some(genesis)) => {
+                    self.outbox
+                        .push(Out::Send(chain, Msg::Genesis(genesis), Some(peer)));
+                }
+                Ok(None) => {}
+                Err(error) => tracing::error!(%chain, %error, "cannot read a genesis"),
+            }
+        }
         let durable_top = slot.state.meta().height.0;
         let mut at = height.0.max(1);
         let end = durable_top.min(at.saturating_add(SYNC_BLOCKS_MAX - 1));
@@ -980,6 +1052,8 @@ impl Host {
             Effect::Evidence(evidence) => {
                 tracing::warn!(%chain, ?evidence, "a validator signed two conflicting messages");
                 self.metrics.evidence.inc();
+                let evidence = Box::new(evidence);
+                let _ = self.events.send(HostEvent::Evidence { chain, evidence });
             }
         }
     }
@@ -1171,7 +1245,7 @@ impl Host {
 
     /// Signs what the guard approved (its state is durable now) and sends everything.
     fn release(&mut self, transport: &dyn Transport) {
-        let mut envelopes: HashMap<HostId, EnvelopeBuilder> = HashMap::new();
+        let mut envelopes: BTreeMap<HostId, EnvelopeBuilder> = BTreeMap::new();
         let mut peers_of: HashMap<ChainId, Vec<HostId>> = HashMap::new();
         for out in std::mem::take(&mut self.outbox) {
             let (chain, msg, to) = match out {

@@ -1,7 +1,7 @@
 //! One chain's pending transactions, bounded by count and bytes (per chain here, per host
 //! by the caller's totals).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use myriad_ledger::ChainState;
 use myriad_types::{encode, Address, Hash, SignedTransaction};
@@ -28,7 +28,8 @@ struct Pending {
 
 #[derive(Debug, Default)]
 pub struct Mempool {
-    txs: HashMap<Hash, Pending>,
+    /// By hash: the candidates for a block come in the same order in every run.
+    txs: BTreeMap<Hash, Pending>,
     /// The pending transaction holding each (sender, nonce).
     nonces: HashMap<(Address, u64), Hash>,
     bytes: usize,

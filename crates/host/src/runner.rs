@@ -4,12 +4,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use myriad_net::{Inbound, Transport};
-use myriad_store::RedbStore;
+use myriad_store::{HostStore, ReadStore};
 use myriad_types::{HostId, SecretKey};
+use rand_core::OsRng;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::config::HostConfig;
-use crate::host::{Command, Host, HostError, HostEvent, TickReport};
+use crate::host::{Command, Host, HostError, HostEvent, HostIo, TickReport};
 use crate::metrics::Metrics;
 use crate::status::Statuses;
 
@@ -20,7 +21,7 @@ pub const COMMANDS_MAX: usize = 65_536;
 #[derive(Debug, Clone)]
 pub struct HostHandle {
     pub host: HostId,
-    pub store: Arc<RedbStore>,
+    pub store: Arc<dyn ReadStore>,
     pub statuses: Arc<Mutex<Statuses>>,
     pub events: broadcast::Sender<HostEvent>,
     pub metrics: Arc<Metrics>,
@@ -43,11 +44,12 @@ pub struct RunningHost {
 }
 
 impl RunningHost {
-    /// Starts the tick loop of a host over `transport`.
-    pub fn start(
+    /// Starts the tick loop of a host over `transport`: the host gets the OS's randomness,
+    /// its configured vote log file, and the wall clock at each tick.
+    pub fn start<S: HostStore + ReadStore + 'static>(
         config: HostConfig,
         key: SecretKey,
-        store: Arc<RedbStore>,
+        store: Arc<S>,
         transport: Arc<dyn Transport>,
         inbound: mpsc::Receiver<Inbound>,
     ) -> Result<RunningHost, HostError> {
@@ -56,14 +58,25 @@ impl RunningHost {
         let metrics = Arc::new(Metrics::new());
         let tick = Duration::from_millis(config.tick_ms);
         let tick_messages = config.limits.tick_messages;
-        let host = Host::new(
-            config,
-            key,
-            store.clone(),
-            statuses.clone(),
-            events.clone(),
-            metrics.clone(),
-        )?;
+        let vote_log = match &config.vote_log {
+            None => None,
+            Some(path) => {
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(HostError::VoteLog)?;
+                Some(Box::new(std::io::BufWriter::new(file)) as Box<dyn std::io::Write + Send>)
+            }
+        };
+        let io = HostIo {
+            statuses: statuses.clone(),
+            events: events.clone(),
+            metrics: metrics.clone(),
+            vote_log,
+            rng: Box::new(OsRng),
+        };
+        let host = Host::new(config, key, store.clone(), io)?;
         let (commands, command_rx) = mpsc::channel(COMMANDS_MAX);
         let handle = HostHandle {
             host: host.id(),
@@ -127,7 +140,11 @@ const IDLE_TICK: Duration = Duration::from_secs(1);
 /// When the next tick is due: at the usual pace while there is work, else at the host's next
 /// timeout, and at least every `IDLE_TICK`. An idle host then costs next to nothing, and a
 /// message arriving meanwhile brings the tick forward (see `TickLoop::run`).
-fn next_deadline(host: &Host, report: &TickReport, tick: Duration) -> tokio::time::Instant {
+fn next_deadline<S: HostStore>(
+    host: &Host<S>,
+    report: &TickReport,
+    tick: Duration,
+) -> tokio::time::Instant {
     let now = tokio::time::Instant::now();
     if report.messages > 0 || report.blocks > 0 {
         return now + tick;
@@ -147,8 +164,8 @@ fn now_ms() -> u64 {
 }
 
 /// The tick loop and what feeds it.
-struct TickLoop {
-    host: Host,
+struct TickLoop<S> {
+    host: Host<S>,
     transport: Arc<dyn Transport>,
     inbound: mpsc::Receiver<Inbound>,
     commands: mpsc::Receiver<Command>,
@@ -158,7 +175,7 @@ struct TickLoop {
     tick_messages: usize,
 }
 
-impl TickLoop {
+impl<S: HostStore> TickLoop<S> {
     async fn run(self) -> Result<(), HostError> {
         let TickLoop {
             mut host,

@@ -3,22 +3,27 @@
 //! the good ones still pass in batches.
 
 use myriad_types::{BatchVerifier, SignatureCheck};
-use rand_core::OsRng;
+use rand_core::CryptoRngCore;
 
 /// The verdict for each group of signatures: `true` when every signature in it is valid.
 /// Counts the batch verifications run in `batches`.
-pub fn verify_groups(groups: &[Vec<SignatureCheck>], batches: &mut u64) -> Vec<bool> {
+pub fn verify_groups(
+    groups: &[Vec<SignatureCheck>],
+    rng: &mut dyn CryptoRngCore,
+    batches: &mut u64,
+) -> Vec<bool> {
     let mut verdicts = vec![true; groups.len()];
     let indexes: Vec<usize> = (0..groups.len())
         .filter(|i| !groups[*i].is_empty())
         .collect();
-    bisect(groups, &indexes, &mut verdicts, batches);
+    bisect(groups, &indexes, rng, &mut verdicts, batches);
     verdicts
 }
 
 fn bisect(
     groups: &[Vec<SignatureCheck>],
     indexes: &[usize],
+    rng: &mut dyn CryptoRngCore,
     verdicts: &mut [bool],
     batches: &mut u64,
 ) {
@@ -26,7 +31,7 @@ fn bisect(
         return;
     }
     *batches += 1;
-    if batch_passes(groups, indexes) {
+    if batch_passes(groups, indexes, rng) {
         return;
     }
     if let [only] = indexes {
@@ -34,11 +39,15 @@ fn bisect(
         return;
     }
     let (left, right) = indexes.split_at(indexes.len() / 2);
-    bisect(groups, left, verdicts, batches);
-    bisect(groups, right, verdicts, batches);
+    bisect(groups, left, rng, verdicts, batches);
+    bisect(groups, right, rng, verdicts, batches);
 }
 
-fn batch_passes(groups: &[Vec<SignatureCheck>], indexes: &[usize]) -> bool {
+fn batch_passes(
+    groups: &[Vec<SignatureCheck>],
+    indexes: &[usize],
+    rng: &mut dyn CryptoRngCore,
+) -> bool {
     let checks = indexes.iter().flat_map(|i| &groups[*i]);
     let mut batch = BatchVerifier::new();
     let mut count = 0;
@@ -53,12 +62,13 @@ fn batch_passes(groups: &[Vec<SignatureCheck>], indexes: &[usize]) -> bool {
             .flat_map(|i| &groups[*i])
             .all(|check| check.verify().is_ok());
     }
-    batch.verify(OsRng).is_ok()
+    batch.verify(rng).is_ok()
 }
 
 #[cfg(test)]
 mod tests {
     use myriad_types::{ChainId, SecretKey, Signature, Transaction, TxKind};
+    use rand_core::OsRng;
 
     use super::*;
 
@@ -88,7 +98,7 @@ mod tests {
             })
             .collect();
         let mut batches = 0;
-        let verdicts = verify_groups(&groups, &mut batches);
+        let verdicts = verify_groups(&groups, &mut OsRng, &mut batches);
         for (i, verdict) in verdicts.iter().enumerate() {
             assert_eq!(*verdict, !bad.contains(&i), "group {i}");
         }
@@ -102,7 +112,9 @@ mod tests {
     fn a_clean_tick_is_one_batch() {
         let groups: Vec<Vec<SignatureCheck>> = (0..20u8).map(|i| vec![check(i, true)]).collect();
         let mut batches = 0;
-        assert!(verify_groups(&groups, &mut batches).iter().all(|v| *v));
+        assert!(verify_groups(&groups, &mut OsRng, &mut batches)
+            .iter()
+            .all(|v| *v));
         assert_eq!(batches, 1);
     }
 }

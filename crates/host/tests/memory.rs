@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use myriad_host::{Command, CreateError, HostConfig, Overrides, Policy, RunningHost, TxStatus};
 use myriad_net::MemoryNetwork;
-use myriad_store::{RedbStore, Store};
+use myriad_store::RedbStore;
 use myriad_types::{
     BoundedVec, ChainId, Genesis, Height, SecretKey, SignedGenesis, SignedTransaction, Symbol,
     Transaction, TxKind, Validator,

@@ -1,13 +1,18 @@
-//! The checkers: what must hold in every run, whatever the faults.
+//! The checkers: what must hold in every run, whatever the faults. They follow every chain
+//! with a reference copy built from the honest hosts' decisions, and look into each host's
+//! store whenever the host says something is durable.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::sync::Arc;
 
 use myriad_consensus::Equivocation;
-
-use crate::node::Verified;
-use myriad_ledger::ChainState;
-use myriad_types::{Block, Certificate, Hash, Height, HostId, Round, ValidatorSet, VoteStep};
+use myriad_ledger::{check_block, ChainState};
+use myriad_store::{ChainStore, MemStore, ReadStore};
+use myriad_types::{
+    encode, Block, Certificate, ChainId, Hash, Height, HostId, Round, SignedGenesis, TxKind,
+    ValidatorSet,
+};
 
 /// A broken rule, with what broke it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,12 +27,37 @@ impl fmt::Display for Failure {
     }
 }
 
+/// A chain as the honest hosts decided it, block by block.
+#[derive(Debug)]
+struct Reference {
+    state: ChainState,
+    head: Hash,
+    /// Each decided height's block hash and the validator set that certified it.
+    decided: Vec<(Hash, Arc<ValidatorSet>)>,
+}
+
+/// What a first decision changed, for the clients and the counters.
+#[derive(Debug, Default)]
+pub struct Advance {
+    pub txs: Vec<Hash>,
+    pub validator_changes: u64,
+}
+
+/// What a host signed: one of a round's steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Signed {
+    Proposal,
+    Prevote,
+    Precommit,
+}
+
 #[derive(Debug, Default)]
 pub struct Checker {
-    /// The first block an honest node decided at each (chain, height).
-    decided: BTreeMap<(usize, Height), Hash>,
-    /// Every vote an honest host signed.
-    signed: BTreeMap<(HostId, usize, Height, Round, VoteStep), Option<Hash>>,
+    chains: BTreeMap<ChainId, Reference>,
+    /// Every message an honest host signed: what it signed for each step.
+    signed: BTreeMap<(HostId, ChainId, Height, Round, Signed), Option<Hash>>,
+    /// Certificates already verified against a set, by the hash of both.
+    verified: BTreeSet<Hash>,
     pub failures: Vec<Failure>,
 }
 
@@ -38,64 +68,172 @@ impl Checker {
         }
     }
 
-    /// Agreement and validity of one honest decision, made with `validators` in force.
-    pub fn decision(
-        &mut self,
-        chain: usize,
-        block: &Block,
-        certificate: &Certificate,
-        validators: &ValidatorSet,
-        verified: &mut Verified,
-    ) {
-        let height = block.header.height;
-        let hash = block.hash();
-        if !verified.certificate(certificate, validators) {
-            let error = certificate.verify(validators).err();
-            self.fail(
-                "validity",
-                format!("chain {chain} height {height}: {error:?}"),
-            );
-        }
-        if certificate.block_hash != hash
-            || certificate.height != height
-            || block.header.validators_hash != validators.hash()
-        {
-            self.fail(
-                "validity",
-                format!("chain {chain} height {height}: certificate or header names another block or set"),
-            );
-        }
-        match self.decided.get(&(chain, height)) {
-            Some(first) if *first != hash => self.fail(
-                "agreement",
-                format!("chain {chain} height {height}: decided {first} and {hash}"),
-            ),
-            Some(_) => {}
-            None => {
-                self.decided.insert((chain, height), hash);
+    /// Follows a new chain from its genesis.
+    pub fn add_chain(&mut self, genesis: &SignedGenesis) {
+        let chain = genesis.genesis.chain_id();
+        match ChainState::from_genesis(genesis) {
+            Ok(state) => {
+                self.chains.insert(
+                    chain,
+                    Reference {
+                        state,
+                        head: Hash::ZERO,
+                        decided: Vec::new(),
+                    },
+                );
             }
+            Err(error) => self.unexpected(format!("the workload made a bad genesis: {error}")),
         }
     }
 
-    /// An honest host released a signature on this vote.
-    pub fn signed_vote(
+    /// The hosts that validate `chain` now, and those that will from its next height.
+    pub fn validators(&self, chain: &ChainId) -> Vec<HostId> {
+        let Some(reference) = self.chains.get(chain) else {
+            return Vec::new();
+        };
+        let meta = reference.state.meta();
+        let mut hosts: Vec<HostId> = meta
+            .validators
+            .validators()
+            .iter()
+            .chain(meta.next_validators.iter().flat_map(|s| s.validators()))
+            .map(|v| v.host)
+            .collect();
+        hosts.sort();
+        hosts.dedup();
+        hosts
+    }
+
+    /// Whether a validator set change is decided but not yet in force.
+    pub fn changing_validators(&self, chain: &ChainId) -> bool {
+        self.chains
+            .get(chain)
+            .is_some_and(|r| r.state.meta().next_validators.is_some())
+    }
+
+    /// The set in force on `chain` now.
+    pub fn validator_set(&self, chain: &ChainId) -> Option<Arc<ValidatorSet>> {
+        let reference = self.chains.get(chain)?;
+        Some(reference.state.meta().validators.clone())
+    }
+
+    fn certificate_holds(&mut self, certificate: &Certificate, set: &ValidatorSet) -> bool {
+        let id = Hash::of_parts(&[&encode(certificate), &set.hash().0]);
+        if self.verified.contains(&id) {
+            return true;
+        }
+        let holds = certificate.verify(set).is_ok();
+        if holds {
+            self.verified.insert(id);
+        }
+        holds
+    }
+
+    /// Agreement and validity of one honest host's decision, read back from its store. The
+    /// first decision of a height moves the reference chain on; it is returned.
+    pub fn decision(&mut self, host: usize, block: &Block, certificate: &Certificate) -> Advance {
+        let chain = block.header.chain_id;
+        let height = block.header.height;
+        let hash = block.hash();
+        let Some(reference) = self.chains.get(&chain) else {
+            self.unexpected(format!("host {host} decided on unknown chain {chain}"));
+            return Advance::default();
+        };
+        let next = reference.state.next_height();
+        let earlier = reference
+            .decided
+            .get(height.0.wrapping_sub(1) as usize)
+            .cloned();
+        if certificate.block_hash != hash || certificate.height != height {
+            self.fail(
+                "validity",
+                format!("host {host} chain {chain} height {height}: the certificate names another block"),
+            );
+        }
+        if let Some((first, set)) = earlier {
+            if first != hash {
+                self.fail(
+                    "agreement",
+                    format!(
+                        "chain {chain} height {height}: decided {first} and {hash} (host {host})"
+                    ),
+                );
+            } else if !self.certificate_holds(certificate, &set) {
+                self.fail(
+                    "validity",
+                    format!(
+                        "host {host} chain {chain} height {height}: certificate does not verify"
+                    ),
+                );
+            }
+            return Advance::default();
+        }
+        if height > next {
+            self.unexpected(format!(
+                "host {host} decided chain {chain} height {height} before any honest host decided height {next}"
+            ));
+            return Advance::default();
+        }
+        self.advance(host, block, certificate)
+    }
+
+    fn advance(&mut self, host: usize, block: &Block, certificate: &Certificate) -> Advance {
+        let chain = block.header.chain_id;
+        let height = block.header.height;
+        let Some(reference) = self.chains.get(&chain) else {
+            return Advance::default();
+        };
+        let set = reference.state.meta().validators.clone();
+        let checked = check_block(&reference.state, &reference.head, block);
+        if !self.certificate_holds(certificate, &set) {
+            self.fail(
+                "validity",
+                format!("host {host} chain {chain} height {height}: certificate does not verify"),
+            );
+        }
+        let post = match checked {
+            Ok(post) => post,
+            Err(error) => {
+                self.fail(
+                    "validity",
+                    format!("host {host} decided an invalid block at chain {chain} height {height}: {error}"),
+                );
+                return Advance::default();
+            }
+        };
+        self.conservation(&format!("chain {chain} height {height}"), &post);
+        let advance = Advance {
+            txs: block.txs.iter().map(|tx| tx.hash()).collect(),
+            validator_changes: block
+                .txs
+                .iter()
+                .filter(|tx| matches!(tx.tx.kind, TxKind::SetValidators { .. }))
+                .count() as u64,
+        };
+        if let Some(reference) = self.chains.get_mut(&chain) {
+            reference.state = post;
+            reference.head = block.hash();
+            reference.decided.push((block.hash(), set));
+        }
+        advance
+    }
+
+    /// An honest host released a signature on one step of a round.
+    pub fn signed(
         &mut self,
         host: HostId,
-        chain: usize,
-        height: Height,
-        round: Round,
-        step: VoteStep,
+        chain: ChainId,
+        (height, round, step): (Height, Round, Signed),
         block: Option<Hash>,
     ) {
-        let key = (host, chain, height, round, step);
-        match self.signed.get(&key) {
+        match self.signed.get(&(host, chain, height, round, step)) {
             Some(earlier) if *earlier != block => self.fail(
                 "never sign twice",
                 format!("honest host {host} signed {earlier:?} and {block:?} for chain {chain} height {height} round {round} {step:?}"),
             ),
             Some(_) => {}
             None => {
-                self.signed.insert(key, block);
+                self.signed.insert((host, chain, height, round, step), block);
             }
         }
     }
@@ -111,8 +249,18 @@ impl Checker {
         }
     }
 
+    /// A host penalized a peer: never an honest one.
+    pub fn penalty(&mut self, by: usize, peer: HostId, reason: &str, byzantine: Option<HostId>) {
+        if Some(peer) != byzantine {
+            self.fail(
+                "evidence",
+                format!("host {by} penalized honest host {peer}: {reason}"),
+            );
+        }
+    }
+
     /// supply = minted − burned = the sum of all balances.
-    pub fn conservation(&mut self, chain: usize, state: &ChainState) {
+    fn conservation(&mut self, at: &str, state: &ChainState) {
         let meta = state.meta();
         let total = state
             .accounts()
@@ -121,31 +269,94 @@ impl Checker {
             self.fail(
                 "conservation",
                 format!(
-                    "chain {chain} height {}: supply {} minted {} burned {} balances {total:?}",
-                    meta.height, meta.supply, meta.minted, meta.burned
+                    "{at}: supply {} minted {} burned {} balances {total:?}",
+                    meta.supply, meta.minted, meta.burned
                 ),
             );
         }
     }
 
-    /// Every block a node acknowledged is in what it synced.
-    pub fn durability(
+    /// A host told its subscribers that a block is committed: it must be in its store.
+    pub fn durable_block(&mut self, host: usize, store: &MemStore, at: (ChainId, Height, Hash)) {
+        let (chain, height, hash) = at;
+        let stored = store.block(&chain, height).ok().flatten().map(|b| b.hash());
+        if stored != Some(hash) {
+            self.fail(
+                "durability",
+                format!("host {host} acknowledged chain {chain} height {height} ({hash}) but its store holds {stored:?}"),
+            );
+        }
+    }
+
+    /// A host told a client its transaction is committed: it must be in the host's store, in
+    /// the block the honest hosts decided at that height.
+    pub fn acknowledged_tx(
         &mut self,
-        node: usize,
-        acked: &[(usize, Height, Hash)],
-        synced: &BTreeMap<usize, Vec<(Block, Certificate)>>,
+        host: usize,
+        store: &MemStore,
+        tx: Hash,
+        at: (ChainId, Height),
     ) {
-        for (chain, height, hash) in acked {
-            let stored = synced
-                .get(chain)
-                .and_then(|blocks| blocks.get(height.0 as usize - 1))
-                .map(|(block, _)| block.hash());
-            if stored != Some(*hash) {
+        let (chain, height) = at;
+        let located = store.tx_location(&tx).ok().flatten();
+        let block = store.block(&chain, height).ok().flatten();
+        let in_block = block
+            .as_ref()
+            .is_some_and(|b| b.txs.iter().any(|t| t.hash() == tx));
+        if located != Some(at) || !in_block {
+            self.fail(
+                "acknowledged",
+                format!("host {host} told a client tx {tx} committed at chain {chain} height {height}, but its store places it at {located:?}"),
+            );
+            return;
+        }
+        let decided = self
+            .chains
+            .get(&chain)
+            .and_then(|r| r.decided.get(height.0 as usize - 1))
+            .map(|(hash, _)| *hash);
+        let hash = block.map(|b| b.hash());
+        if decided.is_some() && decided != hash {
+            self.fail(
+                "acknowledged",
+                format!("host {host} acknowledged tx {tx} in block {hash:?}, the honest hosts decided {decided:?}"),
+            );
+        }
+    }
+
+    /// A host's store, reopened: every chain's state rebuilds, matches its head's state root
+    /// and the root of the head block, and conserves supply.
+    pub fn store_reopens(&mut self, host: usize, store: &MemStore) {
+        let chains = match store.chains(None, usize::MAX) {
+            Ok(chains) => chains,
+            Err(error) => return self.fail("store", format!("host {host}: {error}")),
+        };
+        for (chain, head) in chains {
+            let state = match store.chain_state(&chain) {
+                Ok(Some(state)) => state,
+                Ok(None) => {
+                    return self.fail("store", format!("host {host} chain {chain}: no state"))
+                }
+                Err(error) => {
+                    return self.fail("store", format!("host {host} chain {chain}: {error}"))
+                }
+            };
+            let height = head.meta.height;
+            let block_root = match height.0 {
+                0 => Some(head.state_root),
+                _ => store
+                    .block(&chain, height)
+                    .ok()
+                    .flatten()
+                    .map(|b| b.header.state_root),
+            };
+            if state.state_root() != head.state_root || block_root != Some(head.state_root) {
                 self.fail(
-                    "durability",
-                    format!("node {node} acknowledged chain {chain} height {height} but holds {stored:?}"),
+                    "store",
+                    format!("host {host} chain {chain} height {height}: state root {} head {} block {block_root:?}", state.state_root(), head.state_root),
                 );
             }
+            self.conservation(&format!("host {host} store chain {chain}"), &state);
         }
     }
 
@@ -155,10 +366,5 @@ impl Checker {
 
     pub fn unexpected(&mut self, detail: String) {
         self.fail("unexpected", detail);
-    }
-
-    /// Whether a block at (chain, height) was decided by an honest node.
-    pub fn decided_block(&self, chain: usize, height: Height) -> Option<Hash> {
-        self.decided.get(&(chain, height)).copied()
     }
 }

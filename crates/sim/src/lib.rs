@@ -1,12 +1,14 @@
-//! Myriad's deterministic simulator: 4 to 7 hosts validating 50+ chains over a seeded,
-//! faulty network in virtual time — drops, delays, duplicates, partitions, crashes that lose
-//! unsynced writes, byzantine twins and equivocators — with checkers for agreement, validity,
-//! durability, conservation, liveness and never signing twice. One seed, one trace.
+//! Myriad's deterministic simulator: 4 to 7 real hosts (`myriad-host` over in-memory
+//! stores) validating 50+ chains over a seeded, faulty network in virtual time — drops,
+//! delays, duplicates, partitions, crashes between ticks and in the middle of a write,
+//! byzantine twins and equivocators, chains created and validators changed during the run,
+//! bursts that overflow mempools — with checkers for agreement, validity, durability,
+//! acknowledgements, conservation, stores that reopen, liveness and never signing twice.
+//! One seed, one trace.
 #![forbid(unsafe_code)]
 
 mod check;
 mod net;
-mod node;
 mod rng;
 mod workload;
 mod world;
@@ -15,53 +17,73 @@ pub use check::Failure;
 pub use world::run;
 
 use myriad_consensus::Config;
+use myriad_host::{HostConfig, Limits};
 
 /// Which byzantine behaviour one host shows, if any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Byzantine {
     None,
-    /// Two nodes share one host's key, each running honest code with its own signer guard,
-    /// placed on opposite sides of every partition.
+    /// Two hosts share one key, each running honest code with its own signer guard and
+    /// store, placed on opposite sides of every partition.
     Twins,
-    /// The host signs every vote twice, for different blocks, and sends each half the peers
-    /// one of them.
+    /// The host signs a conflicting vote for about half the votes it sends, and sends it
+    /// instead.
     Equivocator,
 }
 
 /// How one simulated run is set up. Everything not set here is drawn from the seed.
 #[derive(Debug, Clone)]
 pub struct SimConfig {
+    /// Chains created at the start.
     pub chains: usize,
     /// Virtual time during which faults happen and clients submit transactions.
     pub faulty_ms: u64,
     /// Virtual time after the faults stop within which every pending transaction must commit.
     pub settle_ms: u64,
-    /// How often a host ends its tick: persist, fsync, send, acknowledge.
-    pub tick_ms: u64,
     /// The byzantine behaviour; `None` draws one from the seed.
     pub byzantine: Option<Byzantine>,
     /// The most partitions during the faulty time.
     pub partitions_max: u64,
-    pub consensus: Config,
+    /// The most bursts of `burst_txs` transactions for one chain at once.
+    pub bursts_max: u64,
+    pub burst_txs: usize,
+    /// The most chains created during the faulty time.
+    pub new_chains_max: u64,
+    /// The most validator set changes during the faulty time.
+    pub validator_changes_max: u64,
+    /// Every host's configuration: its tick, limits and consensus timeouts.
+    pub host: HostConfig,
 }
 
 impl Default for SimConfig {
     fn default() -> SimConfig {
+        // Small limits, so that bursts fill mempools and chains are evicted and reloaded.
+        let limits = Limits {
+            mempool_txs_per_chain: 24,
+            mempool_txs_total: 400,
+            hot_chains: 24,
+            block_txs: 64,
+            ..Limits::default()
+        };
+        let consensus = Config {
+            propose_ms: 300,
+            prevote_ms: 200,
+            precommit_ms: 200,
+            round_increase_ms: 25,
+            resend_ms: 400,
+            ..Config::default()
+        };
         SimConfig {
             chains: 50,
             faulty_ms: 20_000,
             settle_ms: 60_000,
-            tick_ms: 5,
             byzantine: None,
             partitions_max: 4,
-            consensus: Config {
-                propose_ms: 300,
-                prevote_ms: 200,
-                precommit_ms: 200,
-                round_increase_ms: 25,
-                resend_ms: 400,
-                ..Config::default()
-            },
+            bursts_max: 3,
+            burst_txs: 60,
+            new_chains_max: 6,
+            validator_changes_max: 6,
+            host: HostConfig::in_memory(5, limits, consensus),
         }
     }
 }
@@ -76,18 +98,51 @@ pub struct Outcome {
     pub stats: Stats,
 }
 
+/// What one seed exercised.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
     pub hosts: usize,
     pub byzantine: Option<&'static str>,
+    /// Blocks decided by honest hosts (each host's decision counts).
     pub blocks_decided: u64,
     pub txs_committed: u64,
+    /// Transactions a host told a client were committed.
+    pub txs_acknowledged: u64,
     pub messages_sent: u64,
     pub messages_dropped: u64,
     pub crashes: u64,
     pub partitions: u64,
+    /// Blocks hosts sent peers that were behind.
+    pub sync_blocks_served: u64,
+    pub validator_changes: u64,
+    /// Chains created during the faulty time.
+    pub chains_created: u64,
+    pub bursts: u64,
+    /// Transactions refused because a mempool was full.
+    pub mempool_refusals: u64,
     pub evidence: u64,
-    pub max_round: u32,
+    /// The most messages and commands one tick handled.
+    pub max_tick_messages: usize,
+}
+
+impl Stats {
+    /// Adds another run's counts to these.
+    pub fn add(&mut self, other: &Stats) {
+        self.blocks_decided += other.blocks_decided;
+        self.txs_committed += other.txs_committed;
+        self.txs_acknowledged += other.txs_acknowledged;
+        self.messages_sent += other.messages_sent;
+        self.messages_dropped += other.messages_dropped;
+        self.crashes += other.crashes;
+        self.partitions += other.partitions;
+        self.sync_blocks_served += other.sync_blocks_served;
+        self.validator_changes += other.validator_changes;
+        self.chains_created += other.chains_created;
+        self.bursts += other.bursts;
+        self.mempool_refusals += other.mempool_refusals;
+        self.evidence += other.evidence;
+        self.max_tick_messages = self.max_tick_messages.max(other.max_tick_messages);
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use myriad_sim::{run, SimConfig};
+use myriad_sim::{run, SimConfig, Stats};
 
 #[derive(Debug, Parser)]
 #[command(about = "Myriad's deterministic simulation of many hosts and chains under faults")]
@@ -36,17 +36,13 @@ fn main() -> ExitCode {
         None => args.start..args.start + args.seeds,
     };
     let started = Instant::now();
-    let (mut failed, mut blocks, mut txs, mut crashes, mut partitions, mut evidence) =
-        (Vec::new(), 0, 0, 0, 0, 0);
+    let mut failed = Vec::new();
+    let mut total = Stats::default();
     let count = seeds.end - seeds.start;
     for seed in seeds {
         let outcome = run(seed, &config, args.verbose);
         let stats = &outcome.stats;
-        blocks += stats.blocks_decided;
-        txs += stats.txs_committed;
-        crashes += stats.crashes;
-        partitions += stats.partitions;
-        evidence += stats.evidence;
+        total.add(stats);
         if args.verbose || args.seed.is_some() {
             println!("seed {seed}: trace {} {stats:?}", outcome.trace);
         }
@@ -58,10 +54,20 @@ fn main() -> ExitCode {
         }
     }
     println!(
-        "{} passed, {} failed; {count} seeds in {:.1} s: {blocks} blocks, {txs} transactions committed, {crashes} crashes, {partitions} partitions, {evidence} pieces of evidence",
+        "{} passed, {} failed; {count} seeds in {:.1} s: {} blocks, {} transactions committed ({} acknowledged), {} crashes, {} partitions, {} sync blocks served, {} validator changes, {} chains created, {} mempool refusals, {} pieces of evidence",
         count - failed.len() as u64,
         failed.len(),
         started.elapsed().as_secs_f64(),
+        total.blocks_decided,
+        total.txs_committed,
+        total.txs_acknowledged,
+        total.crashes,
+        total.partitions,
+        total.sync_blocks_served,
+        total.validator_changes,
+        total.chains_created,
+        total.mempool_refusals,
+        total.evidence,
     );
     if failed.is_empty() {
         ExitCode::SUCCESS

@@ -1,19 +1,57 @@
-//! The simulated network: what travels between nodes, and the faults it suffers.
+//! The simulated network: the transport each host sends through, and the faults that what
+//! it sends suffers on the way.
 
-use myriad_types::{Block, Certificate, Height, SignedProposal, SignedTransaction, SignedVote};
+use std::sync::{Mutex, PoisonError};
+
+use myriad_net::{Envelope, SendError, Transport};
+use myriad_types::HostId;
 
 use crate::rng::Rng;
 
-/// A message between nodes (or from a client), always about one chain (by index).
-#[derive(Debug, Clone)]
-pub enum Msg {
-    Tx(SignedTransaction),
-    Proposal(SignedProposal),
-    Vote(SignedVote),
-    /// A decided block with its certificate, for a peer that is behind.
-    Commit(Block, Certificate),
-    /// "I am missing the block at this height."
-    Need(Height),
+/// One host's end of the simulated network. Sending only records the envelope: the world
+/// takes what a host sent after its tick and delivers it through the event queue.
+#[derive(Debug, Default)]
+pub struct SimTransport {
+    sent: Mutex<Vec<(HostId, Envelope)>>,
+    penalties: Mutex<Vec<(HostId, String)>>,
+}
+
+impl SimTransport {
+    /// What the host sent since the last call, in the order it sent it.
+    pub fn take_sent(&self) -> Vec<(HostId, Envelope)> {
+        std::mem::take(&mut *self.sent.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// The peers the host penalized since the last call, with its reasons.
+    pub fn take_penalties(&self) -> Vec<(HostId, String)> {
+        std::mem::take(
+            &mut *self
+                .penalties
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
+    }
+}
+
+impl Transport for SimTransport {
+    fn send(&self, to: HostId, envelope: Envelope) -> Result<(), SendError> {
+        self.sent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((to, envelope));
+        Ok(())
+    }
+
+    fn penalize(&self, peer: HostId, reason: &str) {
+        self.penalties
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((peer, reason.to_owned()));
+    }
+
+    fn connected_peers(&self) -> usize {
+        0
+    }
 }
 
 /// The network's faults, drawn per run and changed by partition events.

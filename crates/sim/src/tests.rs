@@ -61,7 +61,7 @@ fn a_canary_that_ignores_the_lock_is_caught() {
         partitions_max: 60,
         ..SimConfig::default()
     };
-    config.consensus.canary_ignore_lock = true;
+    config.host.consensus.canary_ignore_lock = true;
     let caught = (0..CANARY_SEEDS).find(|seed| {
         run(*seed, &config, false)
             .failures
@@ -72,7 +72,7 @@ fn a_canary_that_ignores_the_lock_is_caught() {
         panic!("no seed below {CANARY_SEEDS} caught the canary");
     };
     // The very same run with the lock rule kept is clean.
-    config.consensus.canary_ignore_lock = false;
+    config.host.consensus.canary_ignore_lock = false;
     let honest = run(seed, &config, false);
     assert!(honest.failures.is_empty(), "{:?}", honest.failures);
     println!("canary caught by seed {seed}");

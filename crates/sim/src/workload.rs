@@ -1,8 +1,12 @@
-//! The clients: random mints, transfers and burns on random chains, re-sent until committed.
+//! The clients: random mints, transfers and burns on random chains, validator changes by
+//! the owners, re-sent until committed.
 
 use std::collections::BTreeSet;
 
-use myriad_types::{Amount, Hash, Memo, SecretKey, SignedTransaction, Transaction, TxKind};
+use myriad_types::{
+    Amount, BoundedVec, ChainId, Hash, Memo, SecretKey, SignedTransaction, Transaction, TxKind,
+    Validator,
+};
 
 use crate::rng::Rng;
 
@@ -37,18 +41,18 @@ impl Clients {
 
     /// A new transaction: a mint when the users are poor, else a transfer or a burn that
     /// the sender can afford once its earlier transactions have committed.
-    pub fn next(&mut self, chain_id: myriad_types::ChainId, rng: &mut Rng) -> SignedTransaction {
+    pub fn next(&mut self, chain_id: ChainId, rng: &mut Rng) -> SignedTransaction {
         let from = rng.below(USERS as u64) as usize;
         let amount = rng.between(1, 50) as Amount;
-        let (signer, slot, kind) = if self.balances[from] < amount || rng.chance(0.2) {
+        let (slot, kind) = if self.balances[from] < amount || rng.chance(0.2) {
             let to = rng.below(USERS as u64) as usize;
             let amount = rng.between(50, 500) as Amount;
             self.balances[to] += amount;
             let to = self.users[to].address();
-            (&self.owner, USERS, TxKind::Mint { to, amount })
+            (USERS, TxKind::Mint { to, amount })
         } else if rng.chance(0.15) {
             self.balances[from] -= amount;
-            (&self.users[from], from, TxKind::Burn { amount })
+            (from, TxKind::Burn { amount })
         } else {
             let to = rng.below(USERS as u64) as usize;
             self.balances[from] -= amount;
@@ -58,7 +62,27 @@ impl Clients {
                 amount,
                 memo: Memo::default(),
             };
-            (&self.users[from], from, kind)
+            (from, kind)
+        };
+        self.sign(chain_id, slot, kind)
+    }
+
+    /// The owner's change of the chain's validators.
+    pub fn set_validators(
+        &mut self,
+        chain_id: ChainId,
+        validators: Vec<Validator>,
+    ) -> SignedTransaction {
+        let validators = BoundedVec::new(validators).unwrap_or_default();
+        self.sign(chain_id, USERS, TxKind::SetValidators { validators })
+    }
+
+    /// Signs the next transaction of one client (`USERS` is the owner), pending from now on.
+    fn sign(&mut self, chain_id: ChainId, slot: usize, kind: TxKind) -> SignedTransaction {
+        let signer = if slot == USERS {
+            &self.owner
+        } else {
+            &self.users[slot]
         };
         self.nonces[slot] += 1;
         let tx = Transaction {

@@ -1,72 +1,111 @@
-//! The world: nodes, chains, clients and the event queue that drives them in virtual time.
+//! The world: real hosts over a simulated network, their clients, and the event queue that
+//! drives them in virtual time.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap};
+use std::sync::{Arc, Mutex};
 
-use myriad_consensus::{Effect, Input, Instance, SignerGuard, Timeout};
-use myriad_ledger::ChainState;
-use myriad_types::{
-    Block, BoundedVec, Certificate, Genesis, Hash, Height, HostId, SecretKey, Signable,
-    SignedGenesis, SignedProposal, SignedVote, Symbol, Validator, Vote,
+use myriad_host::{
+    Command, CreateError, Host, HostEvent, HostIo, Metrics, Statuses, SubmitError, TxStatus,
 };
+use myriad_net::{Envelope, Inbound, Msg};
+use myriad_store::{ChainStore, MemStore};
+use myriad_types::{
+    BoundedVec, ChainId, Genesis, Hash, HostId, SecretKey, SignedGenesis, SignedTransaction,
+    SignedVote, Symbol, Validator,
+};
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use tokio::sync::{broadcast, oneshot};
 
-use crate::check::Checker;
-use crate::net::{Faults, Msg};
-use crate::node::{Node, Out, Slot, Verified, FUTURE_MSGS_MAX};
+use crate::check::{Checker, Signed};
+use crate::net::{Faults, SimTransport};
 use crate::rng::Rng;
 use crate::workload::Clients;
 use crate::{Byzantine, Outcome, SimConfig, Stats};
 
-/// Who sent a message: a node, or a client outside the network's partitions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Sender {
-    Node(usize),
-    Client,
-}
+/// The longest a host sleeps between ticks, as its runner does.
+const IDLE_TICK_MS: u64 = 1000;
+/// How many events a host's subscribers may fall behind by.
+const EVENTS_MAX: usize = 1 << 16;
 
 #[derive(Debug)]
 enum Event {
     Deliver {
         to: usize,
-        from: Sender,
-        chain: usize,
-        msg: Box<Msg>,
+        from: usize,
+        envelope: Box<Envelope>,
     },
-    Timer {
+    Tick {
         node: usize,
         epoch: u64,
-        chain: usize,
-        timeout: Timeout,
     },
-    Tick(usize),
     Crash(usize),
     Restart(usize),
     Partition,
     Heal,
     Submit,
     Resend,
+    Burst,
+    CreateChain,
+    ChangeValidators,
     EndFaults,
 }
 
 impl Event {
     fn tag(&self) -> (u8, u64) {
         match self {
-            Event::Deliver { to, chain, .. } => (0, (*to as u64) << 32 | *chain as u64),
-            Event::Timer { node, chain, .. } => (1, (*node as u64) << 32 | *chain as u64),
-            Event::Tick(node) => (2, *node as u64),
-            Event::Crash(node) => (3, *node as u64),
-            Event::Restart(node) => (4, *node as u64),
-            Event::Partition => (5, 0),
-            Event::Heal => (6, 0),
-            Event::Submit => (7, 0),
-            Event::Resend => (8, 0),
-            Event::EndFaults => (9, 0),
+            Event::Deliver { to, from, .. } => (0, (*to as u64) << 32 | *from as u64),
+            Event::Tick { node, .. } => (1, *node as u64),
+            Event::Crash(node) => (2, *node as u64),
+            Event::Restart(node) => (3, *node as u64),
+            Event::Partition => (4, 0),
+            Event::Heal => (5, 0),
+            Event::Submit => (6, 0),
+            Event::Resend => (7, 0),
+            Event::Burst => (8, 0),
+            Event::CreateChain => (9, 0),
+            Event::ChangeValidators => (10, 0),
+            Event::EndFaults => (11, 0),
         }
     }
 }
 
-/// Work for one node's chain: an input for the instance at one height.
-type Work = VecDeque<(usize, Height, Input)>;
+/// What a client waits to hear back from a host.
+#[derive(Debug)]
+enum Reply {
+    Tx(Hash, oneshot::Receiver<Result<TxStatus, SubmitError>>),
+    Create(oneshot::Receiver<Result<ChainId, CreateError>>),
+}
+
+/// One host process: a real [`Host`] over its own in-memory store, which outlives crashes.
+#[derive(Debug)]
+struct Node {
+    key: SecretKey,
+    honest: bool,
+    store: Arc<MemStore>,
+    transport: SimTransport,
+    /// `None` while crashed.
+    host: Option<Host<MemStore>>,
+    events: Option<broadcast::Receiver<HostEvent>>,
+    inbox: Vec<Inbound>,
+    commands: Vec<Command>,
+    replies: Vec<Reply>,
+    /// When the next tick is due, if one is scheduled.
+    tick_at: Option<u64>,
+    /// Bumped at every crash, so that ticks scheduled before it are ignored.
+    epoch: u64,
+    /// The next write fails and the host dies with it.
+    crash_on_write: bool,
+    /// Every block this host told its subscribers was committed.
+    acked: Vec<(ChainId, myriad_types::Height, Hash)>,
+}
+
+impl Node {
+    fn id(&self) -> HostId {
+        self.key.host_id()
+    }
+}
 
 struct World {
     config: SimConfig,
@@ -74,9 +113,10 @@ struct World {
     now: u64,
     seq: u64,
     queue: BinaryHeap<Reverse<(u64, u64)>>,
-    events: std::collections::BTreeMap<u64, Event>,
+    events: BTreeMap<u64, Event>,
     nodes: Vec<Node>,
-    clients: Vec<Clients>,
+    /// Every chain the clients created, in order, with its clients.
+    chains: Vec<(ChainId, Clients)>,
     faults: Faults,
     faulty: bool,
     byzantine: Byzantine,
@@ -86,7 +126,6 @@ struct World {
     trace: blake3::Hasher,
     verbose: bool,
     symbol: Symbol,
-    verified: Verified,
 }
 
 /// Runs one seed and checks everything it did.
@@ -110,13 +149,13 @@ impl World {
             .map(|_| SecretKey::from_seed(rng.seed32()))
             .collect();
         let bad = (byzantine != Byzantine::None).then(|| rng.below(hosts as u64) as usize);
-        let mut nodes: Vec<Node> = keys
+        let mut nodes: Vec<(SecretKey, bool)> = keys
             .iter()
             .enumerate()
-            .map(|(i, key)| Node::new(key.clone(), Some(i) != bad))
+            .map(|(i, key)| (key.clone(), Some(i) != bad))
             .collect();
         if let (Byzantine::Twins, Some(bad)) = (byzantine, bad) {
-            nodes.push(Node::new(keys[bad].clone(), false));
+            nodes.push((keys[bad].clone(), false));
         }
         let faults = Faults::draw(&mut rng);
         let mut world = World {
@@ -124,9 +163,9 @@ impl World {
             now: 0,
             seq: 0,
             queue: BinaryHeap::new(),
-            events: Default::default(),
-            nodes,
-            clients: Vec::new(),
+            events: BTreeMap::new(),
+            nodes: Vec::new(),
+            chains: Vec::new(),
             faults,
             faulty: true,
             byzantine,
@@ -146,62 +185,53 @@ impl World {
             config,
             #[allow(clippy::expect_used)]
             symbol: Symbol::new("SIM").expect("SIM is a valid symbol"),
-            verified: Verified::default(),
         };
-        for chain in 0..world.config.chains {
-            world.create_chain(chain, &keys);
+        for (key, honest) in nodes {
+            let node = Node {
+                key,
+                honest,
+                store: Arc::new(MemStore::new()),
+                transport: SimTransport::default(),
+                host: None,
+                events: None,
+                inbox: Vec::new(),
+                commands: Vec::new(),
+                replies: Vec::new(),
+                tick_at: None,
+                epoch: 0,
+                crash_on_write: false,
+                acked: Vec::new(),
+            };
+            world.nodes.push(node);
+            world.start_host(world.nodes.len() - 1);
+        }
+        for _ in 0..world.config.chains {
+            world.create_chain(true);
         }
         world.schedule_faults();
         world
     }
 
-    /// A chain with 4 to 7 validators drawn from the hosts; a byzantine host among them
-    /// holds less than a third of the power.
-    fn create_chain(&mut self, chain: usize, keys: &[SecretKey]) {
-        let size = self.rng.between(4, keys.len() as u64) as usize;
-        let mut order: Vec<usize> = (0..keys.len()).collect();
-        self.rng.shuffle(&mut order);
-        let members = &order[..size];
-        let mut powers: Vec<u64> = members.iter().map(|_| self.rng.between(1, 3)).collect();
-        let bad = members
-            .iter()
-            .position(|m| Some(keys[*m].host_id()) == self.byzantine_host);
-        if let Some(bad) = bad {
-            // One of at least four validators, each with power of at least 1: under a third.
-            powers[bad] = 1;
-        }
-        let validators = members
-            .iter()
-            .zip(&powers)
-            .map(|(m, power)| Validator {
-                host: keys[*m].host_id(),
-                power: *power,
-            })
-            .collect();
-        let owner = SecretKey::from_seed(self.rng.seed32());
-        let genesis = SignedGenesis::sign(
-            Genesis {
-                owner: owner.address(),
-                symbol: self.symbol.clone(),
-                decimals: 2,
-                max_supply: None,
-                validators: BoundedVec::new(validators).unwrap_or_default(),
-                created_at_ms: 0,
-                salt: chain as u64,
-            },
-            &owner,
-        );
-        self.clients.push(Clients::new(owner, &mut self.rng));
-        for node in &mut self.nodes {
-            let member = genesis
-                .genesis
-                .validators
-                .iter()
-                .any(|v| v.host == node.host());
-            if let (true, Ok(state)) = (member, ChainState::from_genesis(&genesis)) {
-                let slot = Slot::new(genesis.clone(), state, SignerGuard::default());
-                node.chains.insert(chain, slot);
+    /// Starts (or restarts) a node's host over its store.
+    fn start_host(&mut self, node: usize) {
+        let (events, receiver) = broadcast::channel(EVENTS_MAX);
+        let io = HostIo {
+            statuses: Arc::new(Mutex::new(Statuses::default())),
+            events,
+            metrics: Arc::new(Metrics::new()),
+            vote_log: None,
+            rng: Box::new(ChaCha8Rng::from_seed(self.rng.seed32())),
+        };
+        let n = &mut self.nodes[node];
+        let config = self.config.host.clone();
+        match Host::new(config, n.key.clone(), n.store.clone(), io) {
+            Ok(host) => {
+                n.host = Some(host);
+                n.events = Some(receiver);
             }
+            Err(error) => self
+                .checker
+                .unexpected(format!("node {node} cannot start: {error}")),
         }
     }
 
@@ -218,6 +248,18 @@ impl World {
             let node = self.rng.pick(&honest);
             let at = self.rng.below(end);
             self.push(at, Event::Crash(node));
+        }
+        for _ in 0..self.rng.between(0, self.config.bursts_max) {
+            let at = self.rng.below(end);
+            self.push(at, Event::Burst);
+        }
+        for _ in 0..self.rng.between(0, self.config.new_chains_max) {
+            let at = self.rng.below(end);
+            self.push(at, Event::CreateChain);
+        }
+        for _ in 0..self.rng.between(0, self.config.validator_changes_max) {
+            let at = self.rng.below(end);
+            self.push(at, Event::ChangeValidators);
         }
         self.push(0, Event::Submit);
         self.push(0, Event::Resend);
@@ -250,30 +292,26 @@ impl World {
 
     fn handle(&mut self, event: Event) {
         match event {
-            Event::Deliver {
-                to,
-                from,
-                chain,
-                msg,
-            } => self.deliver(to, from, chain, *msg),
-            Event::Timer {
-                node,
-                epoch,
-                chain,
-                timeout,
-            } => {
-                if self.nodes[node].up && self.nodes[node].epoch == epoch {
-                    let mut work = Work::from([(chain, timeout.height, Input::Timeout(timeout))]);
-                    self.feed(node, &mut work);
+            Event::Deliver { to, from, envelope } => self.deliver(to, from, *envelope),
+            Event::Tick { node, epoch } => {
+                let n = &self.nodes[node];
+                if n.epoch == epoch && n.tick_at == Some(self.now) {
+                    self.tick(node);
                 }
             }
-            Event::Tick(node) => self.tick(node),
             Event::Crash(node) => self.crash(node),
             Event::Restart(node) => self.restart(node),
             Event::Partition => self.partition(),
             Event::Heal => self.faults.sides = None,
             Event::Submit => self.submit(),
             Event::Resend => self.resend(),
+            Event::Burst => self.burst(),
+            Event::CreateChain => {
+                if self.faulty {
+                    self.create_chain(false);
+                }
+            }
+            Event::ChangeValidators => self.change_validators(),
             Event::EndFaults => self.end_faults(),
         }
     }
@@ -301,7 +339,7 @@ impl World {
             // The twins always stand on opposite sides.
             let twin = count - 1;
             let original = (0..twin)
-                .find(|n| self.nodes[*n].host() == self.nodes[twin].host())
+                .find(|n| self.nodes[*n].id() == self.nodes[twin].id())
                 .unwrap_or(0);
             sides[twin] = 1 - sides[original];
         }
@@ -312,28 +350,50 @@ impl World {
         self.push(heal, Event::Heal);
     }
 
+    /// A crash now, between two ticks, or in the middle of the node's next write.
     fn crash(&mut self, node: usize) {
-        if !self.faulty || !self.nodes[node].up {
+        let n = &self.nodes[node];
+        if !self.faulty || n.host.is_none() || n.crash_on_write {
             return;
         }
+        if self.rng.chance(0.5) {
+            self.log(|| format!("node {node} will crash during its next write"));
+            self.nodes[node].crash_on_write = true;
+            self.nodes[node].store.fail_next_commit(true);
+        } else {
+            self.go_down(node);
+        }
+    }
+
+    /// The node's process dies: everything it held in memory is lost, its store stays.
+    fn go_down(&mut self, node: usize) {
         self.log(|| format!("node {node} crashes"));
-        self.nodes[node].crash();
+        let n = &mut self.nodes[node];
+        n.host = None;
+        n.events = None;
+        n.inbox.clear();
+        n.commands.clear();
+        n.tick_at = None;
+        n.epoch += 1;
+        n.crash_on_write = false;
+        n.store.fail_next_commit(false);
         self.stats.crashes += 1;
         let restart = (self.now + self.rng.between(100, 3_000)).min(self.config.faulty_ms);
         self.push(restart, Event::Restart(node));
     }
 
     fn restart(&mut self, node: usize) {
-        if self.nodes[node].up {
+        if self.nodes[node].host.is_some() {
             return;
         }
         self.log(|| format!("node {node} restarts"));
-        if let Err(error) = self.nodes[node].restart(&mut self.verified) {
-            self.checker
-                .unexpected(format!("node {node} cannot restart: {error}"));
+        let store = self.nodes[node].store.clone();
+        self.checker.store_reopens(node, &store);
+        for acked in self.nodes[node].acked.clone() {
+            self.checker.durable_block(node, &store, acked);
         }
-        let n = &self.nodes[node];
-        self.checker.durability(node, &n.acked, &n.synced.blocks);
+        self.start_host(node);
+        self.wake(node, self.now);
     }
 
     fn end_faults(&mut self) {
@@ -341,30 +401,153 @@ impl World {
         self.faulty = false;
         self.faults = self.faults.healed();
         for node in 0..self.nodes.len() {
+            let n = &mut self.nodes[node];
+            n.crash_on_write = false;
+            n.store.fail_next_commit(false);
             self.restart(node);
         }
     }
 
     // ---- clients ----
 
+    /// A chain with 4 to 7 validators drawn from the hosts; a byzantine host among them
+    /// holds less than a third of the power. Its genesis goes to every validator, or (for
+    /// chains created during the run) to some of them, the rest learning it from their peers.
+    fn create_chain(&mut self, to_all: bool) {
+        let hosts: Vec<HostId> = self.distinct_hosts();
+        let size = self.rng.between(4, hosts.len() as u64) as usize;
+        let mut order = hosts.clone();
+        self.rng.shuffle(&mut order);
+        let validators: Vec<Validator> = order[..size]
+            .iter()
+            .map(|host| Validator {
+                host: *host,
+                power: self.power_for(*host),
+            })
+            .collect();
+        let owner = SecretKey::from_seed(self.rng.seed32());
+        let genesis = SignedGenesis::sign(
+            Genesis {
+                owner: owner.address(),
+                symbol: self.symbol.clone(),
+                decimals: 2,
+                max_supply: None,
+                validators: BoundedVec::new(validators.clone()).unwrap_or_default(),
+                created_at_ms: self.now,
+                salt: self.chains.len() as u64,
+            },
+            &owner,
+        );
+        let chain = genesis.genesis.chain_id();
+        self.checker.add_chain(&genesis);
+        let clients = Clients::new(owner, &mut self.rng);
+        self.chains.push((chain, clients));
+        let mut named: Vec<HostId> = validators.iter().map(|v| v.host).collect();
+        if !to_all {
+            self.stats.chains_created += 1;
+            let keep = self.rng.between(1, named.len() as u64) as usize;
+            named.truncate(keep);
+        }
+        self.log(|| format!("chain {chain} created, genesis to {} hosts", named.len()));
+        for host in named {
+            for node in self.nodes_of(host) {
+                let (reply, receiver) = oneshot::channel();
+                let command = Command::CreateChain {
+                    genesis: genesis.clone(),
+                    reply,
+                };
+                self.command(node, command, Reply::Create(receiver));
+            }
+        }
+    }
+
+    /// A validator's power: 1 for the byzantine host (one of at least four, so under a
+    /// third), 1 to 3 for the others.
+    fn power_for(&mut self, host: HostId) -> u64 {
+        if Some(host) == self.byzantine_host {
+            1
+        } else {
+            self.rng.between(1, 3)
+        }
+    }
+
+    fn distinct_hosts(&self) -> Vec<HostId> {
+        let mut hosts: Vec<HostId> = self.nodes.iter().map(Node::id).collect();
+        hosts.dedup();
+        hosts
+    }
+
+    fn nodes_of(&self, host: HostId) -> Vec<usize> {
+        (0..self.nodes.len())
+            .filter(|n| self.nodes[*n].id() == host)
+            .collect()
+    }
+
+    /// Hands a client's command to a node, if it is up, and wakes it.
+    fn command(&mut self, node: usize, command: Command, reply: Reply) {
+        let n = &mut self.nodes[node];
+        if n.host.is_none() {
+            return;
+        }
+        n.commands.push(command);
+        n.replies.push(reply);
+        self.wake(node, self.now + self.config.host.tick_ms);
+    }
+
+    /// Sends a transaction to one validator of its chain that is up, with `wait`.
+    fn send_tx(&mut self, chain: ChainId, tx: SignedTransaction) {
+        let up: Vec<usize> = self
+            .checker
+            .validators(&chain)
+            .into_iter()
+            .flat_map(|host| self.nodes_of(host))
+            .filter(|n| self.nodes[*n].host.is_some())
+            .collect();
+        if up.is_empty() {
+            return;
+        }
+        let node = self.rng.pick(&up);
+        let (reply, receiver) = oneshot::channel();
+        let hash = tx.hash();
+        let command = Command::Submit {
+            tx,
+            wait: true,
+            reply,
+        };
+        self.command(node, command, Reply::Tx(hash, receiver));
+    }
+
     fn submit(&mut self) {
         if !self.faulty {
             return;
         }
-        let chain = self.rng.below(self.clients.len() as u64) as usize;
-        let chain_id = self.chain_id(chain);
-        let tx = self.clients[chain].next(chain_id, &mut self.rng);
-        self.send(Sender::Client, chain, &Msg::Tx(tx));
+        let index = self.rng.below(self.chains.len() as u64) as usize;
+        let chain = self.chains[index].0;
+        let tx = self.chains[index].1.next(chain, &mut self.rng);
+        self.send_tx(chain, tx);
         let next = self.now + self.rng.between(20, 180);
         self.push(next, Event::Submit);
     }
 
+    /// Many transactions for one chain at once: more than its mempools hold.
+    fn burst(&mut self) {
+        let index = self.rng.below(self.chains.len() as u64) as usize;
+        let chain = self.chains[index].0;
+        self.log(|| format!("burst on chain {chain}"));
+        self.stats.bursts += 1;
+        for _ in 0..self.config.burst_txs {
+            let tx = self.chains[index].1.next(chain, &mut self.rng);
+            self.send_tx(chain, tx);
+        }
+    }
+
     fn resend(&mut self) {
         let mut any = false;
-        for chain in 0..self.clients.len() {
-            for tx in self.clients[chain].pending.clone() {
+        for index in 0..self.chains.len() {
+            let chain = self.chains[index].0;
+            for tx in self.chains[index].1.pending.clone() {
                 any = true;
-                self.send(Sender::Client, chain, &Msg::Tx(tx));
+                self.send_tx(chain, tx);
             }
         }
         if any || self.faulty {
@@ -372,491 +555,295 @@ impl World {
         }
     }
 
-    fn chain_id(&self, chain: usize) -> myriad_types::ChainId {
-        self.nodes
-            .iter()
-            .find_map(|n| n.chains.get(&chain))
-            .map(|slot| slot.state.chain_id())
-            .unwrap_or(myriad_types::ChainId([0; 32]))
-    }
-
-    // ---- network ----
-
-    /// Sends `msg` to every validator node of `chain` but the sender.
-    fn send(&mut self, from: Sender, chain: usize, msg: &Msg) {
-        let to: Vec<usize> = (0..self.nodes.len())
-            .filter(|n| Sender::Node(*n) != from && self.nodes[*n].chains.contains_key(&chain))
+    /// The owner of a chain adds a host to its validators (which must then sync the chain)
+    /// or removes one, keeping at least four.
+    fn change_validators(&mut self) {
+        if !self.faulty {
+            return;
+        }
+        let index = self.rng.below(self.chains.len() as u64) as usize;
+        let chain = self.chains[index].0;
+        let Some(set) = self.checker.validator_set(&chain) else {
+            return;
+        };
+        if self.checker.changing_validators(&chain) {
+            return;
+        }
+        let mut validators: Vec<Validator> = set.validators().to_vec();
+        let outside: Vec<HostId> = self
+            .distinct_hosts()
+            .into_iter()
+            .filter(|h| validators.iter().all(|v| v.host != *h))
             .collect();
-        for node in to {
-            self.send_to(from, node, chain, msg.clone());
-        }
-    }
-
-    fn send_to(&mut self, from: Sender, to: usize, chain: usize, msg: Msg) {
-        self.stats.messages_sent += 1;
-        let delays = match from {
-            Sender::Node(from) => self.faults.deliveries(&mut self.rng, from, to),
-            Sender::Client => self.faults.deliveries(&mut self.rng, to, to),
-        };
-        if delays.is_empty() {
-            self.stats.messages_dropped += 1;
-        }
-        for delay in delays {
-            let event = Event::Deliver {
-                to,
-                from,
-                chain,
-                msg: Box::new(msg.clone()),
-            };
-            self.push(self.now + delay, event);
-        }
-    }
-
-    // ---- a node's work ----
-
-    fn deliver(&mut self, to: usize, from: Sender, chain: usize, msg: Msg) {
-        if !self.nodes[to].up || !self.nodes[to].chains.contains_key(&chain) {
-            return;
-        }
-        let mut work = Work::new();
-        match msg {
-            Msg::Tx(tx) => {
-                let Some(slot) = self.nodes[to].chains.get_mut(&chain) else {
-                    return;
-                };
-                if slot.admit(tx, &mut self.verified) {
-                    work.push_back((chain, slot.next_height(), Input::Start));
-                }
-            }
-            Msg::Proposal(signed) => {
-                let parts: [&[u8]; 3] = [
-                    &signed.proposer.0,
-                    &signed.signature.0,
-                    &signed.proposal.signing_bytes(),
-                ];
-                let header_hash = signed.block.hash();
-                let valid = self.verified.check(&[&parts.concat(), &header_hash.0], || {
-                    signed.verify().is_ok()
-                });
-                if valid {
-                    let height = signed.proposal.height;
-                    self.route(to, from, chain, height, Input::Proposal(signed), &mut work);
-                }
-            }
-            Msg::Vote(signed) => {
-                let bytes = signed.vote.signing_bytes();
-                let parts: [&[u8]; 3] = [&signed.voter.0, &signed.signature.0, &bytes];
-                if self
-                    .verified
-                    .check(&parts, || signed.verify_signature().is_ok())
-                {
-                    let height = signed.vote.height;
-                    self.route(to, from, chain, height, Input::Vote(signed), &mut work);
-                }
-            }
-            Msg::Commit(block, certificate) => {
-                self.commit(to, chain, block, certificate, &mut work);
-            }
-            Msg::Need(height) => self.serve(to, from, chain, height),
-        }
-        self.feed(to, &mut work);
-    }
-
-    /// Sends a peer the durable block it is missing at `height`.
-    fn serve(&mut self, node: usize, to: Sender, chain: usize, height: Height) {
-        let Sender::Node(to) = to else { return };
-        let stored = self.nodes[node]
-            .synced
-            .blocks
-            .get(&chain)
-            .and_then(|blocks| blocks.get((height.0 as usize).wrapping_sub(1)))
-            .cloned();
-        if let Some((block, certificate)) = stored {
-            self.send_to(
-                Sender::Node(node),
-                to,
-                chain,
-                Msg::Commit(block, certificate),
-            );
-        }
-    }
-
-    /// Hands a consensus message to the instance of its height; answers a peer that is
-    /// behind, and buffers (and asks for what is missing) when this node is behind.
-    fn route(
-        &mut self,
-        node: usize,
-        from: Sender,
-        chain: usize,
-        height: Height,
-        input: Input,
-        work: &mut Work,
-    ) {
-        let Some(slot) = self.nodes[node].chains.get_mut(&chain) else {
-            return;
-        };
-        let next = slot.next_height();
-        if height < next {
-            self.serve(node, from, chain, height);
-        } else if height > next {
-            if let Sender::Node(peer) = from {
-                if slot.future.len() >= FUTURE_MSGS_MAX {
-                    slot.future.pop_front();
-                }
-                let msg = match input {
-                    Input::Proposal(p) => Msg::Proposal(p),
-                    Input::Vote(v) => Msg::Vote(v),
-                    _ => return,
-                };
-                slot.future.push_back((peer, height, msg));
-                self.send_to(Sender::Node(node), peer, chain, Msg::Need(next));
-            }
+        if !outside.is_empty() && (validators.len() <= 4 || self.rng.chance(0.5)) {
+            let host = self.rng.pick(&outside);
+            let power = self.power_for(host);
+            validators.push(Validator { host, power });
+        } else if validators.len() > 4 {
+            let gone = self.rng.below(validators.len() as u64) as usize;
+            validators.remove(gone);
         } else {
-            work.push_back((chain, height, input));
+            return;
         }
+        validators.sort_by_key(|v| v.host);
+        self.log(|| format!("chain {chain}: validators become {validators:?}"));
+        let tx = self.chains[index].1.set_validators(chain, validators);
+        self.send_tx(chain, tx);
     }
 
-    /// Runs inputs through instances until no work is left.
-    fn feed(&mut self, node: usize, work: &mut Work) {
-        while let Some((chain, height, input)) = work.pop_front() {
-            self.ensure_instance(node, chain, height, work);
-            let Some(slot) = self.nodes[node].chains.get_mut(&chain) else {
-                continue;
-            };
-            let Some(instance) = slot.instance.as_mut().filter(|i| i.height() == height) else {
-                continue;
-            };
-            let effects = instance.handle(&self.config.consensus, input);
-            self.stats.max_round = self.stats.max_round.max(instance.round().0);
-            for effect in effects {
-                self.effect(node, chain, height, effect, work);
-            }
-        }
-    }
+    // ---- hosts ----
 
-    /// Creates the instance of `height` if there is none: fresh, or resumed from the signer
-    /// state and lock proof this node synced before a restart.
-    fn ensure_instance(&mut self, node: usize, chain: usize, height: Height, work: &mut Work) {
+    /// Makes sure the node ticks by `at`.
+    fn wake(&mut self, node: usize, at: u64) {
         let n = &mut self.nodes[node];
-        let me = n.host();
-        let Some(slot) = n.chains.get_mut(&chain) else {
-            return;
-        };
-        if slot.instance.is_some() || slot.next_height() != height {
+        if n.host.is_none() || n.tick_at.is_some_and(|due| due <= at) {
             return;
         }
-        let chain_id = slot.state.chain_id();
-        let validators = slot.state.meta().validators.clone();
-        let effects = match slot.guard.last().filter(|state| state.height == height) {
-            Some(state) => {
-                let proof = n.synced.lock_proofs.get(&chain).cloned();
-                let consensus = &self.config.consensus;
-                let (instance, effects) =
-                    Instance::recover(consensus, chain_id, me, validators, state, proof);
-                slot.instance = Some(instance);
-                effects
-            }
-            None => {
-                slot.instance = Some(Instance::new(chain_id, height, me, validators));
-                Vec::new()
-            }
-        };
-        for effect in effects {
-            self.effect(node, chain, height, effect, work);
-        }
+        n.tick_at = Some(at);
+        let epoch = n.epoch;
+        self.push(at, Event::Tick { node, epoch });
     }
 
-    fn effect(
-        &mut self,
-        node: usize,
-        chain: usize,
-        height: Height,
-        effect: Effect,
-        work: &mut Work,
-    ) {
-        let now = self.now;
-        let n = &mut self.nodes[node];
-        let me = n.host();
-        let Some(slot) = n.chains.get_mut(&chain) else {
+    fn deliver(&mut self, to: usize, from: usize, envelope: Envelope) {
+        let from = self.nodes[from].id();
+        let n = &mut self.nodes[to];
+        if n.host.is_none() {
             return;
-        };
-        match effect {
-            Effect::SignVote(vote) => {
-                if let Ok(approval) = slot.guard.approve_vote(vote) {
-                    n.pending.signers.insert(chain, approval.state().clone());
-                    n.outbox.push(Out::Vote(chain, approval));
-                }
-            }
-            Effect::SignProposal { proposal, block } => {
-                if let Ok(approval) = slot.guard.approve_proposal(proposal) {
-                    n.pending.signers.insert(chain, approval.state().clone());
-                    n.outbox.push(Out::Proposal(chain, approval, block));
-                }
-            }
-            Effect::PersistLock(proof) => {
-                n.pending.lock_proofs.insert(chain, proof);
-            }
-            Effect::Rebroadcast { proposal, votes } => {
-                n.outbox
-                    .extend(proposal.map(|p| Out::Raw(chain, Msg::Proposal(p))));
-                n.outbox
-                    .extend(votes.into_iter().map(|v| Out::Raw(chain, Msg::Vote(v))));
-            }
-            Effect::ScheduleTimeout { timeout, after_ms } => {
-                let epoch = n.epoch;
-                self.push(
-                    now + after_ms,
-                    Event::Timer {
-                        node,
-                        epoch,
-                        chain,
-                        timeout,
-                    },
-                );
-                return;
-            }
-            Effect::BuildProposal { round } => {
-                let block = slot.build(me, now);
-                work.push_back((chain, height, Input::ProposalBuilt { round, block }));
-                return;
-            }
-            Effect::VerifyBlock(block) => {
-                let valid = slot.check(&block, &mut self.verified).is_ok();
-                let block_hash = block.hash();
-                work.push_back((chain, height, Input::BlockVerdict { block_hash, valid }));
-                return;
-            }
-            Effect::Decided { block, certificate } => {
-                self.decide(node, chain, block, certificate, work);
-                return;
-            }
-            Effect::Evidence(evidence) => {
-                self.stats.evidence += 1;
-                let byzantine = self.byzantine_host;
-                self.checker.evidence(&evidence, byzantine);
-                return;
-            }
         }
-        self.schedule_tick(node);
+        n.inbox.push(Inbound { from, envelope });
+        self.wake(to, self.now + self.config.host.tick_ms);
     }
 
-    /// A catch-up block from a peer: checked against our set, then decided.
-    fn commit(
-        &mut self,
-        node: usize,
-        chain: usize,
-        block: Block,
-        certificate: Certificate,
-        work: &mut Work,
-    ) {
-        let Some(slot) = self.nodes[node].chains.get_mut(&chain) else {
-            return;
-        };
-        if block.header.height != slot.next_height()
-            || certificate.block_hash != block.hash()
-            || certificate.height != block.header.height
-            || !self
-                .verified
-                .certificate(&certificate, &slot.state.meta().validators)
-            || slot.check(&block, &mut self.verified).is_err()
-        {
-            return;
-        }
-        self.decide(node, chain, block, certificate, work);
-    }
-
-    fn decide(
-        &mut self,
-        node: usize,
-        chain: usize,
-        block: Block,
-        certificate: Certificate,
-        work: &mut Work,
-    ) {
-        let n = &mut self.nodes[node];
-        let Some(slot) = n.chains.get_mut(&chain) else {
-            return;
-        };
-        if slot.check(&block, &mut self.verified).is_err() {
-            self.checker
-                .unexpected(format!("node {node} decided a block it finds invalid"));
-            return;
-        }
-        let height = block.header.height;
-        self.trace.update(&block.hash().0);
-        let validators = slot.state.meta().validators.clone();
-        slot.advance(&block);
-        let honest = n.honest;
-        if honest {
-            self.checker
-                .decision(chain, &block, &certificate, &validators, &mut self.verified);
-            self.checker.conservation(chain, &slot.state);
-        }
-        let next = slot.next_height();
-        let start = !slot.mempool.is_empty();
-        let buffered: Vec<(usize, Height, Msg)> = slot.future.drain(..).collect();
-        n.pending
-            .blocks
-            .entry(chain)
-            .or_default()
-            .push((block.clone(), certificate));
-        n.to_ack.push((chain, height, block.hash()));
-        if honest {
-            self.stats.blocks_decided += 1;
-            for tx in block.txs.iter() {
-                self.clients[chain].committed(tx.hash());
-            }
-            if self.checker.decided_block(chain, height) == Some(block.hash()) {
-                self.stats.txs_committed += block.txs.len() as u64;
-            }
-        }
-        self.log(|| {
-            format!(
-                "node {node} decides chain {chain} height {height} ({} txs)",
-                block.txs.len()
-            )
-        });
-        self.schedule_tick(node);
-        for (peer, at, msg) in buffered {
-            let input = match msg {
-                Msg::Proposal(p) => Input::Proposal(p),
-                Msg::Vote(v) => Input::Vote(v),
-                _ => continue,
-            };
-            self.route(node, Sender::Node(peer), chain, at, input, work);
-        }
-        if start {
-            work.push_back((chain, next, Input::Start));
-        }
-    }
-
-    fn schedule_tick(&mut self, node: usize) {
-        if !self.nodes[node].tick_scheduled {
-            self.nodes[node].tick_scheduled = true;
-            self.push(self.now + self.config.tick_ms, Event::Tick(node));
-        }
-    }
-
-    /// The end of a node's tick: sync what it wrote, then send what it signed, and only then
-    /// acknowledge.
+    /// One tick of a node's host, then everything it said: its events, its replies to
+    /// clients, and what it sent.
     fn tick(&mut self, node: usize) {
+        let now = self.now;
+        let tick_ms = self.config.host.tick_ms;
         let n = &mut self.nodes[node];
-        if !n.up {
+        n.tick_at = None;
+        let Some(host) = n.host.as_mut() else {
             return;
+        };
+        let inbound = std::mem::take(&mut n.inbox);
+        let commands = std::mem::take(&mut n.commands);
+        let result = host.tick(now, inbound, commands, &n.transport);
+        let next = match &result {
+            Ok(report) if report.messages > 0 || report.blocks > 0 => Some(now + tick_ms),
+            Ok(_) => {
+                let wake = host.next_wake_ms().unwrap_or(now + IDLE_TICK_MS);
+                Some(wake.clamp(now + tick_ms, now + IDLE_TICK_MS))
+            }
+            Err(_) => None,
+        };
+        self.collect(node);
+        match (result, next) {
+            (Ok(report), Some(at)) => {
+                self.stats.max_tick_messages = self.stats.max_tick_messages.max(report.messages);
+                self.wake(node, at);
+            }
+            (Err(error), _) if self.nodes[node].crash_on_write => {
+                self.log(|| format!("node {node} dies in its write: {error}"));
+                self.go_down(node);
+            }
+            (Err(error), _) => self
+                .checker
+                .unexpected(format!("node {node} failed its tick: {error}")),
+            (Ok(_), None) => {}
         }
-        n.tick_scheduled = false;
-        n.sync();
-        let outbox = std::mem::take(&mut n.outbox);
-        let mut work = Work::new();
-        for out in outbox {
-            match out {
-                Out::Vote(chain, approval) => {
-                    let (vote, signature) = approval.sign(&self.nodes[node].key);
-                    self.release_vote(node, chain, vote, signature, &mut work);
+    }
+
+    /// Takes what a node's host said in its last tick and checks it.
+    fn collect(&mut self, node: usize) {
+        self.collect_events(node);
+        self.collect_replies(node);
+        let sent = self.nodes[node].transport.take_sent();
+        for (to, envelope) in sent {
+            self.send(node, to, envelope);
+        }
+        for (peer, reason) in self.nodes[node].transport.take_penalties() {
+            let byzantine = self.byzantine_host;
+            self.checker.penalty(node, peer, &reason, byzantine);
+        }
+    }
+
+    fn collect_events(&mut self, node: usize) {
+        let store = self.nodes[node].store.clone();
+        let honest = self.nodes[node].honest;
+        loop {
+            let Some(events) = self.nodes[node].events.as_mut() else {
+                return;
+            };
+            let event = match events.try_recv() {
+                Ok(event) => event,
+                Err(broadcast::error::TryRecvError::Lagged(missed)) => {
+                    self.checker
+                        .unexpected(format!("node {node}: {missed} events missed"));
+                    continue;
                 }
-                Out::Proposal(chain, approval, block) => {
-                    let (proposal, signature) = approval.sign(&self.nodes[node].key);
-                    let signed = SignedProposal {
-                        proposer: self.nodes[node].host(),
-                        proposal,
-                        signature,
-                        block,
-                    };
-                    let height = signed.proposal.height;
-                    self.send(Sender::Node(node), chain, &Msg::Proposal(signed.clone()));
-                    work.push_back((chain, height, Input::Proposal(signed)));
+                Err(_) => return,
+            };
+            match event {
+                HostEvent::Head {
+                    chain,
+                    height,
+                    block_hash,
+                    ..
+                } => {
+                    self.nodes[node].acked.push((chain, height, block_hash));
+                    self.checker
+                        .durable_block(node, &store, (chain, height, block_hash));
+                    self.trace.update(&block_hash.0);
+                    if honest {
+                        self.decided(node, chain, height);
+                    }
                 }
-                Out::Raw(chain, msg) => self.send(Sender::Node(node), chain, &msg),
+                HostEvent::Evidence { evidence, .. } => {
+                    self.stats.evidence += 1;
+                    let byzantine = self.byzantine_host;
+                    self.checker.evidence(&evidence, byzantine);
+                }
+                HostEvent::Tx { .. } => {}
             }
         }
-        self.feed(node, &mut work);
     }
 
-    fn release_vote(
-        &mut self,
-        node: usize,
-        chain: usize,
-        vote: Vote,
-        signature: myriad_types::Signature,
-        work: &mut Work,
-    ) {
-        let voter = self.nodes[node].host();
-        let signed = SignedVote {
-            vote,
-            voter,
-            signature,
+    /// An honest node decided a block: the checkers read it back from its store.
+    fn decided(&mut self, node: usize, chain: ChainId, height: myriad_types::Height) {
+        let store = &self.nodes[node].store;
+        let stored = store
+            .block(&chain, height)
+            .ok()
+            .flatten()
+            .zip(store.certificate(&chain, height).ok().flatten());
+        let Some((block, certificate)) = stored else {
+            return; // The durability checker has already said so.
         };
-        let v = &signed.vote;
-        if self.nodes[node].honest {
-            self.checker
-                .signed_vote(voter, chain, v.height, v.round, v.step, v.block_hash);
+        self.stats.blocks_decided += 1;
+        let advance = self.checker.decision(node, &block, &certificate);
+        self.stats.txs_committed += advance.txs.len() as u64;
+        self.stats.validator_changes += advance.validator_changes;
+        if let Some((_, clients)) = self.chains.iter_mut().find(|(id, _)| *id == chain) {
+            for tx in advance.txs {
+                clients.committed(tx);
+            }
         }
-        work.push_back((chain, v.height, Input::Vote(signed.clone())));
-        if self.byzantine == Byzantine::Equivocator && !self.nodes[node].honest {
-            self.equivocate(node, chain, signed);
-        } else {
-            self.send(Sender::Node(node), chain, &Msg::Vote(signed));
+        self.log(|| format!("node {node} decides chain {chain} height {height}"));
+    }
+
+    fn collect_replies(&mut self, node: usize) {
+        let store = self.nodes[node].store.clone();
+        let replies = std::mem::take(&mut self.nodes[node].replies);
+        for reply in replies {
+            match reply {
+                Reply::Tx(hash, mut receiver) => match receiver.try_recv() {
+                    Ok(Ok(TxStatus::Committed { chain, height })) => {
+                        self.stats.txs_acknowledged += 1;
+                        self.checker
+                            .acknowledged_tx(node, &store, hash, (chain, height));
+                    }
+                    Ok(Err(SubmitError::Admit(myriad_host::AdmitError::Busy(_)))) => {
+                        self.stats.mempool_refusals += 1;
+                    }
+                    Ok(_) => {}
+                    Err(oneshot::error::TryRecvError::Empty) => {
+                        self.nodes[node].replies.push(Reply::Tx(hash, receiver));
+                    }
+                    Err(oneshot::error::TryRecvError::Closed) => {}
+                },
+                Reply::Create(mut receiver) => match receiver.try_recv() {
+                    Err(oneshot::error::TryRecvError::Empty) => {
+                        self.nodes[node].replies.push(Reply::Create(receiver));
+                    }
+                    Ok(Err(error)) => self
+                        .checker
+                        .unexpected(format!("node {node} refused a chain: {error}")),
+                    Ok(Ok(_)) | Err(oneshot::error::TryRecvError::Closed) => {}
+                },
+            }
         }
     }
 
-    /// The equivocator signs a second, different vote and splits the peers between the two.
-    fn equivocate(&mut self, node: usize, chain: usize, signed: SignedVote) {
-        let mut other = signed.vote.clone();
-        other.block_hash = match other.block_hash {
-            Some(_) => None,
-            None => Some(Hash::digest(&self.rng.seed32())),
-        };
-        let second = SignedVote {
-            signature: self.nodes[node].key.sign(&other),
-            vote: other,
-            voter: signed.voter,
-        };
-        let peers: Vec<usize> = (0..self.nodes.len())
-            .filter(|n| *n != node && self.nodes[*n].chains.contains_key(&chain))
-            .collect();
-        for peer in peers {
-            let msg = if self.rng.chance(0.5) {
-                &signed
-            } else {
-                &second
+    /// Sends what a node sent one peer through the faulty network, to every node that holds
+    /// that peer's key; notes what an honest node signed.
+    fn send(&mut self, node: usize, to: HostId, envelope: Envelope) {
+        let me = self.nodes[node].id();
+        let honest = self.nodes[node].honest;
+        for item in envelope.items.iter() {
+            self.stats.messages_sent += 1;
+            match &item.msg {
+                Msg::Commit(..) => self.stats.sync_blocks_served += 1,
+                Msg::Vote(vote) if honest && vote.voter == me => {
+                    let v = &vote.vote;
+                    let step = match v.step {
+                        myriad_types::VoteStep::Prevote => Signed::Prevote,
+                        myriad_types::VoteStep::Precommit => Signed::Precommit,
+                    };
+                    self.checker
+                        .signed(me, item.chain, (v.height, v.round, step), v.block_hash);
+                }
+                Msg::Proposal(p) if honest && p.proposer == me => {
+                    let at = (p.proposal.height, p.proposal.round, Signed::Proposal);
+                    self.checker
+                        .signed(me, item.chain, at, Some(p.proposal.block_hash));
+                }
+                _ => {}
+            }
+        }
+        let equivocate = !honest && self.byzantine == Byzantine::Equivocator;
+        for peer in self.nodes_of(to) {
+            if peer == node {
+                continue;
+            }
+            let delays = self.faults.deliveries(&mut self.rng, node, peer);
+            if delays.is_empty() {
+                self.stats.messages_dropped += 1;
+            }
+            for delay in delays {
+                let mut copy = envelope.clone();
+                if equivocate {
+                    self.equivocate(node, &mut copy);
+                }
+                let event = Event::Deliver {
+                    to: peer,
+                    from: node,
+                    envelope: Box::new(copy),
+                };
+                self.push(self.now + delay, event);
+            }
+        }
+    }
+
+    /// The equivocator swaps about half its votes for a conflicting vote it also signs.
+    fn equivocate(&mut self, node: usize, envelope: &mut Envelope) {
+        let key = self.nodes[node].key.clone();
+        let mut items = envelope.items.clone().into_inner();
+        for item in &mut items {
+            let Msg::Vote(signed) = &item.msg else {
+                continue;
             };
-            self.send_to(Sender::Node(node), peer, chain, Msg::Vote(msg.clone()));
+            if signed.voter != key.host_id() || !self.rng.chance(0.5) {
+                continue;
+            }
+            let mut other = signed.vote.clone();
+            other.block_hash = match other.block_hash {
+                Some(_) => None,
+                None => Some(Hash::digest(&myriad_types::encode(&signed.vote))),
+            };
+            item.msg = Msg::Vote(SignedVote {
+                signature: key.sign(&other),
+                vote: other,
+                voter: signed.voter,
+            });
+        }
+        if let Ok(items) = BoundedVec::new(items) {
+            envelope.items = items;
         }
     }
 
     // ---- the end ----
 
-    /// Prints where every node stands on `chain`, for replaying a failure.
-    fn report_chain(&self, chain: usize) {
-        for (i, node) in self.nodes.iter().enumerate() {
-            let Some(slot) = node.chains.get(&chain) else {
-                continue;
-            };
-            let instance = slot.instance.as_ref().map(|inst| {
-                format!(
-                    "round {} {:?} locked {:?} messages {:?}",
-                    inst.round(),
-                    inst.step(),
-                    inst.locked(),
-                    inst.message_counts()
-                )
-            });
-            println!(
-                "  chain {chain} node {i} (up {}, honest {}): height {}, mempool {}, signed {:?}, instance {instance:?}",
-                node.up,
-                node.honest,
-                slot.state.meta().height,
-                slot.mempool.len(),
-                slot.guard.last(),
-            );
-        }
-    }
-
     fn finish(mut self, seed: u64) -> Outcome {
-        for (chain, clients) in self.clients.iter().enumerate() {
-            if let (Some(_), true) = (clients.pending.first(), self.verbose) {
-                self.report_chain(chain);
-            }
+        for (chain, clients) in &self.chains {
             if let Some(tx) = clients.pending.first() {
                 self.checker.liveness(format!(
                     "chain {chain}: {} transactions still pending {} ms after the faults stopped (first {})",
@@ -866,14 +853,12 @@ impl World {
                 ));
             }
         }
-        for (i, node) in self.nodes.iter().enumerate() {
-            if !node.honest {
+        for node in 0..self.nodes.len() {
+            if !self.nodes[node].honest {
                 continue;
             }
-            self.checker.durability(i, &node.acked, &node.synced.blocks);
-            for (chain, slot) in &node.chains {
-                self.checker.conservation(*chain, &slot.state);
-            }
+            let store = self.nodes[node].store.clone();
+            self.checker.store_reopens(node, &store);
         }
         Outcome {
             seed,

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use myriad_ledger::{execute_block, ChainState};
-use myriad_store::{RedbStore, Store, WriteBatch};
+use myriad_store::{HostStore, RedbStore, WriteBatch};
 use myriad_types::{
     tx_root, Block, BlockHeader, BoundedVec, Certificate, CommitSignature, Genesis, Hash, Memo,
     Round, SecretKey, SignedGenesis, SignedTransaction, Symbol, Transaction, TxKind, Validator,

@@ -1,6 +1,8 @@
-//! Myriad's storage: the `Store` interface the host writes through, and its embedded redb
-//! implementation (one file per host, one fsync per committed batch).
+//! Myriad's storage: the interfaces the host writes through and readers read from, the
+//! embedded redb implementation (one file per host, one fsync per committed batch), and an
+//! in-memory one with the same atomicity for the simulator and tests.
 
+mod mem_store;
 mod redb_store;
 
 use borsh::{BorshDeserialize, BorshSerialize};
@@ -10,6 +12,7 @@ use myriad_types::{
     SignedGenesis, SignerState,
 };
 
+pub use mem_store::MemStore;
 pub use redb_store::RedbStore;
 
 /// The version of the on-disk layout this build reads and writes.
@@ -144,11 +147,9 @@ impl WriteBatch {
     }
 }
 
-/// Where a host keeps its chains. Reads see only committed batches.
-pub trait Store: Send + Sync {
-    /// Makes every change in `batch` durable (fsynced) at once, or none of them.
-    fn commit(&self, batch: WriteBatch) -> Result<(), StoreError>;
-
+/// What both the host and the readers read of a store: a chain's genesis, head, state and
+/// blocks. Reads see only committed batches.
+pub trait ChainStore: std::fmt::Debug + Send + Sync {
     fn genesis(&self, chain: &ChainId) -> Result<Option<SignedGenesis>, StoreError>;
 
     fn chain_head(&self, chain: &ChainId) -> Result<Option<ChainHead>, StoreError>;
@@ -156,12 +157,9 @@ pub trait Store: Send + Sync {
     /// How many chains have a stored genesis.
     fn chain_count(&self) -> Result<u64, StoreError>;
 
-    /// The heads of the chains after `after` in chain id order, at most `limit` of them.
-    fn chains(
-        &self,
-        after: Option<&ChainId>,
-        limit: usize,
-    ) -> Result<Vec<(ChainId, ChainHead)>, StoreError>;
+    /// Rebuilds a chain's state from its head and accounts, read from one snapshot, and
+    /// checks it against the stored state root.
+    fn chain_state(&self, chain: &ChainId) -> Result<Option<ChainState>, StoreError>;
 
     fn block(&self, chain: &ChainId, height: Height) -> Result<Option<Block>, StoreError>;
 
@@ -170,16 +168,33 @@ pub trait Store: Send + Sync {
         chain: &ChainId,
         height: Height,
     ) -> Result<Option<Certificate>, StoreError>;
+}
+
+/// What the host needs of its store besides the chain reads: one atomic, durable write per
+/// tick, and what its signer guard and locks recorded before a restart.
+pub trait HostStore: ChainStore {
+    /// Makes every change in `batch` durable (fsynced) at once, or none of them.
+    fn commit(&self, batch: WriteBatch) -> Result<(), StoreError>;
+
+    fn signer_state(&self, chain: &ChainId) -> Result<Option<SignerState>, StoreError>;
+
+    fn lock_proof(&self, chain: &ChainId) -> Result<Option<LockProof>, StoreError>;
+}
+
+/// What readers (the API) need besides the chain reads: listings and indexes.
+pub trait ReadStore: ChainStore {
+    /// The heads of the chains after `after` in chain id order, at most `limit` of them.
+    fn chains(
+        &self,
+        after: Option<&ChainId>,
+        limit: usize,
+    ) -> Result<Vec<(ChainId, ChainHead)>, StoreError>;
 
     /// An account's entry; the default entry if it holds nothing.
     fn account(&self, chain: &ChainId, address: &Address) -> Result<Account, StoreError>;
 
     /// Every non-empty account of a chain.
     fn accounts(&self, chain: &ChainId) -> Result<Vec<(Address, Account)>, StoreError>;
-
-    fn signer_state(&self, chain: &ChainId) -> Result<Option<SignerState>, StoreError>;
-
-    fn lock_proof(&self, chain: &ChainId) -> Result<Option<LockProof>, StoreError>;
 
     /// The chain and height at which a transaction was committed, if it was.
     fn tx_location(&self, tx: &Hash) -> Result<Option<(ChainId, Height)>, StoreError>;
@@ -194,11 +209,12 @@ pub trait Store: Send + Sync {
         before: Option<(Height, u32)>,
         limit: usize,
     ) -> Result<Vec<(Height, u32, Hash)>, StoreError>;
-
-    /// Rebuilds a chain's state from its head and accounts, read from one snapshot, and
-    /// checks it against the stored state root.
-    fn chain_state(&self, chain: &ChainId) -> Result<Option<ChainState>, StoreError>;
 }
+
+/// A store both the host and its readers use.
+pub trait Store: HostStore + ReadStore {}
+
+impl<S: HostStore + ReadStore> Store for S {}
 
 /// A chain's state rebuilt from what was stored, refused if it does not match the state
 /// root stored beside it.

@@ -14,7 +14,10 @@ use redb::{
     TableDefinition,
 };
 
-use crate::{rebuild_chain_state, ChainHead, Store, StoreError, WriteBatch, SCHEMA_VERSION};
+use crate::{
+    rebuild_chain_state, ChainHead, ChainStore, HostStore, ReadStore, StoreError, WriteBatch,
+    SCHEMA_VERSION,
+};
 
 type ChainKey = [u8; 32];
 
@@ -142,7 +145,48 @@ fn accounts(
     Ok(accounts)
 }
 
-impl Store for RedbStore {
+impl ChainStore for RedbStore {
+    fn genesis(&self, chain: &ChainId) -> Result<Option<SignedGenesis>, StoreError> {
+        get(&self.read()?, GENESES, chain.0, "stored genesis")
+    }
+
+    fn chain_head(&self, chain: &ChainId) -> Result<Option<ChainHead>, StoreError> {
+        get(&self.read()?, HEADS, chain.0, "stored chain head")
+    }
+
+    fn chain_count(&self) -> Result<u64, StoreError> {
+        let read = self.db.begin_read().map_err(backend("read"))?;
+        let table = read.open_table(GENESES).map_err(backend("read"))?;
+        table.len().map_err(backend("read"))
+    }
+
+    fn chain_state(&self, chain: &ChainId) -> Result<Option<ChainState>, StoreError> {
+        let read = self.read()?;
+        let Some(head) = get(&read, HEADS, chain.0, "stored chain head")? else {
+            return Ok(None);
+        };
+        rebuild_chain_state(chain, head, accounts(&read, chain)?).map(Some)
+    }
+
+    fn block(&self, chain: &ChainId, height: Height) -> Result<Option<Block>, StoreError> {
+        get(&self.read()?, BLOCKS, (chain.0, height.0), "stored block")
+    }
+
+    fn certificate(
+        &self,
+        chain: &ChainId,
+        height: Height,
+    ) -> Result<Option<Certificate>, StoreError> {
+        get(
+            &self.read()?,
+            CERTIFICATES,
+            (chain.0, height.0),
+            "stored certificate",
+        )
+    }
+}
+
+impl HostStore for RedbStore {
     fn commit(&self, batch: WriteBatch) -> Result<(), StoreError> {
         let mut write = self.db.begin_write().map_err(backend("write"))?;
         write.set_durability(Durability::Immediate);
@@ -205,20 +249,16 @@ impl Store for RedbStore {
         write.commit().map_err(backend("commit"))
     }
 
-    fn genesis(&self, chain: &ChainId) -> Result<Option<SignedGenesis>, StoreError> {
-        get(&self.read()?, GENESES, chain.0, "stored genesis")
+    fn signer_state(&self, chain: &ChainId) -> Result<Option<SignerState>, StoreError> {
+        get(&self.read()?, SIGNERS, chain.0, "stored signer state")
     }
 
-    fn chain_head(&self, chain: &ChainId) -> Result<Option<ChainHead>, StoreError> {
-        get(&self.read()?, HEADS, chain.0, "stored chain head")
+    fn lock_proof(&self, chain: &ChainId) -> Result<Option<LockProof>, StoreError> {
+        get(&self.read()?, LOCK_PROOFS, chain.0, "stored lock proof")
     }
+}
 
-    fn chain_count(&self) -> Result<u64, StoreError> {
-        let read = self.db.begin_read().map_err(backend("read"))?;
-        let table = read.open_table(GENESES).map_err(backend("read"))?;
-        table.len().map_err(backend("read"))
-    }
-
+impl ReadStore for RedbStore {
     fn chains(
         &self,
         after: Option<&ChainId>,
@@ -242,23 +282,6 @@ impl Store for RedbStore {
         Ok(chains)
     }
 
-    fn block(&self, chain: &ChainId, height: Height) -> Result<Option<Block>, StoreError> {
-        get(&self.read()?, BLOCKS, (chain.0, height.0), "stored block")
-    }
-
-    fn certificate(
-        &self,
-        chain: &ChainId,
-        height: Height,
-    ) -> Result<Option<Certificate>, StoreError> {
-        get(
-            &self.read()?,
-            CERTIFICATES,
-            (chain.0, height.0),
-            "stored certificate",
-        )
-    }
-
     fn account(&self, chain: &ChainId, address: &Address) -> Result<Account, StoreError> {
         let account = get(
             &self.read()?,
@@ -271,14 +294,6 @@ impl Store for RedbStore {
 
     fn accounts(&self, chain: &ChainId) -> Result<Vec<(Address, Account)>, StoreError> {
         accounts(&self.read()?, chain)
-    }
-
-    fn signer_state(&self, chain: &ChainId) -> Result<Option<SignerState>, StoreError> {
-        get(&self.read()?, SIGNERS, chain.0, "stored signer state")
-    }
-
-    fn lock_proof(&self, chain: &ChainId) -> Result<Option<LockProof>, StoreError> {
-        get(&self.read()?, LOCK_PROOFS, chain.0, "stored lock proof")
     }
 
     fn tx_location(&self, tx: &Hash) -> Result<Option<(ChainId, Height)>, StoreError> {
@@ -315,14 +330,6 @@ impl Store for RedbStore {
             txs.push((Height(height), position, Hash(value.value())));
         }
         Ok(txs)
-    }
-
-    fn chain_state(&self, chain: &ChainId) -> Result<Option<ChainState>, StoreError> {
-        let read = self.read()?;
-        let Some(head) = get(&read, HEADS, chain.0, "stored chain head")? else {
-            return Ok(None);
-        };
-        rebuild_chain_state(chain, head, accounts(&read, chain)?).map(Some)
     }
 }
 

@@ -6,6 +6,7 @@ use myriad_types::{
 };
 
 use super::*;
+use crate::{MemStore, Store};
 
 fn key(seed: u8) -> SecretKey {
     SecretKey::from_seed([seed; 32])
@@ -145,7 +146,7 @@ fn lock_proof(block: &Block) -> LockProof {
     }
 }
 
-fn write_chain(store: &RedbStore, salt: u64) -> (ChainState, Block, Certificate) {
+fn write_chain(store: &dyn Store, salt: u64) -> (ChainState, Block, Certificate) {
     let (genesis, mut state, block, certificate) = chain_with_block(salt);
     let mut batch = WriteBatch::new();
     batch.put_genesis(&genesis);
@@ -156,6 +157,13 @@ fn write_chain(store: &RedbStore, salt: u64) -> (ChainState, Block, Certificate)
     store.commit(batch).unwrap();
     state.clear_changed();
     (state, block, certificate)
+}
+
+/// Runs a test that holds for every store against each implementation.
+fn each_store(test: impl Fn(&dyn Store)) {
+    test(&MemStore::new());
+    let dir = tempfile::tempdir().unwrap();
+    test(&RedbStore::open(&dir.path().join("host.redb")).unwrap());
 }
 
 #[test]
@@ -201,30 +209,30 @@ fn written_state_reads_back_after_reopening() {
 
 #[test]
 fn a_spent_account_keeps_its_nonce_and_reloads() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = RedbStore::open(&dir.path().join("host.redb")).unwrap();
-    let (state, _, _) = write_chain(&store, 8);
-    let chain = state.chain_id();
-    let holder = key(2);
-    let spend = SignedTransaction::sign(
-        Transaction {
-            chain_id: chain,
-            sender: holder.address(),
-            nonce: 1,
-            kind: TxKind::Burn { amount: 250 },
-        },
-        &holder,
-    );
-    let (state, receipts, _) = execute_block(state, &[spend]);
-    assert!(receipts[0].is_ok());
-    let mut batch = WriteBatch::new();
-    batch.put_chain_state(&state, Hash::digest(b"block 2"));
-    store.commit(batch).unwrap();
-    // The holder sent a transaction, so its entry (nonce 1) stays; the balance is gone.
-    assert_eq!(store.account(&chain, &holder.address()).unwrap().nonce, 1);
-    assert_eq!(store.account(&chain, &holder.address()).unwrap().balance, 0);
-    let loaded = store.chain_state(&chain).unwrap().unwrap();
-    assert_eq!(loaded.state_root(), state.state_root());
+    each_store(|store| {
+        let (state, _, _) = write_chain(store, 8);
+        let chain = state.chain_id();
+        let holder = key(2);
+        let spend = SignedTransaction::sign(
+            Transaction {
+                chain_id: chain,
+                sender: holder.address(),
+                nonce: 1,
+                kind: TxKind::Burn { amount: 250 },
+            },
+            &holder,
+        );
+        let (state, receipts, _) = execute_block(state, &[spend]);
+        assert!(receipts[0].is_ok());
+        let mut batch = WriteBatch::new();
+        batch.put_chain_state(&state, Hash::digest(b"block 2"));
+        store.commit(batch).unwrap();
+        // The holder sent a transaction, so its entry (nonce 1) stays; the balance is gone.
+        assert_eq!(store.account(&chain, &holder.address()).unwrap().nonce, 1);
+        assert_eq!(store.account(&chain, &holder.address()).unwrap().balance, 0);
+        let loaded = store.chain_state(&chain).unwrap().unwrap();
+        assert_eq!(loaded.state_root(), state.state_root());
+    });
 }
 
 #[test]
@@ -305,22 +313,22 @@ fn a_store_open_elsewhere_is_refused() {
 
 #[test]
 fn accounts_that_disagree_with_the_head_are_reported_as_corruption() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = RedbStore::open(&dir.path().join("host.redb")).unwrap();
-    let (state, _, _) = write_chain(&store, 3);
-    let mut batch = WriteBatch::new();
-    let forged = Account {
-        balance: 1_000_000,
-        nonce: 0,
-    };
-    batch.accounts.push((
-        state.chain_id(),
-        Address([5; 32]),
-        Some(myriad_types::encode(&forged)),
-    ));
-    store.commit(batch).unwrap();
-    let error = store.chain_state(&state.chain_id()).unwrap_err();
-    assert!(matches!(error, StoreError::Corrupt(_)), "{error}");
+    each_store(|store| {
+        let (state, _, _) = write_chain(store, 3);
+        let mut batch = WriteBatch::new();
+        let forged = Account {
+            balance: 1_000_000,
+            nonce: 0,
+        };
+        batch.accounts.push((
+            state.chain_id(),
+            Address([5; 32]),
+            Some(myriad_types::encode(&forged)),
+        ));
+        store.commit(batch).unwrap();
+        let error = store.chain_state(&state.chain_id()).unwrap_err();
+        assert!(matches!(error, StoreError::Corrupt(_)), "{error}");
+    });
 }
 
 #[test]
@@ -340,64 +348,88 @@ fn a_database_of_something_else_is_refused() {
 
 #[test]
 fn chains_list_in_id_order_page_by_page() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = RedbStore::open(&dir.path().join("host.redb")).unwrap();
-    let mut ids: Vec<ChainId> = (0..5)
-        .map(|salt| write_chain(&store, salt).0.chain_id())
-        .collect();
-    ids.sort();
-    let first = store.chains(None, 3).unwrap();
-    let rest = store.chains(Some(&first[2].0), 3).unwrap();
-    let listed: Vec<ChainId> = first.iter().chain(&rest).map(|(id, _)| *id).collect();
-    assert_eq!(listed, ids);
-    assert_eq!(first[0].1, store.chain_head(&ids[0]).unwrap().unwrap());
-    assert!(store.chains(Some(&ids[4]), 3).unwrap().is_empty());
+    each_store(|store| {
+        let mut ids: Vec<ChainId> = (0..5)
+            .map(|salt| write_chain(store, salt).0.chain_id())
+            .collect();
+        ids.sort();
+        let first = store.chains(None, 3).unwrap();
+        let rest = store.chains(Some(&first[2].0), 3).unwrap();
+        let listed: Vec<ChainId> = first.iter().chain(&rest).map(|(id, _)| *id).collect();
+        assert_eq!(listed, ids);
+        assert_eq!(first[0].1, store.chain_head(&ids[0]).unwrap().unwrap());
+        assert!(store.chains(Some(&ids[4]), 3).unwrap().is_empty());
+    });
 }
 
 #[test]
 fn an_account_history_holds_what_it_sent_and_received_newest_first() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = RedbStore::open(&dir.path().join("host.redb")).unwrap();
-    let (state, block, _) = write_chain(&store, 3);
-    let chain = state.chain_id();
-    let hashes: Vec<Hash> = block.txs.iter().map(SignedTransaction::hash).collect();
-    // The owner minted to itself (indexed once) and then paid key 2.
-    assert_eq!(
-        store
-            .account_txs(&chain, &key(1).address(), None, 10)
-            .unwrap(),
-        vec![(Height(1), 1, hashes[1]), (Height(1), 0, hashes[0])]
-    );
-    assert_eq!(
-        store
-            .account_txs(&chain, &key(2).address(), None, 10)
-            .unwrap(),
-        vec![(Height(1), 1, hashes[1])]
-    );
-    assert_eq!(
-        store
-            .account_txs(&chain, &key(1).address(), None, 1)
-            .unwrap(),
-        vec![(Height(1), 1, hashes[1])]
-    );
-    assert_eq!(
-        store
-            .account_txs(&chain, &key(1).address(), Some((Height(1), 1)), 10)
-            .unwrap(),
-        vec![(Height(1), 0, hashes[0])],
-        "the next page starts where the last ended"
-    );
-    assert!(store
-        .account_txs(&chain, &key(3).address(), None, 10)
-        .unwrap()
-        .is_empty());
-    let other = write_chain(&store, 4).0.chain_id();
-    assert_eq!(
-        store
-            .account_txs(&other, &key(2).address(), None, 10)
+    each_store(|store| {
+        let (state, block, _) = write_chain(store, 3);
+        let chain = state.chain_id();
+        let hashes: Vec<Hash> = block.txs.iter().map(SignedTransaction::hash).collect();
+        // The owner minted to itself (indexed once) and then paid key 2.
+        assert_eq!(
+            store
+                .account_txs(&chain, &key(1).address(), None, 10)
+                .unwrap(),
+            vec![(Height(1), 1, hashes[1]), (Height(1), 0, hashes[0])]
+        );
+        assert_eq!(
+            store
+                .account_txs(&chain, &key(2).address(), None, 10)
+                .unwrap(),
+            vec![(Height(1), 1, hashes[1])]
+        );
+        assert_eq!(
+            store
+                .account_txs(&chain, &key(1).address(), None, 1)
+                .unwrap(),
+            vec![(Height(1), 1, hashes[1])]
+        );
+        assert_eq!(
+            store
+                .account_txs(&chain, &key(1).address(), Some((Height(1), 1)), 10)
+                .unwrap(),
+            vec![(Height(1), 0, hashes[0])],
+            "the next page starts where the last ended"
+        );
+        assert!(store
+            .account_txs(&chain, &key(3).address(), None, 10)
             .unwrap()
-            .len(),
-        1,
-        "one chain's history does not show another's"
-    );
+            .is_empty());
+        let other = write_chain(store, 4).0.chain_id();
+        assert_eq!(
+            store
+                .account_txs(&other, &key(2).address(), None, 10)
+                .unwrap()
+                .len(),
+            1,
+            "one chain's history does not show another's"
+        );
+    });
+}
+
+#[test]
+fn a_failed_commit_writes_nothing_and_keeps_what_was_committed() {
+    let store = MemStore::new();
+    let (first, _, _) = write_chain(&store, 1);
+    let (genesis, second, block, certificate) = chain_with_block(2);
+    let mut batch = WriteBatch::new();
+    batch.put_genesis(&genesis);
+    batch.put_chain_state(&second, block.hash());
+    batch.put_block(&block, &certificate);
+    store.fail_next_commit(true);
+    assert!(store.commit(batch).is_err());
+    assert_eq!(store.commits(), 1);
+    assert_eq!(store.chain_count().unwrap(), 1);
+    assert!(store.chain_state(&second.chain_id()).unwrap().is_none());
+    assert!(store
+        .block(&second.chain_id(), Height(1))
+        .unwrap()
+        .is_none());
+    assert!(store.chain_state(&first.chain_id()).unwrap().is_some());
+    // Only that one commit failed.
+    write_chain(&store, 2);
+    assert_eq!(store.chain_count().unwrap(), 2);
 }

@@ -1,0 +1,247 @@
+//! The in-memory store: the same tables as the redb store, holding the same encoded bytes,
+//! with the same atomicity. A committed batch is all there; a batch that is not committed
+//! (dropped, or failed by [`MemStore::fail_next_commit`]) leaves nothing. A host that crashes
+//! and restarts over the same `MemStore` finds exactly what it committed.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use myriad_ledger::ChainState;
+use myriad_types::{
+    decode, Account, Address, Block, Certificate, ChainId, Hash, Height, LockProof, SignedGenesis,
+    SignerState,
+};
+
+use crate::{
+    rebuild_chain_state, ChainHead, ChainStore, HostStore, ReadStore, StoreError, WriteBatch,
+};
+
+type ChainKey = [u8; 32];
+
+#[derive(Debug, Default)]
+struct Tables {
+    geneses: BTreeMap<ChainKey, Vec<u8>>,
+    heads: BTreeMap<ChainKey, Vec<u8>>,
+    accounts: BTreeMap<(ChainKey, [u8; 32]), Vec<u8>>,
+    blocks: BTreeMap<(ChainKey, u64), Vec<u8>>,
+    certificates: BTreeMap<(ChainKey, u64), Vec<u8>>,
+    signers: BTreeMap<ChainKey, Vec<u8>>,
+    lock_proofs: BTreeMap<ChainKey, Vec<u8>>,
+    txs: BTreeMap<[u8; 32], (ChainKey, u64)>,
+    account_txs: BTreeMap<(ChainKey, [u8; 32], u64, u32), [u8; 32]>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    tables: Tables,
+    commits: u64,
+    /// The next commit fails and writes nothing: a crash in the middle of the write.
+    fail_next: bool,
+}
+
+/// A [`ChainStore`], [`HostStore`] and [`ReadStore`] in memory.
+#[derive(Debug, Default)]
+pub struct MemStore {
+    inner: Mutex<Inner>,
+}
+
+impl MemStore {
+    pub fn new() -> MemStore {
+        MemStore::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Makes the next commit fail without writing anything, as a crash during the write
+    /// would: what the batch held is lost, everything committed before stays. `false`
+    /// takes that back.
+    pub fn fail_next_commit(&self, armed: bool) {
+        self.lock().fail_next = armed;
+    }
+
+    /// How many batches were committed.
+    pub fn commits(&self) -> u64 {
+        self.lock().commits
+    }
+}
+
+fn read<T: borsh::BorshDeserialize>(
+    bytes: Option<&Vec<u8>>,
+    what: &'static str,
+) -> Result<Option<T>, StoreError> {
+    bytes
+        .map(|bytes| decode(what, bytes))
+        .transpose()
+        .map_err(StoreError::from)
+}
+
+fn accounts(tables: &Tables, chain: &ChainId) -> Result<Vec<(Address, Account)>, StoreError> {
+    tables
+        .accounts
+        .range((chain.0, [0u8; 32])..=(chain.0, [0xff; 32]))
+        .map(|((_, address), bytes)| Ok((Address(*address), decode("stored account", bytes)?)))
+        .collect()
+}
+
+impl ChainStore for MemStore {
+    fn genesis(&self, chain: &ChainId) -> Result<Option<SignedGenesis>, StoreError> {
+        read(self.lock().tables.geneses.get(&chain.0), "stored genesis")
+    }
+
+    fn chain_head(&self, chain: &ChainId) -> Result<Option<ChainHead>, StoreError> {
+        read(self.lock().tables.heads.get(&chain.0), "stored chain head")
+    }
+
+    fn chain_count(&self) -> Result<u64, StoreError> {
+        Ok(self.lock().tables.geneses.len() as u64)
+    }
+
+    fn chain_state(&self, chain: &ChainId) -> Result<Option<ChainState>, StoreError> {
+        let inner = self.lock();
+        let Some(head) = read(inner.tables.heads.get(&chain.0), "stored chain head")? else {
+            return Ok(None);
+        };
+        rebuild_chain_state(chain, head, accounts(&inner.tables, chain)?).map(Some)
+    }
+
+    fn block(&self, chain: &ChainId, height: Height) -> Result<Option<Block>, StoreError> {
+        let inner = self.lock();
+        read(
+            inner.tables.blocks.get(&(chain.0, height.0)),
+            "stored block",
+        )
+    }
+
+    fn certificate(
+        &self,
+        chain: &ChainId,
+        height: Height,
+    ) -> Result<Option<Certificate>, StoreError> {
+        let inner = self.lock();
+        let bytes = inner.tables.certificates.get(&(chain.0, height.0));
+        read(bytes, "stored certificate")
+    }
+}
+
+impl HostStore for MemStore {
+    fn commit(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if std::mem::take(&mut inner.fail_next) {
+            return Err(StoreError::Backend {
+                what: "commit",
+                source: "the store crashed during the write".into(),
+            });
+        }
+        // Every insert below is infallible: under the lock, the batch lands whole.
+        let tables = &mut inner.tables;
+        for (chain, bytes) in batch.geneses {
+            tables.geneses.insert(chain.0, bytes);
+        }
+        for (chain, bytes) in batch.heads {
+            tables.heads.insert(chain.0, bytes);
+        }
+        for (chain, address, bytes) in batch.accounts {
+            let key = (chain.0, address.0);
+            match bytes {
+                Some(bytes) => tables.accounts.insert(key, bytes),
+                None => tables.accounts.remove(&key),
+            };
+        }
+        for (chain, height, block, certificate) in batch.blocks {
+            tables.blocks.insert((chain.0, height.0), block);
+            tables.certificates.insert((chain.0, height.0), certificate);
+        }
+        for (tx, chain, height) in batch.txs {
+            tables.txs.insert(tx.0, (chain.0, height.0));
+        }
+        for (chain, address, height, position, tx) in batch.account_txs {
+            let key = (chain.0, address.0, height.0, position);
+            tables.account_txs.insert(key, tx.0);
+        }
+        for (chain, bytes) in batch.signers {
+            tables.signers.insert(chain.0, bytes);
+        }
+        for (chain, bytes) in batch.lock_proofs {
+            tables.lock_proofs.insert(chain.0, bytes);
+        }
+        inner.commits += 1;
+        Ok(())
+    }
+
+    fn signer_state(&self, chain: &ChainId) -> Result<Option<SignerState>, StoreError> {
+        read(
+            self.lock().tables.signers.get(&chain.0),
+            "stored signer state",
+        )
+    }
+
+    fn lock_proof(&self, chain: &ChainId) -> Result<Option<LockProof>, StoreError> {
+        read(
+            self.lock().tables.lock_proofs.get(&chain.0),
+            "stored lock proof",
+        )
+    }
+}
+
+impl ReadStore for MemStore {
+    fn chains(
+        &self,
+        after: Option<&ChainId>,
+        limit: usize,
+    ) -> Result<Vec<(ChainId, ChainHead)>, StoreError> {
+        let inner = self.lock();
+        let start = match after {
+            Some(after) => Bound::Excluded(after.0),
+            None => Bound::Unbounded,
+        };
+        inner
+            .tables
+            .heads
+            .range((start, Bound::Unbounded))
+            .take(limit)
+            .map(|(chain, bytes)| Ok((ChainId(*chain), decode("stored chain head", bytes)?)))
+            .collect()
+    }
+
+    fn account(&self, chain: &ChainId, address: &Address) -> Result<Account, StoreError> {
+        let inner = self.lock();
+        let bytes = inner.tables.accounts.get(&(chain.0, address.0));
+        Ok(read(bytes, "stored account")?.unwrap_or_default())
+    }
+
+    fn accounts(&self, chain: &ChainId) -> Result<Vec<(Address, Account)>, StoreError> {
+        accounts(&self.lock().tables, chain)
+    }
+
+    fn tx_location(&self, tx: &Hash) -> Result<Option<(ChainId, Height)>, StoreError> {
+        let inner = self.lock();
+        let found = inner.tables.txs.get(&tx.0);
+        Ok(found.map(|(chain, height)| (ChainId(*chain), Height(*height))))
+    }
+
+    fn account_txs(
+        &self,
+        chain: &ChainId,
+        address: &Address,
+        before: Option<(Height, u32)>,
+        limit: usize,
+    ) -> Result<Vec<(Height, u32, Hash)>, StoreError> {
+        let inner = self.lock();
+        let start = Bound::Included((chain.0, address.0, 0, 0));
+        let end = match before {
+            Some((height, position)) => Bound::Excluded((chain.0, address.0, height.0, position)),
+            None => Bound::Included((chain.0, address.0, u64::MAX, u32::MAX)),
+        };
+        Ok(inner
+            .tables
+            .account_txs
+            .range((start, end))
+            .rev()
+            .take(limit)
+            .map(|((_, _, height, position), tx)| (Height(*height), *position, Hash(*tx)))
+            .collect())
+    }
+}
