@@ -1,6 +1,9 @@
 //! `myriad-sim`: runs many seeds of the deterministic simulation, or replays one.
 
+use std::collections::BTreeMap;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
 use clap::Parser;
@@ -23,6 +26,9 @@ struct Args {
     /// Chains per run.
     #[arg(long, default_value_t = 50)]
     chains: usize,
+    /// Seeds run at once (default: one per core).
+    #[arg(long)]
+    jobs: Option<usize>,
 }
 
 fn main() -> ExitCode {
@@ -36,18 +42,37 @@ fn main() -> ExitCode {
         None => args.start..args.start + args.seeds,
     };
     let started = Instant::now();
+    let count = seeds.end - seeds.start;
+    let next = AtomicU64::new(seeds.start);
+    let outcomes = Mutex::new(BTreeMap::new());
+    let jobs = args.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    });
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1) {
+            scope.spawn(|| loop {
+                let seed = next.fetch_add(1, Ordering::Relaxed);
+                if seed >= seeds.end {
+                    return;
+                }
+                let outcome = run(seed, &config, args.verbose);
+                for failure in &outcome.failures {
+                    println!("seed {seed} FAILED {failure}");
+                }
+                outcomes
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(seed, outcome);
+            });
+        }
+    });
     let mut failed = Vec::new();
     let mut total = Stats::default();
-    let count = seeds.end - seeds.start;
-    for seed in seeds {
-        let outcome = run(seed, &config, args.verbose);
+    for (seed, outcome) in outcomes.into_inner().unwrap_or_else(PoisonError::into_inner) {
         let stats = &outcome.stats;
         total.add(stats);
         if args.verbose || args.seed.is_some() {
             println!("seed {seed}: trace {} {stats:?}", outcome.trace);
-        }
-        for failure in &outcome.failures {
-            println!("seed {seed} FAILED {failure}");
         }
         if !outcome.failures.is_empty() {
             failed.push(seed);

@@ -75,7 +75,17 @@ impl Event {
 #[derive(Debug)]
 enum Reply {
     Tx(Hash, oneshot::Receiver<Result<TxStatus, SubmitError>>),
-    Create(oneshot::Receiver<Result<ChainId, CreateError>>),
+    Create(usize, oneshot::Receiver<Result<ChainId, CreateError>>),
+}
+
+/// A chain the clients created, and its clients.
+#[derive(Debug)]
+struct Chain {
+    id: ChainId,
+    genesis: SignedGenesis,
+    /// Whether some host acknowledged the genesis; until then its owner posts it again.
+    created: bool,
+    clients: Clients,
 }
 
 /// One host process: a real [`Host`] over its own in-memory store, which outlives crashes.
@@ -115,8 +125,8 @@ struct World {
     queue: BinaryHeap<Reverse<(u64, u64)>>,
     events: BTreeMap<u64, Event>,
     nodes: Vec<Node>,
-    /// Every chain the clients created, in order, with its clients.
-    chains: Vec<(ChainId, Clients)>,
+    /// Every chain the clients created, in order.
+    chains: Vec<Chain>,
     faults: Faults,
     faulty: bool,
     byzantine: Byzantine,
@@ -438,26 +448,36 @@ impl World {
             },
             &owner,
         );
-        let chain = genesis.genesis.chain_id();
+        let id = genesis.genesis.chain_id();
         self.checker.add_chain(&genesis);
         let clients = Clients::new(owner, &mut self.rng);
-        self.chains.push((chain, clients));
+        let index = self.chains.len();
+        self.chains.push(Chain {
+            id,
+            genesis,
+            created: false,
+            clients,
+        });
         let mut named: Vec<HostId> = validators.iter().map(|v| v.host).collect();
         if !to_all {
             self.stats.chains_created += 1;
             let keep = self.rng.between(1, named.len() as u64) as usize;
             named.truncate(keep);
         }
-        self.log(|| format!("chain {chain} created, genesis to {} hosts", named.len()));
+        self.log(|| format!("chain {id} created, genesis to {} hosts", named.len()));
         for host in named {
-            for node in self.nodes_of(host) {
-                let (reply, receiver) = oneshot::channel();
-                let command = Command::CreateChain {
-                    genesis: genesis.clone(),
-                    reply,
-                };
-                self.command(node, command, Reply::Create(receiver));
-            }
+            self.post_genesis(index, host);
+        }
+    }
+
+    fn post_genesis(&mut self, index: usize, host: HostId) {
+        for node in self.nodes_of(host) {
+            let (reply, receiver) = oneshot::channel();
+            let command = Command::CreateChain {
+                genesis: self.chains[index].genesis.clone(),
+                reply,
+            };
+            self.command(node, command, Reply::Create(index, receiver));
         }
     }
 
@@ -473,6 +493,7 @@ impl World {
 
     fn distinct_hosts(&self) -> Vec<HostId> {
         let mut hosts: Vec<HostId> = self.nodes.iter().map(Node::id).collect();
+        hosts.sort();
         hosts.dedup();
         hosts
     }
@@ -522,8 +543,8 @@ impl World {
             return;
         }
         let index = self.rng.below(self.chains.len() as u64) as usize;
-        let chain = self.chains[index].0;
-        let tx = self.chains[index].1.next(chain, &mut self.rng);
+        let chain = self.chains[index].id;
+        let tx = self.chains[index].clients.next(chain, &mut self.rng);
         self.send_tx(chain, tx);
         let next = self.now + self.rng.between(20, 180);
         self.push(next, Event::Submit);
@@ -532,11 +553,11 @@ impl World {
     /// Many transactions for one chain at once: more than its mempools hold.
     fn burst(&mut self) {
         let index = self.rng.below(self.chains.len() as u64) as usize;
-        let chain = self.chains[index].0;
+        let chain = self.chains[index].id;
         self.log(|| format!("burst on chain {chain}"));
         self.stats.bursts += 1;
         for _ in 0..self.config.burst_txs {
-            let tx = self.chains[index].1.next(chain, &mut self.rng);
+            let tx = self.chains[index].clients.next(chain, &mut self.rng);
             self.send_tx(chain, tx);
         }
     }
@@ -544,8 +565,14 @@ impl World {
     fn resend(&mut self) {
         let mut any = false;
         for index in 0..self.chains.len() {
-            let chain = self.chains[index].0;
-            for tx in self.chains[index].1.pending.clone() {
+            let chain = self.chains[index].id;
+            if !self.chains[index].created {
+                any = true;
+                let validators = self.checker.validators(&chain);
+                let host = self.rng.pick(&validators);
+                self.post_genesis(index, host);
+            }
+            for tx in self.chains[index].clients.pending.clone() {
                 any = true;
                 self.send_tx(chain, tx);
             }
@@ -562,7 +589,7 @@ impl World {
             return;
         }
         let index = self.rng.below(self.chains.len() as u64) as usize;
-        let chain = self.chains[index].0;
+        let chain = self.chains[index].id;
         let Some(set) = self.checker.validator_set(&chain) else {
             return;
         };
@@ -587,7 +614,7 @@ impl World {
         }
         validators.sort_by_key(|v| v.host);
         self.log(|| format!("chain {chain}: validators become {validators:?}"));
-        let tx = self.chains[index].1.set_validators(chain, validators);
+        let tx = self.chains[index].clients.set_validators(chain, validators);
         self.send_tx(chain, tx);
     }
 
@@ -722,9 +749,9 @@ impl World {
         let advance = self.checker.decision(node, &block, &certificate);
         self.stats.txs_committed += advance.txs.len() as u64;
         self.stats.validator_changes += advance.validator_changes;
-        if let Some((_, clients)) = self.chains.iter_mut().find(|(id, _)| *id == chain) {
+        if let Some(entry) = self.chains.iter_mut().find(|c| c.id == chain) {
             for tx in advance.txs {
-                clients.committed(tx);
+                entry.clients.committed(tx);
             }
         }
         self.log(|| format!("node {node} decides chain {chain} height {height}"));
@@ -750,14 +777,15 @@ impl World {
                     }
                     Err(oneshot::error::TryRecvError::Closed) => {}
                 },
-                Reply::Create(mut receiver) => match receiver.try_recv() {
+                Reply::Create(index, mut receiver) => match receiver.try_recv() {
                     Err(oneshot::error::TryRecvError::Empty) => {
-                        self.nodes[node].replies.push(Reply::Create(receiver));
+                        self.nodes[node].replies.push(Reply::Create(index, receiver));
                     }
+                    Ok(Ok(_)) => self.chains[index].created = true,
                     Ok(Err(error)) => self
                         .checker
                         .unexpected(format!("node {node} refused a chain: {error}")),
-                    Ok(Ok(_)) | Err(oneshot::error::TryRecvError::Closed) => {}
+                    Err(oneshot::error::TryRecvError::Closed) => {}
                 },
             }
         }
@@ -843,7 +871,7 @@ impl World {
     // ---- the end ----
 
     fn finish(mut self, seed: u64) -> Outcome {
-        for (chain, clients) in &self.chains {
+        for Chain { id: chain, clients, .. } in &self.chains {
             if let Some(tx) = clients.pending.first() {
                 self.checker.liveness(format!(
                     "chain {chain}: {} transactions still pending {} ms after the faults stopped (first {})",
