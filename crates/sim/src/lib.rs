@@ -44,6 +44,8 @@ pub struct SimConfig {
     pub byzantine: Option<Byzantine>,
     /// The most partitions during the faulty time.
     pub partitions_max: u64,
+    /// The most host crashes during the faulty time.
+    pub crashes_max: u64,
     /// The most bursts of `burst_txs` transactions for one chain at once.
     pub bursts_max: u64,
     pub burst_txs: usize,
@@ -79,6 +81,7 @@ impl Default for SimConfig {
             settle_ms: 60_000,
             byzantine: None,
             partitions_max: 4,
+            crashes_max: 4,
             bursts_max: 3,
             burst_txs: 60,
             new_chains_max: 6,

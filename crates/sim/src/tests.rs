@@ -1,4 +1,4 @@
-//! The simulator's own tests: determinism, a range of seeds, and a canary that proves the
+//! The simulator's own tests: determinism, a range of seeds, and canaries that prove the
 //! checkers catch a broken safety rule.
 
 use crate::*;
@@ -52,28 +52,47 @@ fn the_same_seed_gives_the_same_trace() {
     assert_ne!(run(12, &config, false).trace, first.trace);
 }
 
+/// The first of `seeds` in which a run with `config` breaks `rule`; the same seed run without
+/// the canary (`honest`) must then be clean.
+fn caught(config: &SimConfig, honest: &SimConfig, rule: &str, seeds: u64) -> u64 {
+    let caught = (0..seeds).find(|seed| {
+        run(*seed, config, false)
+            .failures
+            .iter()
+            .any(|failure| failure.rule == rule)
+    });
+    let Some(seed) = caught else {
+        panic!("no seed below {seeds} caught the canary");
+    };
+    let clean = run(seed, honest, false);
+    assert!(clean.failures.is_empty(), "{:?}", clean.failures);
+    seed
+}
+
 /// Ignoring the lock must break agreement in some seed, and the checkers must say so.
 #[test]
 fn a_canary_that_ignores_the_lock_is_caught() {
-    const CANARY_SEEDS: u64 = 100;
-    let mut config = SimConfig {
+    let honest = SimConfig {
         byzantine: Some(Byzantine::Twins),
         partitions_max: 60,
         ..SimConfig::default()
     };
-    config.host.consensus.canary_ignore_lock = true;
-    let caught = (0..CANARY_SEEDS).find(|seed| {
-        run(*seed, &config, false)
-            .failures
-            .iter()
-            .any(|failure| failure.rule == "agreement")
-    });
-    let Some(seed) = caught else {
-        panic!("no seed below {CANARY_SEEDS} caught the canary");
+    let mut canary = honest.clone();
+    canary.host.consensus.canary_ignore_lock = true;
+    let seed = caught(&canary, &honest, "agreement", 100);
+    println!("canary caught by seed {seed}");
+}
+
+/// Acknowledging a commit before the write that holds it is durable must be caught by the
+/// durability checker, once a host crashes in the middle of that write.
+#[test]
+fn a_canary_that_acknowledges_before_the_write_is_durable_is_caught() {
+    let honest = SimConfig {
+        crashes_max: 30,
+        ..SimConfig::default()
     };
-    // The very same run with the lock rule kept is clean.
-    config.host.consensus.canary_ignore_lock = false;
-    let honest = run(seed, &config, false);
-    assert!(honest.failures.is_empty(), "{:?}", honest.failures);
+    let mut canary = honest.clone();
+    canary.host.canary_ack_before_durable = true;
+    let seed = caught(&canary, &honest, "durability", 50);
     println!("canary caught by seed {seed}");
 }

@@ -254,7 +254,7 @@ impl World {
         let honest: Vec<usize> = (0..self.nodes.len())
             .filter(|n| self.nodes[*n].honest)
             .collect();
-        for _ in 0..self.rng.between(0, 4) {
+        for _ in 0..self.rng.between(0, self.config.crashes_max) {
             let node = self.rng.pick(&honest);
             let at = self.rng.below(end);
             self.push(at, Event::Crash(node));
