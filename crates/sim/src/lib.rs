@@ -123,6 +123,8 @@ pub struct Stats {
     pub bursts: u64,
     /// Transactions refused because a mempool was full.
     pub mempool_refusals: u64,
+    /// Forged transactions refused for their signature.
+    pub forgeries_refused: u64,
     pub evidence: u64,
     /// The most messages and commands one tick handled.
     pub max_tick_messages: usize,
@@ -143,6 +145,7 @@ impl Stats {
         self.chains_created += other.chains_created;
         self.bursts += other.bursts;
         self.mempool_refusals += other.mempool_refusals;
+        self.forgeries_refused += other.forgeries_refused;
         self.evidence += other.evidence;
         self.max_tick_messages = self.max_tick_messages.max(other.max_tick_messages);
     }

@@ -79,7 +79,7 @@ fn main() -> ExitCode {
         }
     }
     println!(
-        "{} passed, {} failed; {count} seeds in {:.1} s: {} blocks, {} transactions committed ({} acknowledged), {} crashes, {} partitions, {} sync blocks served, {} validator changes, {} chains created, {} mempool refusals, {} pieces of evidence",
+        "{} passed, {} failed; {count} seeds in {:.1} s: {} blocks, {} transactions committed ({} acknowledged), {} crashes, {} partitions, {} sync blocks served, {} validator changes, {} chains created, {} mempool refusals, {} forgeries refused, {} pieces of evidence",
         count - failed.len() as u64,
         failed.len(),
         started.elapsed().as_secs_f64(),
@@ -92,6 +92,7 @@ fn main() -> ExitCode {
         total.validator_changes,
         total.chains_created,
         total.mempool_refusals,
+        total.forgeries_refused,
         total.evidence,
     );
     if failed.is_empty() {

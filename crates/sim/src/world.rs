@@ -9,6 +9,7 @@ use myriad_host::{
     Command, CreateError, Host, HostEvent, HostIo, Metrics, Statuses, SubmitError, TxStatus,
 };
 use myriad_net::{Envelope, Inbound, Msg};
+use myriad_ledger::TxError;
 use myriad_store::{ChainStore, MemStore};
 use myriad_types::{
     BoundedVec, ChainId, Genesis, Hash, HostId, SecretKey, SignedGenesis, SignedTransaction,
@@ -545,6 +546,13 @@ impl World {
         let index = self.rng.below(self.chains.len() as u64) as usize;
         let chain = self.chains[index].id;
         let tx = self.chains[index].clients.next(chain, &mut self.rng);
+        if self.rng.chance(0.05) {
+            // A forged copy, which every host must refuse: it exercises the bisection of a
+            // failed signature batch.
+            let mut forged = tx.clone();
+            forged.signature.0[0] ^= 1;
+            self.send_tx(chain, forged);
+        }
         self.send_tx(chain, tx);
         let next = self.now + self.rng.between(20, 180);
         self.push(next, Event::Submit);
@@ -771,6 +779,9 @@ impl World {
                     Ok(Err(SubmitError::Admit(myriad_host::AdmitError::Busy(_)))) => {
                         self.stats.mempool_refusals += 1;
                     }
+                    Ok(Err(SubmitError::Invalid(TxError::BadSignature(_)))) => {
+                        self.stats.forgeries_refused += 1;
+                    }
                     Ok(_) => {}
                     Err(oneshot::error::TryRecvError::Empty) => {
                         self.nodes[node].replies.push(Reply::Tx(hash, receiver));
@@ -841,7 +852,8 @@ impl World {
         }
     }
 
-    /// The equivocator swaps about half its votes for a conflicting vote it also signs.
+    /// The equivocator swaps about half its votes for a conflicting vote it also signs, and
+    /// spoils the signature of a few.
     fn equivocate(&mut self, node: usize, envelope: &mut Envelope) {
         let key = self.nodes[node].key.clone();
         let mut items = envelope.items.clone().into_inner();
@@ -857,8 +869,12 @@ impl World {
                 Some(_) => None,
                 None => Some(Hash::digest(&myriad_types::encode(&signed.vote))),
             };
+            let mut signature = key.sign(&other);
+            if self.rng.chance(0.1) {
+                signature.0[0] ^= 1;
+            }
             item.msg = Msg::Vote(SignedVote {
-                signature: key.sign(&other),
+                signature,
                 vote: other,
                 voter: signed.voter,
             });
