@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use indicatif::{ProgressBar, ProgressStyle};
+use myriad_client::client::{BulkClient, Client, ClientError};
+use myriad_client::genesis::{checked_genesis, now_ms};
+use myriad_client::wallet::{PassphraseSource, Wallet};
 use myriad_host::write_key;
 use myriad_types::{
     encode, format_amount, Address, Amount, ChainId, Genesis, HostId, SecretKey, SignedGenesis,
@@ -22,10 +25,6 @@ use myriad_types::{
 };
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
-
-use crate::client::{BulkClient, Client, ClientError};
-use crate::commands::{checked_genesis, now_ms};
-use crate::wallet::{PassphraseSource, Wallet};
 
 /// The file that marks a directory as a devnet and describes it.
 pub const DEVNET_FILE: &str = "devnet.json";

@@ -4,10 +4,8 @@
 #![forbid(unsafe_code)]
 
 pub mod bench;
-pub mod client;
 pub mod commands;
 pub mod devnet;
-pub mod wallet;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -6,10 +6,10 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
+use myriad_client::client::Client;
 use serde::Serialize;
 
 use super::{mib, plot, table, BenchDir, ProcessSample, Series};
-use crate::client::Client;
 use crate::devnet::{create_chains, start_hosts};
 
 /// How often memory and store size are sampled while chains are created.

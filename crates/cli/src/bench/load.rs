@@ -10,12 +10,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context as _, Result};
+use myriad_client::client::BulkClient;
 use myriad_types::{encode, Address, ChainId, SecretKey, SignedTransaction, Transaction, TxKind};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use serde::Serialize;
 
 use super::{plot, samples, table, verify_rate, BenchDir, MetricsSample, Series};
-use crate::client::BulkClient;
 use crate::devnet::{create_chains, numbered_chain, start_hosts, Devnet, Hosts};
 use crate::Node;
 use myriad_host::{HostConfig, Overrides};
