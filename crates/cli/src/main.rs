@@ -14,10 +14,10 @@ use myriad::bench::load::{self, LoadOptions, Rate};
 use myriad::bench::BenchDir;
 use myriad::commands::{parse_validators, Context, Network};
 use myriad::devnet::{Devnet, DevnetOptions};
-use myriad::Node;
 use myriad_client::transaction::SendOptions;
 use myriad_client::wallet::PassphraseSource;
 use myriad_host::{write_key, HostConfig, Overrides};
+use myriad_node::Node;
 use myriad_types::{HostId, SecretKey};
 use zeroize::Zeroizing;
 

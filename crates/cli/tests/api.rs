@@ -8,8 +8,8 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use myriad::Node;
 use myriad_ledger::{verify_account, AccountProof};
+use myriad_node::Node;
 use myriad_types::{
     decode, tx_root, Account, Address, Block, Certificate, ChainId, Hash, Height, HostId,
     SecretKey, SignedGenesis, SignedTransaction, Transaction, TxKind, Validator, ValidatorSet,

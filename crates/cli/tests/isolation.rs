@@ -7,8 +7,8 @@ mod support;
 use std::time::Duration;
 
 use futures::{AsyncReadExt, AsyncWriteExt};
-use myriad::Node;
 use myriad_net::{connect_raw, ChainMsg, Envelope, Msg};
+use myriad_node::Node;
 use myriad_types::{
     encode, BoundedVec, Height, Round, SecretKey, Signature, SignedVote, Vote, VoteStep,
     MESSAGE_BYTES_MAX,

@@ -7,8 +7,8 @@ mod support;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use myriad::Node;
 use myriad_ledger::{verify_account, AccountProof};
+use myriad_node::Node;
 use myriad_types::{decode, Account, Address, ChainId, Hash, HostId, SecretKey};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use support::*;
