@@ -10,13 +10,12 @@ use myriad_client::client::{Client, ClientError};
 use myriad_client::genesis::{checked_genesis, now_ms, validator_list};
 use myriad_client::transaction::SendOptions;
 use myriad_client::wallet::{PassphraseSource, Wallet, WalletError};
+use myriad_devnet::Devnet;
 use myriad_types::{
     format_amount, parse_amount, Address, Amount, ChainId, Hash, HostId, Memo, SecretKey,
     SignedGenesis, Symbol, TxKind, DECIMALS_MAX, MEMO_BYTES_MAX,
 };
 use serde_json::json;
-
-use crate::devnet::Devnet;
 
 /// The hosts a command talks to.
 #[derive(Debug, Clone)]

@@ -13,9 +13,9 @@ use myriad::bench::density::{self, DensityOptions};
 use myriad::bench::load::{self, LoadOptions, Rate};
 use myriad::bench::BenchDir;
 use myriad::commands::{parse_validators, Context, Network};
-use myriad::devnet::{Devnet, DevnetOptions};
 use myriad_client::transaction::SendOptions;
 use myriad_client::wallet::PassphraseSource;
+use myriad_devnet::{Devnet, DevnetOptions};
 use myriad_host::{write_key, HostConfig, Overrides};
 use myriad_node::Node;
 use myriad_types::{HostId, SecretKey};
@@ -447,7 +447,7 @@ fn run(cli: Cli) -> Result<()> {
                 api_port,
                 p2p_port,
             };
-            myriad::devnet::run(&options, default_dir)
+            myriad_devnet::run(&options, default_dir)
         }
         Command::Host { command } => host(command),
         Command::Wallet { command } => match command {
