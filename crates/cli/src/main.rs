@@ -1,6 +1,8 @@
 //! `myriad`: run a host or a local devnet, keep keys in a wallet, create chains and send
 //! transactions.
 
+mod commands;
+
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,10 +11,9 @@ use anyhow::{bail, Context as _, Result};
 use clap::{Args, Parser, Subcommand};
 use std::time::Duration;
 
-use myriad::bench::density::{self, DensityOptions};
-use myriad::bench::load::{self, LoadOptions, Rate};
-use myriad::bench::BenchDir;
-use myriad::commands::{parse_validators, Context, Network};
+use myriad_bench::density::{self, DensityOptions};
+use myriad_bench::load::{self, LoadOptions, Rate};
+use myriad_bench::BenchDir;
 use myriad_client::transaction::SendOptions;
 use myriad_client::wallet::PassphraseSource;
 use myriad_devnet::{Devnet, DevnetOptions};
@@ -20,6 +21,8 @@ use myriad_host::{write_key, HostConfig, Overrides};
 use myriad_node::Node;
 use myriad_types::{HostId, SecretKey};
 use zeroize::Zeroizing;
+
+use crate::commands::{parse_validators, Context, Network};
 
 /// The devnet directory when none is named.
 const DEVNET_DIR: &str = "devnet";

@@ -18,7 +18,7 @@ use myriad_types::{encode, Address, ChainId, SecretKey, SignedTransaction, Trans
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use serde::Serialize;
 
-use super::{plot, samples, table, verify_rate, BenchDir, MetricsSample, Series};
+use crate::{plot, samples, table, verify_rate, BenchDir, MetricsSample, Series};
 
 /// A step passes while its p99 finality stays within this and nearly all of it commits.
 const P99_TARGET_MS: f64 = 500.0;

@@ -4,6 +4,7 @@
 //!
 //! The hosts are real `myriad host` processes of a fresh devnet, driven through their HTTP API
 //! the way clients drive them; CPU and memory are read from `/proc`.
+#![forbid(unsafe_code)]
 
 pub mod density;
 pub mod load;
