@@ -18,22 +18,25 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures::Stream;
+pub use myriad_api_types::{
+    AccountHistory, AccountInfo, BlockInfo, ChainInfo, ChainList, CreateChainRequest, CreatedChain,
+    ErrorBody, Health, HistoryEntry, SubmitRequest, TxInfo, TxStatusBody, ValidatorInfo,
+    PAGE_ENTRIES_MAX,
+};
 use myriad_host::{Command, CreateError, HostEvent, HostHandle, SubmitError, TxStatus};
 use myriad_ledger::ChainState;
 use myriad_store::ChainHead;
 use myriad_types::{
     decode, encode, Address, Block, ChainId, Hash, Height, SignedGenesis, SignedTransaction, TxKind,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tokio::sync::oneshot;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::StreamExt;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::OpenApi;
 
 /// The largest request body accepted, in bytes.
 pub const BODY_BYTES_MAX: usize = 64 * 1024;
-/// The most entries one page of a list holds (`?limit=`).
-pub const PAGE_ENTRIES_MAX: usize = 1000;
 /// The entries a page holds when `?limit=` is not given.
 pub const PAGE_ENTRIES_DEFAULT: usize = 100;
 /// How long `?wait=true` waits for a transaction to commit.
@@ -76,12 +79,6 @@ pub const WAIT_MAX: Duration = Duration::from_secs(30);
     ))
 )]
 struct ApiDoc;
-
-/// Every error answer: what was wrong.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ErrorBody {
-    pub error: String,
-}
 
 #[derive(Debug)]
 struct ApiError(StatusCode, String);
@@ -178,17 +175,6 @@ async fn openapi() -> Response {
     }
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct CreateChainRequest {
-    /// Hex of the borsh-encoded `SignedGenesis`.
-    pub genesis: String,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct CreatedChain {
-    pub chain_id: String,
-}
-
 /// Starts hosting a chain whose genesis names this host. Answers once the genesis is durable.
 #[utoipa::path(post, path = "/chains", request_body = CreateChainRequest,
     responses((status = 201, body = CreatedChain), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -219,28 +205,6 @@ async fn create_chain(
         }
         Err(error) => Err(bad_request(error.to_string())),
     }
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ValidatorInfo {
-    pub host: String,
-    pub power: u64,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ChainInfo {
-    pub chain_id: String,
-    pub symbol: String,
-    pub decimals: u8,
-    pub owner: String,
-    /// Height of the last committed block (0: only the genesis).
-    pub height: u64,
-    pub head_hash: String,
-    pub state_root: String,
-    /// Amounts are decimal strings of base units.
-    pub supply: String,
-    pub max_supply: Option<String>,
-    pub validators: Vec<ValidatorInfo>,
 }
 
 /// A chain's head, validators, supply and owner.
@@ -300,13 +264,6 @@ struct ChainsQuery {
     limit: Option<usize>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ChainList {
-    pub chains: Vec<ChainInfo>,
-    /// Pass as `?after=` for the next page; absent on the last page.
-    pub next: Option<String>,
-}
-
 /// The chains this host validates, in chain id order, a page at a time.
 #[utoipa::path(get, path = "/chains",
     params(("after" = Option<String>, Query, description = "list chains after this chain id"),
@@ -337,35 +294,6 @@ async fn list_chains(
             .collect(),
         next,
     }))
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct TxInfo {
-    pub hash: String,
-    pub sender: String,
-    pub nonce: u64,
-    pub kind: String,
-    /// The recipient of a mint or transfer; the new owner of an ownership transfer.
-    pub to: Option<String>,
-    pub amount: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct BlockInfo {
-    pub chain_id: String,
-    pub height: u64,
-    pub hash: String,
-    pub prev_hash: String,
-    pub timestamp_ms: u64,
-    pub proposer: String,
-    pub state_root: String,
-    pub txs: Vec<TxInfo>,
-    /// Round and signers of the certificate that makes it final.
-    pub round: u32,
-    pub signers: Vec<String>,
-    /// Hex of the borsh-encoded block and certificate, for independent verification.
-    pub block_bytes: String,
-    pub certificate_bytes: String,
 }
 
 fn tx_info(tx: &SignedTransaction) -> TxInfo {
@@ -431,19 +359,6 @@ async fn block(
     }))
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct AccountInfo {
-    pub chain_id: String,
-    pub address: String,
-    pub balance: String,
-    pub nonce: u64,
-    /// The height and state root the proof is for.
-    pub height: u64,
-    pub state_root: String,
-    /// Hex of the borsh-encoded `AccountProof`: checks with `verify_account` against the root.
-    pub proof: String,
-}
-
 /// An account's balance and nonce, with a proof against the chain's state root.
 #[utoipa::path(get, path = "/chains/{chain}/accounts/{address}",
     params(("chain" = String, Path), ("address" = String, Path, description = "acct1…")),
@@ -477,23 +392,6 @@ async fn account(
 struct HistoryQuery {
     before: Option<String>,
     limit: Option<usize>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct HistoryEntry {
-    pub height: u64,
-    pub timestamp_ms: u64,
-    pub tx: TxInfo,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct AccountHistory {
-    pub chain_id: String,
-    pub address: String,
-    /// Newest first.
-    pub txs: Vec<HistoryEntry>,
-    /// Pass as `?before=` for the next (older) page; absent on the last page.
-    pub next: Option<String>,
 }
 
 /// A history cursor: `height-position` of the last entry of a page.
@@ -569,22 +467,6 @@ async fn account_history(
     .await
     .map_err(internal)??;
     Ok(Json(history))
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct SubmitRequest {
-    /// Hex of the borsh-encoded `SignedTransaction`.
-    pub tx: String,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct TxStatusBody {
-    pub hash: String,
-    /// `pending`, `committed` or `rejected`.
-    pub status: String,
-    pub chain_id: Option<String>,
-    pub height: Option<u64>,
-    pub reason: Option<String>,
 }
 
 fn status_body(hash: Hash, status: &TxStatus) -> TxStatusBody {
@@ -765,13 +647,6 @@ async fn metrics(State(handle): State<HostHandle>) -> Response {
         handle.metrics.render(),
     )
         .into_response()
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Health {
-    pub status: String,
-    pub host: String,
-    pub chains: u64,
 }
 
 /// Whether the host is up, with its id.

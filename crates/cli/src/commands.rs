@@ -3,25 +3,19 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context as _, Result};
-use myriad_api::{ChainInfo, TxStatusBody};
+use myriad_api_types::{ChainInfo, TxStatusBody};
+use myriad_client::client::{Client, ClientError};
+use myriad_client::genesis::{checked_genesis, now_ms, validator_list};
+use myriad_client::transaction::SendOptions;
+use myriad_client::wallet::{PassphraseSource, Wallet, WalletError};
+use myriad_devnet::Devnet;
 use myriad_types::{
-    format_amount, parse_amount, Address, Amount, BoundedVec, ChainId, Genesis, Hash, HostId, Memo,
-    SecretKey, SignedGenesis, SignedTransaction, Symbol, Transaction, TxKind, Validator,
-    DECIMALS_MAX, MEMO_BYTES_MAX, VALIDATORS_MAX,
+    format_amount, parse_amount, Address, Amount, ChainId, Hash, HostId, Memo, SecretKey,
+    SignedGenesis, Symbol, TxKind, DECIMALS_MAX, MEMO_BYTES_MAX,
 };
 use serde_json::json;
-
-use crate::client::{Client, ClientError};
-use crate::devnet::Devnet;
-use crate::wallet::{PassphraseSource, Wallet};
-
-/// How many of one sender's pending transactions a send steps over to find a free nonce.
-const PENDING_NONCES_MAX: usize = 64;
-/// What a host answers (409) for a nonce a pending transaction already holds.
-const NONCE_PENDING: &str = "is already taken by pending transaction";
 
 /// The hosts a command talks to.
 #[derive(Debug, Clone)]
@@ -133,13 +127,6 @@ impl Chain {
     }
 }
 
-/// How a transaction is sent: wait for its commit, or use a given nonce.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SendOptions {
-    pub wait: bool,
-    pub nonce: Option<u64>,
-}
-
 fn amount_of(text: &str) -> Result<Amount> {
     text.parse::<Amount>()
         .with_context(|| format!("stored amount `{text}` is not a number"))
@@ -226,45 +213,9 @@ impl Context {
         what: String,
         options: SendOptions,
     ) -> Result<()> {
-        let mut nonce = match options.nonce {
-            Some(nonce) => nonce,
-            None => {
-                let account = chain.client.account(&chain.id, &sender.address())?;
-                account.nonce.checked_add(1).context("nonce overflow")?
-            }
-        };
-        // The committed nonce does not count the sender's pending transactions: when the
-        // host says a nonce is taken by one, the next is tried (unless a nonce was given).
-        for _ in 0..PENDING_NONCES_MAX {
-            let tx = SignedTransaction::sign(
-                Transaction {
-                    chain_id: chain.id,
-                    sender: sender.address(),
-                    nonce,
-                    kind: kind.clone(),
-                },
-                sender,
-            );
-            let started = Instant::now();
-            match chain.client.submit(&tx, options.wait) {
-                Err(ClientError::Refused {
-                    status: 409,
-                    message,
-                    ..
-                }) if options.nonce.is_none() && message.contains(NONCE_PENDING) => {
-                    nonce = nonce.checked_add(1).context("nonce overflow")?;
-                }
-                answer => {
-                    let latency_ms = started.elapsed().as_millis();
-                    return self.report(&what, &answer?, options.wait.then_some(latency_ms));
-                }
-            }
-        }
-        bail!(
-            "{PENDING_NONCES_MAX} transactions of {} are already pending on {}; wait for them to commit",
-            sender.address(),
-            chain.id
-        )
+        let sent = chain.client.send(&chain.id, sender, kind, options)?;
+        let latency_ms = sent.latency.as_millis();
+        self.report(&what, &sent.status, options.wait.then_some(latency_ms))
     }
 
     fn report(&self, what: &str, status: &TxStatusBody, latency_ms: Option<u128>) -> Result<()> {
@@ -637,7 +588,7 @@ impl Context {
             creating,
         )?;
         if creating && passphrase.is_empty() {
-            return Err(crate::wallet::WalletError::EmptyPassphrase.into());
+            return Err(WalletError::EmptyPassphrase.into());
         }
         let unlocked = wallet.unlock(&passphrase)?;
         let address = wallet.add(&unlocked, name, &key)?;
@@ -725,7 +676,7 @@ fn collect_pages<T>(
     let mut entries = Vec::new();
     let mut cursor: Option<String> = None;
     while entries.len() < limit {
-        let size = (limit - entries.len()).min(myriad_api::PAGE_ENTRIES_MAX);
+        let size = (limit - entries.len()).min(myriad_api_types::PAGE_ENTRIES_MAX);
         let (page, next) = fetch(cursor.as_deref(), size)?;
         entries.extend(page);
         match next {
@@ -734,52 +685,6 @@ fn collect_pages<T>(
         }
     }
     Ok(entries)
-}
-
-/// A validator list from (host, power) pairs, checked as a genesis would check it.
-fn validator_list(validators: &[(HostId, u64)]) -> Result<myriad_types::ValidatorList> {
-    let list: Vec<Validator> = validators
-        .iter()
-        .map(|(host, power)| Validator {
-            host: *host,
-            power: *power,
-        })
-        .collect();
-    myriad_types::ValidatorSet::new(list.clone())?;
-    BoundedVec::new(list)
-        .map_err(|e| anyhow!("{} validators, over the limit of {VALIDATORS_MAX}", e.len()))
-}
-
-/// Milliseconds since the Unix epoch, by this machine's clock.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
-/// A genesis of `owner`'s, checked against the genesis rules; `salt` tells apart chains
-/// otherwise alike. The owner signs it (`SignedGenesis::sign`) before it is sent.
-pub fn checked_genesis(
-    owner: Address,
-    symbol: Symbol,
-    decimals: u8,
-    max_supply: Option<Amount>,
-    validators: &[(HostId, u64)],
-    created_at_ms: u64,
-    salt: u64,
-) -> Result<Genesis> {
-    let genesis = Genesis {
-        owner,
-        symbol,
-        decimals,
-        max_supply,
-        validators: validator_list(validators)?,
-        created_at_ms,
-        salt,
-    };
-    genesis.validator_set()?;
-    Ok(genesis)
 }
 
 /// Parses `host1…[:power],…` (power 1 when left out); `resolve` turns names into host ids.

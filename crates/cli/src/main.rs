@@ -1,6 +1,8 @@
 //! `myriad`: run a host or a local devnet, keep keys in a wallet, create chains and send
 //! transactions.
 
+mod commands;
+
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,16 +11,18 @@ use anyhow::{bail, Context as _, Result};
 use clap::{Args, Parser, Subcommand};
 use std::time::Duration;
 
-use myriad::bench::density::{self, DensityOptions};
-use myriad::bench::load::{self, LoadOptions, Rate};
-use myriad::bench::BenchDir;
-use myriad::commands::{parse_validators, Context, Network, SendOptions};
-use myriad::devnet::{Devnet, DevnetOptions};
-use myriad::wallet::PassphraseSource;
-use myriad::Node;
+use myriad_bench::density::{self, DensityOptions};
+use myriad_bench::load::{self, LoadOptions, Rate};
+use myriad_bench::BenchDir;
+use myriad_client::transaction::SendOptions;
+use myriad_client::wallet::PassphraseSource;
+use myriad_devnet::{Devnet, DevnetOptions};
 use myriad_host::{write_key, HostConfig, Overrides};
+use myriad_node::Node;
 use myriad_types::{HostId, SecretKey};
 use zeroize::Zeroizing;
+
+use crate::commands::{parse_validators, Context, Network};
 
 /// The devnet directory when none is named.
 const DEVNET_DIR: &str = "devnet";
@@ -446,7 +450,7 @@ fn run(cli: Cli) -> Result<()> {
                 api_port,
                 p2p_port,
             };
-            myriad::devnet::run(&options, default_dir)
+            myriad_devnet::run(&options, default_dir)
         }
         Command::Host { command } => host(command),
         Command::Wallet { command } => match command {

@@ -4,17 +4,15 @@
 //! that no host ever signed two conflicting votes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use myriad_testing::*;
 use myriad_types::{ChainId, Hash, SecretKey};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
-use support::*;
 
 const KILLS: usize = 20;
 const CHAINS: usize = 6;
@@ -84,9 +82,7 @@ fn sigkilled_hosts_keep_what_they_acknowledged_and_never_sign_twice() {
 
     // Chains validated by all four hosts with equal power: any three are a quorum.
     let set: Vec<_> = specs.iter().map(|s| (s.host(), 1)).collect();
-    let owners: Vec<SecretKey> = (0..CHAINS)
-        .map(|i| SecretKey::from_seed([50 + i as u8; 32]))
-        .collect();
+    let owners: Vec<SecretKey> = (0..CHAINS).map(|i| key(50 + i as u8)).collect();
     let chains: Vec<ChainId> = owners
         .iter()
         .enumerate()

@@ -11,6 +11,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use myriad_testing::eventually;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::Value;
@@ -142,14 +143,6 @@ fn host_dir(root: &Path, name: &str) -> PathBuf {
     root.join("devnet").join(name)
 }
 
-fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn a_devnet_serves_the_cli_survives_a_killed_host_and_resumes() {
     let root = tempfile::tempdir().unwrap();
@@ -191,14 +184,18 @@ fn a_devnet_serves_the_cli_survives_a_killed_host_and_resumes() {
         ],
     );
     let chain = created["chain_id"].as_str().unwrap().to_owned();
-    eventually("every host to hold the new chain", || {
-        hosts.iter().all(|h| {
-            let url = format!("http://{}", h["api"].as_str().unwrap());
-            myriad(root, &["chain", "info", &chain, "--host", &url])
-                .status
-                .success()
-        })
-    });
+    eventually(
+        Duration::from_secs(60),
+        "every host to hold the new chain",
+        || {
+            hosts.iter().all(|h| {
+                let url = format!("http://{}", h["api"].as_str().unwrap());
+                myriad(root, &["chain", "info", &chain, "--host", &url])
+                    .status
+                    .success()
+            })
+        },
+    );
     send(root, &["mint", "--chain", &chain, "--to", "bob", "100.50"]);
     send(
         root,
@@ -353,7 +350,7 @@ fn a_devnet_serves_the_cli_survives_a_killed_host_and_resumes() {
             });
         }
     });
-    eventually("both transfers to commit", || {
+    eventually(Duration::from_secs(60), "both transfers to commit", || {
         balance(root, &chain, "carol", None) == "12.46"
     });
 
@@ -402,17 +399,21 @@ fn a_devnet_serves_the_cli_survives_a_killed_host_and_resumes() {
         );
     }
     let host1 = format!("http://{}", hosts[1]["api"].as_str().unwrap());
-    eventually("host-1 to be restarted and caught up", || {
-        let restarted = std::fs::read_to_string(&pid_file)
-            .is_ok_and(|text| text.trim().parse::<i32>().is_ok_and(|p| p != pid));
-        restarted && {
-            let output = myriad(root, &["--json", "chain", "info", &chain, "--host", &host1]);
-            output.status.success()
-                && serde_json::from_slice::<Value>(&output.stdout).unwrap()["height"]
-                    .as_u64()
-                    .is_some_and(|h| h >= height)
-        }
-    });
+    eventually(
+        Duration::from_secs(60),
+        "host-1 to be restarted and caught up",
+        || {
+            let restarted = std::fs::read_to_string(&pid_file)
+                .is_ok_and(|text| text.trim().parse::<i32>().is_ok_and(|p| p != pid));
+            restarted && {
+                let output = myriad(root, &["--json", "chain", "info", &chain, "--host", &host1]);
+                output.status.success()
+                    && serde_json::from_slice::<Value>(&output.stdout).unwrap()["height"]
+                        .as_u64()
+                        .is_some_and(|h| h >= height)
+            }
+        },
+    );
     assert_eq!(balance(root, &chain, "carol", Some(&host1)), "15.21");
     assert_eq!(balance(root, &chain, "bob", Some(&host1)), "84.79");
 

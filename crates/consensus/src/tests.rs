@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
+use myriad_testing::keys;
 use myriad_types::{
     Block, BlockHeader, BoundedVec, Certificate, ChainId, Hash, Height, HostId, Proposal, Round,
     SecretKey, SignedProposal, SignedVote, Validator, ValidatorSet, Vote, VoteStep,
@@ -51,12 +52,6 @@ fn block(proposer: &HostId, round: Round) -> Block {
         },
         txs: BoundedVec::default(),
     }
-}
-
-fn keys(count: u8) -> Vec<SecretKey> {
-    (0..count)
-        .map(|i| SecretKey::from_seed([i + 1; 32]))
-        .collect()
 }
 
 fn set(keys: &[SecretKey]) -> Arc<ValidatorSet> {

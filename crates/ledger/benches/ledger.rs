@@ -4,55 +4,21 @@
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use myriad_ledger::tree::AccountTree;
 use myriad_ledger::{apply, ChainState};
-use myriad_types::{
-    Address, BoundedVec, Genesis, Hash, Memo, SecretKey, SignedGenesis, SignedTransaction, Symbol,
-    Transaction, TxKind, Validator,
-};
+use myriad_testing::{genesis, key, mint, transfer};
+use myriad_types::{Hash, SecretKey};
 
 fn chain() -> (SecretKey, ChainState) {
-    let owner = SecretKey::from_seed([1; 32]);
-    let genesis = Genesis {
-        owner: owner.address(),
-        symbol: Symbol::new("BENCH").unwrap(),
-        decimals: 0,
-        max_supply: None,
-        validators: BoundedVec::new(vec![Validator {
-            host: SecretKey::from_seed([2; 32]).host_id(),
-            power: 1,
-        }])
-        .unwrap(),
-        created_at_ms: 0,
-        salt: 0,
-    };
-    let mut state = ChainState::from_genesis(&SignedGenesis::sign(genesis, &owner)).unwrap();
-    let mint = Transaction {
-        chain_id: state.chain_id(),
-        sender: owner.address(),
-        nonce: 1,
-        kind: TxKind::Mint {
-            to: owner.address(),
-            amount: 1_000_000,
-        },
-    };
-    apply(&mut state, &SignedTransaction::sign(mint, &owner)).unwrap();
+    let owner = key(1);
+    let genesis = genesis(&owner, &[(key(2).host_id(), 1)], 0);
+    let mut state = ChainState::from_genesis(&genesis).unwrap();
+    let mint = mint(state.chain_id(), &owner, 1, &owner, 1_000_000);
+    apply(&mut state, &mint).unwrap();
     (owner, state)
 }
 
 fn apply_transfer(c: &mut Criterion) {
     let (owner, state) = chain();
-    let transfer = SignedTransaction::sign(
-        Transaction {
-            chain_id: state.chain_id(),
-            sender: owner.address(),
-            nonce: 2,
-            kind: TxKind::Transfer {
-                to: Address([9; 32]),
-                amount: 10,
-                memo: Memo::default(),
-            },
-        },
-        &owner,
-    );
+    let transfer = transfer(state.chain_id(), &owner, 2, &key(9), 10);
     c.bench_function("apply one transfer", |b| {
         b.iter_batched_ref(
             || state.clone(),

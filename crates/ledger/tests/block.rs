@@ -2,41 +2,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use myriad_ledger::{build_block, check_block, BlockError, BlockTemplate, ChainState, TxError};
+use myriad_testing::{burn, genesis, key, mint, transfer, tx};
 use myriad_types::{
-    encode, BoundedVec, Genesis, Hash, Height, Memo, SecretKey, SignedGenesis, SignedTransaction,
-    Symbol, Transaction, TxKind, Validator, VALIDATORS_MAX,
+    encode, BoundedVec, Hash, Height, SignedTransaction, TxKind, Validator, VALIDATORS_MAX,
 };
 
-fn key(seed: u8) -> SecretKey {
-    SecretKey::from_seed([seed; 32])
-}
-
+/// A chain owned by key 1 and validated by key 9.
 fn chain() -> ChainState {
-    let owner = key(1);
-    let genesis = Genesis {
-        owner: owner.address(),
-        symbol: Symbol::new("BLK").unwrap(),
-        decimals: 0,
-        max_supply: None,
-        validators: BoundedVec::new(vec![Validator {
-            host: key(9).host_id(),
-            power: 1,
-        }])
-        .unwrap(),
-        created_at_ms: 0,
-        salt: 0,
-    };
-    ChainState::from_genesis(&SignedGenesis::sign(genesis, &owner)).unwrap()
-}
-
-fn tx(state: &ChainState, sender: &SecretKey, nonce: u64, kind: TxKind) -> SignedTransaction {
-    let tx = Transaction {
-        chain_id: state.chain_id(),
-        sender: sender.address(),
-        nonce,
-        kind,
-    };
-    SignedTransaction::sign(tx, sender)
+    ChainState::from_genesis(&genesis(&key(1), &[(key(9).host_id(), 1)], 0)).unwrap()
 }
 
 fn template() -> BlockTemplate {
@@ -51,36 +24,10 @@ fn template() -> BlockTemplate {
 fn a_built_block_checks_and_takes_what_applies_in_order() {
     let state = chain();
     let holder = key(2);
-    let mint = tx(
-        &state,
-        &key(1),
-        1,
-        TxKind::Mint {
-            to: holder.address(),
-            amount: 100,
-        },
-    );
+    let mint = mint(state.chain_id(), &key(1), 1, &holder, 100);
     // Funded only by the mint: it must come after it although it is listed first.
-    let spend = tx(
-        &state,
-        &holder,
-        1,
-        TxKind::Transfer {
-            to: key(3).address(),
-            amount: 60,
-            memo: Memo::default(),
-        },
-    );
-    let overspend = tx(
-        &state,
-        &holder,
-        2,
-        TxKind::Transfer {
-            to: key(3).address(),
-            amount: 60,
-            memo: Memo::default(),
-        },
-    );
+    let spend = transfer(state.chain_id(), &holder, 1, &key(3), 60);
+    let overspend = transfer(state.chain_id(), &holder, 2, &key(3), 60);
     let (block, after) = build_block(
         &state,
         &[overspend, spend.clone(), mint.clone()],
@@ -99,7 +46,7 @@ fn a_built_block_checks_and_takes_what_applies_in_order() {
 #[test]
 fn nothing_to_apply_builds_no_block() {
     let state = chain();
-    let stranger = tx(&state, &key(5), 1, TxKind::Burn { amount: 1 });
+    let stranger = burn(state.chain_id(), &key(5), 1, 1);
     assert!(build_block(&state, &[stranger], template(), 10).is_none());
     assert!(build_block(&state, &[], template(), 10).is_none());
 }
@@ -107,16 +54,13 @@ fn nothing_to_apply_builds_no_block() {
 #[test]
 fn a_block_that_does_not_fit_the_chain_is_refused_with_the_reason() {
     let state = chain();
-    let mint = tx(
+    let (block, _) = build_block(
         &state,
-        &key(1),
-        1,
-        TxKind::Mint {
-            to: key(2).address(),
-            amount: 5,
-        },
-    );
-    let (block, _) = build_block(&state, &[mint], template(), 10).unwrap();
+        &[mint(state.chain_id(), &key(1), 1, &key(2), 5)],
+        template(),
+        10,
+    )
+    .unwrap();
 
     let mut other = block.clone();
     other.header.height = Height(2);
@@ -149,15 +93,7 @@ fn a_block_that_does_not_fit_the_chain_is_refused_with_the_reason() {
     );
 
     // A transaction the ledger rejects makes the whole block invalid.
-    let not_owner = tx(
-        &state,
-        &key(2),
-        1,
-        TxKind::Mint {
-            to: key(2).address(),
-            amount: 5,
-        },
-    );
+    let not_owner = mint(state.chain_id(), &key(2), 1, &key(2), 5);
     let mut bad = block.clone();
     bad.txs = BoundedVec::new(vec![not_owner]).unwrap();
     bad.header.tx_root = myriad_types::tx_root(&bad.txs);
@@ -189,7 +125,7 @@ fn blocks_stay_under_the_byte_limit() {
             let kind = TxKind::SetValidators {
                 validators: BoundedVec::new(validators.clone()).unwrap(),
             };
-            tx(&state, &owner, nonce, kind)
+            tx(state.chain_id(), &owner, nonce, kind)
         })
         .collect();
     let size = encode(&big[0]).len();

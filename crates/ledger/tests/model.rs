@@ -5,41 +5,36 @@
 use std::collections::HashMap;
 
 use myriad_ledger::{apply, check_stateless, execute_block, verify_account, ChainState, TxError};
+use myriad_testing::{tx, unsigned_genesis};
 use myriad_types::{
     Account, Address, Amount, BoundedVec, Genesis, Memo, SecretKey, SignedGenesis,
-    SignedTransaction, Symbol, Transaction, TxKind, Validator, ValidatorSet,
+    SignedTransaction, TxKind, Validator, ValidatorSet,
 };
 use proptest::prelude::*;
 
 const ACCOUNTS: usize = 5;
 const MAX_SUPPLY: Amount = 1_000_000;
 
+/// The key of account `i`.
 fn key(i: usize) -> SecretKey {
-    SecretKey::from_seed([i as u8 + 1; 32])
+    myriad_testing::key(i as u8 + 1)
 }
 
 fn host(i: u8) -> Validator {
     Validator {
-        host: SecretKey::from_seed([100 + i; 32]).host_id(),
+        host: myriad_testing::key(100 + i).host_id(),
         power: u64::from(i) + 1,
     }
 }
 
 fn genesis(max_supply: Option<Amount>) -> SignedGenesis {
     let owner = key(0);
+    let validators: Vec<_> = (0..4).map(host).map(|v| (v.host, v.power)).collect();
     let genesis = Genesis {
-        owner: owner.address(),
-        symbol: Symbol::new("TEST").unwrap(),
-        decimals: 2,
         max_supply,
-        validators: BoundedVec::new(vec![host(0), host(1), host(2), host(3)]).unwrap(),
-        created_at_ms: 0,
-        salt: 0,
+        ..unsigned_genesis(owner.address(), &validators, 0)
     };
-    SignedGenesis {
-        signature: owner.sign(&genesis),
-        genesis,
-    }
+    SignedGenesis::sign(genesis, &owner)
 }
 
 /// A validator list, valid or not.
@@ -237,16 +232,7 @@ fn transaction(state: &ChainState, model: &Model, step: &Step) -> SignedTransact
             new_owner: key(*to).address(),
         },
     };
-    let tx = Transaction {
-        chain_id: state.chain_id(),
-        sender: sender.address(),
-        nonce,
-        kind,
-    };
-    SignedTransaction {
-        signature: sender.sign(&tx),
-        tx,
-    }
+    tx(state.chain_id(), &sender, nonce, kind)
 }
 
 fn addresses() -> Vec<Address> {

@@ -45,9 +45,9 @@ fn main() -> ExitCode {
     let count = seeds.end - seeds.start;
     let next = AtomicU64::new(seeds.start);
     let outcomes = Mutex::new(BTreeMap::new());
-    let jobs = args.jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    });
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     std::thread::scope(|scope| {
         for _ in 0..jobs.max(1) {
             scope.spawn(|| loop {
@@ -68,7 +68,10 @@ fn main() -> ExitCode {
     });
     let mut failed = Vec::new();
     let mut total = Stats::default();
-    for (seed, outcome) in outcomes.into_inner().unwrap_or_else(PoisonError::into_inner) {
+    for (seed, outcome) in outcomes
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner)
+    {
         let stats = &outcome.stats;
         total.add(stats);
         if args.verbose || args.seed.is_some() {

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use myriad_host::{
     Command, CreateError, Host, HostEvent, HostIo, Metrics, Statuses, SubmitError, TxStatus,
 };
-use myriad_net::{Envelope, Inbound, Msg};
 use myriad_ledger::TxError;
+use myriad_net::{Envelope, Inbound, Msg};
 use myriad_store::{ChainStore, MemStore};
 use myriad_types::{
     BoundedVec, ChainId, Genesis, Hash, HostId, SecretKey, SignedGenesis, SignedTransaction,
@@ -790,7 +790,9 @@ impl World {
                 },
                 Reply::Create(index, mut receiver) => match receiver.try_recv() {
                     Err(oneshot::error::TryRecvError::Empty) => {
-                        self.nodes[node].replies.push(Reply::Create(index, receiver));
+                        self.nodes[node]
+                            .replies
+                            .push(Reply::Create(index, receiver));
                     }
                     Ok(Ok(_)) => self.chains[index].created = true,
                     Ok(Err(error)) => self
@@ -887,7 +889,10 @@ impl World {
     // ---- the end ----
 
     fn finish(mut self, seed: u64) -> Outcome {
-        for Chain { id: chain, clients, .. } in &self.chains {
+        for Chain {
+            id: chain, clients, ..
+        } in &self.chains
+        {
             if let Some(tx) = clients.pending.first() {
                 self.checker.liveness(format!(
                     "chain {chain}: {} transactions still pending {} ms after the faults stopped (first {})",

@@ -7,30 +7,17 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion};
 use myriad_ledger::{execute_block, ChainState};
 use myriad_store::{HostStore, RedbStore, WriteBatch};
+use myriad_testing::{genesis, key, mint, transfer};
 use myriad_types::{
-    tx_root, Block, BlockHeader, BoundedVec, Certificate, CommitSignature, Genesis, Hash, Memo,
-    Round, SecretKey, SignedGenesis, SignedTransaction, Symbol, Transaction, TxKind, Validator,
-    Vote, VoteStep,
+    tx_root, Block, BlockHeader, BoundedVec, Certificate, CommitSignature, Hash, Round, SecretKey,
+    SignedGenesis, Vote, VoteStep,
 };
 
 const CHAINS: u64 = 10_000;
 
 /// A chain with an owner who holds currency, ready to transfer.
 fn chain(salt: u64, owner: &SecretKey, host: &SecretKey) -> (SignedGenesis, ChainState) {
-    let genesis = Genesis {
-        owner: owner.address(),
-        symbol: Symbol::new("BENCH").unwrap(),
-        decimals: 0,
-        max_supply: None,
-        validators: BoundedVec::new(vec![Validator {
-            host: host.host_id(),
-            power: 1,
-        }])
-        .unwrap(),
-        created_at_ms: 0,
-        salt,
-    };
-    let genesis = SignedGenesis::sign(genesis, owner);
+    let genesis = genesis(owner, &[(host.host_id(), 1)], salt);
     let state = ChainState::from_genesis(&genesis).unwrap();
     (genesis, state)
 }
@@ -43,25 +30,13 @@ fn next_block(
 ) -> (ChainState, Block, Certificate) {
     let chain_id = state.chain_id();
     let height = state.next_height();
-    let kind = if height.0 == 1 {
-        TxKind::Mint {
-            to: owner.address(),
-            amount: u128::from(u32::MAX),
-        }
+    let nonce = state.account(&owner.address()).nonce + 1;
+    let tx = if height.0 == 1 {
+        mint(chain_id, owner, nonce, owner, u128::from(u32::MAX))
     } else {
-        TxKind::Transfer {
-            to: SecretKey::from_seed([3; 32]).address(),
-            amount: 1,
-            memo: Memo::default(),
-        }
+        transfer(chain_id, owner, nonce, &key(3), 1)
     };
-    let tx = Transaction {
-        chain_id,
-        sender: owner.address(),
-        nonce: state.account(&owner.address()).nonce + 1,
-        kind,
-    };
-    let txs = vec![SignedTransaction::sign(tx, owner)];
+    let txs = vec![tx];
     let validators_hash = state.meta().validators.hash();
     let (state, _, state_root) = execute_block(state, &txs);
     let header = BlockHeader {
@@ -102,8 +77,8 @@ fn next_block(
 fn commit_10k_chains(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let store = RedbStore::open(&dir.path().join("host.redb")).unwrap();
-    let owner = SecretKey::from_seed([1; 32]);
-    let host = SecretKey::from_seed([2; 32]);
+    let owner = key(1);
+    let host = key(2);
 
     let mut batch = WriteBatch::new();
     let mut states: Vec<ChainState> = (0..CHAINS)

@@ -1,13 +1,6 @@
-//! The `myriad` command's library: starting a whole host process (store, network, tick
-//! loop, API) from its configuration, the wallet, the API client, the chain and transaction
-//! commands, the local devnet, and the benchmarks of the whole system.
+//! A whole host process wired from its configuration: the store, the peer-to-peer network,
+//! the tick loop and the API, started and stopped together.
 #![forbid(unsafe_code)]
-
-pub mod bench;
-pub mod client;
-pub mod commands;
-pub mod devnet;
-pub mod wallet;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,22 +1,15 @@
-//! What the host tests share: free ports, host configs, an HTTP client, and builders for
-//! geneses and transactions.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+//! Hosts for tests that run whole hosts: keys, directories, free ports and configurations,
+//! and a plain HTTP client for their API that returns every status as is.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use myriad_host::{write_key, HostConfig, Overrides};
-use myriad_types::{
-    encode, Amount, BoundedVec, ChainId, Genesis, HostId, Memo, SecretKey, SignedGenesis,
-    SignedTransaction, Symbol, Transaction, TxKind, Validator,
-};
+use myriad_types::{encode, HostId, SecretKey, SignedGenesis, SignedTransaction};
 use serde_json::Value;
 
-pub fn free_address() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap()
-}
+use crate::{free_address, key};
 
 /// One host's key and addresses, known before it starts so that peers can name it.
 #[derive(Debug, Clone)]
@@ -39,7 +32,7 @@ pub fn specs(root: &Path, count: usize) -> Vec<Spec> {
         .map(|i| {
             let dir = root.join(format!("host{i}"));
             std::fs::create_dir_all(&dir).unwrap();
-            let key = SecretKey::from_seed([i as u8 + 1; 32]);
+            let key = key(i as u8 + 1);
             write_key(&dir.join("host.key"), &key).unwrap();
             Spec {
                 key,
@@ -71,79 +64,6 @@ pub fn overrides(specs: &[Spec], me: usize) -> Overrides {
 
 pub fn config(specs: &[Spec], me: usize) -> HostConfig {
     HostConfig::load(None, overrides(specs, me)).unwrap()
-}
-
-/// A chain owned by `owner`, validated by `validators` (host, power).
-pub fn genesis(owner: &SecretKey, validators: &[(HostId, u64)], salt: u64) -> SignedGenesis {
-    let validators = validators
-        .iter()
-        .map(|(host, power)| Validator {
-            host: *host,
-            power: *power,
-        })
-        .collect();
-    SignedGenesis::sign(
-        Genesis {
-            owner: owner.address(),
-            symbol: Symbol::new("TEST").unwrap(),
-            decimals: 2,
-            max_supply: None,
-            validators: BoundedVec::new(validators).unwrap(),
-            created_at_ms: 0,
-            salt,
-        },
-        owner,
-    )
-}
-
-pub fn tx(chain: ChainId, sender: &SecretKey, nonce: u64, kind: TxKind) -> SignedTransaction {
-    SignedTransaction::sign(
-        Transaction {
-            chain_id: chain,
-            sender: sender.address(),
-            nonce,
-            kind,
-        },
-        sender,
-    )
-}
-
-pub fn mint(
-    chain: ChainId,
-    owner: &SecretKey,
-    nonce: u64,
-    to: &SecretKey,
-    amount: Amount,
-) -> SignedTransaction {
-    tx(
-        chain,
-        owner,
-        nonce,
-        TxKind::Mint {
-            to: to.address(),
-            amount,
-        },
-    )
-}
-
-pub fn transfer(
-    chain: ChainId,
-    from: &SecretKey,
-    nonce: u64,
-    to: &SecretKey,
-    amount: Amount,
-) -> SignedTransaction {
-    let memo = Memo::new(Vec::new()).unwrap();
-    tx(
-        chain,
-        from,
-        nonce,
-        TxKind::Transfer {
-            to: to.address(),
-            amount,
-            memo,
-        },
-    )
 }
 
 pub fn hex_of<T: borsh::BorshSerialize>(value: &T) -> String {
@@ -202,18 +122,6 @@ pub fn submit(api: SocketAddr, tx: &SignedTransaction, wait: bool) -> (u16, Valu
         "/transactions"
     };
     post(api, path, &serde_json::json!({ "tx": hex_of(tx) }))
-}
-
-/// Polls `check` until it holds or `timeout` passes.
-pub fn eventually(timeout: Duration, what: &str, mut check: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !check() {
-        assert!(
-            start.elapsed() < timeout,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// Logs to the test's output, filtered by `RUST_LOG`.

@@ -4,6 +4,10 @@
 //! Layout of the directory: `devnet.json` (hosts, ports, the demo chain), `wallet.json` and
 //! `passphrase` (the demo keys and the passphrase that seals them), and one `host-N/` per host
 //! with its key, configuration, store, log and pid.
+//!
+//! Each host is a child process running this executable as `host run`: the crate serves the
+//! `myriad` binary (`myriad devnet`, `myriad bench`).
+#![forbid(unsafe_code)]
 
 use std::fs::File;
 use std::io::Write;
@@ -15,17 +19,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use indicatif::{ProgressBar, ProgressStyle};
+use myriad_client::client::{BulkClient, Client, ClientError};
+use myriad_client::genesis::{checked_genesis, now_ms};
+use myriad_client::transaction::SendOptions;
+use myriad_client::wallet::{PassphraseSource, Wallet};
 use myriad_host::write_key;
 use myriad_types::{
     encode, format_amount, Address, Amount, ChainId, Genesis, HostId, SecretKey, SignedGenesis,
-    SignedTransaction, Symbol, Transaction, TxKind,
+    Symbol, TxKind,
 };
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
-
-use crate::client::{BulkClient, Client, ClientError};
-use crate::commands::{checked_genesis, now_ms};
-use crate::wallet::{PassphraseSource, Wallet};
 
 /// The file that marks a directory as a devnet and describes it.
 pub const DEVNET_FILE: &str = "devnet.json";
@@ -185,12 +189,12 @@ impl Devnet {
             .collect()
     }
 
-    pub(crate) fn host_dir(&self, name: &str) -> PathBuf {
+    pub fn host_dir(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
 
     /// The key of the demo chain's owner, who also owns every numbered chain.
-    pub(crate) fn owner_key(&self) -> Result<SecretKey> {
+    pub fn owner_key(&self) -> Result<SecretKey> {
         self.wallet_key(OWNER)
     }
 
@@ -361,7 +365,7 @@ fn lock(dir: &Path) -> Result<File> {
 
 /// Takes the devnet in `options.dir` for this process (or makes a new one there): the lock
 /// is held as long as the returned file is open.
-pub(crate) fn take(options: &DevnetOptions) -> Result<(File, Devnet)> {
+pub fn take(options: &DevnetOptions) -> Result<(File, Devnet)> {
     let lock = lock(&options.dir)?;
     Ok((lock, prepare(options)?))
 }
@@ -527,7 +531,7 @@ impl HostProcess {
 
 /// Every host process; dropping it stops them.
 #[derive(Debug)]
-pub(crate) struct Hosts(Vec<HostProcess>);
+pub struct Hosts(Vec<HostProcess>);
 
 impl Drop for Hosts {
     fn drop(&mut self) {
@@ -540,7 +544,7 @@ impl Drop for Hosts {
     }
 }
 
-pub(crate) fn progress(length: u64, message: &'static str) -> ProgressBar {
+fn progress(length: u64, message: &'static str) -> ProgressBar {
     let bar = ProgressBar::new(length).with_message(message);
     if let Ok(style) =
         ProgressStyle::with_template("{msg:24} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
@@ -552,17 +556,17 @@ pub(crate) fn progress(length: u64, message: &'static str) -> ProgressBar {
 
 impl Hosts {
     /// The process id of host `index`.
-    pub(crate) fn pid(&self, index: usize) -> u32 {
+    pub fn pid(&self, index: usize) -> u32 {
         self.0[index].child.id()
     }
 
     /// Stops host `index` cleanly and waits for it to exit.
-    pub(crate) fn stop(&mut self, index: usize) {
+    pub fn stop(&mut self, index: usize) {
         self.0[index].stop();
     }
 
     /// Starts host `index` again and waits until it answers.
-    pub(crate) fn start(&mut self, devnet: &Devnet, index: usize) -> Result<()> {
+    pub fn start(&mut self, devnet: &Devnet, index: usize) -> Result<()> {
         let host = &devnet.hosts()[index];
         self.0[index] = HostProcess::spawn(&host.name, &devnet.host_dir(&host.name))?;
         self.0[index].wait_ready(host.api)
@@ -570,7 +574,7 @@ impl Hosts {
 }
 
 /// Starts every host and waits until each answers on its API.
-pub(crate) fn start_hosts(devnet: &Devnet) -> Result<Hosts> {
+pub fn start_hosts(devnet: &Devnet) -> Result<Hosts> {
     let mut hosts = Hosts(Vec::new());
     for host in devnet.hosts() {
         hosts.0.push(HostProcess::spawn(
@@ -637,19 +641,15 @@ fn ensure_demo(devnet: &mut Devnet) -> Result<()> {
             continue;
         }
         nonce += 1;
-        let mint = SignedTransaction::sign(
-            Transaction {
-                chain_id: chain,
-                sender: owner.address(),
-                nonce,
-                kind: TxKind::Mint {
-                    to,
-                    amount: DEMO_GRANT,
-                },
-            },
-            &owner,
-        );
-        let status = clients[0].submit(&mint, true)?;
+        let mint = TxKind::Mint {
+            to,
+            amount: DEMO_GRANT,
+        };
+        let options = SendOptions {
+            wait: true,
+            nonce: Some(nonce),
+        };
+        let status = clients[0].send(&chain, &owner, mint, options)?.status;
         if status.status != "committed" {
             bail!(
                 "minting the demo grant to {holder}: {} {}",
@@ -664,7 +664,7 @@ fn ensure_demo(devnet: &mut Devnet) -> Result<()> {
 
 /// The genesis of the devnet's chain number `salt` (1, 2, …), owned by `owner`, and the
 /// indexes of its validators: up to four hosts, starting at `salt` modulo the number of hosts.
-pub(crate) fn numbered_chain(
+pub fn numbered_chain(
     devnet: &Devnet,
     owner: Address,
     hosts: &[(HostId, u64)],
@@ -691,7 +691,7 @@ pub(crate) fn numbered_chain(
 /// Creates chains `devnet.file.chains + 1 ..= target` ([`numbered_chain`]), `CREATE_WORKERS`
 /// requests at a time. Creation is idempotent (a genesis names its chain), so an interrupted
 /// run just resumes.
-pub(crate) fn create_chains(devnet: &mut Devnet, target: u64) -> Result<()> {
+pub fn create_chains(devnet: &mut Devnet, target: u64) -> Result<()> {
     use futures::{StreamExt, TryStreamExt};
     let first = devnet.file.chains + 1;
     if target < first {

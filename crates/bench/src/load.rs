@@ -10,15 +10,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context as _, Result};
+use myriad_client::client::BulkClient;
+use myriad_devnet::{create_chains, numbered_chain, start_hosts, Devnet, Hosts};
+use myriad_host::{HostConfig, Overrides};
+use myriad_node::Node;
 use myriad_types::{encode, Address, ChainId, SecretKey, SignedTransaction, Transaction, TxKind};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use serde::Serialize;
 
-use super::{plot, samples, table, verify_rate, BenchDir, MetricsSample, Series};
-use crate::client::BulkClient;
-use crate::devnet::{create_chains, numbered_chain, start_hosts, Devnet, Hosts};
-use crate::Node;
-use myriad_host::{HostConfig, Overrides};
+use crate::{plot, samples, table, verify_rate, BenchDir, MetricsSample, Series};
 
 /// A step passes while its p99 finality stays within this and nearly all of it commits.
 const P99_TARGET_MS: f64 = 500.0;

@@ -2,18 +2,15 @@
 //! other chains from committing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::time::Duration;
 
 use futures::{AsyncReadExt, AsyncWriteExt};
-use myriad::Node;
 use myriad_net::{connect_raw, ChainMsg, Envelope, Msg};
+use myriad_node::Node;
+use myriad_testing::*;
 use myriad_types::{
-    encode, BoundedVec, Height, Round, SecretKey, Signature, SignedVote, Vote, VoteStep,
-    MESSAGE_BYTES_MAX,
+    encode, BoundedVec, Height, Round, Signature, SignedVote, Vote, VoteStep, MESSAGE_BYTES_MAX,
 };
-use support::*;
 
 fn metric(api: std::net::SocketAddr, name: &str) -> u64 {
     let (_, body) = get(api, "/metrics");
@@ -44,8 +41,8 @@ fn garbage_peers_and_flooded_chains_leave_other_chains_alone() {
         .map(|i| runtime.block_on(Node::start(config(&specs, i))).unwrap())
         .collect();
     let set: Vec<_> = specs.iter().map(|s| (s.host(), 1)).collect();
-    let flooded_owner = SecretKey::from_seed([60; 32]);
-    let quiet_owner = SecretKey::from_seed([61; 32]);
+    let flooded_owner = key(60);
+    let quiet_owner = key(61);
     let flooded = genesis(&flooded_owner, &set, 1);
     let quiet = genesis(&quiet_owner, &set, 2);
     for g in [&flooded, &quiet] {
@@ -65,7 +62,7 @@ fn garbage_peers_and_flooded_chains_leave_other_chains_alone() {
         let api = specs[0].api;
         let owner = flooded_owner.clone();
         std::thread::spawn(move || {
-            let forger = SecretKey::from_seed([62; 32]);
+            let forger = key(62);
             let mut refused = 0;
             for i in 0..300u64 {
                 let mut forged = mint(flooded, &owner, i + 1, &owner, 5);
@@ -90,7 +87,7 @@ fn garbage_peers_and_flooded_chains_leave_other_chains_alone() {
     // Peers that misbehave on the wire: an oversized frame, bytes that do not decode, and
     // a vote with a forged signature.
     runtime.block_on(async {
-        let attacker = SecretKey::from_seed([63; 32]);
+        let attacker = key(63);
         let (mut stream, _keep) = connect_raw(&attacker, specs[0].host(), specs[0].p2p)
             .await
             .unwrap();
@@ -101,7 +98,7 @@ fn garbage_peers_and_flooded_chains_leave_other_chains_alone() {
         let _ = stream.flush().await;
         assert_disconnected(&mut stream).await;
 
-        let garbler = SecretKey::from_seed([64; 32]);
+        let garbler = key(64);
         let (mut stream, _keep2) = connect_raw(&garbler, specs[1].host(), specs[1].p2p)
             .await
             .unwrap();
@@ -110,7 +107,7 @@ fn garbage_peers_and_flooded_chains_leave_other_chains_alone() {
         let _ = stream.flush().await;
         assert_disconnected(&mut stream).await;
 
-        let forger = SecretKey::from_seed([65; 32]);
+        let forger = key(65);
         let vote = Vote {
             chain_id: quiet,
             height: Height(1),
@@ -144,7 +141,7 @@ fn garbage_peers_and_flooded_chains_leave_other_chains_alone() {
     });
 
     // Meanwhile the quiet chain commits, on every host.
-    let payee = SecretKey::from_seed([66; 32]);
+    let payee = key(66);
     let mut nonce = 0;
     for _ in 0..10 {
         nonce += 1;

@@ -1,21 +1,24 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Every endpoint of the HTTP API of one in-process host, with good and bad input. A single
-//! validator of power 1 is a full quorum, so the chains it hosts commit alone.
-
-mod support;
+//! validator of power 1 is a full quorum, so the chains it hosts commit alone (over the
+//! in-memory transport: it has no peers to talk to).
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use myriad::Node;
+use myriad_host::RunningHost;
 use myriad_ledger::{verify_account, AccountProof};
+use myriad_net::MemoryNetwork;
+use myriad_store::RedbStore;
+use myriad_testing::*;
 use myriad_types::{
     decode, tx_root, Account, Address, Block, Certificate, ChainId, Hash, Height, HostId,
-    SecretKey, SignedGenesis, SignedTransaction, Transaction, TxKind, Validator, ValidatorSet,
+    SignedGenesis, SignedTransaction, Transaction, TxKind, Validator, ValidatorSet,
 };
 use serde_json::{json, Value};
-use support::*;
+use tokio::sync::oneshot;
 
 /// Asserts an error answer: the exact status, and a JSON object whose `error` string
 /// names the problem.
@@ -121,17 +124,29 @@ fn every_endpoint_of_one_host_with_good_and_bad_input() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let root = tempfile::tempdir().unwrap();
     let specs = specs(root.path(), 1);
-    let node = runtime.block_on(Node::start(config(&specs, 0))).unwrap();
-    let api = node.api_address;
+    let config = config(&specs, 0);
+    let host_key = config.read_key().unwrap();
+    let store = Arc::new(RedbStore::open(&config.store_path()).unwrap());
+    let (transport, inbound) = MemoryNetwork::new().join(host_key.host_id());
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(config.api))
+        .unwrap();
+    let api = listener.local_addr().unwrap();
+    let running =
+        RunningHost::start(config, host_key, store, Arc::new(transport), inbound).unwrap();
+    let (stop_api, api_stopped) = oneshot::channel::<()>();
+    let served = runtime.spawn(myriad_api::serve(listener, running.handle.clone(), async {
+        let _ = api_stopped.await;
+    }));
     let host = specs[0].host();
     let validators = [(host, 1)];
     let set = ValidatorSet::new(vec![Validator { host, power: 1 }]).unwrap();
-    let other_host: HostId = SecretKey::from_seed([60; 32]).host_id();
+    let other_host: HostId = key(60).host_id();
 
-    let owner = SecretKey::from_seed([50; 32]);
-    let alice = SecretKey::from_seed([51; 32]);
-    let bob = SecretKey::from_seed([52; 32]);
-    let stranger = SecretKey::from_seed([53; 32]);
+    let owner = key(50);
+    let alice = key(51);
+    let bob = key(52);
+    let stranger = key(53);
     // A chain never posted here: valid ids that name nothing hosted.
     let unknown_chain = genesis(&owner, &validators, 999).genesis.chain_id();
     let unknown_tx = mint(unknown_chain, &owner, 1, &alice, 1);
@@ -807,5 +822,7 @@ fn every_endpoint_of_one_host_with_good_and_bad_input() {
     assert_eq!(body["status"], "pending");
     assert_eq!(body["chain_id"], chain_c.to_string());
 
-    runtime.block_on(node.stop()).unwrap();
+    stop_api.send(()).unwrap();
+    runtime.block_on(served).unwrap().unwrap();
+    runtime.block_on(running.stop()).unwrap();
 }

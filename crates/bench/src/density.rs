@@ -6,11 +6,11 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
+use myriad_client::client::Client;
+use myriad_devnet::{create_chains, start_hosts};
 use serde::Serialize;
 
-use super::{mib, plot, table, BenchDir, ProcessSample, Series};
-use crate::client::Client;
-use crate::devnet::{create_chains, start_hosts};
+use crate::{mib, plot, table, BenchDir, ProcessSample, Series};
 
 /// How often memory and store size are sampled while chains are created.
 const SAMPLE_EVERY: Duration = Duration::from_millis(500);

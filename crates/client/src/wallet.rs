@@ -444,15 +444,15 @@ impl Wallet {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use myriad_testing::key;
+
     use super::*;
 
     fn new_wallet(dir: &Path, passphrase: &str, names: &[&str]) -> Wallet {
         let mut wallet = Wallet::open_or_new(&dir.join("wallet.json")).unwrap();
         let unlocked = wallet.unlock(passphrase).unwrap();
         for (i, name) in names.iter().enumerate() {
-            wallet
-                .add(&unlocked, name, &SecretKey::from_seed([i as u8 + 1; 32]))
-                .unwrap();
+            wallet.add(&unlocked, name, &key(i as u8 + 1)).unwrap();
         }
         wallet.save().unwrap();
         wallet
@@ -495,7 +495,7 @@ mod tests {
         }
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains(&hex::encode([1u8; 32])));
-        assert!(text.contains(&SecretKey::from_seed([1; 32]).address().to_string()));
+        assert!(text.contains(&key(1).address().to_string()));
     }
 
     #[test]
@@ -503,13 +503,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut wallet = new_wallet(dir.path(), "pass", &["alice"]);
         let unlocked = wallet.unlock("pass").unwrap();
-        let other = SecretKey::from_seed([9; 32]);
+        let other = key(9);
         assert!(matches!(
             wallet.add(&unlocked, "alice", &other),
             Err(WalletError::NameTaken { .. })
         ));
         assert!(matches!(
-            wallet.add(&unlocked, "again", &SecretKey::from_seed([1; 32])),
+            wallet.add(&unlocked, "again", &key(1)),
             Err(WalletError::AddressTaken { .. })
         ));
         for bad in ["", "with space", "ü", &"x".repeat(65)] {

@@ -2,16 +2,14 @@
 //! validator sets are created, used, read back with proofs; a host restarts and catches up.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::collections::HashMap;
 use std::time::Duration;
 
-use myriad::Node;
 use myriad_ledger::{verify_account, AccountProof};
+use myriad_node::Node;
+use myriad_testing::*;
 use myriad_types::{decode, Account, Address, ChainId, Hash, HostId, SecretKey};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
-use support::*;
 
 const CHAINS: usize = 100;
 
@@ -80,7 +78,7 @@ fn four_hosts_many_chains_transfers_with_proofs_and_a_restart() {
             .iter()
             .map(|m| (hosts[*m], 1 + u64::from(rng.next_u32() % 3)))
             .collect();
-        let owner = SecretKey::from_seed([salt as u8 + 100; 32]);
+        let owner = key(salt as u8 + 100);
         let genesis = genesis(&owner, &set, salt as u64);
         // Posted to one named host, which passes it on to the others.
         let (status, body) = create_chain(specs[members[0]].api, &genesis);
@@ -105,7 +103,7 @@ fn four_hosts_many_chains_transfers_with_proofs_and_a_restart() {
     }
 
     // Mint to the owner, transfer to a recipient; wait for the transfer's commit.
-    let recipient = SecretKey::from_seed([9; 32]);
+    let recipient = key(9);
     let mut acked: HashMap<Hash, (ChainId, u64)> = HashMap::new();
     let round = |chains: &mut Vec<Chain>,
                  live: &dyn Fn(usize) -> bool,

@@ -4,6 +4,7 @@
 //!
 //! The hosts are real `myriad host` processes of a fresh devnet, driven through their HTTP API
 //! the way clients drive them; CPU and memory are read from `/proc`.
+#![forbid(unsafe_code)]
 
 pub mod density;
 pub mod load;
@@ -13,10 +14,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
+use myriad_devnet::{Devnet, DevnetOptions};
 use myriad_types::{BatchVerifier, ChainId, SecretKey, SignedTransaction, Transaction, TxKind};
 use serde::Serialize;
-
-use crate::devnet::{self, Devnet, DevnetOptions};
 
 /// Clock ticks per second of `/proc/<pid>/stat` times: `USER_HZ`, 100 on Linux.
 const USER_HZ: f64 = 100.0;
@@ -30,7 +30,7 @@ pub struct BenchDir {
 impl BenchDir {
     /// A fresh devnet of `hosts` hosts on free ports under `dir/devnet`.
     fn devnet(&self, hosts: usize) -> Result<(std::fs::File, Devnet)> {
-        devnet::take(&DevnetOptions {
+        myriad_devnet::take(&DevnetOptions {
             dir: self.dir.join("devnet"),
             hosts: Some(hosts),
             chains: 0,

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use myriad_api::{
+use myriad_api_types::{
     AccountHistory, AccountInfo, ChainInfo, ChainList, CreatedChain, ErrorBody, Health,
     TxStatusBody,
 };

@@ -1,0 +1,139 @@
+//! The JSON bodies of Myriad's HTTP API, for the API and for its clients alike.
+//!
+//! Signed objects (geneses, transactions) travel as hex of their canonical encoding; ids,
+//! hashes and amounts as their text forms (amounts are decimal strings of base units).
+#![forbid(unsafe_code)]
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The most entries one page of a list holds (`?limit=`).
+pub const PAGE_ENTRIES_MAX: usize = 1000;
+
+/// Every error answer: what was wrong.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreateChainRequest {
+    /// Hex of the borsh-encoded `SignedGenesis`.
+    pub genesis: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreatedChain {
+    pub chain_id: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ValidatorInfo {
+    pub host: String,
+    pub power: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ChainInfo {
+    pub chain_id: String,
+    pub symbol: String,
+    pub decimals: u8,
+    pub owner: String,
+    /// Height of the last committed block (0: only the genesis).
+    pub height: u64,
+    pub head_hash: String,
+    pub state_root: String,
+    /// Amounts are decimal strings of base units.
+    pub supply: String,
+    pub max_supply: Option<String>,
+    pub validators: Vec<ValidatorInfo>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ChainList {
+    pub chains: Vec<ChainInfo>,
+    /// Pass as `?after=` for the next page; absent on the last page.
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TxInfo {
+    pub hash: String,
+    pub sender: String,
+    pub nonce: u64,
+    pub kind: String,
+    /// The recipient of a mint or transfer; the new owner of an ownership transfer.
+    pub to: Option<String>,
+    pub amount: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BlockInfo {
+    pub chain_id: String,
+    pub height: u64,
+    pub hash: String,
+    pub prev_hash: String,
+    pub timestamp_ms: u64,
+    pub proposer: String,
+    pub state_root: String,
+    pub txs: Vec<TxInfo>,
+    /// Round and signers of the certificate that makes it final.
+    pub round: u32,
+    pub signers: Vec<String>,
+    /// Hex of the borsh-encoded block and certificate, for independent verification.
+    pub block_bytes: String,
+    pub certificate_bytes: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AccountInfo {
+    pub chain_id: String,
+    pub address: String,
+    pub balance: String,
+    pub nonce: u64,
+    /// The height and state root the proof is for.
+    pub height: u64,
+    pub state_root: String,
+    /// Hex of the borsh-encoded `AccountProof`: checks with `verify_account` against the root.
+    pub proof: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct HistoryEntry {
+    pub height: u64,
+    pub timestamp_ms: u64,
+    pub tx: TxInfo,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AccountHistory {
+    pub chain_id: String,
+    pub address: String,
+    /// Newest first.
+    pub txs: Vec<HistoryEntry>,
+    /// Pass as `?before=` for the next (older) page; absent on the last page.
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SubmitRequest {
+    /// Hex of the borsh-encoded `SignedTransaction`.
+    pub tx: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TxStatusBody {
+    pub hash: String,
+    /// `pending`, `committed` or `rejected`.
+    pub status: String,
+    pub chain_id: Option<String>,
+    pub height: Option<u64>,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+    pub host: String,
+    pub chains: u64,
+}

@@ -1,0 +1,8 @@
+//! A client of Myriad hosts for Rust programs: the HTTP API clients, building geneses, sending
+//! signed transactions, and the encrypted wallet — without the host itself.
+#![forbid(unsafe_code)]
+
+pub mod client;
+pub mod genesis;
+pub mod transaction;
+pub mod wallet;
