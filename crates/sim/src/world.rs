@@ -11,6 +11,7 @@ use myriad_host::{
 use myriad_ledger::TxError;
 use myriad_net::{Envelope, Inbound, Msg};
 use myriad_store::{ChainStore, MemStore};
+use myriad_testing::unsigned_genesis;
 use myriad_types::{
     BoundedVec, ChainId, Genesis, Hash, HostId, SecretKey, SignedGenesis, SignedTransaction,
     SignedVote, Symbol, Validator,
@@ -437,18 +438,13 @@ impl World {
             })
             .collect();
         let owner = SecretKey::from_seed(self.rng.seed32());
-        let genesis = SignedGenesis::sign(
-            Genesis {
-                owner: owner.address(),
-                symbol: self.symbol.clone(),
-                decimals: 2,
-                max_supply: None,
-                validators: BoundedVec::new(validators.clone()).unwrap_or_default(),
-                created_at_ms: self.now,
-                salt: self.chains.len() as u64,
-            },
-            &owner,
-        );
+        let powers: Vec<(HostId, u64)> = validators.iter().map(|v| (v.host, v.power)).collect();
+        let genesis = Genesis {
+            symbol: self.symbol.clone(),
+            created_at_ms: self.now,
+            ..unsigned_genesis(owner.address(), &powers, self.chains.len() as u64)
+        };
+        let genesis = SignedGenesis::sign(genesis, &owner);
         let id = genesis.genesis.chain_id();
         self.checker.add_chain(&genesis);
         let clients = Clients::new(owner, &mut self.rng);

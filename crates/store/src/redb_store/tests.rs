@@ -1,32 +1,17 @@
 use myriad_ledger::{execute_block, ChainState};
 use myriad_types::{
-    tx_root, Address, BlockHeader, BoundedVec, CommitSignature, Genesis, Hash, Lock, LockProof,
-    Memo, Proposal, Round, SecretKey, SignedProposal, SignedStep, SignedTransaction, SignedVote,
-    Symbol, Transaction, TxKind, Validator, Vote, VoteStep,
+    tx_root, Address, BlockHeader, BoundedVec, CommitSignature, Hash, Lock, LockProof, Memo,
+    Proposal, Round, SignedProposal, SignedStep, SignedTransaction, SignedVote, Transaction,
+    TxKind, Vote, VoteStep,
 };
+
+use myriad_testing::key;
 
 use super::*;
 use crate::{MemStore, Store};
 
-fn key(seed: u8) -> SecretKey {
-    SecretKey::from_seed([seed; 32])
-}
-
 fn genesis(salt: u64) -> SignedGenesis {
-    let genesis = Genesis {
-        owner: key(1).address(),
-        symbol: Symbol::new("STORE").unwrap(),
-        decimals: 2,
-        max_supply: None,
-        validators: BoundedVec::new(vec![Validator {
-            host: key(10).host_id(),
-            power: 1,
-        }])
-        .unwrap(),
-        created_at_ms: 0,
-        salt,
-    };
-    SignedGenesis::sign(genesis, &key(1))
+    myriad_testing::genesis(&key(1), &[(key(10).host_id(), 1)], salt)
 }
 
 /// A chain one block past genesis, the block, and its certificate.
