@@ -1,0 +1,340 @@
+//! The consensus driver: hands each chain's inputs to the consensus instance of its height,
+//! and carries out what the instance asks for: sign (once durable), persist a lock, schedule
+//! a timeout, build or check a block, decide.
+
+use std::collections::{HashMap, HashSet};
+
+use myriad_consensus::{Effect, Input, Instance};
+use myriad_ledger::{apply, build_block, check_block, BlockTemplate, ChainState};
+use myriad_net::Msg;
+use myriad_store::HostStore;
+use myriad_types::{Block, Certificate, ChainId, Hash, Height, HostId, SignedTransaction};
+
+use super::replies::Decided;
+use super::table::Slot;
+use super::{Host, HostEvent, Work, FUTURE_MSGS_MAX};
+
+impl Slot {
+    /// Checks a block at the chain's next height (signatures aside, checked in the batch)
+    /// and remembers the state after it.
+    pub(super) fn check(&mut self, block: &Block) -> Result<(), String> {
+        let hash = block.hash();
+        if self.checked.contains_key(&hash) {
+            return Ok(());
+        }
+        let after = check_block(&self.state, &self.head_hash, block).map_err(|e| e.to_string())?;
+        self.checked.insert(hash, after);
+        Ok(())
+    }
+}
+
+impl<S: HostStore> Host<S> {
+    /// Hands the consensus timeouts due now to their chains' instances.
+    pub(super) fn expire_timers(&mut self, work: &mut Work) {
+        for (chain, timeout) in self.timers.expired(self.now_ms) {
+            if self.table.contains(&chain) {
+                work.push_back((chain, timeout.height, Input::Timeout(timeout)));
+            }
+        }
+    }
+
+    /// Hands a consensus message to the instance of its height; answers a peer that is
+    /// behind, and buffers (and asks for what is missing) when this host is behind.
+    pub(super) fn route(
+        &mut self,
+        from: Option<HostId>,
+        chain: ChainId,
+        height: Height,
+        input: Input,
+        work: &mut Work,
+    ) {
+        let Some(slot) = self.table.get_mut(&chain) else {
+            return;
+        };
+        let next = slot.state.next_height();
+        if height < next {
+            if let Some(peer) = from {
+                if self.sync.first_this_tick(chain, peer) {
+                    self.serve(chain, peer, height);
+                }
+            }
+        } else if height > next {
+            let Some(peer) = from else { return };
+            let msg = match input {
+                Input::Proposal(p) => Msg::Proposal(p),
+                Input::Vote(v) => Msg::Vote(v),
+                _ => return,
+            };
+            if slot.future.len() >= FUTURE_MSGS_MAX {
+                slot.future.pop_front();
+            }
+            slot.future.push_back((peer, height, msg));
+            self.need(chain, peer);
+        } else {
+            work.push_back((chain, height, input));
+        }
+    }
+
+    /// Runs inputs through instances until no work is left.
+    pub(super) fn feed(&mut self, work: &mut Work) {
+        while let Some((chain, height, input)) = work.pop_front() {
+            self.ensure_instance(chain, height, work);
+            let consensus = &self.config.consensus;
+            let Some(slot) = self.table.get_mut(&chain) else {
+                continue;
+            };
+            let Some(instance) = slot.instance.as_mut().filter(|i| i.height() == height) else {
+                continue;
+            };
+            let effects = instance.handle(consensus, input);
+            for effect in effects {
+                self.effect(chain, height, effect, work);
+            }
+        }
+    }
+
+    /// Creates the instance of `height` if there is none: fresh, or resumed from the signer
+    /// state and lock proof this host stored before a restart.
+    fn ensure_instance(&mut self, chain: ChainId, height: Height, work: &mut Work) {
+        let me = self.me;
+        let consensus = &self.config.consensus;
+        let Some(slot) = self.table.get_mut(&chain) else {
+            return;
+        };
+        if slot.instance.is_some() || slot.state.next_height() != height {
+            return;
+        }
+        let validators = slot.state.meta().validators.clone();
+        let effects = match slot.guard.last().filter(|state| state.height == height) {
+            Some(state) => {
+                let proof = slot.lock_proof.clone();
+                let (instance, effects) =
+                    Instance::recover(consensus, chain, me, validators, state, proof);
+                slot.instance = Some(instance);
+                effects
+            }
+            None => {
+                slot.instance = Some(Instance::new(chain, height, me, validators));
+                Vec::new()
+            }
+        };
+        for effect in effects {
+            self.effect(chain, height, effect, work);
+        }
+    }
+
+    fn effect(&mut self, chain: ChainId, height: Height, effect: Effect, work: &mut Work) {
+        let now = self.now_ms;
+        let me = self.me;
+        let block_txs = self.config.limits.block_txs;
+        let Some(slot) = self.table.get_mut(&chain) else {
+            return;
+        };
+        match effect {
+            Effect::SignVote(vote) => {
+                if let Ok(approval) = slot.guard.approve_vote(vote) {
+                    self.batch.put_signer_state(chain, approval.state());
+                    self.outbox.vote(chain, approval);
+                }
+            }
+            Effect::SignProposal { proposal, block } => {
+                if let Ok(approval) = slot.guard.approve_proposal(proposal) {
+                    self.batch.put_signer_state(chain, approval.state());
+                    self.outbox.proposal(chain, approval, block);
+                }
+            }
+            Effect::PersistLock(proof) => {
+                self.batch.put_lock_proof(chain, &proof);
+                slot.lock_proof = Some(proof);
+            }
+            Effect::Rebroadcast { proposal, votes } => {
+                if let Some(p) = proposal {
+                    self.outbox.broadcast(chain, Msg::Proposal(p));
+                }
+                for v in votes {
+                    self.outbox.broadcast(chain, Msg::Vote(v));
+                }
+            }
+            Effect::ScheduleTimeout { timeout, after_ms } => {
+                self.timers.schedule(now + after_ms, chain, timeout);
+            }
+            Effect::BuildProposal { round } => {
+                let block = self.build(chain, me, now, block_txs);
+                work.push_back((chain, height, Input::ProposalBuilt { round, block }));
+            }
+            Effect::VerifyBlock(block) => {
+                let block_hash = block.hash();
+                let valid = match slot.check(&block) {
+                    Ok(()) => true,
+                    Err(error) => {
+                        tracing::info!(%chain, %height, %error, "refusing a proposed block");
+                        false
+                    }
+                };
+                work.push_back((chain, height, Input::BlockVerdict { block_hash, valid }));
+            }
+            Effect::Decided { block, certificate } => self.decide(chain, block, certificate, work),
+            Effect::Evidence(evidence) => {
+                tracing::warn!(%chain, ?evidence, "a validator signed two conflicting messages");
+                self.metrics.evidence.inc();
+                let evidence = Box::new(evidence);
+                self.replies.event(HostEvent::Evidence { chain, evidence });
+            }
+        }
+    }
+
+    /// Builds the next block from the mempool. When nothing applies, the transactions that
+    /// can never apply (their nonce is next, yet they fail) are rejected and dropped.
+    fn build(&mut self, chain: ChainId, me: HostId, now: u64, block_txs: usize) -> Option<Block> {
+        let slot = self.table.get_mut(&chain)?;
+        let template = BlockTemplate {
+            prev_hash: slot.head_hash,
+            timestamp_ms: now,
+            proposer: me,
+        };
+        let candidates = slot.mempool.candidates();
+        if let Some((block, after)) = build_block(&slot.state, &candidates, template, block_txs) {
+            slot.checked.insert(block.hash(), after);
+            return Some(block);
+        }
+        let state = &slot.state;
+        let mut reasons = HashMap::new();
+        let removed = slot.mempool.retain(|tx, _| {
+            let next = state.account(&tx.tx.sender).nonce.saturating_add(1);
+            if tx.tx.nonce != next {
+                return true;
+            }
+            let mut scratch = state.clone();
+            match apply(&mut scratch, tx) {
+                Ok(_) => true,
+                Err(error) => {
+                    reasons.insert(tx.hash(), error.to_string());
+                    false
+                }
+            }
+        });
+        self.mempools
+            .removed(chain, removed, &mut self.replies, |hash| {
+                Some(reasons.remove(hash).unwrap_or_default())
+            });
+        None
+    }
+
+    /// A catch-up block from a peer, its certificate verified in the batch: checked, then
+    /// decided.
+    pub(super) fn commit(
+        &mut self,
+        chain: ChainId,
+        block: Block,
+        certificate: Certificate,
+        work: &mut Work,
+    ) {
+        let Some(slot) = self.table.get_mut(&chain) else {
+            return;
+        };
+        // The batch checked the signatures against the set of the next height; an earlier
+        // catch-up block of this tick may have changed it.
+        if block.header.height != slot.state.next_height()
+            || certificate
+                .check_signers(&slot.state.meta().validators)
+                .is_err()
+        {
+            return;
+        }
+        if let Err(error) = slot.check(&block) {
+            tracing::warn!(%chain, %error, "refusing a certified block from a peer");
+            return;
+        }
+        self.decide(chain, block, certificate, work);
+    }
+
+    /// Makes a decided block the chain's head: the block, its certificate and the state
+    /// after it go into the tick's write, the mempool lets go of what the block settled,
+    /// and the chain moves on to its next height.
+    fn decide(&mut self, chain: ChainId, block: Block, certificate: Certificate, work: &mut Work) {
+        let Some((mut post, before)) = self.decided_state(chain, &block) else {
+            return;
+        };
+        let block_hash = block.hash();
+        self.table.share_validators(&mut post);
+        self.batch.put_block(&block, &certificate);
+        self.batch.put_chain_state(&post, block_hash);
+        post.clear_changed();
+        // Found by `decided_state` just above; nothing was unloaded since.
+        let Some(slot) = self.table.get_mut(&chain) else {
+            return;
+        };
+        slot.state = post;
+        slot.head_hash = block_hash;
+        slot.instance = None;
+        slot.checked.clear();
+        let state = &slot.state;
+        let removed = slot
+            .mempool
+            .retain(|tx, _| tx.tx.nonce > state.account(&tx.tx.sender).nonce);
+        let txs: Vec<Hash> = block.txs.iter().map(SignedTransaction::hash).collect();
+        let height = block.header.height;
+        // Hosts that join the validators get the genesis; they sync the blocks themselves.
+        let joining: Vec<HostId> = slot
+            .peers(&self.me)
+            .into_iter()
+            .filter(|h| !before.contains(h))
+            .collect();
+        let next = slot.state.next_height();
+        let start = !slot.mempool.is_empty();
+        let buffered: Vec<(HostId, Height, Msg)> = slot.future.drain(..).collect();
+        let in_block: HashSet<Hash> = txs.iter().copied().collect();
+        self.mempools
+            .removed(chain, removed, &mut self.replies, |hash| {
+                (!in_block.contains(hash))
+                    .then(|| "another transaction with the same nonce was committed".to_owned())
+            });
+        self.replies.decided(Decided {
+            chain,
+            height,
+            block_hash,
+            txs,
+        });
+        self.send_genesis(chain, joining);
+        self.replay(chain, buffered, work);
+        if start {
+            work.push_back((chain, next, Input::Start));
+        }
+    }
+
+    /// The state after a decided block, checked at the chain's next height, with the hosts
+    /// that validated the chain before it; `None` if the block is invalid here.
+    fn decided_state(
+        &mut self,
+        chain: ChainId,
+        block: &Block,
+    ) -> Option<(ChainState, HashSet<HostId>)> {
+        let slot = self.table.get_mut(&chain)?;
+        if let Err(error) = slot.check(block) {
+            tracing::error!(%chain, %error, "consensus decided a block this host finds invalid");
+            return None;
+        }
+        let post = slot.checked.remove(&block.hash())?;
+        let before: HashSet<HostId> = slot
+            .state
+            .meta()
+            .validators
+            .validators()
+            .iter()
+            .map(|v| v.host)
+            .collect();
+        Some((post, before))
+    }
+
+    /// Routes again the messages a chain buffered for later heights, now that it moved on.
+    fn replay(&mut self, chain: ChainId, buffered: Vec<(HostId, Height, Msg)>, work: &mut Work) {
+        for (peer, at, msg) in buffered {
+            let input = match msg {
+                Msg::Proposal(p) => Input::Proposal(p),
+                Msg::Vote(v) => Input::Vote(v),
+                _ => continue,
+            };
+            self.route(Some(peer), chain, at, input, work);
+        }
+    }
+}
