@@ -71,6 +71,9 @@ pub struct Limits {
     pub block_txs: usize,
     /// Inbound messages that end a tick early.
     pub tick_messages: usize,
+    /// How long a transaction may wait in a mempool (for a nonce gap to fill) before it is
+    /// dropped, in milliseconds.
+    pub mempool_ttl_ms: u64,
 }
 
 impl Default for Limits {
@@ -83,6 +86,7 @@ impl Default for Limits {
             hot_chains: 10_000,
             block_txs: 1024,
             tick_messages: 8192,
+            mempool_ttl_ms: 120_000,
         }
     }
 }
@@ -214,6 +218,7 @@ impl HostConfig {
             ("limits.hot_chains", limits.hot_chains),
             ("limits.block_txs", limits.block_txs),
             ("limits.tick_messages", limits.tick_messages),
+            ("limits.mempool_ttl_ms", limits.mempool_ttl_ms as usize),
         ] {
             if value == 0 {
                 return Err(ConfigError::Setting {

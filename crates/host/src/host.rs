@@ -52,8 +52,6 @@ use table::ChainTable;
 pub const FUTURE_MSGS_MAX: usize = 256;
 /// The most blocks one answer to a `Need` carries.
 pub const SYNC_BLOCKS_MAX: u64 = 64;
-/// How long a transaction may wait in a mempool (for a nonce gap to fill) before it is dropped.
-pub const MEMPOOL_TTL_MS: u64 = 120_000;
 /// The most peers one tick asks for the genesis of a chain this host does not hold.
 pub const GENESIS_ASKS_MAX: usize = 64;
 /// How often the gauges that count over every loaded chain are updated.

@@ -15,7 +15,7 @@ mod verify;
 pub use config::{read_key, write_key, ConfigError, HostConfig, Limits, Overrides, Peer, Policy};
 pub use host::{
     Command, CreateError, Host, HostError, HostEvent, HostIo, SubmitError, TickReport,
-    FUTURE_MSGS_MAX, MEMPOOL_TTL_MS, SYNC_BLOCKS_MAX,
+    FUTURE_MSGS_MAX, SYNC_BLOCKS_MAX,
 };
 pub use mempool::AdmitError;
 pub use metrics::Metrics;

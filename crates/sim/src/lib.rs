@@ -65,6 +65,7 @@ impl Default for SimConfig {
             mempool_txs_total: 400,
             hot_chains: 24,
             block_txs: 64,
+            mempool_ttl_ms: 5_000,
             ..Limits::default()
         };
         let consensus = Config {
@@ -123,6 +124,9 @@ pub struct Stats {
     pub bursts: u64,
     /// Transactions refused because a mempool was full.
     pub mempool_refusals: u64,
+    /// Transactions admitted, then rejected (they expired waiting for a nonce gap, or lost
+    /// their nonce to another).
+    pub txs_rejected: u64,
     /// Forged transactions refused for their signature.
     pub forgeries_refused: u64,
     pub evidence: u64,
@@ -146,6 +150,7 @@ impl Stats {
         self.bursts += other.bursts;
         self.mempool_refusals += other.mempool_refusals;
         self.forgeries_refused += other.forgeries_refused;
+        self.txs_rejected += other.txs_rejected;
         self.evidence += other.evidence;
         self.max_tick_messages = self.max_tick_messages.max(other.max_tick_messages);
     }

@@ -82,13 +82,14 @@ fn main() -> ExitCode {
         }
     }
     println!(
-        "{} passed, {} failed; {count} seeds in {:.1} s: {} blocks, {} transactions committed ({} acknowledged), {} crashes, {} partitions, {} sync blocks served, {} validator changes, {} chains created, {} mempool refusals, {} forgeries refused, {} pieces of evidence",
+        "{} passed, {} failed; {count} seeds in {:.1} s: {} blocks, {} transactions committed ({} acknowledged, {} expired or superseded), {} crashes, {} partitions, {} sync blocks served, {} validator changes, {} chains created, {} mempool refusals, {} forgeries refused, {} pieces of evidence",
         count - failed.len() as u64,
         failed.len(),
         started.elapsed().as_secs_f64(),
         total.blocks_decided,
         total.txs_committed,
         total.txs_acknowledged,
+        total.txs_rejected,
         total.crashes,
         total.partitions,
         total.sync_blocks_served,

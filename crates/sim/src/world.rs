@@ -775,6 +775,7 @@ impl World {
                     Ok(Err(SubmitError::Admit(myriad_host::AdmitError::Busy(_)))) => {
                         self.stats.mempool_refusals += 1;
                     }
+                    Ok(Ok(TxStatus::Rejected { .. })) => self.stats.txs_rejected += 1,
                     Ok(Err(SubmitError::Invalid(TxError::BadSignature(_)))) => {
                         self.stats.forgeries_refused += 1;
                     }

@@ -1,6 +1,6 @@
 //! The mempools of all chains together: the host-wide totals their limits bound, client
 //! submissions and peers' transactions admitted, and transactions leaving (rejected,
-//! superseded, or expired after `MEMPOOL_TTL_MS`).
+//! superseded, or expired after `limits.mempool_ttl_ms`).
 
 use myriad_consensus::Input;
 use myriad_ledger::TxError;
@@ -10,7 +10,7 @@ use myriad_types::{ChainId, Hash, SignatureError, SignedTransaction};
 
 use super::intake::Submission;
 use super::replies::Replies;
-use super::{Host, SubmitError, Work, MEMPOOL_TTL_MS};
+use super::{Host, SubmitError, Work};
 use crate::config::Limits;
 use crate::mempool::{AdmitError, Room};
 use crate::status::TxStatus;
@@ -128,6 +128,7 @@ impl<S: HostStore> Host<S> {
             return;
         }
         let now = self.now_ms;
+        let ttl_ms = self.config.limits.mempool_ttl_ms;
         let mut expired = Vec::new();
         for (chain, slot) in self.table.iter_mut() {
             if slot.mempool.is_empty() {
@@ -135,14 +136,14 @@ impl<S: HostStore> Host<S> {
             }
             let removed = slot
                 .mempool
-                .retain(|_, admitted| now.saturating_sub(admitted) < MEMPOOL_TTL_MS);
+                .retain(|_, admitted| now.saturating_sub(admitted) < ttl_ms);
             if !removed.is_empty() {
                 expired.push((*chain, removed));
             }
         }
         let reason = format!(
-            "expired after {} s in the mempool: its nonce never came next",
-            MEMPOOL_TTL_MS / 1000
+            "expired after {} ms in the mempool: its nonce never came next",
+            ttl_ms
         );
         for (chain, removed) in expired {
             self.mempools
