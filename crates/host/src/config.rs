@@ -147,6 +147,75 @@ struct FilePolicy {
     chains_max: Option<u64>,
 }
 
+impl File {
+    fn read(path: &Path) -> Result<File, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: shown.clone(),
+            reason: e.to_string(),
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: shown,
+            reason: e.to_string(),
+        })
+    }
+}
+
+impl FilePolicy {
+    fn parse(self) -> Result<Policy, ConfigError> {
+        let owners = match self.owners {
+            None => None,
+            Some(owners) => Some(
+                owners
+                    .iter()
+                    .map(|o| {
+                        o.parse()
+                            .map_err(|e| setting("policy.owners", format!("`{o}`: {e}")))
+                    })
+                    .collect::<Result<Vec<Address>, _>>()?,
+            ),
+        };
+        Ok(Policy {
+            owners,
+            chains_max: self.chains_max,
+        })
+    }
+}
+
+impl Limits {
+    /// Every limit is positive, and blocks stay within the protocol's bound.
+    fn check(&self) -> Result<(), ConfigError> {
+        for (name, value) in [
+            ("limits.mempool_txs_per_chain", self.mempool_txs_per_chain),
+            (
+                "limits.mempool_bytes_per_chain",
+                self.mempool_bytes_per_chain,
+            ),
+            ("limits.mempool_txs_total", self.mempool_txs_total),
+            ("limits.mempool_bytes_total", self.mempool_bytes_total),
+            ("limits.hot_chains", self.hot_chains),
+            ("limits.block_txs", self.block_txs),
+            ("limits.tick_messages", self.tick_messages),
+            ("limits.mempool_ttl_ms", self.mempool_ttl_ms as usize),
+        ] {
+            if value == 0 {
+                return Err(setting(name, "must be greater than zero"));
+            }
+        }
+        if self.block_txs > myriad_types::BLOCK_TXS_MAX {
+            return Err(setting(
+                "limits.block_txs",
+                format!(
+                    "{} is over the protocol's {}",
+                    self.block_txs,
+                    myriad_types::BLOCK_TXS_MAX
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Settings given on the command line; each one overrides the file's.
 #[derive(Debug, Default, Clone)]
 pub struct Overrides {
@@ -161,19 +230,9 @@ pub struct Overrides {
 impl HostConfig {
     /// Reads `file` (if given) and lays `overrides` over it.
     pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<HostConfig, ConfigError> {
-        let parsed: File = match file {
+        let parsed = match file {
             None => File::default(),
-            Some(path) => {
-                let shown = path.display().to_string();
-                let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
-                    path: shown.clone(),
-                    reason: e.to_string(),
-                })?;
-                toml::from_str(&text).map_err(|e| ConfigError::Parse {
-                    path: shown,
-                    reason: e.to_string(),
-                })?
-            }
+            Some(path) => File::read(path)?,
         };
         let data_dir = overrides
             .data_dir
@@ -207,48 +266,7 @@ impl HostConfig {
             return Err(setting("tick_ms", format!("{tick_ms} is outside 1..=1000")));
         }
         let limits = parsed.limits;
-        for (name, value) in [
-            ("limits.mempool_txs_per_chain", limits.mempool_txs_per_chain),
-            (
-                "limits.mempool_bytes_per_chain",
-                limits.mempool_bytes_per_chain,
-            ),
-            ("limits.mempool_txs_total", limits.mempool_txs_total),
-            ("limits.mempool_bytes_total", limits.mempool_bytes_total),
-            ("limits.hot_chains", limits.hot_chains),
-            ("limits.block_txs", limits.block_txs),
-            ("limits.tick_messages", limits.tick_messages),
-            ("limits.mempool_ttl_ms", limits.mempool_ttl_ms as usize),
-        ] {
-            if value == 0 {
-                return Err(ConfigError::Setting {
-                    setting: name,
-                    reason: "must be greater than zero".to_owned(),
-                });
-            }
-        }
-        if limits.block_txs > myriad_types::BLOCK_TXS_MAX {
-            return Err(setting(
-                "limits.block_txs",
-                format!(
-                    "{} is over the protocol's {}",
-                    limits.block_txs,
-                    myriad_types::BLOCK_TXS_MAX
-                ),
-            ));
-        }
-        let owners = match parsed.policy.owners {
-            None => None,
-            Some(owners) => Some(
-                owners
-                    .iter()
-                    .map(|o| {
-                        o.parse()
-                            .map_err(|e| setting("policy.owners", format!("`{o}`: {e}")))
-                    })
-                    .collect::<Result<Vec<Address>, _>>()?,
-            ),
-        };
+        limits.check()?;
         Ok(HostConfig {
             data_dir,
             key_file,
@@ -257,10 +275,7 @@ impl HostConfig {
             peers,
             tick_ms,
             limits,
-            policy: Policy {
-                owners,
-                chains_max: parsed.policy.chains_max,
-            },
+            policy: parsed.policy.parse()?,
             consensus: ConsensusConfig::default(),
             vote_log: parsed.vote_log,
             #[cfg(feature = "canary")]

@@ -6,24 +6,49 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-#[derive(Debug)]
-pub struct Metrics {
-    registry: Registry,
-    pub chains_hosted: Gauge,
-    pub chains_loaded: Gauge,
-    pub active_heights: Gauge,
-    pub mempool_txs: Gauge,
-    pub mempool_bytes: Gauge,
-    pub peers: Gauge,
-    pub tick_seconds: Histogram,
-    pub tick_messages: Histogram,
-    pub tick_signatures: Histogram,
-    pub blocks_committed: Counter,
-    pub txs_committed: Counter,
-    pub signatures_verified: Counter,
-    pub peers_penalized: Counter,
-    pub evidence: Counter,
-    pub sends_dropped: Counter,
+/// Declares the metrics, each with its type, how it is made and its help text, and
+/// `Metrics::new`, which registers them all under the `myriad` prefix.
+macro_rules! metrics {
+    ($($name:ident: $kind:ty = $make:expr, $help:literal;)*) => {
+        #[derive(Debug)]
+        pub struct Metrics {
+            registry: Registry,
+            $(pub $name: $kind,)*
+        }
+
+        impl Metrics {
+            pub fn new() -> Metrics {
+                let mut registry = Registry::with_prefix("myriad");
+                $(
+                    let $name: $kind = $make;
+                    registry.register(stringify!($name), $help, $name.clone());
+                )*
+                Metrics { registry, $($name,)* }
+            }
+        }
+    };
+}
+
+metrics! {
+    chains_hosted: Gauge = Gauge::default(), "Chains in this host's store";
+    chains_loaded: Gauge = Gauge::default(), "Chains loaded in memory";
+    active_heights: Gauge = Gauge::default(), "Consensus instances running";
+    mempool_txs: Gauge = Gauge::default(), "Pending transactions, all chains";
+    mempool_bytes: Gauge = Gauge::default(), "Bytes of pending transactions, all chains";
+    peers: Gauge = Gauge::default(), "Peers connected";
+    tick_seconds: Histogram = Histogram::new(exponential_buckets(0.000_25, 2.0, 14)),
+        "Duration of one tick, fsync included";
+    tick_messages: Histogram = Histogram::new(exponential_buckets(1.0, 2.0, 16)),
+        "Messages handled in one tick";
+    tick_signatures: Histogram = Histogram::new(exponential_buckets(1.0, 2.0, 16)),
+        "Signatures verified in one tick's batch";
+    blocks_committed: Counter = Counter::default(), "Blocks committed";
+    txs_committed: Counter = Counter::default(), "Transactions committed";
+    signatures_verified: Counter = Counter::default(), "Signatures verified";
+    peers_penalized: Counter = Counter::default(), "Peers disconnected for misbehaving";
+    evidence: Counter = Counter::default(), "Equivocations seen from validators";
+    sends_dropped: Counter = Counter::default(),
+        "Envelopes dropped because a peer's queue was full";
 }
 
 impl Default for Metrics {
@@ -33,114 +58,6 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    pub fn new() -> Metrics {
-        let mut registry = Registry::with_prefix("myriad");
-        let chains_hosted = Gauge::default();
-        let chains_loaded = Gauge::default();
-        let active_heights = Gauge::default();
-        let mempool_txs = Gauge::default();
-        let mempool_bytes = Gauge::default();
-        let peers = Gauge::default();
-        let tick_seconds = Histogram::new(exponential_buckets(0.000_25, 2.0, 14));
-        let tick_messages = Histogram::new(exponential_buckets(1.0, 2.0, 16));
-        let tick_signatures = Histogram::new(exponential_buckets(1.0, 2.0, 16));
-        let blocks_committed = Counter::default();
-        let txs_committed = Counter::default();
-        let signatures_verified = Counter::default();
-        let peers_penalized = Counter::default();
-        let evidence = Counter::default();
-        let sends_dropped = Counter::default();
-        registry.register(
-            "chains_hosted",
-            "Chains in this host's store",
-            chains_hosted.clone(),
-        );
-        registry.register(
-            "chains_loaded",
-            "Chains loaded in memory",
-            chains_loaded.clone(),
-        );
-        registry.register(
-            "active_heights",
-            "Consensus instances running",
-            active_heights.clone(),
-        );
-        registry.register(
-            "mempool_txs",
-            "Pending transactions, all chains",
-            mempool_txs.clone(),
-        );
-        registry.register(
-            "mempool_bytes",
-            "Bytes of pending transactions, all chains",
-            mempool_bytes.clone(),
-        );
-        registry.register("peers", "Peers connected", peers.clone());
-        registry.register(
-            "tick_seconds",
-            "Duration of one tick, fsync included",
-            tick_seconds.clone(),
-        );
-        registry.register(
-            "tick_messages",
-            "Messages handled in one tick",
-            tick_messages.clone(),
-        );
-        registry.register(
-            "tick_signatures",
-            "Signatures verified in one tick's batch",
-            tick_signatures.clone(),
-        );
-        registry.register(
-            "blocks_committed",
-            "Blocks committed",
-            blocks_committed.clone(),
-        );
-        registry.register(
-            "txs_committed",
-            "Transactions committed",
-            txs_committed.clone(),
-        );
-        registry.register(
-            "signatures_verified",
-            "Signatures verified",
-            signatures_verified.clone(),
-        );
-        registry.register(
-            "peers_penalized",
-            "Peers disconnected for misbehaving",
-            peers_penalized.clone(),
-        );
-        registry.register(
-            "evidence",
-            "Equivocations seen from validators",
-            evidence.clone(),
-        );
-        registry.register(
-            "sends_dropped",
-            "Envelopes dropped because a peer's queue was full",
-            sends_dropped.clone(),
-        );
-        Metrics {
-            registry,
-            chains_hosted,
-            chains_loaded,
-            active_heights,
-            mempool_txs,
-            mempool_bytes,
-            peers,
-            tick_seconds,
-            tick_messages,
-            tick_signatures,
-            blocks_committed,
-            txs_committed,
-            signatures_verified,
-            peers_penalized,
-            evidence,
-            sends_dropped,
-        }
-    }
-
     /// The metrics in Prometheus' text format.
     pub fn render(&self) -> String {
         let mut text = String::new();

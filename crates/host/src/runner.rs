@@ -1,5 +1,7 @@
 //! Runs a [`Host`] on its own thread: the tick loop, fed by the transport and by clients.
 
+use std::io::Write;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -58,22 +60,11 @@ impl RunningHost {
         let metrics = Arc::new(Metrics::new());
         let tick = Duration::from_millis(config.tick_ms);
         let tick_messages = config.limits.tick_messages;
-        let vote_log = match &config.vote_log {
-            None => None,
-            Some(path) => {
-                let file = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .map_err(HostError::VoteLog)?;
-                Some(Box::new(std::io::BufWriter::new(file)) as Box<dyn std::io::Write + Send>)
-            }
-        };
         let io = HostIo {
             statuses: statuses.clone(),
             events: events.clone(),
             metrics: metrics.clone(),
-            vote_log,
+            vote_log: open_vote_log(config.vote_log.as_deref())?,
             rng: Box::new(OsRng),
         };
         let host = Host::new(config, key, store.clone(), io)?;
@@ -131,6 +122,19 @@ impl RunningHost {
     pub async fn finished(&mut self) -> Result<(), HostError> {
         (&mut self.done).await.unwrap_or(Ok(()))
     }
+}
+
+/// The vote log file, opened to append, if the configuration names one.
+fn open_vote_log(path: Option<&Path>) -> Result<Option<Box<dyn Write + Send>>, HostError> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(HostError::VoteLog)?;
+    Ok(Some(Box::new(std::io::BufWriter::new(file))))
 }
 
 /// The longest an idle host sleeps between ticks (mempool expiry, eviction and gauges run

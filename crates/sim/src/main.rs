@@ -82,10 +82,24 @@ fn main() -> ExitCode {
         }
     }
     println!(
-        "{} passed, {} failed; {count} seeds in {:.1} s: {} blocks, {} transactions committed ({} acknowledged, {} expired or superseded), {} crashes, {} partitions, {} sync blocks served, {} validator changes, {} chains created, {} mempool refusals, {} forgeries refused, {} pieces of evidence",
+        "{} passed, {} failed; {count} seeds in {:.1} s: {}",
         count - failed.len() as u64,
         failed.len(),
         started.elapsed().as_secs_f64(),
+        summary(&total),
+    );
+    if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        println!("failing seeds: {failed:?}");
+        ExitCode::FAILURE
+    }
+}
+
+/// What the seeds exercised, in one line.
+fn summary(total: &Stats) -> String {
+    format!(
+        "{} blocks, {} transactions committed ({} acknowledged, {} expired or superseded), {} crashes, {} partitions, {} sync blocks served, {} validator changes, {} chains created, {} mempool refusals, {} forgeries refused, {} pieces of evidence",
         total.blocks_decided,
         total.txs_committed,
         total.txs_acknowledged,
@@ -98,11 +112,5 @@ fn main() -> ExitCode {
         total.mempool_refusals,
         total.forgeries_refused,
         total.evidence,
-    );
-    if failed.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        println!("failing seeds: {failed:?}");
-        ExitCode::FAILURE
-    }
+    )
 }

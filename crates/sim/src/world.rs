@@ -3,33 +3,22 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use myriad_host::{
-    Command, CreateError, Host, HostEvent, HostIo, Metrics, Statuses, SubmitError, TxStatus,
-};
-use myriad_ledger::TxError;
-use myriad_net::{Envelope, Inbound, Msg};
-use myriad_store::{ChainStore, MemStore};
-use myriad_testing::unsigned_genesis;
-use myriad_types::{
-    BoundedVec, ChainId, Genesis, Hash, HostId, SecretKey, SignedGenesis, SignedTransaction,
-    SignedVote, Symbol, Validator,
-};
-use rand_chacha::rand_core::SeedableRng;
-use rand_chacha::ChaCha8Rng;
+use myriad_host::{Command, CreateError, Host, HostEvent, SubmitError, TxStatus};
+use myriad_net::{Envelope, Inbound};
+use myriad_store::MemStore;
+use myriad_types::{ChainId, Hash, HostId, SecretKey, SignedGenesis, Symbol};
 use tokio::sync::{broadcast, oneshot};
 
-use crate::check::{Checker, Signed};
+use crate::check::Checker;
 use crate::net::{Faults, SimTransport};
 use crate::rng::Rng;
 use crate::workload::Clients;
 use crate::{Byzantine, Outcome, SimConfig, Stats};
 
-/// The longest a host sleeps between ticks, as its runner does.
-const IDLE_TICK_MS: u64 = 1000;
-/// How many events a host's subscribers may fall behind by.
-const EVENTS_MAX: usize = 1 << 16;
+mod clients;
+mod hosts;
 
 #[derive(Debug)]
 enum Event {
@@ -114,6 +103,25 @@ struct Node {
 }
 
 impl Node {
+    /// A host process not started yet, with an empty store.
+    fn new(key: SecretKey, honest: bool) -> Node {
+        Node {
+            key,
+            honest,
+            store: Arc::new(MemStore::new()),
+            transport: SimTransport::default(),
+            host: None,
+            events: None,
+            inbox: Vec::new(),
+            commands: Vec::new(),
+            replies: Vec::new(),
+            tick_at: None,
+            epoch: 0,
+            crash_on_write: false,
+            acked: Vec::new(),
+        }
+    }
+
     fn id(&self) -> HostId {
         self.key.host_id()
     }
@@ -199,22 +207,7 @@ impl World {
             symbol: Symbol::new("SIM").expect("SIM is a valid symbol"),
         };
         for (key, honest) in nodes {
-            let node = Node {
-                key,
-                honest,
-                store: Arc::new(MemStore::new()),
-                transport: SimTransport::default(),
-                host: None,
-                events: None,
-                inbox: Vec::new(),
-                commands: Vec::new(),
-                replies: Vec::new(),
-                tick_at: None,
-                epoch: 0,
-                crash_on_write: false,
-                acked: Vec::new(),
-            };
-            world.nodes.push(node);
+            world.nodes.push(Node::new(key, honest));
             world.start_host(world.nodes.len() - 1);
         }
         for _ in 0..world.config.chains {
@@ -222,29 +215,6 @@ impl World {
         }
         world.schedule_faults();
         world
-    }
-
-    /// Starts (or restarts) a node's host over its store.
-    fn start_host(&mut self, node: usize) {
-        let (events, receiver) = broadcast::channel(EVENTS_MAX);
-        let io = HostIo {
-            statuses: Arc::new(Mutex::new(Statuses::default())),
-            events,
-            metrics: Arc::new(Metrics::new()),
-            vote_log: None,
-            rng: Box::new(ChaCha8Rng::from_seed(self.rng.seed32())),
-        };
-        let n = &mut self.nodes[node];
-        let config = self.config.host.clone();
-        match Host::new(config, n.key.clone(), n.store.clone(), io) {
-            Ok(host) => {
-                n.host = Some(host);
-                n.events = Some(receiver);
-            }
-            Err(error) => self
-                .checker
-                .unexpected(format!("node {node} cannot start: {error}")),
-        }
     }
 
     fn schedule_faults(&mut self) {
@@ -334,8 +304,6 @@ impl World {
         }
     }
 
-    // ---- faults ----
-
     fn partition(&mut self) {
         if !self.faulty {
             return;
@@ -420,74 +388,6 @@ impl World {
         }
     }
 
-    // ---- clients ----
-
-    /// A chain with 4 to 7 validators drawn from the hosts; a byzantine host among them
-    /// holds less than a third of the power. Its genesis goes to every validator, or (for
-    /// chains created during the run) to some of them, the rest learning it from their peers.
-    fn create_chain(&mut self, to_all: bool) {
-        let hosts: Vec<HostId> = self.distinct_hosts();
-        let size = self.rng.between(4, hosts.len() as u64) as usize;
-        let mut order = hosts.clone();
-        self.rng.shuffle(&mut order);
-        let validators: Vec<Validator> = order[..size]
-            .iter()
-            .map(|host| Validator {
-                host: *host,
-                power: self.power_for(*host),
-            })
-            .collect();
-        let owner = SecretKey::from_seed(self.rng.seed32());
-        let powers: Vec<(HostId, u64)> = validators.iter().map(|v| (v.host, v.power)).collect();
-        let genesis = Genesis {
-            symbol: self.symbol.clone(),
-            created_at_ms: self.now,
-            ..unsigned_genesis(owner.address(), &powers, self.chains.len() as u64)
-        };
-        let genesis = SignedGenesis::sign(genesis, &owner);
-        let id = genesis.genesis.chain_id();
-        self.checker.add_chain(&genesis);
-        let clients = Clients::new(owner, &mut self.rng);
-        let index = self.chains.len();
-        self.chains.push(Chain {
-            id,
-            genesis,
-            created: false,
-            clients,
-        });
-        let mut named: Vec<HostId> = validators.iter().map(|v| v.host).collect();
-        if !to_all {
-            self.stats.chains_created += 1;
-            let keep = self.rng.between(1, named.len() as u64) as usize;
-            named.truncate(keep);
-        }
-        self.log(|| format!("chain {id} created, genesis to {} hosts", named.len()));
-        for host in named {
-            self.post_genesis(index, host);
-        }
-    }
-
-    fn post_genesis(&mut self, index: usize, host: HostId) {
-        for node in self.nodes_of(host) {
-            let (reply, receiver) = oneshot::channel();
-            let command = Command::CreateChain {
-                genesis: self.chains[index].genesis.clone(),
-                reply,
-            };
-            self.command(node, command, Reply::Create(index, receiver));
-        }
-    }
-
-    /// A validator's power: 1 for the byzantine host (one of at least four, so under a
-    /// third), 1 to 3 for the others.
-    fn power_for(&mut self, host: HostId) -> u64 {
-        if Some(host) == self.byzantine_host {
-            1
-        } else {
-            self.rng.between(1, 3)
-        }
-    }
-
     fn distinct_hosts(&self) -> Vec<HostId> {
         let mut hosts: Vec<HostId> = self.nodes.iter().map(Node::id).collect();
         hosts.sort();
@@ -500,390 +400,6 @@ impl World {
             .filter(|n| self.nodes[*n].id() == host)
             .collect()
     }
-
-    /// Hands a client's command to a node, if it is up, and wakes it.
-    fn command(&mut self, node: usize, command: Command, reply: Reply) {
-        let n = &mut self.nodes[node];
-        if n.host.is_none() {
-            return;
-        }
-        n.commands.push(command);
-        n.replies.push(reply);
-        self.wake(node, self.now + self.config.host.tick_ms);
-    }
-
-    /// Sends a transaction to one validator of its chain that is up, with `wait`.
-    fn send_tx(&mut self, chain: ChainId, tx: SignedTransaction) {
-        let up: Vec<usize> = self
-            .checker
-            .validators(&chain)
-            .into_iter()
-            .flat_map(|host| self.nodes_of(host))
-            .filter(|n| self.nodes[*n].host.is_some())
-            .collect();
-        if up.is_empty() {
-            return;
-        }
-        let node = self.rng.pick(&up);
-        let (reply, receiver) = oneshot::channel();
-        let hash = tx.hash();
-        let command = Command::Submit {
-            tx,
-            wait: true,
-            reply,
-        };
-        self.command(node, command, Reply::Tx(hash, receiver));
-    }
-
-    fn submit(&mut self) {
-        if !self.faulty {
-            return;
-        }
-        let index = self.rng.below(self.chains.len() as u64) as usize;
-        let chain = self.chains[index].id;
-        let tx = self.chains[index].clients.next(chain, &mut self.rng);
-        if self.rng.chance(0.05) {
-            // A forged copy, which every host must refuse: it exercises the bisection of a
-            // failed signature batch.
-            let mut forged = tx.clone();
-            forged.signature.0[0] ^= 1;
-            self.send_tx(chain, forged);
-        }
-        self.send_tx(chain, tx);
-        let next = self.now + self.rng.between(20, 180);
-        self.push(next, Event::Submit);
-    }
-
-    /// Many transactions for one chain at once: more than its mempools hold.
-    fn burst(&mut self) {
-        let index = self.rng.below(self.chains.len() as u64) as usize;
-        let chain = self.chains[index].id;
-        self.log(|| format!("burst on chain {chain}"));
-        self.stats.bursts += 1;
-        for _ in 0..self.config.burst_txs {
-            let tx = self.chains[index].clients.next(chain, &mut self.rng);
-            self.send_tx(chain, tx);
-        }
-    }
-
-    fn resend(&mut self) {
-        let mut any = false;
-        for index in 0..self.chains.len() {
-            let chain = self.chains[index].id;
-            if !self.chains[index].created {
-                any = true;
-                let validators = self.checker.validators(&chain);
-                let host = self.rng.pick(&validators);
-                self.post_genesis(index, host);
-            }
-            for tx in self.chains[index].clients.pending.clone() {
-                any = true;
-                self.send_tx(chain, tx);
-            }
-        }
-        if any || self.faulty {
-            self.push(self.now + 500, Event::Resend);
-        }
-    }
-
-    /// The owner of a chain adds a host to its validators (which must then sync the chain)
-    /// or removes one, keeping at least four.
-    fn change_validators(&mut self) {
-        if !self.faulty {
-            return;
-        }
-        let index = self.rng.below(self.chains.len() as u64) as usize;
-        let chain = self.chains[index].id;
-        let Some(set) = self.checker.validator_set(&chain) else {
-            return;
-        };
-        if self.checker.changing_validators(&chain) {
-            return;
-        }
-        let mut validators: Vec<Validator> = set.validators().to_vec();
-        let outside: Vec<HostId> = self
-            .distinct_hosts()
-            .into_iter()
-            .filter(|h| validators.iter().all(|v| v.host != *h))
-            .collect();
-        if !outside.is_empty() && (validators.len() <= 4 || self.rng.chance(0.5)) {
-            let host = self.rng.pick(&outside);
-            let power = self.power_for(host);
-            validators.push(Validator { host, power });
-        } else if validators.len() > 4 {
-            let gone = self.rng.below(validators.len() as u64) as usize;
-            validators.remove(gone);
-        } else {
-            return;
-        }
-        validators.sort_by_key(|v| v.host);
-        self.log(|| format!("chain {chain}: validators become {validators:?}"));
-        let tx = self.chains[index].clients.set_validators(chain, validators);
-        self.send_tx(chain, tx);
-    }
-
-    // ---- hosts ----
-
-    /// Makes sure the node ticks by `at`.
-    fn wake(&mut self, node: usize, at: u64) {
-        let n = &mut self.nodes[node];
-        if n.host.is_none() || n.tick_at.is_some_and(|due| due <= at) {
-            return;
-        }
-        n.tick_at = Some(at);
-        let epoch = n.epoch;
-        self.push(at, Event::Tick { node, epoch });
-    }
-
-    fn deliver(&mut self, to: usize, from: usize, envelope: Envelope) {
-        let from = self.nodes[from].id();
-        let n = &mut self.nodes[to];
-        if n.host.is_none() {
-            return;
-        }
-        n.inbox.push(Inbound { from, envelope });
-        self.wake(to, self.now + self.config.host.tick_ms);
-    }
-
-    /// One tick of a node's host, then everything it said: its events, its replies to
-    /// clients, and what it sent.
-    fn tick(&mut self, node: usize) {
-        let now = self.now;
-        let tick_ms = self.config.host.tick_ms;
-        let n = &mut self.nodes[node];
-        n.tick_at = None;
-        let Some(host) = n.host.as_mut() else {
-            return;
-        };
-        let inbound = std::mem::take(&mut n.inbox);
-        let commands = std::mem::take(&mut n.commands);
-        let result = host.tick(now, inbound, commands, &n.transport);
-        let next = match &result {
-            Ok(report) if report.messages > 0 || report.blocks > 0 => Some(now + tick_ms),
-            Ok(_) => {
-                let wake = host.next_wake_ms().unwrap_or(now + IDLE_TICK_MS);
-                Some(wake.clamp(now + tick_ms, now + IDLE_TICK_MS))
-            }
-            Err(_) => None,
-        };
-        self.collect(node);
-        match (result, next) {
-            (Ok(report), Some(at)) => {
-                self.stats.max_tick_messages = self.stats.max_tick_messages.max(report.messages);
-                self.wake(node, at);
-            }
-            (Err(error), _) if self.nodes[node].crash_on_write => {
-                self.log(|| format!("node {node} dies in its write: {error}"));
-                self.go_down(node);
-            }
-            (Err(error), _) => self
-                .checker
-                .unexpected(format!("node {node} failed its tick: {error}")),
-            (Ok(_), None) => {}
-        }
-    }
-
-    /// Takes what a node's host said in its last tick and checks it.
-    fn collect(&mut self, node: usize) {
-        self.collect_events(node);
-        self.collect_replies(node);
-        let sent = self.nodes[node].transport.take_sent();
-        for (to, envelope) in sent {
-            self.send(node, to, envelope);
-        }
-        for (peer, reason) in self.nodes[node].transport.take_penalties() {
-            let byzantine = self.byzantine_host;
-            self.checker.penalty(node, peer, &reason, byzantine);
-        }
-    }
-
-    fn collect_events(&mut self, node: usize) {
-        let store = self.nodes[node].store.clone();
-        let honest = self.nodes[node].honest;
-        loop {
-            let Some(events) = self.nodes[node].events.as_mut() else {
-                return;
-            };
-            let event = match events.try_recv() {
-                Ok(event) => event,
-                Err(broadcast::error::TryRecvError::Lagged(missed)) => {
-                    self.checker
-                        .unexpected(format!("node {node}: {missed} events missed"));
-                    continue;
-                }
-                Err(_) => return,
-            };
-            match event {
-                HostEvent::Head {
-                    chain,
-                    height,
-                    block_hash,
-                    ..
-                } => {
-                    self.nodes[node].acked.push((chain, height, block_hash));
-                    self.checker
-                        .durable_block(node, &store, (chain, height, block_hash));
-                    self.trace.update(&block_hash.0);
-                    if honest {
-                        self.decided(node, chain, height);
-                    }
-                }
-                HostEvent::Evidence { evidence, .. } => {
-                    self.stats.evidence += 1;
-                    let byzantine = self.byzantine_host;
-                    self.checker.evidence(&evidence, byzantine);
-                }
-                HostEvent::Tx { .. } => {}
-            }
-        }
-    }
-
-    /// An honest node decided a block: the checkers read it back from its store.
-    fn decided(&mut self, node: usize, chain: ChainId, height: myriad_types::Height) {
-        let store = &self.nodes[node].store;
-        let stored = store
-            .block(&chain, height)
-            .ok()
-            .flatten()
-            .zip(store.certificate(&chain, height).ok().flatten());
-        let Some((block, certificate)) = stored else {
-            return; // The durability checker has already said so.
-        };
-        self.stats.blocks_decided += 1;
-        let advance = self.checker.decision(node, &block, &certificate);
-        self.stats.txs_committed += advance.txs.len() as u64;
-        self.stats.validator_changes += advance.validator_changes;
-        if let Some(entry) = self.chains.iter_mut().find(|c| c.id == chain) {
-            for tx in advance.txs {
-                entry.clients.committed(tx);
-            }
-        }
-        self.log(|| format!("node {node} decides chain {chain} height {height}"));
-    }
-
-    fn collect_replies(&mut self, node: usize) {
-        let store = self.nodes[node].store.clone();
-        let replies = std::mem::take(&mut self.nodes[node].replies);
-        for reply in replies {
-            match reply {
-                Reply::Tx(hash, mut receiver) => match receiver.try_recv() {
-                    Ok(Ok(TxStatus::Committed { chain, height })) => {
-                        self.stats.txs_acknowledged += 1;
-                        self.checker
-                            .acknowledged_tx(node, &store, hash, (chain, height));
-                    }
-                    Ok(Err(SubmitError::Admit(myriad_host::AdmitError::Busy(_)))) => {
-                        self.stats.mempool_refusals += 1;
-                    }
-                    Ok(Ok(TxStatus::Rejected { .. })) => self.stats.txs_rejected += 1,
-                    Ok(Err(SubmitError::Invalid(TxError::BadSignature(_)))) => {
-                        self.stats.forgeries_refused += 1;
-                    }
-                    Ok(_) => {}
-                    Err(oneshot::error::TryRecvError::Empty) => {
-                        self.nodes[node].replies.push(Reply::Tx(hash, receiver));
-                    }
-                    Err(oneshot::error::TryRecvError::Closed) => {}
-                },
-                Reply::Create(index, mut receiver) => match receiver.try_recv() {
-                    Err(oneshot::error::TryRecvError::Empty) => {
-                        self.nodes[node]
-                            .replies
-                            .push(Reply::Create(index, receiver));
-                    }
-                    Ok(Ok(_)) => self.chains[index].created = true,
-                    Ok(Err(error)) => self
-                        .checker
-                        .unexpected(format!("node {node} refused a chain: {error}")),
-                    Err(oneshot::error::TryRecvError::Closed) => {}
-                },
-            }
-        }
-    }
-
-    /// Sends what a node sent one peer through the faulty network, to every node that holds
-    /// that peer's key; notes what an honest node signed.
-    fn send(&mut self, node: usize, to: HostId, envelope: Envelope) {
-        let me = self.nodes[node].id();
-        let honest = self.nodes[node].honest;
-        for item in envelope.items.iter() {
-            self.stats.messages_sent += 1;
-            match &item.msg {
-                Msg::Commit(..) => self.stats.sync_blocks_served += 1,
-                Msg::Vote(vote) if honest && vote.voter == me => {
-                    let v = &vote.vote;
-                    let step = match v.step {
-                        myriad_types::VoteStep::Prevote => Signed::Prevote,
-                        myriad_types::VoteStep::Precommit => Signed::Precommit,
-                    };
-                    self.checker
-                        .signed(me, item.chain, (v.height, v.round, step), v.block_hash);
-                }
-                Msg::Proposal(p) if honest && p.proposer == me => {
-                    let at = (p.proposal.height, p.proposal.round, Signed::Proposal);
-                    self.checker
-                        .signed(me, item.chain, at, Some(p.proposal.block_hash));
-                }
-                _ => {}
-            }
-        }
-        let equivocate = !honest && self.byzantine == Byzantine::Equivocator;
-        for peer in self.nodes_of(to) {
-            if peer == node {
-                continue;
-            }
-            let delays = self.faults.deliveries(&mut self.rng, node, peer);
-            if delays.is_empty() {
-                self.stats.messages_dropped += 1;
-            }
-            for delay in delays {
-                let mut copy = envelope.clone();
-                if equivocate {
-                    self.equivocate(node, &mut copy);
-                }
-                let event = Event::Deliver {
-                    to: peer,
-                    from: node,
-                    envelope: Box::new(copy),
-                };
-                self.push(self.now + delay, event);
-            }
-        }
-    }
-
-    /// The equivocator swaps about half its votes for a conflicting vote it also signs, and
-    /// spoils the signature of a few.
-    fn equivocate(&mut self, node: usize, envelope: &mut Envelope) {
-        let key = self.nodes[node].key.clone();
-        let mut items = envelope.items.clone().into_inner();
-        for item in &mut items {
-            let Msg::Vote(signed) = &item.msg else {
-                continue;
-            };
-            if signed.voter != key.host_id() || !self.rng.chance(0.5) {
-                continue;
-            }
-            let mut other = signed.vote.clone();
-            other.block_hash = match other.block_hash {
-                Some(_) => None,
-                None => Some(Hash::digest(&myriad_types::encode(&signed.vote))),
-            };
-            let mut signature = key.sign(&other);
-            if self.rng.chance(0.1) {
-                signature.0[0] ^= 1;
-            }
-            item.msg = Msg::Vote(SignedVote {
-                signature,
-                vote: other,
-                voter: signed.voter,
-            });
-        }
-        if let Ok(items) = BoundedVec::new(items) {
-            envelope.items = items;
-        }
-    }
-
-    // ---- the end ----
 
     fn finish(mut self, seed: u64) -> Outcome {
         for Chain {

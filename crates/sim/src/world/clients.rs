@@ -1,0 +1,243 @@
+//! The clients' side of the world: chains created, transactions submitted and resent,
+//! bursts, validator changes, and the hosts' answers.
+
+use myriad_host::{AdmitError, Command, SubmitError, TxStatus};
+use myriad_ledger::TxError;
+use myriad_testing::unsigned_genesis;
+use myriad_types::{
+    ChainId, Genesis, HostId, SecretKey, SignedGenesis, SignedTransaction, Validator,
+};
+use tokio::sync::oneshot;
+
+use crate::workload::Clients;
+
+use super::{Chain, Event, Reply, World};
+
+impl World {
+    /// A chain with 4 to 7 validators drawn from the hosts; a byzantine host among them
+    /// holds less than a third of the power. Its genesis goes to every validator, or (for
+    /// chains created during the run) to some of them, the rest learning it from their peers.
+    pub(super) fn create_chain(&mut self, to_all: bool) {
+        let hosts: Vec<HostId> = self.distinct_hosts();
+        let size = self.rng.between(4, hosts.len() as u64) as usize;
+        let mut order = hosts.clone();
+        self.rng.shuffle(&mut order);
+        let validators: Vec<Validator> = order[..size]
+            .iter()
+            .map(|host| Validator {
+                host: *host,
+                power: self.power_for(*host),
+            })
+            .collect();
+        let owner = SecretKey::from_seed(self.rng.seed32());
+        let powers: Vec<(HostId, u64)> = validators.iter().map(|v| (v.host, v.power)).collect();
+        let genesis = Genesis {
+            symbol: self.symbol.clone(),
+            created_at_ms: self.now,
+            ..unsigned_genesis(owner.address(), &powers, self.chains.len() as u64)
+        };
+        let genesis = SignedGenesis::sign(genesis, &owner);
+        let id = genesis.genesis.chain_id();
+        self.checker.add_chain(&genesis);
+        let clients = Clients::new(owner, &mut self.rng);
+        let index = self.chains.len();
+        self.chains.push(Chain {
+            id,
+            genesis,
+            created: false,
+            clients,
+        });
+        let mut named: Vec<HostId> = validators.iter().map(|v| v.host).collect();
+        if !to_all {
+            self.stats.chains_created += 1;
+            let keep = self.rng.between(1, named.len() as u64) as usize;
+            named.truncate(keep);
+        }
+        self.log(|| format!("chain {id} created, genesis to {} hosts", named.len()));
+        for host in named {
+            self.post_genesis(index, host);
+        }
+    }
+
+    pub(super) fn post_genesis(&mut self, index: usize, host: HostId) {
+        for node in self.nodes_of(host) {
+            let (reply, receiver) = oneshot::channel();
+            let command = Command::CreateChain {
+                genesis: self.chains[index].genesis.clone(),
+                reply,
+            };
+            self.command(node, command, Reply::Create(index, receiver));
+        }
+    }
+
+    /// A validator's power: 1 for the byzantine host (one of at least four, so under a
+    /// third), 1 to 3 for the others.
+    pub(super) fn power_for(&mut self, host: HostId) -> u64 {
+        if Some(host) == self.byzantine_host {
+            1
+        } else {
+            self.rng.between(1, 3)
+        }
+    }
+
+    /// Hands a client's command to a node, if it is up, and wakes it.
+    pub(super) fn command(&mut self, node: usize, command: Command, reply: Reply) {
+        let n = &mut self.nodes[node];
+        if n.host.is_none() {
+            return;
+        }
+        n.commands.push(command);
+        n.replies.push(reply);
+        self.wake(node, self.now + self.config.host.tick_ms);
+    }
+
+    /// Sends a transaction to one validator of its chain that is up, with `wait`.
+    pub(super) fn send_tx(&mut self, chain: ChainId, tx: SignedTransaction) {
+        let up: Vec<usize> = self
+            .checker
+            .validators(&chain)
+            .into_iter()
+            .flat_map(|host| self.nodes_of(host))
+            .filter(|n| self.nodes[*n].host.is_some())
+            .collect();
+        if up.is_empty() {
+            return;
+        }
+        let node = self.rng.pick(&up);
+        let (reply, receiver) = oneshot::channel();
+        let hash = tx.hash();
+        let command = Command::Submit {
+            tx,
+            wait: true,
+            reply,
+        };
+        self.command(node, command, Reply::Tx(hash, receiver));
+    }
+
+    pub(super) fn submit(&mut self) {
+        if !self.faulty {
+            return;
+        }
+        let index = self.rng.below(self.chains.len() as u64) as usize;
+        let chain = self.chains[index].id;
+        let tx = self.chains[index].clients.next(chain, &mut self.rng);
+        if self.rng.chance(0.05) {
+            // A forged copy, which every host must refuse: it exercises the bisection of a
+            // failed signature batch.
+            let mut forged = tx.clone();
+            forged.signature.0[0] ^= 1;
+            self.send_tx(chain, forged);
+        }
+        self.send_tx(chain, tx);
+        let next = self.now + self.rng.between(20, 180);
+        self.push(next, Event::Submit);
+    }
+
+    /// Many transactions for one chain at once: more than its mempools hold.
+    pub(super) fn burst(&mut self) {
+        let index = self.rng.below(self.chains.len() as u64) as usize;
+        let chain = self.chains[index].id;
+        self.log(|| format!("burst on chain {chain}"));
+        self.stats.bursts += 1;
+        for _ in 0..self.config.burst_txs {
+            let tx = self.chains[index].clients.next(chain, &mut self.rng);
+            self.send_tx(chain, tx);
+        }
+    }
+
+    pub(super) fn resend(&mut self) {
+        let mut any = false;
+        for index in 0..self.chains.len() {
+            let chain = self.chains[index].id;
+            if !self.chains[index].created {
+                any = true;
+                let validators = self.checker.validators(&chain);
+                let host = self.rng.pick(&validators);
+                self.post_genesis(index, host);
+            }
+            for tx in self.chains[index].clients.pending.clone() {
+                any = true;
+                self.send_tx(chain, tx);
+            }
+        }
+        if any || self.faulty {
+            self.push(self.now + 500, Event::Resend);
+        }
+    }
+
+    /// The owner of a chain adds a host to its validators (which must then sync the chain)
+    /// or removes one, keeping at least four.
+    pub(super) fn change_validators(&mut self) {
+        if !self.faulty {
+            return;
+        }
+        let index = self.rng.below(self.chains.len() as u64) as usize;
+        let chain = self.chains[index].id;
+        let Some(set) = self.checker.validator_set(&chain) else {
+            return;
+        };
+        if self.checker.changing_validators(&chain) {
+            return;
+        }
+        let mut validators: Vec<Validator> = set.validators().to_vec();
+        let outside: Vec<HostId> = self
+            .distinct_hosts()
+            .into_iter()
+            .filter(|h| validators.iter().all(|v| v.host != *h))
+            .collect();
+        if !outside.is_empty() && (validators.len() <= 4 || self.rng.chance(0.5)) {
+            let host = self.rng.pick(&outside);
+            let power = self.power_for(host);
+            validators.push(Validator { host, power });
+        } else if validators.len() > 4 {
+            let gone = self.rng.below(validators.len() as u64) as usize;
+            validators.remove(gone);
+        } else {
+            return;
+        }
+        validators.sort_by_key(|v| v.host);
+        self.log(|| format!("chain {chain}: validators become {validators:?}"));
+        let tx = self.chains[index].clients.set_validators(chain, validators);
+        self.send_tx(chain, tx);
+    }
+
+    pub(super) fn collect_replies(&mut self, node: usize) {
+        let store = self.nodes[node].store.clone();
+        let replies = std::mem::take(&mut self.nodes[node].replies);
+        for reply in replies {
+            match reply {
+                Reply::Tx(hash, mut receiver) => match receiver.try_recv() {
+                    Ok(Ok(TxStatus::Committed { chain, height })) => {
+                        self.stats.txs_acknowledged += 1;
+                        self.checker
+                            .acknowledged_tx(node, &store, hash, (chain, height));
+                    }
+                    Ok(Err(SubmitError::Admit(AdmitError::Busy(_)))) => {
+                        self.stats.mempool_refusals += 1;
+                    }
+                    Ok(Ok(TxStatus::Rejected { .. })) => self.stats.txs_rejected += 1,
+                    Ok(Err(SubmitError::Invalid(TxError::BadSignature(_)))) => {
+                        self.stats.forgeries_refused += 1;
+                    }
+                    Ok(_) => {}
+                    Err(oneshot::error::TryRecvError::Empty) => {
+                        self.nodes[node].replies.push(Reply::Tx(hash, receiver));
+                    }
+                    Err(oneshot::error::TryRecvError::Closed) => {}
+                },
+                Reply::Create(index, mut receiver) => match receiver.try_recv() {
+                    Err(oneshot::error::TryRecvError::Empty) => {
+                        self.nodes[node]
+                            .replies
+                            .push(Reply::Create(index, receiver));
+                    }
+                    Ok(Ok(_)) => self.chains[index].created = true,
+                    Ok(Err(error)) => self
+                        .checker
+                        .unexpected(format!("node {node} refused a chain: {error}")),
+                    Err(oneshot::error::TryRecvError::Closed) => {}
+                },
+            }
+        }
+    }
+}
