@@ -128,9 +128,7 @@ impl Mempool {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use myriad_types::{
-        BoundedVec, Genesis, Memo, SecretKey, SignedGenesis, Symbol, Transaction, TxKind, Validator,
-    };
+    use myriad_testing::{genesis, key};
 
     use super::*;
 
@@ -145,38 +143,11 @@ mod tests {
 
     #[test]
     fn a_pending_nonce_is_taken_until_its_transaction_leaves() {
-        let owner = SecretKey::from_seed([1; 32]);
-        let genesis = SignedGenesis::sign(
-            Genesis {
-                owner: owner.address(),
-                symbol: Symbol::new("POOL").unwrap(),
-                decimals: 0,
-                max_supply: None,
-                validators: BoundedVec::new(vec![Validator {
-                    host: SecretKey::from_seed([2; 32]).host_id(),
-                    power: 1,
-                }])
-                .unwrap(),
-                created_at_ms: 0,
-                salt: 0,
-            },
-            &owner,
-        );
+        let owner = key(1);
+        let genesis = genesis(&owner, &[(key(2).host_id(), 1)], 0);
         let state = ChainState::from_genesis(&genesis).unwrap();
         let transfer = |nonce: u64, amount: u128| {
-            SignedTransaction::sign(
-                Transaction {
-                    chain_id: state.chain_id(),
-                    sender: owner.address(),
-                    nonce,
-                    kind: TxKind::Transfer {
-                        to: owner.address(),
-                        amount,
-                        memo: Memo::default(),
-                    },
-                },
-                &owner,
-            )
+            myriad_testing::transfer(state.chain_id(), &owner, nonce, &owner, amount)
         };
         let mut pool = Mempool::default();
         let first = transfer(1, 5);
