@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use myriad_types::{
-    Account, Address, Amount, ChainId, Genesis, GenesisError, Hash, Height, SignedGenesis, Symbol,
-    ValidatorSet,
+    Account, Address, Amount, ChainId, Genesis, GenesisError, Hash, Height, HostId, SignedGenesis,
+    Symbol, ValidatorSet,
 };
 
 use crate::tree::{account_key, account_value, AccountTree, TreeProof};
@@ -149,6 +149,21 @@ impl ChainState {
         let height = self.meta.height;
         // A chain of 2^64 blocks is out of reach; saturate rather than panic.
         height.next().unwrap_or(height)
+    }
+
+    /// The hosts that validate the chain now or from its next height, in id order.
+    pub fn validator_hosts(&self) -> Vec<HostId> {
+        let meta = &self.meta;
+        let mut hosts: Vec<HostId> = meta
+            .validators
+            .validators()
+            .iter()
+            .chain(meta.next_validators.iter().flat_map(|s| s.validators()))
+            .map(|v| v.host)
+            .collect();
+        hosts.sort();
+        hosts.dedup();
+        hosts
     }
 
     pub fn account(&self, address: &Address) -> Account {

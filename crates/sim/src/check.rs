@@ -88,20 +88,10 @@ impl Checker {
 
     /// The hosts that validate `chain` now, and those that will from its next height.
     pub fn validators(&self, chain: &ChainId) -> Vec<HostId> {
-        let Some(reference) = self.chains.get(chain) else {
-            return Vec::new();
-        };
-        let meta = reference.state.meta();
-        let mut hosts: Vec<HostId> = meta
-            .validators
-            .validators()
-            .iter()
-            .chain(meta.next_validators.iter().flat_map(|s| s.validators()))
-            .map(|v| v.host)
-            .collect();
-        hosts.sort();
-        hosts.dedup();
-        hosts
+        self.chains
+            .get(chain)
+            .map(|r| r.state.validator_hosts())
+            .unwrap_or_default()
     }
 
     /// Whether a validator set change is decided but not yet in force.

@@ -55,17 +55,8 @@ impl Slot {
 
     /// The hosts this chain's messages go to: its validators now and next, but this one.
     pub(super) fn peers(&self, me: &HostId) -> Vec<HostId> {
-        let meta = self.state.meta();
-        let mut peers: Vec<HostId> = meta
-            .validators
-            .validators()
-            .iter()
-            .chain(meta.next_validators.iter().flat_map(|s| s.validators()))
-            .map(|v| v.host)
-            .filter(|h| h != me)
-            .collect();
-        peers.sort();
-        peers.dedup();
+        let mut peers = self.state.validator_hosts();
+        peers.retain(|h| h != me);
         peers
     }
 }
