@@ -6,6 +6,7 @@
 //! ones before, and its latency counts from that moment, so a lagging system shows as latency
 //! rather than as a lower offered rate.
 
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,11 +32,32 @@ const SUBMIT_TIMEOUT: Duration = Duration::from_secs(35);
 /// How long the machine's verification rate is measured.
 const VERIFY_SAMPLE: Duration = Duration::from_secs(2);
 
-#[derive(Debug, Clone, Copy)]
+/// What rates a load run offers.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Rate {
-    Fixed(f64),
+    /// These rates, in this order (one step each): `1000,3000,1000` shows an overload and
+    /// what follows it.
+    Steps(Vec<f64>),
     /// Search for the saturation point.
     Auto,
+}
+
+impl FromStr for Rate {
+    type Err = String;
+
+    /// `auto`, or transactions per second: one rate, or several separated by commas.
+    fn from_str(text: &str) -> Result<Rate, String> {
+        if text == "auto" {
+            return Ok(Rate::Auto);
+        }
+        text.split(',')
+            .map(|rate| rate.trim().parse::<f64>().ok().filter(|r| *r > 0.0))
+            .collect::<Option<Vec<f64>>>()
+            .map(Rate::Steps)
+            .ok_or_else(|| {
+                format!("--rate {text}: give transactions per second (> 0), several in the order to run them (1000,3000,1000), or `auto`")
+            })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -458,13 +480,12 @@ pub fn run(dir: &BenchDir, options: &LoadOptions) -> Result<LoadResult> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(options.seed);
     let mut steps = Vec::new();
     loop {
-        let rate = match options.rate {
-            Rate::Fixed(rate) if steps.is_empty() => rate,
-            Rate::Fixed(_) => break,
-            Rate::Auto => match next_rate(&steps) {
-                Some(rate) => rate,
-                None => break,
-            },
+        let next = match &options.rate {
+            Rate::Steps(rates) => rates.get(steps.len()).copied(),
+            Rate::Auto => next_rate(&steps),
+        };
+        let Some(rate) = next else {
+            break;
         };
         eprintln!("offering {rate:.0} tx/s for {:?}…", options.duration);
         let step = step(
@@ -504,34 +525,66 @@ pub fn run(dir: &BenchDir, options: &LoadOptions) -> Result<LoadResult> {
     })
 }
 
-/// Writes the result, its plot, and returns the summary table.
-pub fn report(dir: &BenchDir, result: &LoadResult) -> Result<String> {
-    let json = dir.write_json("load", result)?;
-    let svg = dir.dir.join("load.svg");
-    let mut by_rate: Vec<&Step> = result.steps.iter().collect();
-    by_rate.sort_by(|a, b| a.committed_per_second.total_cmp(&b.committed_per_second));
-    let line = |latency: fn(&Step) -> f64| -> Vec<(f64, f64)> {
-        by_rate
+/// Draws what a load test is read by, each against the offered rate with the steps joined
+/// in the order they ran: the committed rate beside the ideal diagonal (`load.svg`), and the
+/// latency percentiles (`load-latency.svg`), where a step that committed nothing has no
+/// point, since it had no latency.
+fn plots(dir: &BenchDir, steps: &[Step]) -> Result<[std::path::PathBuf; 2]> {
+    let throughput = dir.dir.join("load.svg");
+    let latency = dir.dir.join("load-latency.svg");
+    let offered_max = steps
+        .iter()
+        .map(|s| s.offered_per_second)
+        .fold(0.0, f64::max);
+    let line = |y: fn(&Step) -> f64| -> Vec<(f64, f64)> {
+        steps.iter().map(|s| (s.offered_per_second, y(s))).collect()
+    };
+    plot(
+        &throughput,
+        "Committed against offered rate, steps in the order run",
+        "offered tx/s",
+        "committed tx/s",
+        &[
+            Series {
+                name: "committed",
+                points: line(|s| s.committed_per_second),
+            },
+            Series {
+                name: "ideal: all offered committed",
+                points: vec![(0.0, 0.0), (offered_max, offered_max)],
+            },
+        ],
+    )?;
+    let percentile = |p: fn(&Step) -> f64| -> Vec<(f64, f64)> {
+        steps
             .iter()
-            .map(|s| (s.committed_per_second, latency(s)))
+            .filter(|s| s.committed > 0)
+            .map(|s| (s.offered_per_second, p(s)))
             .collect()
     };
     plot(
-        &svg,
-        "Finality latency against committed throughput",
-        "committed tx/s",
+        &latency,
+        "Finality latency against offered rate, steps in the order run",
+        "offered tx/s",
         "latency, ms",
         &[
             Series {
                 name: "p50",
-                points: line(|s| s.latency_ms_p50),
+                points: percentile(|s| s.latency_ms_p50),
             },
             Series {
                 name: "p99",
-                points: line(|s| s.latency_ms_p99),
+                points: percentile(|s| s.latency_ms_p99),
             },
         ],
     )?;
+    Ok([throughput, latency])
+}
+
+/// Writes the result, its plots, and returns the summary table.
+pub fn report(dir: &BenchDir, result: &LoadResult) -> Result<String> {
+    let json = dir.write_json("load", result)?;
+    let [throughput, latency] = plots(dir, &result.steps)?;
     let mut rows = vec![
         (
             "hosts × chains".to_owned(),
@@ -600,6 +653,28 @@ pub fn report(dir: &BenchDir, result: &LoadResult) -> Result<String> {
         ),
     ));
     rows.push(("result".to_owned(), json.display().to_string()));
-    rows.push(("plot".to_owned(), svg.display().to_string()));
+    rows.push((
+        "plots".to_owned(),
+        format!("{} {}", throughput.display(), latency.display()),
+    ));
     Ok(table("myriad bench load", &rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_are_auto_one_rate_or_steps_in_order() {
+        assert_eq!("auto".parse(), Ok(Rate::Auto));
+        assert_eq!("250".parse(), Ok(Rate::Steps(vec![250.0])));
+        assert_eq!(
+            "1000, 3000,1000".parse(),
+            Ok(Rate::Steps(vec![1000.0, 3000.0, 1000.0]))
+        );
+        for bad in ["", "0", "-5", "1000,,2000", "fast", "1000,auto"] {
+            let error = bad.parse::<Rate>().unwrap_err();
+            assert!(error.contains("1000,3000,1000"), "{bad}: {error}");
+        }
+    }
 }

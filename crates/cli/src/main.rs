@@ -190,7 +190,8 @@ enum BenchCommand {
         hosts: usize,
         #[arg(long, default_value_t = 100_000)]
         chains: u64,
-        /// Transactions offered per second, or `auto` to search for the saturation point.
+        /// Transactions offered per second: one rate, several run in order (`1000,3000,1000`),
+        /// or `auto` to search for the saturation point.
         #[arg(long, default_value = "auto")]
         rate: String,
         /// How long each rate is held, in seconds.
@@ -554,12 +555,7 @@ fn bench(dir: &std::path::Path, command: BenchCommand) -> Result<()> {
             seed,
             in_process,
         } => {
-            let rate = match rate.as_str() {
-                "auto" => Rate::Auto,
-                text => Rate::Fixed(text.parse::<f64>().ok().filter(|r| *r > 0.0).with_context(
-                    || format!("--rate {text}: give transactions per second (> 0) or `auto`"),
-                )?),
-            };
+            let rate: Rate = rate.parse().map_err(anyhow::Error::msg)?;
             let options = LoadOptions {
                 hosts,
                 chains,

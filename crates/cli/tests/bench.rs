@@ -102,14 +102,23 @@ fn load_can_run_the_hosts_inside_its_own_process() {
             "--chains",
             "30",
             "--rate",
-            "30",
+            "30,15",
             "--duration",
             "2",
             "--in-process",
         ],
     );
     assert_eq!(result["in_process"], true);
+    let offered: Vec<u64> = result["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|step| step["offered"].as_u64().unwrap())
+        .collect();
+    assert_eq!(offered, [60, 30], "the listed rates run in their order");
     let step = &result["steps"][0];
     assert!(step["committed"].as_u64().unwrap() >= 50, "{step}");
     assert!(summary.contains("inside the bench's process"), "{summary}");
+    let latency = std::fs::read_to_string(dir.path().join("load-latency.svg")).unwrap();
+    assert!(latency.contains("<svg"), "the latency plot is an SVG image");
 }
