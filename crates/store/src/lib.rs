@@ -5,6 +5,8 @@
 mod mem_store;
 mod redb_store;
 
+use std::ops::{Bound, RangeInclusive};
+
 use borsh::{BorshDeserialize, BorshSerialize};
 use myriad_ledger::{ChainMeta, ChainState};
 use myriad_types::{
@@ -215,6 +217,38 @@ pub trait ReadStore: ChainStore {
 pub trait Store: HostStore + ReadStore {}
 
 impl<S: HostStore + ReadStore> Store for S {}
+
+/// The key of a chain (or of the account history index: chain, account, height, position).
+type ChainKey = [u8; 32];
+type AccountTxKey = (ChainKey, [u8; 32], u64, u32);
+
+/// The keys of one chain's accounts, (chain, address), in both stores.
+fn accounts_of(chain: &ChainId) -> RangeInclusive<(ChainKey, [u8; 32])> {
+    (chain.0, [0u8; 32])..=(chain.0, [0xff; 32])
+}
+
+/// The chain keys after `after` (all of them without), for paging through chains.
+fn chains_after(after: Option<&ChainId>) -> (Bound<ChainKey>, Bound<ChainKey>) {
+    let start = match after {
+        Some(after) => Bound::Excluded(after.0),
+        None => Bound::Unbounded,
+    };
+    (start, Bound::Unbounded)
+}
+
+/// The keys of an account's history on a chain that come before `before` (all of it
+/// without), for paging newest first.
+fn account_txs_before(
+    chain: &ChainId,
+    address: &Address,
+    before: Option<(Height, u32)>,
+) -> (Bound<AccountTxKey>, Bound<AccountTxKey>) {
+    let end = match before {
+        Some((height, position)) => Bound::Excluded((chain.0, address.0, height.0, position)),
+        None => Bound::Included((chain.0, address.0, u64::MAX, u32::MAX)),
+    };
+    (Bound::Included((chain.0, address.0, 0, 0)), end)
+}
 
 /// A chain's state rebuilt from what was stored, refused if it does not match the state
 /// root stored beside it.

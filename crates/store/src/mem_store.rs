@@ -4,7 +4,6 @@
 //! and restarts over the same `MemStore` finds exactly what it committed.
 
 use std::collections::BTreeMap;
-use std::ops::Bound;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use myriad_ledger::ChainState;
@@ -14,10 +13,9 @@ use myriad_types::{
 };
 
 use crate::{
-    rebuild_chain_state, ChainHead, ChainStore, HostStore, ReadStore, StoreError, WriteBatch,
+    account_txs_before, accounts_of, chains_after, rebuild_chain_state, AccountTxKey, ChainHead,
+    ChainKey, ChainStore, HostStore, ReadStore, StoreError, WriteBatch,
 };
-
-type ChainKey = [u8; 32];
 
 #[derive(Debug, Default)]
 struct Tables {
@@ -29,7 +27,7 @@ struct Tables {
     signers: BTreeMap<ChainKey, Vec<u8>>,
     lock_proofs: BTreeMap<ChainKey, Vec<u8>>,
     txs: BTreeMap<[u8; 32], (ChainKey, u64)>,
-    account_txs: BTreeMap<(ChainKey, [u8; 32], u64, u32), [u8; 32]>,
+    account_txs: BTreeMap<AccountTxKey, [u8; 32]>,
 }
 
 #[derive(Debug, Default)]
@@ -81,7 +79,7 @@ fn read<T: borsh::BorshDeserialize>(
 fn accounts(tables: &Tables, chain: &ChainId) -> Result<Vec<(Address, Account)>, StoreError> {
     tables
         .accounts
-        .range((chain.0, [0u8; 32])..=(chain.0, [0xff; 32]))
+        .range(accounts_of(chain))
         .map(|((_, address), bytes)| Ok((Address(*address), decode("stored account", bytes)?)))
         .collect()
 }
@@ -193,14 +191,10 @@ impl ReadStore for MemStore {
         limit: usize,
     ) -> Result<Vec<(ChainId, ChainHead)>, StoreError> {
         let inner = self.lock();
-        let start = match after {
-            Some(after) => Bound::Excluded(after.0),
-            None => Bound::Unbounded,
-        };
         inner
             .tables
             .heads
-            .range((start, Bound::Unbounded))
+            .range(chains_after(after))
             .take(limit)
             .map(|(chain, bytes)| Ok((ChainId(*chain), decode("stored chain head", bytes)?)))
             .collect()
@@ -230,15 +224,10 @@ impl ReadStore for MemStore {
         limit: usize,
     ) -> Result<Vec<(Height, u32, Hash)>, StoreError> {
         let inner = self.lock();
-        let start = Bound::Included((chain.0, address.0, 0, 0));
-        let end = match before {
-            Some((height, position)) => Bound::Excluded((chain.0, address.0, height.0, position)),
-            None => Bound::Included((chain.0, address.0, u64::MAX, u32::MAX)),
-        };
         Ok(inner
             .tables
             .account_txs
-            .range((start, end))
+            .range(account_txs_before(chain, address, before))
             .rev()
             .take(limit)
             .map(|((_, _, height, position), tx)| (Height(*height), *position, Hash(*tx)))

@@ -1,7 +1,6 @@
 //! The embedded store: one redb file per host. The byte layout of every table is written
 //! down in `docs/storage.md`.
 
-use std::ops::Bound;
 use std::path::Path;
 
 use myriad_ledger::ChainState;
@@ -15,11 +14,9 @@ use redb::{
 };
 
 use crate::{
-    rebuild_chain_state, ChainHead, ChainStore, HostStore, ReadStore, StoreError, WriteBatch,
-    SCHEMA_VERSION,
+    account_txs_before, accounts_of, chains_after, rebuild_chain_state, ChainHead, ChainKey,
+    ChainStore, HostStore, ReadStore, StoreError, WriteBatch, SCHEMA_VERSION,
 };
-
-type ChainKey = [u8; 32];
 
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const GENESES: TableDefinition<ChainKey, &[u8]> = TableDefinition::new("geneses");
@@ -134,7 +131,7 @@ fn accounts(
 ) -> Result<Vec<(Address, Account)>, StoreError> {
     let table = read.open_table(ACCOUNTS).map_err(backend("read"))?;
     let range = table
-        .range((chain.0, [0u8; 32])..=(chain.0, [0xff; 32]))
+        .range(accounts_of(chain))
         .map_err(backend("read accounts"))?;
     let mut accounts = Vec::new();
     for entry in range {
@@ -266,11 +263,9 @@ impl ReadStore for RedbStore {
     ) -> Result<Vec<(ChainId, ChainHead)>, StoreError> {
         let read = self.read()?;
         let table = read.open_table(HEADS).map_err(backend("read"))?;
-        let range = match after {
-            Some(after) => table.range((Bound::Excluded(after.0), Bound::Unbounded)),
-            None => table.range::<ChainKey>(..),
-        }
-        .map_err(backend("read chains"))?;
+        let range = table
+            .range(chains_after(after))
+            .map_err(backend("read chains"))?;
         let mut chains = Vec::new();
         for entry in range.take(limit) {
             let (key, value) = entry.map_err(backend("read chains"))?;
@@ -315,13 +310,8 @@ impl ReadStore for RedbStore {
     ) -> Result<Vec<(Height, u32, Hash)>, StoreError> {
         let read = self.read()?;
         let table = read.open_table(ACCOUNT_TXS).map_err(backend("read"))?;
-        let start = (chain.0, address.0, 0, 0);
-        let end = match before {
-            Some((height, position)) => Bound::Excluded((chain.0, address.0, height.0, position)),
-            None => Bound::Included((chain.0, address.0, u64::MAX, u32::MAX)),
-        };
         let range = table
-            .range((Bound::Included(start), end))
+            .range(account_txs_before(chain, address, before))
             .map_err(backend("read account transactions"))?;
         let mut txs = Vec::new();
         for entry in range.rev().take(limit) {
