@@ -54,6 +54,8 @@ pub const FUTURE_MSGS_MAX: usize = 256;
 pub const SYNC_BLOCKS_MAX: u64 = 64;
 /// The most peers one tick asks for the genesis of a chain this host does not hold.
 pub const GENESIS_ASKS_MAX: usize = 64;
+/// The longest an idle host goes between ticks.
+const IDLE_TICK_MS: u64 = 1000;
 /// How often the gauges that count over every loaded chain are updated.
 const GAUGES_EVERY_MS: u64 = 1000;
 
@@ -251,14 +253,23 @@ impl<S: HostStore> Host<S> {
 
     // ---- the tick ----
 
-    /// When the host next has something to do on its own: its own messages to handle (now),
-    /// or its earliest timeout. `None`: nothing until a message or a command arrives.
-    pub fn next_wake_ms(&self) -> Option<u64> {
-        if self.outbox.has_loopback() {
+    /// When the next tick is due, asked at `now_ms` after the tick that `report` describes:
+    /// at the usual pace (`tick_ms`) while there is work, else at the host's own next need
+    /// (its messages to handle, its earliest timeout), and at least every `IDLE_TICK_MS`
+    /// (mempool expiry, eviction and gauges run in ticks). An idle host then costs next to
+    /// nothing; its caller brings the tick forward when something arrives meanwhile.
+    pub fn next_tick_ms(&self, report: &TickReport, now_ms: u64) -> u64 {
+        let pace = now_ms + self.config.tick_ms;
+        if report.messages > 0 || report.blocks > 0 {
+            return pace;
+        }
+        let wake = if self.outbox.has_loopback() {
             Some(self.now_ms)
         } else {
             self.timers.next_at_ms()
-        }
+        };
+        let idle = now_ms + IDLE_TICK_MS;
+        wake.unwrap_or(idle).clamp(pace, idle.max(pace))
     }
 
     /// Runs one tick at `now_ms`.

@@ -137,27 +137,12 @@ fn open_vote_log(path: Option<&Path>) -> Result<Option<Box<dyn Write + Send>>, H
     Ok(Some(Box::new(std::io::BufWriter::new(file))))
 }
 
-/// The longest an idle host sleeps between ticks (mempool expiry, eviction and gauges run
-/// in ticks).
-const IDLE_TICK: Duration = Duration::from_secs(1);
-
-/// When the next tick is due: at the usual pace while there is work, else at the host's next
-/// timeout, and at least every `IDLE_TICK`. An idle host then costs next to nothing, and a
-/// message arriving meanwhile brings the tick forward (see `TickLoop::run`).
-fn next_deadline<S: HostStore>(
-    host: &Host<S>,
-    report: &TickReport,
-    tick: Duration,
-) -> tokio::time::Instant {
-    let now = tokio::time::Instant::now();
-    if report.messages > 0 || report.blocks > 0 {
-        return now + tick;
-    }
-    let wait = match host.next_wake_ms() {
-        Some(at_ms) => Duration::from_millis(at_ms.saturating_sub(now_ms())),
-        None => IDLE_TICK,
-    };
-    now + wait.clamp(tick, IDLE_TICK)
+/// When the next tick is due on the runtime's clock (`Host::next_tick_ms`); a message
+/// arriving meanwhile brings it forward (see `TickLoop::run`).
+fn next_deadline<S: HostStore>(host: &Host<S>, report: &TickReport) -> tokio::time::Instant {
+    let now = now_ms();
+    let wait = host.next_tick_ms(report, now).saturating_sub(now);
+    tokio::time::Instant::now() + Duration::from_millis(wait)
 }
 
 fn now_ms() -> u64 {
@@ -226,7 +211,7 @@ impl<S: HostStore> TickLoop<S> {
                 .observe(started.elapsed().as_secs_f64());
             metrics.tick_messages.observe(report.messages as f64);
             metrics.tick_signatures.observe(report.signatures as f64);
-            deadline = next_deadline(&host, &report, tick);
+            deadline = next_deadline(&host, &report);
         }
     }
 }

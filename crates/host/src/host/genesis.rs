@@ -84,8 +84,8 @@ impl<S: HostStore> Host<S> {
         }
     }
 
-    /// Sends a chain's genesis to the hosts that joined its validators; they sync the blocks
-    /// themselves.
+    /// Sends a chain's genesis to hosts that joined its validators, or asked for it; they
+    /// sync the blocks themselves.
     pub(super) fn send_genesis(&mut self, chain: ChainId, joining: Vec<HostId>) {
         if joining.is_empty() {
             return;

@@ -30,19 +30,20 @@ impl BlockSync {
         self.needs_sent.insert((chain, peer))
     }
 
-    /// Asks a peer for a chain's blocks from height `next`, once per tick.
-    fn ask(&mut self, chain: ChainId, peer: HostId, next: Height, outbox: &mut Outbox) {
-        if self.needs_sent.insert((chain, peer)) {
+    /// Asks a peer for a chain's blocks from height `next`, once per tick; `true` if asked.
+    fn ask(&mut self, chain: ChainId, peer: HostId, next: Height, outbox: &mut Outbox) -> bool {
+        let first = self.needs_sent.insert((chain, peer));
+        if first {
             outbox.send(chain, Msg::Need(next), peer);
         }
+        first
     }
 
     /// A peer runs consensus on a chain this host does not hold: perhaps the genesis sent
     /// to this host was lost. Asks the peer for everything from height 0, the genesis.
     pub(super) fn ask_genesis(&mut self, chain: ChainId, peer: HostId, outbox: &mut Outbox) {
-        if self.genesis_asks < GENESIS_ASKS_MAX && self.needs_sent.insert((chain, peer)) {
+        if self.genesis_asks < GENESIS_ASKS_MAX && self.ask(chain, peer, Height(0), outbox) {
             self.genesis_asks += 1;
-            outbox.send(chain, Msg::Need(Height(0)), peer);
         }
     }
 
@@ -70,14 +71,10 @@ impl<S: HostStore> Host<S> {
         let Some(slot) = self.table.get(&chain) else {
             return;
         };
-        if height == Height(0) && slot.peers(&self.me).contains(&peer) {
-            match self.store.genesis(&chain) {
-                Ok(Some(genesis)) => self.outbox.send(chain, Msg::Genesis(genesis), peer),
-                Ok(None) => {}
-                Err(error) => tracing::error!(%chain, %error, "cannot read a genesis"),
-            }
-        }
         let durable_top = slot.state.meta().height.0;
+        if height == Height(0) && slot.peers(&self.me).contains(&peer) {
+            self.send_genesis(chain, vec![peer]);
+        }
         let mut at = height.0.max(1);
         let end = durable_top.min(at.saturating_add(SYNC_BLOCKS_MAX - 1));
         while at <= end {

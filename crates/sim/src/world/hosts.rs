@@ -16,8 +16,6 @@ use crate::Byzantine;
 
 use super::{Event, World};
 
-/// The longest a host sleeps between ticks, as its runner does.
-const IDLE_TICK_MS: u64 = 1000;
 /// How many events a host's subscribers may fall behind by.
 const EVENTS_MAX: usize = 1 << 16;
 
@@ -67,10 +65,9 @@ impl World {
     }
 
     /// One tick of a node's host, then everything it said: its events, its replies to
-    /// clients, and what it sent.
+    /// clients, and what it sent; the next tick comes at the host's own pace.
     pub(super) fn tick(&mut self, node: usize) {
         let now = self.now;
-        let tick_ms = self.config.host.tick_ms;
         let n = &mut self.nodes[node];
         n.tick_at = None;
         let Some(host) = n.host.as_mut() else {
@@ -78,29 +75,22 @@ impl World {
         };
         let inbound = std::mem::take(&mut n.inbox);
         let commands = std::mem::take(&mut n.commands);
-        let result = host.tick(now, inbound, commands, &n.transport);
-        let next = match &result {
-            Ok(report) if report.messages > 0 || report.blocks > 0 => Some(now + tick_ms),
-            Ok(_) => {
-                let wake = host.next_wake_ms().unwrap_or(now + IDLE_TICK_MS);
-                Some(wake.clamp(now + tick_ms, now + IDLE_TICK_MS))
-            }
-            Err(_) => None,
-        };
+        let result = host
+            .tick(now, inbound, commands, &n.transport)
+            .map(|report| (report.messages, host.next_tick_ms(&report, now)));
         self.collect(node);
-        match (result, next) {
-            (Ok(report), Some(at)) => {
-                self.stats.max_tick_messages = self.stats.max_tick_messages.max(report.messages);
-                self.wake(node, at);
+        match result {
+            Ok((messages, next)) => {
+                self.stats.max_tick_messages = self.stats.max_tick_messages.max(messages);
+                self.wake(node, next);
             }
-            (Err(error), _) if self.nodes[node].crash_on_write => {
+            Err(error) if self.nodes[node].crash_on_write => {
                 self.log(|| format!("node {node} dies in its write: {error}"));
                 self.go_down(node);
             }
-            (Err(error), _) => self
+            Err(error) => self
                 .checker
                 .unexpected(format!("node {node} failed its tick: {error}")),
-            (Ok(_), None) => {}
         }
     }
 
