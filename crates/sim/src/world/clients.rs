@@ -18,19 +18,14 @@ impl World {
     /// holds less than a third of the power. Its genesis goes to every validator, or (for
     /// chains created during the run) to some of them, the rest learning it from their peers.
     pub(super) fn create_chain(&mut self, to_all: bool) {
-        let hosts: Vec<HostId> = self.distinct_hosts();
+        let mut hosts = self.distinct_hosts();
         let size = self.rng.between(4, hosts.len() as u64) as usize;
-        let mut order = hosts.clone();
-        self.rng.shuffle(&mut order);
-        let validators: Vec<Validator> = order[..size]
+        self.rng.shuffle(&mut hosts);
+        let powers: Vec<(HostId, u64)> = hosts[..size]
             .iter()
-            .map(|host| Validator {
-                host: *host,
-                power: self.power_for(*host),
-            })
+            .map(|host| (*host, self.power_for(*host)))
             .collect();
         let owner = SecretKey::from_seed(self.rng.seed32());
-        let powers: Vec<(HostId, u64)> = validators.iter().map(|v| (v.host, v.power)).collect();
         let genesis = Genesis {
             symbol: self.symbol.clone(),
             created_at_ms: self.now,
@@ -47,7 +42,7 @@ impl World {
             created: false,
             clients,
         });
-        let mut named: Vec<HostId> = validators.iter().map(|v| v.host).collect();
+        let mut named: Vec<HostId> = powers.iter().map(|(host, _)| *host).collect();
         if !to_all {
             self.stats.chains_created += 1;
             let keep = self.rng.between(1, named.len() as u64) as usize;
