@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use myriad_net::{Inbound, Transport};
-use myriad_store::{HostStore, ReadStore};
+use myriad_store::{HostStore, ReadStore, Store};
 use myriad_types::{HostId, SecretKey};
 use rand_core::OsRng;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -48,7 +48,7 @@ pub struct RunningHost {
 impl RunningHost {
     /// Starts the tick loop of a host over `transport`: the host gets the OS's randomness,
     /// its configured vote log file, and the wall clock at each tick.
-    pub fn start<S: HostStore + ReadStore + 'static>(
+    pub fn start<S: Store + 'static>(
         config: HostConfig,
         key: SecretKey,
         store: Arc<S>,
