@@ -39,6 +39,8 @@ use utoipa::OpenApi;
 pub const BODY_BYTES_MAX: usize = 64 * 1024;
 /// The entries a page holds when `?limit=` is not given.
 pub const PAGE_ENTRIES_DEFAULT: usize = 100;
+/// When a client refused as busy (503) is told to try again, in its `Retry-After` header.
+pub const RETRY_AFTER_SECONDS: u64 = 1;
 /// How long `?wait=true` waits for a transaction to commit.
 pub const WAIT_MAX: Duration = Duration::from_secs(30);
 
@@ -84,8 +86,14 @@ struct ApiDoc;
 struct ApiError(StatusCode, String);
 
 impl IntoResponse for ApiError {
+    /// The error as JSON; "busy" (503) says when to try again.
     fn into_response(self) -> Response {
-        (self.0, Json(ErrorBody { error: self.1 })).into_response()
+        let body = Json(ErrorBody { error: self.1 });
+        if self.0 == StatusCode::SERVICE_UNAVAILABLE {
+            let retry = [(header::RETRY_AFTER, RETRY_AFTER_SECONDS.to_string())];
+            return (self.0, retry, body).into_response();
+        }
+        (self.0, body).into_response()
     }
 }
 

@@ -36,6 +36,17 @@ pub enum TimeoutKind {
     Resend,
 }
 
+impl TimeoutKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            TimeoutKind::Propose => "propose",
+            TimeoutKind::Prevote => "prevote",
+            TimeoutKind::Precommit => "precommit",
+            TimeoutKind::Resend => "resend",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Timeout {
     pub height: Height,
@@ -239,6 +250,22 @@ impl Instance {
     /// How many votes and proposals the instance holds.
     pub fn message_counts(&self) -> (usize, usize) {
         (self.votes.len(), self.proposals.len())
+    }
+
+    /// Whether the instance already holds this very vote, signature and all: a copy (a
+    /// peer's resend) that needs neither checking nor handling again.
+    pub fn holds_vote(&self, signed: &SignedVote) -> bool {
+        self.votes.iter().any(|v| v == signed)
+    }
+
+    /// Whether the instance already holds this very proposal (compared by its signature,
+    /// which covers the block hash).
+    pub fn holds_proposal(&self, signed: &SignedProposal) -> bool {
+        self.proposals.iter().any(|p| {
+            p.signed.proposer == signed.proposer
+                && p.signed.proposal == signed.proposal
+                && p.signed.signature == signed.signature
+        })
     }
 
     pub fn is_decided(&self) -> bool {
@@ -667,14 +694,17 @@ impl Instance {
         }));
     }
 
-    /// Sends again this host's own votes of every round it keeps (a peer left in an earlier
-    /// round needs them to time out of it) and its own proposal of this round; with a
-    /// proposal of a valid value, also the prevotes that made it valid.
+    /// Sends again this host's own votes and proposal of the current round only; with a
+    /// proposal of a valid value, also the prevotes that made it valid. A peer left in an
+    /// earlier round moves up on these (L55: f+1 of the power in a later round); a peer that
+    /// missed a decision of an earlier round gets the block by sync once the others decide.
+    /// Resending every round kept made the traffic of a stuck chain grow with its rounds,
+    /// and with many stuck chains that traffic alone saturated the hosts.
     fn rebroadcast(&self, effects: &mut Vec<Effect>) {
         let mut votes: Vec<SignedVote> = self
             .votes
             .iter()
-            .filter(|v| v.voter == self.me)
+            .filter(|v| v.voter == self.me && v.vote.round == self.round)
             .cloned()
             .collect();
         let proposal = self

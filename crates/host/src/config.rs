@@ -74,6 +74,11 @@ pub struct Limits {
     /// How long a transaction may wait in a mempool (for a nonce gap to fill) before it is
     /// dropped, in milliseconds.
     pub mempool_ttl_ms: u64,
+    /// While a tick with work takes longer than this (smoothed, in milliseconds), the host is
+    /// busy: it refuses new client transactions with "busy".
+    pub busy_tick_ms: u64,
+    /// How many undecided chains may resend their messages per second, across the host.
+    pub resends_per_second: u64,
 }
 
 impl Default for Limits {
@@ -87,6 +92,8 @@ impl Default for Limits {
             block_txs: 1024,
             tick_messages: 8192,
             mempool_ttl_ms: 120_000,
+            busy_tick_ms: 100,
+            resends_per_second: 2_000,
         }
     }
 }
@@ -197,6 +204,8 @@ impl Limits {
             ("limits.block_txs", self.block_txs),
             ("limits.tick_messages", self.tick_messages),
             ("limits.mempool_ttl_ms", self.mempool_ttl_ms as usize),
+            ("limits.busy_tick_ms", self.busy_tick_ms as usize),
+            ("limits.resends_per_second", self.resends_per_second as usize),
         ] {
             if value == 0 {
                 return Err(setting(name, "must be greater than zero"));

@@ -14,6 +14,7 @@
 mod driver;
 mod genesis;
 mod intake;
+mod load;
 mod mempools;
 mod outbox;
 mod replies;
@@ -42,6 +43,7 @@ use crate::metrics::Metrics;
 use crate::status::{Statuses, TxStatus};
 use crate::timers::Timers;
 use intake::{Item, Source};
+use load::Load;
 use mempools::Mempools;
 use outbox::Outbox;
 use replies::Replies;
@@ -179,6 +181,7 @@ pub struct Host<S> {
     /// The chains loaded in memory.
     table: ChainTable,
     timers: Timers,
+    load: Load,
     mempools: Mempools,
     replies: Replies,
     metrics: Arc<Metrics>,
@@ -228,6 +231,7 @@ impl<S: HostStore> Host<S> {
             config,
             store,
             timers: Timers::default(),
+            load: Load::default(),
             mempools: Mempools::default(),
             replies: Replies::new(statuses, events),
             metrics,
@@ -281,6 +285,8 @@ impl<S: HostStore> Host<S> {
         transport: &dyn Transport,
     ) -> Result<TickReport, HostError> {
         self.now_ms = now_ms;
+        self.load
+            .start_tick(now_ms, self.config.tick_ms, &self.config.limits);
         let mut report = TickReport::default();
         let inputs = self.take_inputs(inbound, commands);
         report.messages = inputs.len();
@@ -304,6 +310,7 @@ impl<S: HostStore> Host<S> {
             .release(&self.key, self.me, &self.table, &self.metrics, transport);
         report.txs += self.acknowledge();
         self.end_tick(transport);
+        self.load.end_tick(report.messages > 0 || report.blocks > 0);
         Ok(report)
     }
 
@@ -404,6 +411,7 @@ impl<S: HostStore> Host<S> {
         m.mempool_txs.set(self.mempools.txs() as i64);
         m.mempool_bytes.set(self.mempools.bytes() as i64);
         m.peers.set(transport.connected_peers() as i64);
+        m.tick_smoothed_ms.set(self.load.tick_ms() as i64);
     }
 
     /// Fails every client still waiting: the host is stopping.

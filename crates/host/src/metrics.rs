@@ -2,6 +2,7 @@
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
@@ -49,6 +50,28 @@ metrics! {
     evidence: Counter = Counter::default(), "Equivocations seen from validators";
     sends_dropped: Counter = Counter::default(),
         "Envelopes dropped because a peer's queue was full";
+    tick_smoothed_ms: Gauge = Gauge::default(),
+        "A tick's smoothed duration beyond the pace, in ms: over limits.busy_tick_ms the host is busy";
+    refused_busy: Counter = Counter::default(),
+        "Client transactions refused because the host was busy";
+    resends_deferred: Counter = Counter::default(),
+        "Resends of undecided chains put off to their next period: the host's budget was spent";
+    copies_dropped: Counter = Counter::default(),
+        "Votes and proposals received again (resends), dropped before their signatures are checked";
+    messages_received: Family<Kind, Counter> = Family::default(),
+        "Messages received from peers, by kind";
+    messages_sent: Family<Kind, Counter> = Family::default(),
+        "Messages sent to peers (once per recipient), by kind";
+    timeouts_fired: Family<Kind, Counter> = Family::default(),
+        "Consensus timeouts that fired, by kind";
+}
+
+/// The label of a counter by kind: `kind="vote"`.
+pub type Kind = [(&'static str, &'static str); 1];
+
+/// The label `kind="name"`.
+pub fn kind(name: &'static str) -> Kind {
+    [("kind", name)]
 }
 
 impl Default for Metrics {

@@ -4,13 +4,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use myriad_consensus::{Effect, Input, Instance};
+use myriad_consensus::{Effect, Input, Instance, TimeoutKind};
 use myriad_ledger::{apply, build_block, check_block, BlockTemplate, ChainState};
 use myriad_net::Msg;
 use myriad_store::HostStore;
 use myriad_types::{Block, Certificate, ChainId, Hash, Height, HostId, SignedTransaction};
 
 use super::replies::Decided;
+use crate::metrics::kind;
 use super::table::Slot;
 use super::{Host, HostEvent, Work, FUTURE_MSGS_MAX};
 
@@ -29,12 +30,29 @@ impl Slot {
 }
 
 impl<S: HostStore> Host<S> {
-    /// Hands the consensus timeouts due now to their chains' instances.
+    /// Hands the consensus timeouts due now to their chains' running instances; a resend
+    /// beyond the host's budget is put off to its next period.
     pub(super) fn expire_timers(&mut self, work: &mut Work) {
+        let resend_ms = self.config.consensus.resend_ms;
         for (chain, timeout) in self.timers.expired(self.now_ms) {
-            if self.table.contains(&chain) {
-                work.push_back((chain, timeout.height, Input::Timeout(timeout)));
+            let running = self
+                .table
+                .get(&chain)
+                .and_then(|slot| slot.instance.as_ref())
+                .is_some_and(|instance| instance.height() == timeout.height);
+            if !running {
+                continue;
             }
+            if timeout.kind == TimeoutKind::Resend && !self.load.take_resend() {
+                self.metrics.resends_deferred.inc();
+                self.timers.schedule(self.now_ms + resend_ms, chain, timeout);
+                continue;
+            }
+            self.metrics
+                .timeouts_fired
+                .get_or_create(&kind(timeout.kind.name()))
+                .inc();
+            work.push_back((chain, timeout.height, Input::Timeout(timeout)));
         }
     }
 
@@ -156,7 +174,8 @@ impl<S: HostStore> Host<S> {
                 }
             }
             Effect::ScheduleTimeout { timeout, after_ms } => {
-                self.timers.schedule(now + after_ms, chain, timeout);
+                let at = now + after_ms + self.load.stretch_ms();
+                self.timers.schedule(at, chain, timeout);
             }
             Effect::BuildProposal { round } => {
                 let block = self.build(chain, me, now, block_txs);

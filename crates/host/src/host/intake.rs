@@ -10,6 +10,8 @@ use myriad_types::{ChainId, HostId, SignatureCheck, SignedGenesis, SignedTransac
 use tokio::sync::oneshot;
 
 use super::{Command, CreateError, Host, SubmitError, TickReport, Work};
+use crate::mempool::AdmitError;
+use crate::metrics::kind;
 use crate::status::TxStatus;
 use crate::verify::verify_groups;
 
@@ -82,17 +84,17 @@ impl<S: HostStore> Host<S> {
             })
             .collect();
         for Inbound { from, envelope } in inbound {
-            items.extend(
-                envelope
-                    .items
-                    .into_inner()
-                    .into_iter()
-                    .map(|ChainMsg { chain, msg }| Item {
-                        source: Source::Peer(from),
-                        chain,
-                        msg,
-                    }),
-            );
+            for ChainMsg { chain, msg } in envelope.items.into_inner() {
+                self.metrics
+                    .messages_received
+                    .get_or_create(&kind(msg.name()))
+                    .inc();
+                items.push(Item {
+                    source: Source::Peer(from),
+                    chain,
+                    msg,
+                });
+            }
         }
         let mut submissions = Vec::new();
         let mut creations = Vec::new();
@@ -192,7 +194,17 @@ impl<S: HostStore> Host<S> {
                 .map(SignedTransaction::signature_check)
                 .collect()
         };
+        let instance = slot.instance.as_ref();
         match &item.msg {
+            // A copy of what the instance holds already (a peer's resend): nothing to do.
+            Msg::Vote(signed) if instance.is_some_and(|i| i.holds_vote(signed)) => {
+                self.metrics.copies_dropped.inc();
+                Err(())
+            }
+            Msg::Proposal(signed) if instance.is_some_and(|i| i.holds_proposal(signed)) => {
+                self.metrics.copies_dropped.inc();
+                Err(())
+            }
             Msg::Tx(tx) => {
                 if slot.mempool.contains(&tx.hash()) || check_form(&item.chain, tx).is_err() {
                     return Err(());
@@ -228,6 +240,12 @@ impl<S: HostStore> Host<S> {
 
     /// The checks of a client's transaction that need no signature.
     fn precheck(&mut self, tx: &SignedTransaction) -> Result<(), SubmitError> {
+        if self.load.is_busy(&self.config.limits) {
+            self.metrics.refused_busy.inc();
+            return Err(SubmitError::Admit(AdmitError::Busy(
+                "this host (its ticks run late)",
+            )));
+        }
         let chain = tx.tx.chain_id;
         if !self.table.load(&*self.store, &chain) {
             return Err(SubmitError::UnknownChain(chain));

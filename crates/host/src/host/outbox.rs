@@ -9,7 +9,7 @@ use myriad_net::{ChainMsg, EnvelopeBuilder, Msg, SendError, Transport};
 use myriad_types::{Block, ChainId, HostId, Proposal, SecretKey, SignedProposal, SignedVote, Vote};
 
 use super::table::ChainTable;
-use crate::metrics::Metrics;
+use crate::metrics::{kind, Metrics};
 
 /// Something signed once the tick's writes are durable.
 #[derive(Debug)]
@@ -83,6 +83,8 @@ impl Outbox {
                     })
                     .clone(),
             };
+            let sent = metrics.messages_sent.get_or_create(&kind(msg.name()));
+            sent.inc_by(recipients.len() as u64);
             for host in recipients {
                 envelopes.entry(host).or_default().push(ChainMsg {
                     chain,

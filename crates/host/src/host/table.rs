@@ -107,10 +107,6 @@ impl ChainTable {
         self.hosted
     }
 
-    pub(super) fn contains(&self, chain: &ChainId) -> bool {
-        self.chains.contains_key(chain)
-    }
-
     pub(super) fn get(&self, chain: &ChainId) -> Option<&Slot> {
         self.chains.get(chain)
     }
