@@ -3,13 +3,14 @@
 //!
 //! The protocol is persist-then-release: [`SignerGuard::approve_vote`] (or `_proposal`)
 //! returns an [`Approval`] whose [`Approval::state`] the host writes to its store and fsyncs
-//! in the same write as the tick; only then does [`Approval::sign`] produce the signature.
+//! in the same write as the tick; only then does [`Approval::release`] hand over the message,
+//! whose leaf ([`Approval::leaf`]) the host's one signature of the tick covers.
 //! After a crash the guard is rebuilt from the stored state with [`SignerGuard::recover`],
 //! so the host re-signs the same message or nothing.
 
 use myriad_types::{
-    Hash, Height, Lock, Proposal, Round, SecretKey, Signable, Signature, SignedStep, SignerState,
-    Vote, VoteStep,
+    tick_leaf, Hash, Height, Lock, Proposal, Round, Signable, SignedStep, SignerState, Vote,
+    VoteStep,
 };
 
 /// Why the guard refused to sign.
@@ -42,22 +43,26 @@ pub struct SignerGuard {
 
 /// Permission to sign one message, once its state is durable.
 #[derive(Debug)]
-#[must_use = "an approval signs nothing until its state is persisted and `sign` is called"]
+#[must_use = "an approval signs nothing until its state is persisted and it is released"]
 pub struct Approval<M> {
     message: M,
     state: SignerState,
 }
 
 impl<M: Signable> Approval<M> {
-    /// What the host must persist, and fsync, before calling [`Approval::sign`].
+    /// What the host must persist, and fsync, before calling [`Approval::release`].
     pub fn state(&self) -> &SignerState {
         &self.state
     }
 
-    /// Signs the approved message. Call only after [`Approval::state`] is durable.
-    pub fn sign(self, key: &SecretKey) -> (M, Signature) {
-        let signature = key.sign(&self.message);
-        (self.message, signature)
+    /// The approved message's leaf in its tick's signed tree.
+    pub fn leaf(&self) -> Hash {
+        tick_leaf(&self.message)
+    }
+
+    /// The approved message, to sign. Call only after [`Approval::state`] is durable.
+    pub fn release(self) -> M {
+        self.message
     }
 }
 

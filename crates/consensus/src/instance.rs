@@ -59,7 +59,7 @@ pub enum Input {
     /// This host has transactions for the height: start round 0.
     Start,
     /// A proposal whose signature the host has checked.
-    Proposal(SignedProposal),
+    Proposal(Box<SignedProposal>),
     /// A vote whose signature the host has checked.
     Vote(SignedVote),
     Timeout(Timeout),
@@ -297,7 +297,7 @@ impl Instance {
         self.start_once(config, &mut effects);
         match input {
             Input::Start => {}
-            Input::Proposal(signed) => self.on_proposal(signed, &mut effects),
+            Input::Proposal(signed) => self.on_proposal(*signed, &mut effects),
             Input::Vote(signed) => self.on_vote(signed, &mut effects),
             Input::Timeout(timeout) => self.on_timeout(config, timeout, &mut effects),
             Input::BlockVerdict { block_hash, valid } => {
@@ -624,7 +624,7 @@ impl Instance {
             )
             .map(|v| CommitSignature {
                 host: v.voter,
-                signature: v.signature,
+                signature: v.signature.clone(),
             })
             .collect();
         let certificate = Certificate {

@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use myriad_testing::keys;
 use myriad_types::{
-    Block, BlockHeader, BoundedVec, Certificate, ChainId, Hash, Height, HostId, Proposal, Round,
-    SecretKey, SignedProposal, SignedVote, Validator, ValidatorSet, Vote, VoteStep,
+    sign_alone, Block, BlockHeader, BoundedVec, Certificate, ChainId, Hash, Height, HostId,
+    Proposal, Round, SecretKey, SignedProposal, SignedVote, Validator, ValidatorSet, Vote,
+    VoteStep,
 };
 
 use crate::*;
@@ -111,7 +112,8 @@ impl Net {
                 Effect::SignVote(vote) => {
                     let node = &mut self.nodes[i];
                     if let Ok(approval) = node.guard.approve_vote(vote) {
-                        let (vote, signature) = approval.sign(&node.key);
+                        let vote = approval.release();
+                        let signature = sign_alone(&node.key, &vote);
                         let voter = node.key.host_id();
                         self.broadcast(Input::Vote(SignedVote {
                             vote,
@@ -123,14 +125,15 @@ impl Net {
                 Effect::SignProposal { proposal, block } => {
                     let node = &mut self.nodes[i];
                     let approval = node.guard.approve_proposal(proposal).unwrap();
-                    let (proposal, signature) = approval.sign(&node.key);
+                    let proposal = approval.release();
+                    let signature = sign_alone(&node.key, &proposal);
                     let proposer = node.key.host_id();
-                    self.broadcast(Input::Proposal(SignedProposal {
+                    self.broadcast(Input::Proposal(Box::new(SignedProposal {
                         proposal,
                         proposer,
                         signature,
                         block,
-                    }));
+                    })));
                 }
                 Effect::BuildProposal { round } => {
                     let host = self.nodes[i].key.host_id();
@@ -269,7 +272,7 @@ fn signed_vote(key: &SecretKey, round: u32, step: VoteStep, block: Option<Hash>)
         block_hash: block,
     };
     SignedVote {
-        signature: key.sign(&vote),
+        signature: sign_alone(key, &vote),
         vote,
         voter: key.host_id(),
     }
@@ -318,7 +321,7 @@ fn fresh_proposal(keys: &[SecretKey], round: Round) -> SignedProposal {
         valid_round: None,
     };
     SignedProposal {
-        signature: proposer_key.sign(&proposal),
+        signature: sign_alone(proposer_key, &proposal),
         proposal,
         proposer: proposer_host,
         block: value,
@@ -330,7 +333,7 @@ fn locked_instance(keys: &[SecretKey], me: usize) -> (Instance, Hash) {
     let mut instance = Instance::new(CHAIN, HEIGHT, keys[me].host_id(), set(keys));
     let signed = fresh_proposal(keys, Round(0));
     let value = signed.block.clone();
-    instance.handle(&config(), Input::Proposal(signed));
+    instance.handle(&config(), Input::Proposal(Box::new(signed)));
     instance.handle(
         &config(),
         Input::BlockVerdict {
@@ -376,7 +379,7 @@ fn a_locked_validator_prevotes_nil_for_another_fresh_proposal() {
     let signed = fresh_proposal(&keys, Round(1));
     let other = signed.block.clone();
     assert_ne!(other.hash(), locked);
-    let mut effects = instance.handle(&config(), Input::Proposal(signed));
+    let mut effects = instance.handle(&config(), Input::Proposal(Box::new(signed)));
     effects.extend(instance.handle(
         &config(),
         Input::BlockVerdict {

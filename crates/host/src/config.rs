@@ -205,7 +205,10 @@ impl Limits {
             ("limits.tick_messages", self.tick_messages),
             ("limits.mempool_ttl_ms", self.mempool_ttl_ms as usize),
             ("limits.busy_tick_ms", self.busy_tick_ms as usize),
-            ("limits.resends_per_second", self.resends_per_second as usize),
+            (
+                "limits.resends_per_second",
+                self.resends_per_second as usize,
+            ),
         ] {
             if value == 0 {
                 return Err(setting(name, "must be greater than zero"));

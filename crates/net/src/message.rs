@@ -15,7 +15,8 @@ pub const ENVELOPE_ITEMS_MAX: usize = 65_536;
 pub enum Msg {
     /// A transaction for the chain's mempools.
     Tx(SignedTransaction),
-    Proposal(SignedProposal),
+    /// Boxed (the encoding is the proposal's own): the largest message by far.
+    Proposal(Box<SignedProposal>),
     Vote(SignedVote),
     /// A decided block with its certificate, for a host that is behind.
     Commit(Block, Certificate),

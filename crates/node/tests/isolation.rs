@@ -9,7 +9,7 @@ use myriad_net::{connect_raw, ChainMsg, Envelope, Msg};
 use myriad_node::Node;
 use myriad_testing::*;
 use myriad_types::{
-    encode, BoundedVec, Height, Round, Signature, SignedVote, Vote, VoteStep, MESSAGE_BYTES_MAX,
+    encode, sign_alone, BoundedVec, Height, Round, SignedVote, Vote, VoteStep, MESSAGE_BYTES_MAX,
 };
 
 fn metric(api: std::net::SocketAddr, name: &str) -> u64 {
@@ -115,10 +115,11 @@ fn garbage_peers_and_flooded_chains_leave_other_chains_alone() {
             step: VoteStep::Prevote,
             block_hash: None,
         };
+        // Signed by another key than the voter's it names.
         let forged = SignedVote {
+            signature: sign_alone(&forger, &vote),
             vote,
             voter: specs[1].host(),
-            signature: Signature([7; 64]),
         };
         let envelope = Envelope {
             items: BoundedVec::new(vec![ChainMsg {

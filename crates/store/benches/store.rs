@@ -67,7 +67,7 @@ fn next_block(
         block_hash: block.hash(),
         signatures: BoundedVec::new(vec![CommitSignature {
             host: host.host_id(),
-            signature: host.sign(&vote),
+            signature: myriad_types::sign_alone(host, &vote),
         }])
         .unwrap(),
     };

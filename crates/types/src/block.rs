@@ -5,9 +5,10 @@ use std::collections::BTreeSet;
 use borsh::{BorshDeserialize, BorshSerialize};
 
 use crate::chain::{ValidatorSet, VALIDATORS_MAX};
-use crate::crypto::{verify, Domain, Signable, Signature, SignatureCheck, SignatureError};
+use crate::crypto::{Domain, Signable, SignatureCheck, SignatureError};
 use crate::encoding::BoundedVec;
 use crate::ids::{ChainId, Hash, Height, HostId, Round};
+use crate::tick::TickSignature;
 use crate::transaction::SignedTransaction;
 
 /// The most transactions one block may carry.
@@ -91,30 +92,31 @@ impl Signable for Vote {
     }
 }
 
-/// A vote with its host's signature.
+/// A vote with its host's tick signature.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct SignedVote {
     pub vote: Vote,
     pub voter: HostId,
-    pub signature: Signature,
+    pub signature: TickSignature,
 }
 
 impl SignedVote {
     pub fn verify_signature(&self) -> Result<(), SignatureError> {
-        verify(&self.voter.0, &self.vote, &self.signature)
+        self.signature.verify(&self.voter.0, &self.vote)
     }
 
     /// The voter's signature, to check in a batch.
     pub fn signature_check(&self) -> SignatureCheck {
-        SignatureCheck::new(&self.voter.0, &self.vote, &self.signature)
+        self.signature.check(&self.voter.0, &self.vote)
     }
 }
 
-/// One validator's precommit signature inside a certificate.
+/// One validator's precommit inside a certificate: its tick signature, which covers the
+/// precommit the certificate names.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct CommitSignature {
     pub host: HostId,
-    pub signature: Signature,
+    pub signature: TickSignature,
 }
 
 /// Proof that a block is final: precommits for it from more than 2/3 of the voting power.
@@ -158,7 +160,8 @@ impl Certificate {
         self.check_signers(validators)?;
         let precommit = self.precommit();
         for CommitSignature { host, signature } in self.signatures.iter() {
-            verify(&host.0, &precommit, signature)
+            signature
+                .verify(&host.0, &precommit)
                 .map_err(|error| CertificateError::BadSignature { host: *host, error })?;
         }
         Ok(())
@@ -193,7 +196,7 @@ impl Certificate {
         let precommit = self.precommit();
         self.signatures
             .iter()
-            .map(move |s| SignatureCheck::new(&s.host.0, &precommit, &s.signature))
+            .map(move |s| s.signature.check(&s.host.0, &precommit))
     }
 }
 
@@ -258,7 +261,7 @@ impl Signable for Proposal {
 pub struct SignedProposal {
     pub proposal: Proposal,
     pub proposer: HostId,
-    pub signature: Signature,
+    pub signature: TickSignature,
     pub block: Block,
 }
 
@@ -277,7 +280,8 @@ impl SignedProposal {
     /// Checks the signature, and that the block — header and transactions — is the one the
     /// proposal names: a relay cannot swap what it carries.
     pub fn verify(&self) -> Result<(), ProposalError> {
-        verify(&self.proposer.0, &self.proposal, &self.signature)
+        self.signature
+            .verify(&self.proposer.0, &self.proposal)
             .map_err(ProposalError::Signature)?;
         self.check_block()
     }
@@ -299,6 +303,6 @@ impl SignedProposal {
 
     /// The proposer's signature, to check in a batch (after [`SignedProposal::check_block`]).
     pub fn signature_check(&self) -> SignatureCheck {
-        SignatureCheck::new(&self.proposer.0, &self.proposal, &self.signature)
+        self.signature.check(&self.proposer.0, &self.proposal)
     }
 }

@@ -21,6 +21,8 @@ pub enum Domain {
     Transaction,
     Vote,
     Proposal,
+    /// The root over a host's proposals and votes of one tick ([`crate::tick`]).
+    Tick,
 }
 
 impl Domain {
@@ -30,6 +32,7 @@ impl Domain {
             Domain::Transaction => b"myriad/tx/1\0\0\0\0\0",
             Domain::Vote => b"myriad/vote/1\0\0\0",
             Domain::Proposal => b"myriad/propose/1",
+            Domain::Tick => b"myriad/tick/1\0\0\0",
         }
     }
 }
@@ -52,7 +55,7 @@ pub trait Signable: BorshSerialize {
 }
 
 /// An ed25519 signature.
-#[derive(Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize)]
 pub struct Signature(pub [u8; 64]);
 
 impl fmt::Debug for Signature {
@@ -112,7 +115,12 @@ impl SecretKey {
     }
 
     pub fn sign<T: Signable>(&self, message: &T) -> Signature {
-        Signature(self.0.sign(&message.signing_bytes()).to_bytes())
+        self.sign_bytes(&message.signing_bytes())
+    }
+
+    /// Signs bytes that already begin with their domain's tag.
+    pub(crate) fn sign_bytes(&self, bytes: &[u8]) -> Signature {
+        Signature(self.0.sign(bytes).to_bytes())
     }
 }
 
@@ -133,7 +141,7 @@ pub fn verify<T: Signable>(
 
 /// One signature to check later, with the exact bytes it covers: what a host gathers from
 /// every message of a tick to verify them all in one batch.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SignatureCheck {
     pub public_key: [u8; 32],
     pub message: Vec<u8>,

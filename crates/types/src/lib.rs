@@ -8,6 +8,7 @@ pub mod chain;
 pub mod crypto;
 pub mod encoding;
 pub mod ids;
+pub mod tick;
 pub mod transaction;
 
 pub use amount::{format_amount, parse_amount, AmountError};
@@ -25,6 +26,7 @@ pub use crypto::{
 };
 pub use encoding::{decode, encode, BoundedBytes, BoundedVec, DecodeError, MESSAGE_BYTES_MAX};
 pub use ids::{Address, Amount, ChainId, Hash, Height, HostId, ParseIdError, Round};
+pub use tick::{sign_alone, sign_tick, tick_leaf, TickSignature, TICK_PATH_MAX};
 pub use transaction::{Memo, SignedTransaction, Transaction, TxKind, MEMO_BYTES_MAX};
 
 #[cfg(test)]

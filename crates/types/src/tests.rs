@@ -77,7 +77,7 @@ fn vote_signed_for_one_chain_is_refused_on_another() {
     let host = key(2);
     let vote = precommit(chain(1), Hash::digest(b"block"));
     let signed = SignedVote {
-        signature: host.sign(&vote),
+        signature: sign_alone(&host, &vote),
         vote: vote.clone(),
         voter: host.host_id(),
     };
@@ -142,14 +142,24 @@ fn validators(count: u8) -> (Vec<SecretKey>, ValidatorSet) {
     (keys, set)
 }
 
-fn certificate(signers: &[&SecretKey]) -> Certificate {
-    let block = Hash::digest(b"block");
+/// A signer's tick signature over `message` signed among `others` other messages of its tick,
+/// at a place that differs by signer.
+fn signed_in_tick<T: Signable>(signer: &SecretKey, message: &T, others: usize) -> TickSignature {
+    let place = usize::from(signer.public_key()[0]) % (others + 1);
+    let mut leaves: Vec<Hash> = (0..others)
+        .map(|i| Hash::digest(&(i as u64).to_le_bytes()))
+        .collect();
+    leaves.insert(place, tick_leaf(message));
+    sign_tick(signer, &leaves).swap_remove(place)
+}
+
+fn certificate_for(block: Hash, signers: &[&SecretKey]) -> Certificate {
     let vote = precommit(chain(1), block);
     let signatures = signers
         .iter()
         .map(|k| CommitSignature {
             host: k.host_id(),
-            signature: k.sign(&vote),
+            signature: signed_in_tick(k, &vote, 6),
         })
         .collect();
     Certificate {
@@ -159,6 +169,55 @@ fn certificate(signers: &[&SecretKey]) -> Certificate {
         block_hash: block,
         signatures: BoundedVec::new(signatures).unwrap(),
     }
+}
+
+fn certificate(signers: &[&SecretKey]) -> Certificate {
+    certificate_for(Hash::digest(b"block"), signers)
+}
+
+/// What a third party does with a block it was given: check its certificate from the block,
+/// the chain's validator set and the certificate's bytes alone — no host to ask.
+fn certifies(block: &Block, set: &ValidatorSet, certificate_bytes: &[u8]) -> bool {
+    let Ok(certificate) = decode::<Certificate>("certificate", certificate_bytes) else {
+        return false;
+    };
+    certificate.block_hash == block.hash()
+        && certificate.chain_id == block.header.chain_id
+        && certificate.height == block.header.height
+        && certificate.verify(set).is_ok()
+}
+
+#[test]
+fn a_certificate_verifies_from_the_block_the_validators_and_itself_alone() {
+    let (keys, set) = validators(4);
+    let mut block = sample_block();
+    block.header.height = precommit(chain(1), Hash::digest(b"")).height;
+    let bytes = encode(&certificate_for(
+        block.hash(),
+        &[&keys[0], &keys[1], &keys[2]],
+    ));
+    assert!(certifies(&block, &set, &bytes));
+
+    // One altered byte anywhere in a signer's tick signature — its place, a hash of its path,
+    // the signature over the root — and the certificate proves nothing.
+    let certificate: Certificate = decode("certificate", &bytes).unwrap();
+    let tick = encode(&certificate.signatures[1].signature);
+    let start = bytes
+        .windows(tick.len())
+        .position(|w| w == tick.as_slice())
+        .unwrap();
+    for offset in 0..tick.len() {
+        let mut altered = bytes.clone();
+        altered[start + offset] ^= 0x10;
+        assert!(
+            !certifies(&block, &set, &altered),
+            "byte {offset} of a tick signature altered, yet the certificate verifies"
+        );
+    }
+    // Nor does it prove another block.
+    let mut other = block.clone();
+    other.header.timestamp_ms += 1;
+    assert!(!certifies(&other, &set, &bytes));
 }
 
 #[test]
@@ -335,7 +394,7 @@ fn proposal(block: &Block, proposer: &SecretKey) -> SignedProposal {
         valid_round: Some(Round(1)),
     };
     SignedProposal {
-        signature: proposer.sign(&proposal),
+        signature: sign_alone(proposer, &proposal),
         proposal,
         proposer: proposer.host_id(),
         block: block.clone(),
@@ -375,7 +434,7 @@ fn decoders() -> Vec<(&'static str, Vec<u8>, fn(&[u8]) -> Option<Vec<u8>>)> {
     let vote = SignedVote {
         vote: precommit(chain(1), block.hash()),
         voter: keys[0].host_id(),
-        signature: keys[0].sign(&precommit(chain(1), block.hash())),
+        signature: signed_in_tick(&keys[0], &precommit(chain(1), block.hash()), 3),
     };
     vec![
         (
@@ -385,6 +444,11 @@ fn decoders() -> Vec<(&'static str, Vec<u8>, fn(&[u8]) -> Option<Vec<u8>>)> {
         ),
         ("block", encode(&block), round::<Block>),
         ("vote", encode(&vote), round::<SignedVote>),
+        (
+            "tick_signature",
+            encode(&vote.signature),
+            round::<TickSignature>,
+        ),
         (
             "certificate",
             encode(&certificate(&[&keys[0], &keys[1], &keys[2]])),

@@ -11,9 +11,9 @@ use myriad_store::HostStore;
 use myriad_types::{Block, Certificate, ChainId, Hash, Height, HostId, SignedTransaction};
 
 use super::replies::Decided;
-use crate::metrics::kind;
 use super::table::Slot;
 use super::{Host, HostEvent, Work, FUTURE_MSGS_MAX};
+use crate::metrics::kind;
 
 impl Slot {
     /// Checks a block at the chain's next height (signatures aside, checked in the batch)
@@ -45,7 +45,8 @@ impl<S: HostStore> Host<S> {
             }
             if timeout.kind == TimeoutKind::Resend && !self.load.take_resend() {
                 self.metrics.resends_deferred.inc();
-                self.timers.schedule(self.now_ms + resend_ms, chain, timeout);
+                self.timers
+                    .schedule(self.now_ms + resend_ms, chain, timeout);
                 continue;
             }
             self.metrics
@@ -167,7 +168,7 @@ impl<S: HostStore> Host<S> {
             }
             Effect::Rebroadcast { proposal, votes } => {
                 if let Some(p) = proposal {
-                    self.outbox.broadcast(chain, Msg::Proposal(p));
+                    self.outbox.broadcast(chain, Msg::Proposal(Box::new(p)));
                 }
                 for v in votes {
                     self.outbox.broadcast(chain, Msg::Vote(v));

@@ -148,13 +148,14 @@ impl<S: HostStore> Host<S> {
                 .iter()
                 .map(|creation| vec![creation.genesis.signature_check()]),
         );
-        report.signatures = groups.iter().map(Vec::len).sum();
-        let verdicts = verify_groups(&groups, &mut *self.rng, &mut report.batches);
+        let verdicts = verify_groups(&groups, &mut *self.rng);
+        report.signatures = verdicts.signatures;
+        report.batches = verdicts.batches;
         self.metrics
             .signatures_verified
             .inc_by(report.signatures as u64);
 
-        let mut verdicts = verdicts.into_iter();
+        let mut verdicts = verdicts.groups.into_iter();
         let mut checked_items = Vec::with_capacity(items.len());
         for (item, kept) in items.into_iter().zip(keep) {
             let valid = verdicts.next().unwrap_or(false);

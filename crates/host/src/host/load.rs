@@ -99,7 +99,11 @@ mod tests {
             load.end_tick(true);
             now += 6;
         }
-        assert!(!load.is_busy(&limits), "smoothed tick {} ms", load.tick_ms());
+        assert!(
+            !load.is_busy(&limits),
+            "smoothed tick {} ms",
+            load.tick_ms()
+        );
         // An idle pause is not a long tick.
         load.end_tick(false);
         load.start_tick(now + 60_000, 5, &limits);

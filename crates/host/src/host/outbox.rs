@@ -1,23 +1,60 @@
 //! The outbox: what the tick sends, released once its write is durable. Votes and proposals
-//! are signed only then (the guard's approval is on disk), and fed back to this host's own
-//! instances in the next tick (the loopback); everything goes out as one envelope per peer.
+//! are signed only then (the guard's approval is on disk), all of the tick's with one tick
+//! signature, and fed back to this host's own instances in the next tick (the loopback);
+//! everything goes out as one envelope per peer.
 
 use std::collections::{BTreeMap, HashMap};
 
 use myriad_consensus::Approval;
 use myriad_net::{ChainMsg, EnvelopeBuilder, Msg, SendError, Transport};
-use myriad_types::{Block, ChainId, HostId, Proposal, SecretKey, SignedProposal, SignedVote, Vote};
+use myriad_types::{
+    sign_tick, Block, ChainId, Hash, HostId, Proposal, SecretKey, SignedProposal, SignedVote,
+    TickSignature, Vote,
+};
 
 use super::table::ChainTable;
 use crate::metrics::{kind, Metrics};
 
-/// Something signed once the tick's writes are durable.
+/// What the tick sends.
 #[derive(Debug)]
 enum Out {
-    Vote(ChainId, Approval<Vote>),
-    Proposal(ChainId, Approval<Proposal>, Block),
+    /// A message signed once the tick's writes are durable, for the chain's peers.
+    Signed(ChainId, ToSign),
     /// A message to the chain's peers, or to one host.
     Send(ChainId, Msg, Option<HostId>),
+}
+
+/// A message the guard approved.
+#[derive(Debug)]
+enum ToSign {
+    Vote(Approval<Vote>),
+    Proposal(Approval<Proposal>, Box<Block>),
+}
+
+impl ToSign {
+    fn leaf(&self) -> Hash {
+        match self {
+            ToSign::Vote(approval) => approval.leaf(),
+            ToSign::Proposal(approval, _) => approval.leaf(),
+        }
+    }
+
+    /// The message with its share of the tick signature.
+    fn release(self, signature: TickSignature, me: HostId) -> Msg {
+        match self {
+            ToSign::Vote(approval) => Msg::Vote(SignedVote {
+                vote: approval.release(),
+                voter: me,
+                signature,
+            }),
+            ToSign::Proposal(approval, block) => Msg::Proposal(Box::new(SignedProposal {
+                proposal: approval.release(),
+                proposer: me,
+                signature,
+                block: *block,
+            })),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -31,12 +68,16 @@ pub(super) struct Outbox {
 impl Outbox {
     /// A vote the guard approved, signed on release.
     pub(super) fn vote(&mut self, chain: ChainId, approval: Approval<Vote>) {
-        self.pending.push(Out::Vote(chain, approval));
+        self.pending
+            .push(Out::Signed(chain, ToSign::Vote(approval)));
     }
 
     /// A proposal the guard approved, signed on release.
     pub(super) fn proposal(&mut self, chain: ChainId, approval: Approval<Proposal>, block: Block) {
-        self.pending.push(Out::Proposal(chain, approval, block));
+        self.pending.push(Out::Signed(
+            chain,
+            ToSign::Proposal(approval, Box::new(block)),
+        ));
     }
 
     /// A message for the chain's peers.
@@ -58,7 +99,8 @@ impl Outbox {
         std::mem::take(&mut self.loopback)
     }
 
-    /// Signs what the guard approved (its state is durable now) and sends everything.
+    /// Signs what the guard approved (its state is durable now), with one signature over
+    /// the root of all of it, and sends everything.
     pub(super) fn release(
         &mut self,
         key: &SecretKey,
@@ -69,8 +111,28 @@ impl Outbox {
     ) {
         let mut envelopes: BTreeMap<HostId, EnvelopeBuilder> = BTreeMap::new();
         let mut peers_of: HashMap<ChainId, Vec<HostId>> = HashMap::new();
-        for out in std::mem::take(&mut self.pending) {
-            let (chain, msg, to) = self.sign(out, key, me);
+        let pending = std::mem::take(&mut self.pending);
+        let leaves: Vec<Hash> = pending
+            .iter()
+            .filter_map(|out| match out {
+                Out::Signed(_, to_sign) => Some(to_sign.leaf()),
+                Out::Send(..) => None,
+            })
+            .collect();
+        // One signature per leaf, in the order of the leaves.
+        let mut signatures = sign_tick(key, &leaves).into_iter();
+        for out in pending {
+            let (chain, msg, to) = match out {
+                Out::Send(chain, msg, to) => (chain, msg, to),
+                Out::Signed(chain, to_sign) => {
+                    let Some(signature) = signatures.next() else {
+                        continue;
+                    };
+                    let msg = to_sign.release(signature, me);
+                    self.loopback.push((chain, msg.clone()));
+                    (chain, msg, None)
+                }
+            };
             let recipients = match to {
                 Some(host) => vec![host],
                 None => peers_of
@@ -93,35 +155,6 @@ impl Outbox {
             }
         }
         send(envelopes, metrics, transport);
-    }
-
-    /// A message as it goes out, with its one recipient if it has one: votes and proposals
-    /// signed, and fed back to this host too.
-    fn sign(&mut self, out: Out, key: &SecretKey, me: HostId) -> (ChainId, Msg, Option<HostId>) {
-        match out {
-            Out::Vote(chain, approval) => {
-                let (vote, signature) = approval.sign(key);
-                let signed = SignedVote {
-                    vote,
-                    voter: me,
-                    signature,
-                };
-                self.loopback.push((chain, Msg::Vote(signed.clone())));
-                (chain, Msg::Vote(signed), None)
-            }
-            Out::Proposal(chain, approval, block) => {
-                let (proposal, signature) = approval.sign(key);
-                let signed = SignedProposal {
-                    proposal,
-                    proposer: me,
-                    signature,
-                    block,
-                };
-                self.loopback.push((chain, Msg::Proposal(signed.clone())));
-                (chain, Msg::Proposal(signed), None)
-            }
-            Out::Send(chain, msg, to) => (chain, msg, to),
-        }
     }
 }
 

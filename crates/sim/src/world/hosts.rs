@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use myriad_host::{Host, HostEvent, HostIo, Metrics, Statuses};
 use myriad_net::{Envelope, Inbound, Msg};
 use myriad_store::ChainStore;
-use myriad_types::{BoundedVec, ChainId, Hash, HostId, SignedVote};
+use myriad_types::{sign_tick, tick_leaf, BoundedVec, ChainId, Hash, HostId, SignedVote, Vote};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tokio::sync::broadcast;
@@ -222,12 +222,14 @@ impl World {
         }
     }
 
-    /// The equivocator swaps about half its votes for a conflicting vote it also signs, and
-    /// spoils the signature of a few.
+    /// The equivocator swaps about half its votes for a conflicting vote it also signs (all
+    /// of an envelope's under one tick signature of their own), and spoils the signature of a
+    /// few.
     pub(super) fn equivocate(&mut self, node: usize, envelope: &mut Envelope) {
         let key = self.nodes[node].key.clone();
         let mut items = envelope.items.clone().into_inner();
-        for item in &mut items {
+        let mut swapped: Vec<(usize, Vote)> = Vec::new();
+        for (index, item) in items.iter().enumerate() {
             let Msg::Vote(signed) = &item.msg else {
                 continue;
             };
@@ -239,14 +241,17 @@ impl World {
                 Some(_) => None,
                 None => Some(Hash::digest(&myriad_types::encode(&signed.vote))),
             };
-            let mut signature = key.sign(&other);
+            swapped.push((index, other));
+        }
+        let leaves: Vec<Hash> = swapped.iter().map(|(_, vote)| tick_leaf(vote)).collect();
+        for ((index, vote), mut signature) in swapped.into_iter().zip(sign_tick(&key, &leaves)) {
             if self.rng.chance(0.1) {
-                signature.0[0] ^= 1;
+                signature.signature.0[0] ^= 1;
             }
-            item.msg = Msg::Vote(SignedVote {
+            items[index].msg = Msg::Vote(SignedVote {
                 signature,
-                vote: other,
-                voter: signed.voter,
+                vote,
+                voter: key.host_id(),
             });
         }
         if let Ok(items) = BoundedVec::new(items) {

@@ -77,7 +77,7 @@ fn chain_with_block(salt: u64) -> (SignedGenesis, ChainState, Block, Certificate
         block_hash: block.hash(),
         signatures: BoundedVec::new(vec![CommitSignature {
             host: key(10).host_id(),
-            signature: key(10).sign(&vote),
+            signature: myriad_types::sign_alone(&key(10), &vote),
         }])
         .unwrap(),
     };
@@ -117,13 +117,13 @@ fn lock_proof(block: &Block) -> LockProof {
     };
     LockProof {
         proposal: SignedProposal {
-            signature: proposer.sign(&proposal),
+            signature: myriad_types::sign_alone(&proposer, &proposal),
             proposal,
             proposer: proposer.host_id(),
             block: block.clone(),
         },
         prevotes: BoundedVec::new(vec![SignedVote {
-            signature: proposer.sign(&prevote),
+            signature: myriad_types::sign_alone(&proposer, &prevote),
             vote: prevote,
             voter: proposer.host_id(),
         }])
