@@ -24,6 +24,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::hash::{BuildHasherDefault, DefaultHasher};
 use std::io::Write;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use myriad_consensus::{Equivocation, Input};
@@ -404,6 +405,10 @@ impl<S: HostStore> Host<S> {
         m.mempool_txs.set(self.mempools.txs() as i64);
         m.mempool_bytes.set(self.mempools.bytes() as i64);
         m.peers.set(transport.connected_peers() as i64);
+        // The transport counts its refusals; the counter follows its total.
+        m.p2p_connections_refused
+            .inner()
+            .store(transport.connections_refused(), Ordering::Relaxed);
     }
 
     /// Fails every client still waiting: the host is stopping.

@@ -49,6 +49,8 @@ metrics! {
     evidence: Counter = Counter::default(), "Equivocations seen from validators";
     sends_dropped: Counter = Counter::default(),
         "Envelopes dropped because a peer's queue was full";
+    p2p_connections_refused: Counter = Counter::default(),
+        "Peer-to-peer connections refused at accept: over the total or per-address bound";
 }
 
 impl Default for Metrics {

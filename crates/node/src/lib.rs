@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use myriad_host::{ConfigError, HostConfig, HostError, HostHandle, RunningHost};
-use myriad_net::{Libp2pTransport, P2pError};
+use myriad_net::{Libp2pTransport, P2pError, P2pLimits};
 use myriad_store::{RedbStore, StoreError};
 use tokio::sync::oneshot;
 
@@ -49,7 +49,8 @@ impl Node {
         let key = config.read_key()?;
         let store = Arc::new(RedbStore::open(&config.store_path())?);
         let peers = config.peers.iter().map(|p| (p.host, p.address)).collect();
-        let (transport, inbound) = Libp2pTransport::start(&key, config.listen, peers).await?;
+        let (transport, inbound) =
+            Libp2pTransport::start(&key, config.listen, peers, P2pLimits::default()).await?;
         let p2p_address = transport.listen_address();
         let listener = tokio::net::TcpListener::bind(config.api)
             .await
