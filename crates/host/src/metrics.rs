@@ -51,6 +51,9 @@ metrics! {
         "Envelopes dropped because a peer's queue was full";
     p2p_connections_refused: Counter = Counter::default(),
         "Peer-to-peer connections refused at accept: over the total or per-address bound";
+    api_connections: Gauge = Gauge::default(), "HTTP API connections open";
+    api_connections_refused: Counter = Counter::default(),
+        "HTTP API connections refused at accept: over the total or per-address bound";
 }
 
 impl Default for Metrics {

@@ -36,7 +36,7 @@ pub struct Node {
     pub api_address: SocketAddr,
     host: RunningHost,
     api_stop: oneshot::Sender<()>,
-    api_done: tokio::task::JoinHandle<std::io::Result<()>>,
+    api_done: tokio::task::JoinHandle<()>,
 }
 
 impl Node {
@@ -65,7 +65,8 @@ impl Node {
         let host = RunningHost::start(config, key, store, Arc::new(transport), inbound)?;
         let handle = host.handle.clone();
         let (api_stop, stopped) = oneshot::channel::<()>();
-        let api_done = tokio::spawn(myriad_api::serve(listener, handle.clone(), async {
+        let limits = myriad_api::ApiLimits::default();
+        let api_done = tokio::spawn(myriad_api::serve(listener, handle.clone(), limits, async {
             let _ = stopped.await;
         }));
         tracing::info!(host = %handle.host, %p2p_address, %api_address, "host started");
