@@ -1,7 +1,7 @@
 //! Every error answer: a status and `{"error": "..."}`, which never hands the caller's input
 //! back at length.
 
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use myriad_api_types::ErrorBody;
@@ -16,23 +16,14 @@ pub const ERROR_CHARS_MAX: usize = 512;
 pub(crate) struct ApiError(pub StatusCode, pub String);
 
 impl IntoResponse for ApiError {
-    /// A refusal of the request body (408, 413, 415) also closes the connection: the body
-    /// may be left unread, and reading the rest is what the refusal declines.
     fn into_response(self) -> Response {
-        let body = Json(ErrorBody {
-            error: brief(&self.1),
-        });
-        let refuses_body = matches!(
+        (
             self.0,
-            StatusCode::REQUEST_TIMEOUT
-                | StatusCode::PAYLOAD_TOO_LARGE
-                | StatusCode::UNSUPPORTED_MEDIA_TYPE
-        );
-        if refuses_body {
-            (self.0, [(header::CONNECTION, "close")], body).into_response()
-        } else {
-            (self.0, body).into_response()
-        }
+            Json(ErrorBody {
+                error: brief(&self.1),
+            }),
+        )
+            .into_response()
     }
 }
 

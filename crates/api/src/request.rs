@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -20,7 +20,9 @@ pub const URI_BYTES_MAX: usize = 2048;
 pub const HEADERS_BYTES_MAX: usize = 8 * 1024;
 
 /// Refuses a request whose target or headers are over their bounds (414, 431), before it is
-/// routed.
+/// routed; closes the connection after an error answer to a request that announced a body,
+/// which may be left unread (reading the rest is what such a refusal declines, and hyper
+/// would otherwise keep the connection open, waiting for it, with no timer).
 pub(crate) async fn bounded_head(request: Request, next: Next) -> Response {
     let uri_bytes = request
         .uri()
@@ -42,7 +44,19 @@ pub(crate) async fn bounded_head(request: Request, next: Next) -> Response {
         );
         return ApiError(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, message).into_response();
     }
-    next.run(request).await
+    let headers = request.headers();
+    let announces_body = headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|length| length.as_bytes() != b"0");
+    let mut response = next.run(request).await;
+    let status = response.status();
+    if announces_body && (status.is_client_error() || status.is_server_error()) {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 /// Reads a JSON body sent as `application/json`: refused at once (413) when its announced

@@ -276,6 +276,23 @@ fn a_body_that_stalls_is_answered_408_and_the_connection_closed() {
     assert!(elapsed >= limits.body_read, "{elapsed:?}");
     assert!(start.elapsed() < limits.body_read + Duration::from_secs(2));
     assert_json_error(parse_answer(&text), 408, "did not arrive within");
+    // A body announced to an endpoint that refuses the request without reading it: the
+    // answer closes the connection rather than wait for the body.
+    for head in [
+        "POST /health",
+        "POST /nothing",
+        "POST /transactions?wait=maybe",
+    ] {
+        let mut stream = connect(served.api);
+        write!(stream, "{head} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{").unwrap();
+        let (elapsed, text) = closed_after(&mut stream, Duration::from_secs(5));
+        assert!(
+            elapsed < limits.body_read,
+            "{head}: closed after {elapsed:?}"
+        );
+        let (status, _) = parse_answer(&text);
+        assert!([400, 404, 405].contains(&status), "{head}: {text}");
+    }
     served.stop();
 }
 
