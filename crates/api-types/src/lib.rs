@@ -9,6 +9,12 @@ use utoipa::ToSchema;
 
 /// The most entries one page of a list holds (`?limit=`).
 pub const PAGE_ENTRIES_MAX: usize = 1000;
+/// The most transactions one `POST /transactions` carries (`txs`).
+pub const SUBMIT_BATCH_TXS_MAX: usize = 1000;
+/// The largest `POST /transactions` body, in bytes: a full batch of ordinary transactions
+/// (a transfer with a full memo is about 900 hex digits) fits, well under the host's message
+/// bound. Other requests keep the API's smaller general limit.
+pub const SUBMIT_BODY_BYTES_MAX: usize = 1024 * 1024;
 
 /// Every error answer: what was wrong.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -115,10 +121,34 @@ pub struct AccountHistory {
     pub next: Option<String>,
 }
 
+/// One transaction (`tx`), or a batch of them (`txs`): exactly one of the two.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SubmitRequest {
     /// Hex of the borsh-encoded `SignedTransaction`.
-    pub tx: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tx: Option<String>,
+    /// Hex of each borsh-encoded `SignedTransaction`, at most `SUBMIT_BATCH_TXS_MAX` (1000);
+    /// each is answered on its own, in order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub txs: Option<Vec<String>>,
+}
+
+/// The answer to a batch (`txs`): one result per transaction, in the order sent.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SubmitBatchAnswer {
+    pub results: Vec<SubmitResult>,
+}
+
+/// What became of one transaction of a batch.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SubmitResult {
+    /// The HTTP status the transaction would have had on its own: 202 (pending), 200
+    /// (committed or rejected, with `?wait=true`), or the refusal's 4xx/5xx.
+    pub code: u16,
+    /// Its status, when it was accepted.
+    pub tx: Option<TxStatusBody>,
+    /// Why it was refused, when it was.
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

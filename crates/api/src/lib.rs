@@ -3,25 +3,33 @@
 //!
 //! Signed objects (geneses, transactions) travel as hex of their canonical encoding: the
 //! exact bytes that were signed, with nothing for a JSON layer to reorder.
+//!
+//! Everything from outside is bounded: connections (in total and per address), the time a
+//! request head, a body and an idle connection may take ([`ApiLimits`]), the size of the
+//! request target, headers and bodies; every refusal is a JSON [`ErrorBody`].
 #![forbid(unsafe_code)]
+
+mod error;
+mod request;
+mod serve;
 
 use std::convert::Infallible;
 use std::str::FromStr;
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::body::Body;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{FromRef, Path, Query, State};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{middleware, Json, Router};
 use futures::Stream;
 pub use myriad_api_types::{
     AccountHistory, AccountInfo, BlockInfo, ChainInfo, ChainList, CreateChainRequest, CreatedChain,
-    ErrorBody, Health, HistoryEntry, SubmitRequest, TxInfo, TxStatusBody, ValidatorInfo,
-    PAGE_ENTRIES_MAX,
+    ErrorBody, Health, HistoryEntry, SubmitBatchAnswer, SubmitRequest, SubmitResult, TxInfo,
+    TxStatusBody, ValidatorInfo, PAGE_ENTRIES_MAX, SUBMIT_BATCH_TXS_MAX, SUBMIT_BODY_BYTES_MAX,
 };
 use myriad_host::{Command, CreateError, HostEvent, HostHandle, SubmitError, TxStatus};
 use myriad_ledger::ChainState;
@@ -35,7 +43,17 @@ use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::StreamExt;
 use utoipa::OpenApi;
 
-/// The largest request body accepted, in bytes.
+use crate::error::{bad_request, brief, busy, internal, not_found, rejected, ApiError};
+pub use crate::error::{ERROR_CHARS_MAX, QUOTED_CHARS_MAX};
+use crate::request::{bounded_head, json_body};
+pub use crate::request::{HEADERS_BYTES_MAX, URI_BYTES_MAX};
+pub use crate::serve::{
+    serve, ApiLimits, BODY_READ_TIMEOUT, CONNECTIONS_MAX, CONNECTIONS_PER_ADDRESS_MAX,
+    HEADER_READ_TIMEOUT, IDLE_TIMEOUT, SHUTDOWN_DRAIN_TIMEOUT,
+};
+
+/// The largest request body accepted, in bytes, but for `POST /transactions`
+/// ([`SUBMIT_BODY_BYTES_MAX`]).
 pub const BODY_BYTES_MAX: usize = 64 * 1024;
 /// The entries a page holds when `?limit=` is not given.
 pub const PAGE_ENTRIES_DEFAULT: usize = 100;
@@ -76,45 +94,13 @@ pub const WAIT_MAX: Duration = Duration::from_secs(30);
         HistoryEntry,
         AccountHistory,
         SubmitRequest,
+        SubmitBatchAnswer,
+        SubmitResult,
         TxStatusBody,
         Health
     ))
 )]
 struct ApiDoc;
-
-#[derive(Debug)]
-struct ApiError(StatusCode, String);
-
-impl IntoResponse for ApiError {
-    /// The error as JSON; "busy" (503) says when to try again.
-    fn into_response(self) -> Response {
-        let body = Json(ErrorBody { error: self.1 });
-        if self.0 == StatusCode::SERVICE_UNAVAILABLE {
-            let retry = [(header::RETRY_AFTER, RETRY_AFTER_SECONDS.to_string())];
-            return (self.0, retry, body).into_response();
-        }
-        (self.0, body).into_response()
-    }
-}
-
-fn bad_request(message: impl Into<String>) -> ApiError {
-    ApiError(StatusCode::BAD_REQUEST, message.into())
-}
-
-fn not_found(message: impl Into<String>) -> ApiError {
-    ApiError(StatusCode::NOT_FOUND, message.into())
-}
-
-fn internal(error: impl std::fmt::Display) -> ApiError {
-    ApiError(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
-}
-
-fn busy() -> ApiError {
-    ApiError(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "busy: the host's queue is full, retry later".to_owned(),
-    )
-}
 
 fn parse<T: FromStr>(what: &str, text: &str) -> Result<T, ApiError>
 where
@@ -124,27 +110,39 @@ where
         .map_err(|e| bad_request(format!("{what} `{text}`: {e}")))
 }
 
-/// An extractor's refusal, as a JSON error.
-fn rejected(rejection: impl IntoResponse + std::fmt::Display) -> ApiError {
-    let message = rejection.to_string();
-    ApiError(rejection.into_response().status(), message)
-}
-
-/// A JSON body, refused with a JSON error when too large or malformed.
-fn json_body<T: for<'de> Deserialize<'de>>(
-    body: Result<Bytes, BytesRejection>,
-) -> Result<T, ApiError> {
-    let bytes = body.map_err(|rejection| ApiError(rejection.status(), rejection.body_text()))?;
-    serde_json::from_slice(&bytes).map_err(|e| bad_request(format!("request body: {e}")))
-}
-
 fn from_hex<T: borsh::BorshDeserialize>(what: &'static str, text: &str) -> Result<T, ApiError> {
     let bytes = hex::decode(text).map_err(|e| bad_request(format!("{what}: not hex: {e}")))?;
     decode(what, &bytes).map_err(|e| bad_request(e.to_string()))
 }
 
-/// The API of one host.
-pub fn router(handle: HostHandle) -> Router {
+/// What handlers read: the host, and the bounds requests are read within.
+#[derive(Debug, Clone)]
+struct Api {
+    host: HostHandle,
+    limits: ApiLimits,
+}
+
+impl FromRef<Api> for HostHandle {
+    fn from_ref(api: &Api) -> HostHandle {
+        api.host.clone()
+    }
+}
+
+impl Api {
+    /// The request's JSON body, within `limit` bytes and the body timeout.
+    async fn json<T: for<'de> Deserialize<'de>>(
+        &self,
+        headers: &HeaderMap,
+        body: Body,
+        limit: usize,
+    ) -> Result<T, ApiError> {
+        json_body(headers, body, limit, self.limits.body_read).await
+    }
+}
+
+/// The API of one host, its requests read within `limits` (the connection bounds are
+/// [`serve`]'s).
+pub fn router(handle: HostHandle, limits: ApiLimits) -> Router {
     Router::new()
         .route("/chains", post(create_chain).get(list_chains))
         .route("/chains/{chain}", get(chain_info))
@@ -161,23 +159,46 @@ pub fn router(handle: HostHandle) -> Router {
         .route("/health", get(health))
         .route("/openapi.json", get(openapi))
         .fallback(|| async { not_found("no such endpoint; see /openapi.json") })
-        .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
-        .with_state(handle)
+        .method_not_allowed_fallback(|method: Method, uri: Uri| async move {
+            ApiError(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!(
+                    "method {method} is not allowed on `{}`; see /openapi.json",
+                    uri.path()
+                ),
+            )
+        })
+        .layer(middleware::from_fn(bounded_head))
+        .with_state(Api {
+            host: handle,
+            limits,
+        })
 }
 
-/// Serves the API on `listener` until `shutdown` resolves.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    handle: HostHandle,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router(handle))
-        .with_graceful_shutdown(shutdown)
-        .await
+/// The API's bounds and the errors they give, for the OpenAPI document.
+fn limits_description(limits: &ApiLimits) -> String {
+    format!(
+        "One host's view of the chains it validates.\n\n\
+        Every error is a JSON `ErrorBody`. Besides each endpoint's own: 404 (no such \
+        endpoint), 405 (method not allowed), 408 (a request body that did not arrive within \
+        {body:?}), 413 (a body over {BODY_BYTES_MAX} bytes; {SUBMIT_BODY_BYTES_MAX} and \
+        {SUBMIT_BATCH_TXS_MAX} transactions for `POST /transactions`), 414 (a request target \
+        over {URI_BYTES_MAX} bytes), 415 (a body not sent as `application/json`) and 431 \
+        (headers over {HEADERS_BYTES_MAX} bytes). A connection over the bounds ({total} open, \
+        {per_address} from one address) is answered 503 and closed; one whose request head \
+        takes over {head:?}, or that stays idle {idle:?}, is closed.",
+        body = limits.body_read,
+        total = limits.connections_max,
+        per_address = limits.connections_per_address_max,
+        head = limits.header_read,
+        idle = limits.idle,
+    )
 }
 
-async fn openapi() -> Response {
-    match ApiDoc::openapi().to_pretty_json() {
+async fn openapi(State(api): State<Api>) -> Response {
+    let mut document = ApiDoc::openapi();
+    document.info.description = Some(limits_description(&api.limits));
+    match document.to_pretty_json() {
         Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
         Err(error) => internal(error).into_response(),
     }
@@ -186,15 +207,17 @@ async fn openapi() -> Response {
 /// Starts hosting a chain whose genesis names this host. Answers once the genesis is durable.
 #[utoipa::path(post, path = "/chains", request_body = CreateChainRequest,
     responses((status = 201, body = CreatedChain), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 503, body = ErrorBody)))]
+        (status = 408, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
 async fn create_chain(
-    State(handle): State<HostHandle>,
-    body: Result<Bytes, BytesRejection>,
+    State(api): State<Api>,
+    headers: HeaderMap,
+    body: Body,
 ) -> Result<(StatusCode, Json<CreatedChain>), ApiError> {
-    let request: CreateChainRequest = json_body(body)?;
+    let request: CreateChainRequest = api.json(&headers, body, BODY_BYTES_MAX).await?;
     let genesis: SignedGenesis = from_hex("genesis", &request.genesis)?;
     let (reply, answer) = oneshot::channel();
-    if !handle.send(Command::CreateChain { genesis, reply }) {
+    if !api.host.send(Command::CreateChain { genesis, reply }) {
         return Err(busy());
     }
     match answer.await.map_err(internal)? {
@@ -498,47 +521,124 @@ struct SubmitQuery {
     wait: bool,
 }
 
-/// Submits a transaction; answers with its hash once admitted, or with `?wait=true` once
-/// committed (durably) or rejected.
+/// Submits one transaction (`tx`) or a batch (`txs`, at most 1000); answers each once
+/// admitted, or with `?wait=true` once committed (durably) or rejected. One transaction is
+/// answered with its status, or an error, as the HTTP status; a batch with 200 and one result
+/// per transaction, in order, each with the status it would have had alone.
 #[utoipa::path(post, path = "/transactions", request_body = SubmitRequest,
-    params(("wait" = Option<bool>, Query, description = "wait for the commit")),
-    responses((status = 202, body = TxStatusBody), (status = 200, body = TxStatusBody),
-        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 413, body = ErrorBody),
-        (status = 503, body = ErrorBody), (status = 504, body = ErrorBody)))]
+    params(("wait" = Option<bool>, Query, description = "wait for the commit (of each)")),
+    responses((status = 202, body = TxStatusBody, description = "`tx`: admitted, pending"),
+        (status = 200, body = TxStatusBody, description = "`tx` with `?wait=true`: committed or rejected"),
+        (status = 200, body = SubmitBatchAnswer, description = "`txs`: one result per transaction, in order"),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 408, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody, description = "body over 1 MiB, or over 1000 transactions"),
+        (status = 415, body = ErrorBody), (status = 503, body = ErrorBody), (status = 504, body = ErrorBody)))]
 async fn submit(
-    State(handle): State<HostHandle>,
+    State(api): State<Api>,
     query: Result<Query<SubmitQuery>, QueryRejection>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<(StatusCode, Json<TxStatusBody>), ApiError> {
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(rejected)?;
-    let request: SubmitRequest = json_body(body)?;
-    let tx: SignedTransaction = from_hex("transaction", &request.tx)?;
-    let hash = tx.hash();
-    let (reply, answer) = oneshot::channel();
-    if !handle.send(Command::Submit {
-        tx,
-        wait: query.wait,
-        reply,
-    }) {
-        return Err(busy());
+    let request: SubmitRequest = api.json(&headers, body, SUBMIT_BODY_BYTES_MAX).await?;
+    match (request.tx, request.txs) {
+        (Some(tx), None) => {
+            let answered = submit_all(&api.host, vec![tx], query.wait).await;
+            let Some(answer) = answered.into_iter().next() else {
+                return Err(internal("a transaction sent was not answered"));
+            };
+            let (code, status) = answer?;
+            Ok((code, Json(status)).into_response())
+        }
+        (None, Some(txs)) => {
+            if txs.is_empty() {
+                return Err(bad_request("`txs` is empty: send at least one transaction"));
+            }
+            if txs.len() > SUBMIT_BATCH_TXS_MAX {
+                return Err(ApiError(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "a batch holds at most {SUBMIT_BATCH_TXS_MAX} transactions and this one has {}: split it",
+                        txs.len()
+                    ),
+                ));
+            }
+            let results = submit_all(&api.host, txs, query.wait)
+                .await
+                .into_iter()
+                .map(|answer| match answer {
+                    Ok((code, status)) => SubmitResult {
+                        code: code.as_u16(),
+                        tx: Some(status),
+                        error: None,
+                    },
+                    Err(ApiError(code, message)) => SubmitResult {
+                        code: code.as_u16(),
+                        tx: None,
+                        error: Some(brief(&message)),
+                    },
+                })
+                .collect();
+            Ok(Json(SubmitBatchAnswer { results }).into_response())
+        }
+        _ => Err(bad_request(
+            "request body: expected `tx` (hex of one transaction) or `txs` (a list of them), not both",
+        )),
     }
-    let answer = tokio::time::timeout(WAIT_MAX, answer).await.map_err(|_| {
-        ApiError(
-            StatusCode::GATEWAY_TIMEOUT,
-            format!(
-                "transaction {hash} is not committed after {} s; it is still pending",
-                WAIT_MAX.as_secs()
-            ),
-        )
-    })?;
-    match answer.map_err(internal)? {
+}
+
+/// Hands each transaction (hex) to the host, then answers each one's outcome, in order:
+/// once admitted, or with `wait` once committed or rejected, or refused; one still pending
+/// after [`WAIT_MAX`] is answered 504.
+async fn submit_all(
+    handle: &HostHandle,
+    txs: Vec<String>,
+    wait: bool,
+) -> Vec<Result<(StatusCode, TxStatusBody), ApiError>> {
+    let deadline = tokio::time::Instant::now() + WAIT_MAX;
+    let sent: Vec<Result<(Hash, oneshot::Receiver<_>), ApiError>> = txs
+        .iter()
+        .map(|hex| {
+            let tx: SignedTransaction = from_hex("transaction", hex)?;
+            let hash = tx.hash();
+            let (reply, answer) = oneshot::channel();
+            if !handle.send(Command::Submit { tx, wait, reply }) {
+                return Err(busy());
+            }
+            Ok((hash, answer))
+        })
+        .collect();
+    futures::future::join_all(sent.into_iter().map(|sent| async move {
+        let (hash, answer) = sent?;
+        let answer = tokio::time::timeout_at(deadline, answer)
+            .await
+            .map_err(|_| {
+                ApiError(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    format!(
+                        "transaction {hash} is not committed after {} s; it is still pending",
+                        WAIT_MAX.as_secs()
+                    ),
+                )
+            })?
+            .map_err(internal)?;
+        outcome(hash, answer)
+    }))
+    .await
+}
+
+/// What the host answered about one transaction, as the API answers it.
+fn outcome(
+    hash: Hash,
+    answer: Result<TxStatus, SubmitError>,
+) -> Result<(StatusCode, TxStatusBody), ApiError> {
+    match answer {
         Ok(status) => {
             let code = match status {
                 TxStatus::Pending { .. } => StatusCode::ACCEPTED,
                 _ => StatusCode::OK,
             };
-            Ok((code, Json(status_body(hash, &status))))
+            Ok((code, status_body(hash, &status)))
         }
         Err(error @ SubmitError::UnknownChain(_)) => Err(not_found(error.to_string())),
         Err(error @ SubmitError::Admit(myriad_host::AdmitError::Busy(_))) => {

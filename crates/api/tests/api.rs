@@ -1,24 +1,21 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-//! Every endpoint of the HTTP API of one in-process host, with good and bad input. A single
-//! validator of power 1 is a full quorum, so the chains it hosts commit alone (over the
-//! in-memory transport: it has no peers to talk to).
+//! Every endpoint of the HTTP API of one in-process host, with good and bad input.
+
+mod common;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use myriad_host::RunningHost;
+use common::Served;
+use myriad_api::ApiLimits;
 use myriad_ledger::{verify_account, AccountProof};
-use myriad_net::MemoryNetwork;
-use myriad_store::RedbStore;
 use myriad_testing::*;
 use myriad_types::{
     decode, tx_root, Account, Address, Block, Certificate, ChainId, Hash, Height, HostId,
     SignedGenesis, SignedTransaction, Transaction, TxKind, Validator, ValidatorSet,
 };
 use serde_json::{json, Value};
-use tokio::sync::oneshot;
 
 /// Asserts an error answer: the exact status, and a JSON object whose `error` string
 /// names the problem.
@@ -120,25 +117,9 @@ fn metric(text: &str, name: &str) -> f64 {
 
 #[test]
 fn every_endpoint_of_one_host_with_good_and_bad_input() {
-    init_logs();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let root = tempfile::tempdir().unwrap();
-    let specs = specs(root.path(), 1);
-    let config = config(&specs, 0);
-    let host_key = config.read_key().unwrap();
-    let store = Arc::new(RedbStore::open(&config.store_path()).unwrap());
-    let (transport, inbound) = MemoryNetwork::new().join(host_key.host_id());
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind(config.api))
-        .unwrap();
-    let api = listener.local_addr().unwrap();
-    let running =
-        RunningHost::start(config, host_key, store, Arc::new(transport), inbound).unwrap();
-    let (stop_api, api_stopped) = oneshot::channel::<()>();
-    let served = runtime.spawn(myriad_api::serve(listener, running.handle.clone(), async {
-        let _ = api_stopped.await;
-    }));
-    let host = specs[0].host();
+    let served = Served::start(ApiLimits::default());
+    let api = served.api;
+    let host = served.host;
     let validators = [(host, 1)];
     let set = ValidatorSet::new(vec![Validator { host, power: 1 }]).unwrap();
     let other_host: HostId = key(60).host_id();
@@ -267,7 +248,7 @@ fn every_endpoint_of_one_host_with_good_and_bad_input() {
     assert_error(
         post_raw(api, "/chains", huge.as_bytes()),
         413,
-        "length limit",
+        "over the limit of 65536 bytes",
     );
     // Nothing refused was created.
     for refused in [&elsewhere, &forged, &too_precise, &powerless] {
@@ -384,7 +365,16 @@ fn every_endpoint_of_one_host_with_good_and_bad_input() {
             &json!({ "transaction": hex_of(&pay) }),
         ),
         400,
-        "missing field `tx`",
+        "expected `tx` (hex of one transaction) or `txs`",
+    );
+    assert_error(
+        post(
+            api,
+            "/transactions",
+            &json!({ "tx": hex_of(&pay), "txs": [hex_of(&pay)] }),
+        ),
+        400,
+        "not both",
     );
     assert_error(post_raw(api, "/transactions", b"{"), 400, "request body");
     // A `wait` that is not a boolean, a path that is not UTF-8 and an unknown endpoint are
@@ -400,12 +390,6 @@ fn every_endpoint_of_one_host_with_good_and_bad_input() {
     );
     assert_error(get(api, "/chains/%FF"), 400, "UTF-8");
     assert_error(get(api, "/no/such/thing"), 404, "no such endpoint");
-    let huge = format!("{{\"tx\":\"{}\"}}", "0".repeat(myriad_api::BODY_BYTES_MAX));
-    assert_error(
-        post_raw(api, "/transactions", huge.as_bytes()),
-        413,
-        "length limit",
-    );
 
     // Pending: a nonce gap on chain B keeps a transaction waiting for its turn.
     let gap = mint(chain_b, &owner, 2, &alice, 20);
@@ -822,7 +806,5 @@ fn every_endpoint_of_one_host_with_good_and_bad_input() {
     assert_eq!(body["status"], "pending");
     assert_eq!(body["chain_id"], chain_c.to_string());
 
-    stop_api.send(()).unwrap();
-    runtime.block_on(served).unwrap().unwrap();
-    runtime.block_on(running.stop()).unwrap();
+    served.stop();
 }

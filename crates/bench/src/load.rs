@@ -4,13 +4,16 @@
 //!
 //! Open loop: transaction `i` of a step is due at `start + i / rate` whatever happened to the
 //! ones before, and its latency counts from that moment, so a lagging system shows as latency
-//! rather than as a lower offered rate.
+//! rather than as a lower offered rate. The transactions due in one [`BATCH_SLOT`] for the
+//! same host go in one request, sent when the last of them is due; each one's latency still
+//! counts from its own due time to the batch's answer.
 
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context as _, Result};
+use myriad_api_types::{SubmitBatchAnswer, SUBMIT_BATCH_TXS_MAX};
 use myriad_client::client::BulkClient;
 use myriad_devnet::{create_chains, numbered_chain, start_hosts, Devnet, Hosts};
 use myriad_host::{HostConfig, Overrides};
@@ -31,6 +34,8 @@ const AUTO_STEPS_MAX: usize = 10;
 const SUBMIT_TIMEOUT: Duration = Duration::from_secs(35);
 /// How long the machine's verification rate is measured.
 const VERIFY_SAMPLE: Duration = Duration::from_secs(2);
+/// The transactions due within one slot for the same host are sent in one request.
+const BATCH_SLOT: Duration = Duration::from_millis(10);
 
 /// What rates a load run offers.
 #[derive(Debug, Clone, PartialEq)]
@@ -208,11 +213,11 @@ fn uniform(rng: &mut impl RngCore) -> f64 {
     (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// One transaction ready to send: its chain, target host and request body.
+/// One transaction ready to send: its chain, target host and hex encoding.
 struct Prepared {
     chain: usize,
     host: usize,
-    body: hyper::body::Bytes,
+    hex: String,
 }
 
 /// Signs the step's transactions ahead of time, so that signing does not compete with the
@@ -256,11 +261,10 @@ fn prepare(
                                 },
                                 owner,
                             );
-                            let body = format!("{{\"tx\":\"{}\"}}", hex::encode(encode(&tx)));
                             Prepared {
                                 chain: *chain,
                                 host: hosts[*chain],
-                                body: body.into(),
+                                hex: hex::encode(encode(&tx)),
                             }
                         })
                         .collect::<Vec<_>>()
@@ -277,21 +281,42 @@ fn prepare(
 /// The outcome of one submission: its latency from when it was due, if it committed.
 type Outcome = Option<Duration>;
 
+/// Submits one batch; answers each transaction's outcome (by its index in the step).
 async fn submit(
     client: &BulkClient,
     uri: &hyper::Uri,
-    body: hyper::body::Bytes,
-    due: Instant,
-) -> Outcome {
-    let answer = tokio::time::timeout(SUBMIT_TIMEOUT, client.post(uri, body)).await;
-    let (status, bytes) = answer.ok()?.ok()?;
-    // `{"status":"committed",...}`: only a committed acknowledgement counts.
-    const COMMITTED: &[u8] = b"\"status\":\"committed\"";
-    let committed = status == 200 && bytes.windows(COMMITTED.len()).any(|w| w == COMMITTED);
-    committed.then(|| due.elapsed())
+    batch: Vec<(usize, Instant, String)>,
+) -> Vec<(usize, Outcome)> {
+    let body =
+        serde_json::json!({ "txs": batch.iter().map(|(_, _, hex)| hex).collect::<Vec<_>>() });
+    let answer = tokio::time::timeout(SUBMIT_TIMEOUT, client.post(uri, body.to_string().into()))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .filter(|(status, _)| *status == 200)
+        .and_then(|(_, bytes)| serde_json::from_slice::<SubmitBatchAnswer>(&bytes).ok())
+        .filter(|answer| answer.results.len() == batch.len());
+    let answered = Instant::now();
+    batch
+        .iter()
+        .enumerate()
+        .map(|(position, (index, due, _))| {
+            // Only a committed acknowledgement counts.
+            let committed = answer.as_ref().is_some_and(|answer| {
+                let result = &answer.results[position];
+                result.code == 200
+                    && result
+                        .tx
+                        .as_ref()
+                        .is_some_and(|tx| tx.status == "committed")
+            });
+            (*index, committed.then(|| answered.duration_since(*due)))
+        })
+        .collect()
 }
 
-/// Sends `txs` at `rate` per second, open loop; returns each one's outcome, in order.
+/// Sends `txs` at `rate` per second, open loop, in one batch per host and [`BATCH_SLOT`];
+/// returns each one's outcome, in order.
 fn send(devnet: &Devnet, txs: Vec<Prepared>, rate: f64) -> Result<(Vec<Outcome>, Duration)> {
     let uris: Vec<hyper::Uri> = devnet
         .hosts()
@@ -302,26 +327,47 @@ fn send(devnet: &Devnet, txs: Vec<Prepared>, rate: f64) -> Result<(Vec<Outcome>,
         .worker_threads(2)
         .enable_all()
         .build()?;
+    let count = txs.len();
     runtime.block_on(async {
         let client = Arc::new(BulkClient::default());
         let uris = Arc::new(uris);
         let start = tokio::time::Instant::now();
-        let mut tasks = Vec::with_capacity(txs.len());
-        for (i, tx) in txs.into_iter().enumerate() {
-            let due = start + Duration::from_secs_f64(i as f64 / rate);
-            tokio::time::sleep_until(due).await;
-            let client = client.clone();
-            let uris = uris.clone();
-            tasks.push(tokio::spawn(async move {
-                submit(&client, &uris[tx.host], tx.body, due.into_std()).await
-            }));
+        let slot_of = |i: usize| (i as f64 / rate / BATCH_SLOT.as_secs_f64()) as u64;
+        let mut txs = txs.into_iter().enumerate().peekable();
+        let mut tasks = Vec::new();
+        while let Some((first, tx)) = txs.next() {
+            let slot = slot_of(first);
+            let mut slot_txs = vec![(first, tx)];
+            while let Some(next) = txs.next_if(|(i, _)| slot_of(*i) == slot) {
+                slot_txs.push(next);
+            }
+            let due = |i: usize| start + Duration::from_secs_f64(i as f64 / rate);
+            let last = slot_txs.last().map_or(first, |(i, _)| *i);
+            tokio::time::sleep_until(due(last)).await;
+            let mut per_host: Vec<Vec<(usize, Instant, String)>> = vec![Vec::new(); uris.len()];
+            for (i, tx) in slot_txs {
+                per_host[tx.host].push((i, due(i).into_std(), tx.hex));
+            }
+            for (host, batch) in per_host.into_iter().enumerate() {
+                let mut batch = batch.into_iter().peekable();
+                while batch.peek().is_some() {
+                    let part: Vec<_> = batch.by_ref().take(SUBMIT_BATCH_TXS_MAX).collect();
+                    let client = client.clone();
+                    let uris = uris.clone();
+                    tasks.push(tokio::spawn(async move {
+                        submit(&client, &uris[host], part).await
+                    }));
+                }
+            }
         }
-        let mut outcomes = Vec::with_capacity(tasks.len());
+        let mut outcomes = vec![None; count];
         for task in tasks {
-            outcomes.push(
-                task.await
-                    .map_err(|e| anyhow!("a sending task failed: {e}"))?,
-            );
+            let answered = task
+                .await
+                .map_err(|e| anyhow!("a sending task failed: {e}"))?;
+            for (index, outcome) in answered {
+                outcomes[index] = outcome;
+            }
         }
         Ok((outcomes, start.elapsed()))
     })

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use myriad_api_types::{
     AccountHistory, AccountInfo, ChainInfo, ChainList, CreatedChain, ErrorBody, Health,
-    TxStatusBody,
+    SubmitBatchAnswer, SubmitResult, TxStatusBody, SUBMIT_BATCH_TXS_MAX, SUBMIT_BODY_BYTES_MAX,
 };
 use myriad_types::{encode, Address, ChainId, Hash, SignedGenesis, SignedTransaction};
 use serde::de::DeserializeOwned;
@@ -76,6 +76,14 @@ impl BulkClient {
             .map_err(|e| e.to_string())?
             .to_bytes();
         Ok((status, bytes))
+    }
+}
+
+fn submit_path(wait: bool) -> &'static str {
+    if wait {
+        "/transactions?wait=true"
+    } else {
+        "/transactions"
     }
 }
 
@@ -205,12 +213,58 @@ impl Client {
 
     /// Submits a transaction; with `wait`, the answer comes once it is committed or rejected.
     pub fn submit(&self, tx: &SignedTransaction, wait: bool) -> Result<TxStatusBody, ClientError> {
-        let path = if wait {
-            "/transactions?wait=true"
-        } else {
-            "/transactions"
-        };
-        self.post(path, &serde_json::json!({ "tx": hex::encode(encode(tx)) }))
+        self.post(
+            submit_path(wait),
+            &serde_json::json!({ "tx": hex::encode(encode(tx)) }),
+        )
+    }
+
+    /// Submits many transactions, in batches within the API's limits (of count and bytes,
+    /// sent one after the other); answers one result per transaction, in order: its status,
+    /// or why the host refused it. With `wait`, a batch is answered once each of its
+    /// transactions is committed or rejected.
+    pub fn submit_many(
+        &self,
+        txs: &[SignedTransaction],
+        wait: bool,
+    ) -> Result<Vec<SubmitResult>, ClientError> {
+        // `{"txs":[` and `]}`, then each transaction's quotes and comma.
+        const BODY_OVERHEAD_BYTES: usize = 10;
+        const TX_OVERHEAD_BYTES: usize = 3;
+        let mut results = Vec::with_capacity(txs.len());
+        let mut batch: Vec<String> = Vec::new();
+        let mut bytes = BODY_OVERHEAD_BYTES;
+        for tx in txs {
+            let hex = hex::encode(encode(tx));
+            let full = batch.len() == SUBMIT_BATCH_TXS_MAX
+                || bytes + hex.len() + TX_OVERHEAD_BYTES > SUBMIT_BODY_BYTES_MAX;
+            if full && !batch.is_empty() {
+                results.extend(self.submit_batch(std::mem::take(&mut batch), wait)?);
+                bytes = BODY_OVERHEAD_BYTES;
+            }
+            bytes += hex.len() + TX_OVERHEAD_BYTES;
+            batch.push(hex);
+        }
+        if !batch.is_empty() {
+            results.extend(self.submit_batch(batch, wait)?);
+        }
+        Ok(results)
+    }
+
+    fn submit_batch(&self, txs: Vec<String>, wait: bool) -> Result<Vec<SubmitResult>, ClientError> {
+        let sent = txs.len();
+        let answer: SubmitBatchAnswer =
+            self.post(submit_path(wait), &serde_json::json!({ "txs": txs }))?;
+        if answer.results.len() != sent {
+            return Err(ClientError::Malformed {
+                url: self.url.clone(),
+                reason: format!(
+                    "{} results for a batch of {sent} transactions",
+                    answer.results.len()
+                ),
+            });
+        }
+        Ok(answer.results)
     }
 
     pub fn tx_status(&self, hash: &Hash) -> Result<TxStatusBody, ClientError> {

@@ -25,6 +25,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::hash::{BuildHasherDefault, DefaultHasher};
 use std::io::Write;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use myriad_consensus::{Equivocation, Input};
@@ -412,6 +413,10 @@ impl<S: HostStore> Host<S> {
         m.mempool_bytes.set(self.mempools.bytes() as i64);
         m.peers.set(transport.connected_peers() as i64);
         m.tick_smoothed_ms.set(self.load.tick_ms() as i64);
+        // The transport counts its refusals; the counter follows its total.
+        m.p2p_connections_refused
+            .inner()
+            .store(transport.connections_refused(), Ordering::Relaxed);
     }
 
     /// Fails every client still waiting: the host is stopping.

@@ -64,6 +64,11 @@ metrics! {
         "Messages sent to peers (once per recipient), by kind";
     timeouts_fired: Family<Kind, Counter> = Family::default(),
         "Consensus timeouts that fired, by kind";
+    p2p_connections_refused: Counter = Counter::default(),
+        "Peer-to-peer connections refused at accept: over the total or per-address bound";
+    api_connections: Gauge = Gauge::default(), "HTTP API connections open";
+    api_connections_refused: Counter = Counter::default(),
+        "HTTP API connections refused at accept: over the total or per-address bound";
 }
 
 /// The label of a counter by kind: `kind="vote"`.

@@ -4,21 +4,34 @@
 //! Frames on a stream are `u32` little-endian length ‖ `encode(Envelope)`. A length over
 //! [`MESSAGE_BYTES_MAX`] is refused before anything is allocated; a frame that does not decode
 //! is a misbehaving peer: it is disconnected, logged, and refused for [`BAN_DURATION`].
+//!
+//! The port is bounded like the API's (see [`P2pLimits`]): inbound connections in total and
+//! per remote address, counted and refused at accept; a connection that does not finish its
+//! handshakes in time is closed; a stream that stays silent, or sends a frame too slowly, is
+//! closed; a connection without streams is closed once idle.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
+use libp2p::core::transport::PortUse;
+use libp2p::core::Endpoint;
 use libp2p::multiaddr::Protocol;
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
-use libp2p::swarm::SwarmEvent;
+use libp2p::swarm::{
+    dummy, ConnectionDenied, ConnectionId, FromSwarm, NetworkBehaviour, SwarmEvent, THandler,
+    THandlerInEvent, THandlerOutEvent, ToSwarm,
+};
 use libp2p::{identity, noise, tcp, yamux, Multiaddr, PeerId, StreamProtocol, Swarm};
 use myriad_types::{decode, encode, HostId, SecretKey, MESSAGE_BYTES_MAX};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::bounds::ConnectionBounds;
 use crate::message::Envelope;
 use crate::transport::{Inbound, SendError, Transport, QUEUE_ENVELOPES_MAX};
 
@@ -28,6 +41,42 @@ pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/myriad/envelopes/1");
 pub const BAN_DURATION: Duration = Duration::from_secs(30);
 /// How often configured peers that are not connected are dialled again.
 const REDIAL_PERIOD: Duration = Duration::from_secs(1);
+
+/// How long a new connection (in or out) has to finish its noise and yamux handshakes.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the rest of a frame may take to arrive once its first byte has.
+pub const FRAME_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an inbound stream may stay silent, and a connection without streams open,
+/// before it is closed. A writer closes its own stream after half of it unused, so a
+/// peer's bound never cuts a stream in use; the next envelope opens a new one.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+/// Inbound connections open at once, handshaking or established.
+pub const CONNECTIONS_MAX: usize = 512;
+/// Inbound connections open at once from one IP address: more than a devnet's hosts on
+/// one machine, far fewer than [`CONNECTIONS_MAX`].
+pub const CONNECTIONS_PER_ADDRESS_MAX: usize = 32;
+
+/// The bounds on the peer-to-peer port; [`Default`] gives the constants above.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct P2pLimits {
+    pub handshake: Duration,
+    pub frame_read: Duration,
+    pub idle: Duration,
+    pub connections_max: usize,
+    pub connections_per_address_max: usize,
+}
+
+impl Default for P2pLimits {
+    fn default() -> P2pLimits {
+        P2pLimits {
+            handshake: HANDSHAKE_TIMEOUT,
+            frame_read: FRAME_READ_TIMEOUT,
+            idle: IDLE_TIMEOUT,
+            connections_max: CONNECTIONS_MAX,
+            connections_per_address_max: CONNECTIONS_PER_ADDRESS_MAX,
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum P2pError {
@@ -83,7 +132,9 @@ pub struct Libp2pTransport {
     writers: Mutex<HashMap<HostId, mpsc::Sender<Envelope>>>,
     commands: mpsc::Sender<Command>,
     connected: Arc<AtomicUsize>,
+    refused: Arc<AtomicU64>,
     bans: Bans,
+    limits: P2pLimits,
     listen: SocketAddr,
 }
 
@@ -94,13 +145,16 @@ impl std::fmt::Debug for Libp2pTransport {
 }
 
 impl Libp2pTransport {
-    /// Listens on `listen` (port 0 picks a free one) and keeps `peers` dialled.
+    /// Listens on `listen` (port 0 picks a free one) within `limits`, and keeps `peers`
+    /// dialled.
     pub async fn start(
         key: &SecretKey,
         listen: SocketAddr,
         peers: Vec<(HostId, SocketAddr)>,
+        limits: P2pLimits,
     ) -> Result<(Libp2pTransport, mpsc::Receiver<Inbound>), P2pError> {
-        let mut swarm = build_swarm(key)?;
+        let mut swarm = build_swarm(key, &limits)?;
+        let refused = swarm.behaviour().bounds.refused.clone();
         let listen_error = |reason: String| P2pError::Listen {
             address: listen.to_string(),
             reason,
@@ -127,7 +181,7 @@ impl Libp2pTransport {
                 dialled.push((peer, multiaddr(address)));
             }
         }
-        let mut control = swarm.behaviour().new_control();
+        let mut control = swarm.behaviour().streams.new_control();
         let incoming = control
             .accept(PROTOCOL)
             .map_err(|e| P2pError::Transport(e.to_string()))?;
@@ -142,13 +196,21 @@ impl Libp2pTransport {
             connected.clone(),
             bans.clone(),
         ));
-        tokio::spawn(accept(incoming, inbound_tx, commands.clone(), bans.clone()));
+        let readers = Readers {
+            inbound: inbound_tx,
+            commands: commands.clone(),
+            bans: bans.clone(),
+            limits,
+        };
+        tokio::spawn(accept(incoming, readers));
         let transport = Libp2pTransport {
             control,
             writers: Mutex::default(),
             commands,
             connected,
+            refused,
             bans,
+            limits,
             listen,
         };
         Ok((transport, inbound_rx))
@@ -187,6 +249,7 @@ impl Transport for Libp2pTransport {
                     peer,
                     receiver,
                     self.bans.clone(),
+                    self.limits.idle / 2,
                 ));
                 writers.insert(to, sender);
                 writers.get(&to).ok_or(SendError::Closed)?
@@ -213,10 +276,116 @@ impl Transport for Libp2pTransport {
     fn connected_peers(&self) -> usize {
         self.connected.load(Ordering::Relaxed)
     }
+
+    fn connections_refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
+    }
+}
+
+/// What a swarm runs: the streams hosts talk over, behind the bounds on inbound connections.
+#[derive(NetworkBehaviour)]
+struct Behaviour {
+    bounds: InboundBounds,
+    streams: libp2p_stream::Behaviour,
+}
+
+/// Refuses inbound connections past [`P2pLimits`]' bounds when they are accepted, before any
+/// handshake, and counts them.
+struct InboundBounds {
+    bounds: ConnectionBounds,
+    /// The remote address of every inbound connection counted and not yet closed.
+    open: HashMap<ConnectionId, IpAddr>,
+    refused: Arc<AtomicU64>,
+}
+
+impl InboundBounds {
+    fn new(limits: &P2pLimits) -> InboundBounds {
+        InboundBounds {
+            bounds: ConnectionBounds::new(
+                limits.connections_max,
+                limits.connections_per_address_max,
+            ),
+            open: HashMap::new(),
+            refused: Arc::default(),
+        }
+    }
+}
+
+impl NetworkBehaviour for InboundBounds {
+    type ConnectionHandler = dummy::ConnectionHandler;
+    type ToSwarm = Infallible;
+
+    fn handle_pending_inbound_connection(
+        &mut self,
+        connection: ConnectionId,
+        _local: &Multiaddr,
+        remote: &Multiaddr,
+    ) -> Result<(), ConnectionDenied> {
+        // Every address a TCP listener reports names an IP; one that did not is let through.
+        let Some(address) = socket_address(remote).map(|a| a.ip()) else {
+            return Ok(());
+        };
+        match self.bounds.admit(address) {
+            Ok(()) => {
+                self.open.insert(connection, address);
+                Ok(())
+            }
+            Err(refusal) => {
+                self.refused.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(%remote, %refusal, "refusing an inbound connection");
+                Err(ConnectionDenied::new(refusal))
+            }
+        }
+    }
+
+    fn handle_established_inbound_connection(
+        &mut self,
+        _connection: ConnectionId,
+        _peer: PeerId,
+        _local: &Multiaddr,
+        _remote: &Multiaddr,
+    ) -> Result<THandler<Self>, ConnectionDenied> {
+        Ok(dummy::ConnectionHandler)
+    }
+
+    fn handle_established_outbound_connection(
+        &mut self,
+        _connection: ConnectionId,
+        _peer: PeerId,
+        _address: &Multiaddr,
+        _role: Endpoint,
+        _port_use: PortUse,
+    ) -> Result<THandler<Self>, ConnectionDenied> {
+        Ok(dummy::ConnectionHandler)
+    }
+
+    fn on_swarm_event(&mut self, event: FromSwarm) {
+        let connection = match event {
+            FromSwarm::ConnectionClosed(closed) => closed.connection_id,
+            FromSwarm::ListenFailure(failed) => failed.connection_id,
+            _ => return,
+        };
+        if let Some(address) = self.open.remove(&connection) {
+            self.bounds.release(address);
+        }
+    }
+
+    fn on_connection_handler_event(
+        &mut self,
+        _peer: PeerId,
+        _connection: ConnectionId,
+        event: THandlerOutEvent<Self>,
+    ) {
+        match event {}
+    }
+
+    fn poll(&mut self, _: &mut Context<'_>) -> Poll<ToSwarm<Infallible, THandlerInEvent<Self>>> {
+        Poll::Pending
+    }
 }
 
 async fn run_swarm(
-    mut swarm: Swarm<libp2p_stream::Behaviour>,
+    mut swarm: Swarm<Behaviour>,
     dialled: Vec<(PeerId, Multiaddr)>,
     mut commands: mpsc::Receiver<Command>,
     connected: Arc<AtomicUsize>,
@@ -259,18 +428,33 @@ async fn run_swarm(
     }
 }
 
-/// Writes every envelope queued for `peer` onto one stream, opening it (again) as needed.
-/// An envelope is held until it is written: while the peer is unreachable its queue fills
-/// and senders are told it is busy.
+/// Writes every envelope queued for `peer` onto one stream, opening it (again) as needed,
+/// and closing it once unused for `unused`. An envelope is held until it is written: while
+/// the peer is unreachable its queue fills and senders are told it is busy.
 async fn write_to(
     mut control: libp2p_stream::Control,
     peer: PeerId,
     mut queue: mpsc::Receiver<Envelope>,
     bans: Bans,
+    unused: Duration,
 ) {
     let mut stream: Option<libp2p::Stream> = None;
     let mut backoff = Duration::from_millis(20);
-    while let Some(envelope) = queue.recv().await {
+    loop {
+        let next = match stream.as_mut() {
+            None => queue.recv().await,
+            Some(open) => match tokio::time::timeout(unused, queue.recv()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    let _ = open.close().await;
+                    stream = None;
+                    continue;
+                }
+            },
+        };
+        let Some(envelope) = next else {
+            return;
+        };
         let bytes = encode(&envelope);
         if bytes.len() > MESSAGE_BYTES_MAX {
             tracing::error!(%peer, bytes = bytes.len(), "dropping an envelope over the size limit");
@@ -311,76 +495,121 @@ async fn write_to(
     }
 }
 
-async fn accept(
-    mut incoming: libp2p_stream::IncomingStreams,
+/// What every stream reader shares: where envelopes go, how to report a peer, the bans and
+/// the bounds.
+#[derive(Clone)]
+struct Readers {
     inbound: mpsc::Sender<Inbound>,
     commands: mpsc::Sender<Command>,
     bans: Bans,
-) {
+    limits: P2pLimits,
+}
+
+async fn accept(mut incoming: libp2p_stream::IncomingStreams, readers: Readers) {
     while let Some((peer, stream)) = incoming.next().await {
-        if is_banned(&bans, &peer) {
+        if is_banned(&readers.bans, &peer) {
             continue;
         }
-        tokio::spawn(read_from(
-            peer,
-            stream,
-            inbound.clone(),
-            commands.clone(),
-            bans.clone(),
-        ));
+        tokio::spawn(read_from(peer, stream, readers.clone()));
     }
 }
 
-/// Reads envelopes from one peer's stream until it ends or the peer misbehaves.
-async fn read_from(
-    peer: PeerId,
-    mut stream: libp2p::Stream,
-    inbound: mpsc::Sender<Inbound>,
-    commands: mpsc::Sender<Command>,
-    bans: Bans,
-) {
+/// Why a stream's reader stopped reading it.
+enum Stop {
+    /// It ended, or failed.
+    Ended,
+    /// No frame began within the idle timeout.
+    Silent,
+    /// A frame began but did not arrive within the frame timeout.
+    Slow,
+    /// A frame announced more bytes than an envelope may have.
+    TooLarge(usize),
+}
+
+/// Reads one frame's bytes: its first byte within `limits.idle`, the rest within
+/// `limits.frame_read`.
+async fn read_frame(stream: &mut libp2p::Stream, limits: &P2pLimits) -> Result<Vec<u8>, Stop> {
+    let mut length = [0u8; 4];
+    match tokio::time::timeout(limits.idle, stream.read_exact(&mut length[..1])).await {
+        Err(_) => return Err(Stop::Silent),
+        Ok(Err(_)) => return Err(Stop::Ended),
+        Ok(Ok(())) => {}
+    }
+    let rest = async {
+        stream
+            .read_exact(&mut length[1..])
+            .await
+            .map_err(|_| Stop::Ended)?;
+        let length = u32::from_le_bytes(length) as usize;
+        if length > MESSAGE_BYTES_MAX {
+            return Err(Stop::TooLarge(length));
+        }
+        let mut bytes = vec![0u8; length];
+        stream
+            .read_exact(&mut bytes)
+            .await
+            .map_err(|_| Stop::Ended)?;
+        Ok(bytes)
+    };
+    tokio::time::timeout(limits.frame_read, rest)
+        .await
+        .unwrap_or(Err(Stop::Slow))
+}
+
+/// Reads envelopes from one peer's stream until it ends, stays silent or slow too long, or
+/// the peer misbehaves.
+async fn read_from(peer: PeerId, mut stream: libp2p::Stream, readers: Readers) {
+    let ban = |reason: String| {
+        let _ = readers.commands.try_send(Command::Ban { peer, reason });
+    };
     let Some(from) = host_id(&peer) else {
-        let reason = "its peer id is not an ed25519 key".to_owned();
-        let _ = commands.try_send(Command::Ban { peer, reason });
+        ban("its peer id is not an ed25519 key".to_owned());
         return;
     };
     loop {
-        let mut length = [0u8; 4];
-        if stream.read_exact(&mut length).await.is_err() {
-            return;
-        }
-        let length = u32::from_le_bytes(length) as usize;
-        if length > MESSAGE_BYTES_MAX {
-            let reason =
-                format!("sent a frame of {length} bytes, over the limit of {MESSAGE_BYTES_MAX}");
-            let _ = commands.try_send(Command::Ban { peer, reason });
-            return;
-        }
-        let mut bytes = vec![0u8; length];
-        if stream.read_exact(&mut bytes).await.is_err() {
-            return;
-        }
-        let envelope = match decode::<Envelope>("envelope", &bytes) {
-            Ok(envelope) => envelope,
-            Err(error) => {
-                let reason = format!("sent an envelope that does not decode: {error}");
-                let _ = commands.try_send(Command::Ban { peer, reason });
+        let bytes = match read_frame(&mut stream, &readers.limits).await {
+            Ok(bytes) => bytes,
+            Err(Stop::Ended) => return,
+            Err(Stop::Silent) => {
+                tracing::debug!(%peer, idle = ?readers.limits.idle, "closing a silent stream");
+                return;
+            }
+            Err(Stop::Slow) => {
+                tracing::debug!(%peer, timeout = ?readers.limits.frame_read, "closing a stream whose frame came too slowly");
+                return;
+            }
+            Err(Stop::TooLarge(length)) => {
+                ban(format!(
+                    "sent a frame of {length} bytes, over the limit of {MESSAGE_BYTES_MAX}"
+                ));
                 return;
             }
         };
-        if is_banned(&bans, &peer) {
+        let envelope = match decode::<Envelope>("envelope", &bytes) {
+            Ok(envelope) => envelope,
+            Err(error) => {
+                ban(format!("sent an envelope that does not decode: {error}"));
+                return;
+            }
+        };
+        if is_banned(&readers.bans, &peer) {
             return;
         }
         tracing::trace!(%peer, items = envelope.items.len(), "envelope received");
         // Waiting here is the backpressure: a host that falls behind stops reading, and
         // the peer's writes wait on the stream's flow control.
-        if inbound.send(Inbound { from, envelope }).await.is_err() {
+        if readers
+            .inbound
+            .send(Inbound { from, envelope })
+            .await
+            .is_err()
+        {
             return;
         }
     }
 }
 
-fn build_swarm(key: &SecretKey) -> Result<Swarm<libp2p_stream::Behaviour>, P2pError> {
+fn build_swarm(key: &SecretKey, limits: &P2pLimits) -> Result<Swarm<Behaviour>, P2pError> {
     let keypair = identity::Keypair::ed25519_from_bytes(key.to_seed())
         .map_err(|e| P2pError::Key(e.to_string()))?;
     Ok(libp2p::SwarmBuilder::with_existing_identity(keypair)
@@ -391,9 +620,13 @@ fn build_swarm(key: &SecretKey) -> Result<Swarm<libp2p_stream::Behaviour>, P2pEr
             yamux::Config::default,
         )
         .map_err(|e| P2pError::Transport(e.to_string()))?
-        .with_behaviour(|_| libp2p_stream::Behaviour::new())
+        .with_behaviour(|_| Behaviour {
+            bounds: InboundBounds::new(limits),
+            streams: libp2p_stream::Behaviour::new(),
+        })
         .map_err(|e| P2pError::Transport(e.to_string()))?
-        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
+        .with_swarm_config(|c| c.with_idle_connection_timeout(limits.idle))
+        .with_connection_timeout(limits.handshake)
         .build())
 }
 
@@ -405,7 +638,7 @@ pub async fn connect_raw(
     to: HostId,
     address: SocketAddr,
 ) -> Result<(libp2p::Stream, oneshot::Sender<()>), P2pError> {
-    let mut swarm = build_swarm(key)?;
+    let mut swarm = build_swarm(key, &P2pLimits::default())?;
     let peer = peer_id(&to).ok_or_else(|| P2pError::Key("bad peer key".to_owned()))?;
     let dial = DialOpts::peer_id(peer)
         .addresses(vec![multiaddr(address)])
@@ -413,7 +646,7 @@ pub async fn connect_raw(
     swarm
         .dial(dial)
         .map_err(|e| P2pError::Transport(e.to_string()))?;
-    let mut control = swarm.behaviour().new_control();
+    let mut control = swarm.behaviour().streams.new_control();
     let (stop, mut stopped) = oneshot::channel();
     tokio::spawn(async move {
         loop {

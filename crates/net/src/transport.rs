@@ -41,6 +41,10 @@ pub trait Transport: Send + Sync + 'static {
 
     /// How many peers are connected now.
     fn connected_peers(&self) -> usize;
+
+    /// How many inbound connections were refused at accept, over the transport's bounds,
+    /// since it started.
+    fn connections_refused(&self) -> u64;
 }
 
 /// An in-memory network: every host joined to it reaches every other, unless cut off.
@@ -134,5 +138,10 @@ impl Transport for MemoryTransport {
             .keys()
             .filter(|h| **h != self.me && !inner.isolated.contains(h))
             .count()
+    }
+
+    /// An in-memory network has no connections to refuse.
+    fn connections_refused(&self) -> u64 {
+        0
     }
 }

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use myriad_host::{ConfigError, HostConfig, HostError, HostHandle, RunningHost};
-use myriad_net::{Libp2pTransport, P2pError};
+use myriad_net::{Libp2pTransport, P2pError, P2pLimits};
 use myriad_store::{RedbStore, StoreError};
 use tokio::sync::oneshot;
 
@@ -36,7 +36,7 @@ pub struct Node {
     pub api_address: SocketAddr,
     host: RunningHost,
     api_stop: oneshot::Sender<()>,
-    api_done: tokio::task::JoinHandle<std::io::Result<()>>,
+    api_done: tokio::task::JoinHandle<()>,
 }
 
 impl Node {
@@ -49,7 +49,8 @@ impl Node {
         let key = config.read_key()?;
         let store = Arc::new(RedbStore::open(&config.store_path())?);
         let peers = config.peers.iter().map(|p| (p.host, p.address)).collect();
-        let (transport, inbound) = Libp2pTransport::start(&key, config.listen, peers).await?;
+        let (transport, inbound) =
+            Libp2pTransport::start(&key, config.listen, peers, P2pLimits::default()).await?;
         let p2p_address = transport.listen_address();
         let listener = tokio::net::TcpListener::bind(config.api)
             .await
@@ -64,7 +65,8 @@ impl Node {
         let host = RunningHost::start(config, key, store, Arc::new(transport), inbound)?;
         let handle = host.handle.clone();
         let (api_stop, stopped) = oneshot::channel::<()>();
-        let api_done = tokio::spawn(myriad_api::serve(listener, handle.clone(), async {
+        let limits = myriad_api::ApiLimits::default();
+        let api_done = tokio::spawn(myriad_api::serve(listener, handle.clone(), limits, async {
             let _ = stopped.await;
         }));
         tracing::info!(host = %handle.host, %p2p_address, %api_address, "host started");

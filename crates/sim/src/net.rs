@@ -52,6 +52,11 @@ impl Transport for SimTransport {
     fn connected_peers(&self) -> usize {
         0
     }
+
+    /// The simulated network has no connections to refuse.
+    fn connections_refused(&self) -> u64 {
+        0
+    }
 }
 
 /// The network's faults, drawn per run and changed by partition events.
