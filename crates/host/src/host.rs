@@ -42,7 +42,7 @@ use crate::metrics::Metrics;
 use crate::status::{Statuses, TxStatus};
 use crate::timers::Timers;
 use intake::{Item, Source};
-use mempools::Mempools;
+use mempools::{Mempools, Origin};
 use outbox::Outbox;
 use replies::Replies;
 use sync::BlockSync;
@@ -316,8 +316,9 @@ impl<S: HostStore> Host<S> {
         };
         match msg {
             Msg::Tx(tx) => {
-                // A peer's copy: admitted quietly, never sent on again.
-                let _ = self.admit(tx, work);
+                // A peer's copy: admitted by the same rules as a client's, quietly (the
+                // refusal is counted), never sent on again.
+                let _ = self.admit(tx, Origin::Peer, work);
             }
             Msg::Proposal(signed) => {
                 let height = signed.proposal.height;

@@ -1,7 +1,8 @@
 //! Intake: the tick's inputs (this host's own messages fed back, peers' envelopes, client
-//! commands), the checks that need no signature, and every signature of the tick verified in
-//! one batch, bisected to find the bad ones; the verdicts go back to the inputs that carried
-//! them.
+//! commands), the checks that need no signature (a transaction's admission among them, so
+//! a flood the mempool would refuse costs no signature checks), and every signature of the
+//! tick verified in one batch, bisected to find the bad ones; the verdicts go back to the
+//! inputs that carried them.
 
 use myriad_ledger::check_form;
 use myriad_net::{ChainMsg, Inbound, Msg, Transport};
@@ -9,7 +10,9 @@ use myriad_store::HostStore;
 use myriad_types::{ChainId, HostId, SignatureCheck, SignedGenesis, SignedTransaction};
 use tokio::sync::oneshot;
 
+use super::mempools::Origin;
 use super::{Command, CreateError, Host, SubmitError, TickReport, Work};
+use crate::mempool::AdmitError;
 use crate::status::TxStatus;
 use crate::verify::verify_groups;
 
@@ -194,10 +197,17 @@ impl<S: HostStore> Host<S> {
         };
         match &item.msg {
             Msg::Tx(tx) => {
-                if slot.mempool.contains(&tx.hash()) || check_form(&item.chain, tx).is_err() {
-                    return Err(());
+                check_form(&item.chain, tx).map_err(drop)?;
+                // Refused before its signature costs anything; a copy already pending is
+                // dropped without a count.
+                match slot.mempool.check(tx, &slot.state) {
+                    Ok(()) => Ok(vec![tx.signature_check()]),
+                    Err(AdmitError::Duplicate(_)) => Err(()),
+                    Err(error) => {
+                        self.refused(&error, Origin::Peer);
+                        Err(())
+                    }
                 }
-                Ok(vec![tx.signature_check()])
             }
             Msg::Proposal(signed) => {
                 signed.check_block().map_err(drop)?;
@@ -226,13 +236,21 @@ impl<S: HostStore> Host<S> {
         }
     }
 
-    /// The checks of a client's transaction that need no signature.
+    /// The checks of a client's transaction that need no signature: its form, and whether
+    /// its chain's mempool would admit it (checked again once its signature is verified).
     fn precheck(&mut self, tx: &SignedTransaction) -> Result<(), SubmitError> {
         let chain = tx.tx.chain_id;
         if !self.table.load(&*self.store, &chain) {
             return Err(SubmitError::UnknownChain(chain));
         }
-        check_form(&chain, tx).map_err(SubmitError::Invalid)
+        check_form(&chain, tx).map_err(SubmitError::Invalid)?;
+        let Some(slot) = self.table.get(&chain) else {
+            return Err(SubmitError::UnknownChain(chain));
+        };
+        slot.mempool.check(tx, &slot.state).map_err(|error| {
+            self.refused(&error, Origin::Client);
+            SubmitError::Admit(error)
+        })
     }
 
     /// Handles each item whose signatures are valid; a peer that sent a bad one is
