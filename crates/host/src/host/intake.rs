@@ -12,7 +12,6 @@ use tokio::sync::oneshot;
 
 use super::mempools::Origin;
 use super::{Command, CreateError, Host, SubmitError, TickReport, Work};
-use crate::mempool::AdmitError;
 use crate::status::TxStatus;
 use crate::verify::verify_groups;
 
@@ -198,16 +197,11 @@ impl<S: HostStore> Host<S> {
         match &item.msg {
             Msg::Tx(tx) => {
                 check_form(&item.chain, tx).map_err(drop)?;
-                // Refused before its signature costs anything; a copy already pending is
-                // dropped without a count.
-                match slot.mempool.check(tx, &slot.state) {
-                    Ok(()) => Ok(vec![tx.signature_check()]),
-                    Err(AdmitError::Duplicate(_)) => Err(()),
-                    Err(error) => {
-                        self.refused(&error, Origin::Peer);
-                        Err(())
-                    }
-                }
+                // Refused before its signature costs anything.
+                slot.mempool
+                    .check(tx, &slot.state)
+                    .map_err(|error| self.refused(&error, Origin::Peer))?;
+                Ok(vec![tx.signature_check()])
             }
             Msg::Proposal(signed) => {
                 signed.check_block().map_err(drop)?;

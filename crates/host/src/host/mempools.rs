@@ -70,8 +70,13 @@ pub(super) enum Origin {
 }
 
 impl<S: HostStore> Host<S> {
-    /// Counts a refusal of admission by its reason.
+    /// Counts a refusal of admission by its reason. A peer's copy of a transaction already
+    /// pending here is not one: validators relay what their clients send, and the network
+    /// may deliver a copy twice.
     pub(super) fn refused(&self, error: &AdmitError, origin: Origin) {
+        if origin == Origin::Peer && matches!(error, AdmitError::Duplicate(_)) {
+            return;
+        }
         let origin = match origin {
             Origin::Client => "client",
             Origin::Peer => "peer",
