@@ -31,7 +31,7 @@ pub use myriad_api_types::{
     ErrorBody, Health, HistoryEntry, SubmitBatchAnswer, SubmitRequest, SubmitResult, TxInfo,
     TxStatusBody, ValidatorInfo, PAGE_ENTRIES_MAX, SUBMIT_BATCH_TXS_MAX, SUBMIT_BODY_BYTES_MAX,
 };
-use myriad_host::{Command, CreateError, HostEvent, HostHandle, SubmitError, TxStatus};
+use myriad_host::{AdmitError, Command, CreateError, HostEvent, HostHandle, SubmitError, TxStatus};
 use myriad_ledger::ChainState;
 use myriad_store::ChainHead;
 use myriad_types::{
@@ -532,7 +532,8 @@ struct SubmitQuery {
         (status = 200, body = SubmitBatchAnswer, description = "`txs`: one result per transaction, in order"),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 408, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 413, body = ErrorBody, description = "body over 1 MiB, or over 1000 transactions"),
-        (status = 415, body = ErrorBody), (status = 503, body = ErrorBody), (status = 504, body = ErrorBody)))]
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 503, body = ErrorBody), (status = 504, body = ErrorBody)))]
 async fn submit(
     State(api): State<Api>,
     query: Result<Query<SubmitQuery>, QueryRejection>,
@@ -641,16 +642,30 @@ fn outcome(
             Ok((code, status_body(hash, &status)))
         }
         Err(error @ SubmitError::UnknownChain(_)) => Err(not_found(error.to_string())),
-        Err(error @ SubmitError::Admit(myriad_host::AdmitError::Busy(_))) => {
-            Err(ApiError(StatusCode::SERVICE_UNAVAILABLE, error.to_string()))
-        }
-        Err(error @ SubmitError::Admit(_)) => {
-            Err(ApiError(StatusCode::CONFLICT, error.to_string()))
-        }
+        Err(SubmitError::Admit(error)) => Err(ApiError(admit_status(&error), error.to_string())),
         Err(error @ SubmitError::ShuttingDown) => {
             Err(ApiError(StatusCode::SERVICE_UNAVAILABLE, error.to_string()))
         }
         Err(error) => Err(bad_request(error.to_string())),
+    }
+}
+
+/// The status of a refused admission: 503 while the host or chain is busy (retry later), 409
+/// when the transaction conflicts with what is committed or pending (its nonce is used or
+/// held, it is pending already, its sender's share is full until some commit), 422 when its
+/// sender cannot send it as things stand (no account, not enough left after its pending
+/// transactions, a nonce too far ahead, a rule of the ledger).
+fn admit_status(error: &AdmitError) -> StatusCode {
+    match error {
+        AdmitError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+        AdmitError::Duplicate(_)
+        | AdmitError::StaleNonce { .. }
+        | AdmitError::NoncePending { .. }
+        | AdmitError::SenderShareFull { .. } => StatusCode::CONFLICT,
+        AdmitError::NonceTooFar { .. }
+        | AdmitError::UnknownSender { .. }
+        | AdmitError::InsufficientBalance { .. }
+        | AdmitError::WouldFail(_) => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
 

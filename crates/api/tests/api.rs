@@ -311,6 +311,29 @@ fn every_endpoint_of_one_host_with_good_and_bad_input() {
     // The same transactions again, once committed: their nonces are used.
     assert_error(submit(api, &pay, true), 409, "already used");
     assert_error(submit(api, &mint_a, false), 409, "already used");
+    // Admission: a sender with nothing, more than is left, a nonce far ahead, the owner's
+    // rule; each refused at once with its reason.
+    assert_error(
+        submit(api, &transfer(chain_a, &stranger, 1, &bob, 5), false),
+        422,
+        "has no account on this chain",
+    );
+    assert_error(
+        submit(api, &transfer(chain_a, &alice, 2, &bob, 701), false),
+        422,
+        "holds 700, its 0 pending transactions leave 700, and this one needs 701",
+    );
+    let far = 2 + myriad_host::NONCE_AHEAD_MAX + 1;
+    assert_error(
+        submit(api, &transfer(chain_a, &alice, far, &bob, 5), false),
+        422,
+        &format!("nonce {far} is too far ahead: the sender's next nonce is 2"),
+    );
+    assert_error(
+        submit(api, &mint(chain_a, &alice, 2, &alice, 5), true),
+        422,
+        "only the chain owner",
+    );
     // Signed by another key than its sender's.
     let impostor = SignedTransaction::sign(
         Transaction {
@@ -750,16 +773,27 @@ fn every_endpoint_of_one_host_with_good_and_bad_input() {
     assert!(head_text.starts_with("HTTP/1.1 200"), "{head_text}");
     drop(stream);
 
-    // ---- Rejection: a transfer beyond the sender's balance ----
+    // ---- Rejection: refused at admission, or admitted and then rejected by the ledger ----
+    // Beyond the sender's balance: refused at once, with the numbers.
     let overdraft = transfer(chain_a, &alice, 3, &bob, 10_000);
-    let (status, body) = submit(api, &overdraft, true);
+    assert_error(submit(api, &overdraft, true), 422, "insufficient balance: ");
+    let (balance, nonce, _) = account_checked(api, &chain_a, &alice.address());
+    assert_eq!((balance, nonce), (699, 2), "a refusal changes nothing");
+    // Admission checks a transaction after its sender's pending ones, whatever their nonces:
+    // the owner's transfer (nonce 2) is paid by its mint to itself (nonce 3), which the
+    // ledger applies only after it; the transfer is admitted, then rejected.
+    let refill = mint(chain_a, &owner, 3, &owner, 50);
+    let (status, body) = submit(api, &refill, false);
+    assert_eq!(status, 202, "{body}");
+    let unpaid = transfer(chain_a, &owner, 2, &bob, 50);
+    let (status, body) = submit(api, &unpaid, true);
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "rejected", "{body}");
-    assert_eq!(body["hash"], overdraft.hash().to_string());
+    assert_eq!(body["hash"], unpaid.hash().to_string());
     assert_eq!(body["height"], Value::Null);
     let reason = body["reason"].as_str().unwrap();
     assert!(reason.contains("insufficient balance"), "{reason}");
-    let (status, body) = get(api, &format!("/transactions/{}", overdraft.hash()));
+    let (status, body) = get(api, &format!("/transactions/{}", unpaid.hash()));
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "rejected");
     assert_eq!(body["chain_id"], chain_a.to_string());
@@ -770,8 +804,16 @@ fn every_endpoint_of_one_host_with_good_and_bad_input() {
             .contains("insufficient balance"),
         "{body}"
     );
-    let (balance, nonce, _) = account_checked(api, &chain_a, &alice.address());
-    assert_eq!((balance, nonce), (699, 2), "a rejection changes nothing");
+    let (balance, nonce, _) = account_checked(api, &chain_a, &owner.address());
+    assert_eq!((balance, nonce), (0, 1), "a rejection changes nothing");
+    // Nonce 2 filled, the mint waiting behind it commits too.
+    let (status, body) = submit(api, &mint(chain_a, &owner, 2, &bob, 1), true);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "committed", "{body}");
+    eventually(Duration::from_secs(20), "the refill to commit", || {
+        get(api, &format!("/transactions/{}", refill.hash())).1["status"] == "committed"
+    });
+    committed_txs += 2;
 
     // ---- GET /metrics ----
     let (status, body) = get(api, "/metrics");
@@ -784,6 +826,12 @@ fn every_endpoint_of_one_host_with_good_and_bad_input() {
     );
     assert!(metric(text, "myriad_blocks_committed_total") >= head as f64);
     assert!(metric(text, "myriad_signatures_verified_total") >= committed_txs as f64);
+    for reason in ["unknown_sender", "nonce_too_far", "would_fail"] {
+        let name = format!("myriad_admit_refusals_total{{reason=\"{reason}\",origin=\"client\"}}");
+        assert_eq!(metric(text, &name), 1.0, "{reason}");
+    }
+    let name = "myriad_admit_refusals_total{reason=\"insufficient_balance\",origin=\"client\"}";
+    assert_eq!(metric(text, name), 2.0);
     assert!(
         text.contains("# TYPE myriad_txs_committed counter"),
         "{text}"

@@ -45,7 +45,7 @@ use crate::status::{Statuses, TxStatus};
 use crate::timers::Timers;
 use intake::{Item, Source};
 use load::Load;
-use mempools::Mempools;
+use mempools::{Mempools, Origin};
 use outbox::Outbox;
 use replies::Replies;
 use sync::BlockSync;
@@ -324,8 +324,9 @@ impl<S: HostStore> Host<S> {
         };
         match msg {
             Msg::Tx(tx) => {
-                // A peer's copy: admitted quietly, never sent on again.
-                let _ = self.admit(tx, work);
+                // A peer's copy: admitted by the same rules as a client's, quietly (the
+                // refusal is counted), never sent on again.
+                let _ = self.admit(tx, Origin::Peer, work);
             }
             Msg::Proposal(signed) => {
                 let height = signed.proposal.height;

@@ -17,7 +17,7 @@ pub use host::{
     Command, CreateError, Host, HostError, HostEvent, HostIo, SubmitError, TickReport,
     FUTURE_MSGS_MAX, SYNC_BLOCKS_MAX,
 };
-pub use mempool::AdmitError;
+pub use mempool::{AdmitError, NONCE_AHEAD_MAX, SENDER_TXS_MAX};
 pub use metrics::Metrics;
 pub use runner::{HostHandle, RunningHost, COMMANDS_MAX};
 pub use status::{Statuses, TxStatus, STATUSES_MAX};

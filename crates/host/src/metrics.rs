@@ -30,6 +30,9 @@ macro_rules! metrics {
     };
 }
 
+/// The labels of a transaction refused admission: why, and whether from a client or a peer.
+pub type RefusalLabels = [(&'static str, &'static str); 2];
+
 metrics! {
     chains_hosted: Gauge = Gauge::default(), "Chains in this host's store";
     chains_loaded: Gauge = Gauge::default(), "Chains loaded in memory";
@@ -46,6 +49,8 @@ metrics! {
     blocks_committed: Counter = Counter::default(), "Blocks committed";
     txs_committed: Counter = Counter::default(), "Transactions committed";
     signatures_verified: Counter = Counter::default(), "Signatures verified";
+    admit_refusals: Family<RefusalLabels, Counter> = Family::default(),
+        "Transactions refused admission to a mempool, by reason and origin (client or peer)";
     peers_penalized: Counter = Counter::default(), "Peers disconnected for misbehaving";
     evidence: Counter = Counter::default(), "Equivocations seen from validators";
     sends_dropped: Counter = Counter::default(),

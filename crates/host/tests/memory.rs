@@ -1,15 +1,20 @@
-//! Hosts over the in-memory transport: a host cut off from the others falls behind, and
-//! once joined again it catches up by block sync and validates the next block.
+//! Hosts over the in-memory transport: a host's policy on chains, a flood of unfunded
+//! transfers refused while a holder's transfer commits, and a host cut off from the others
+//! that falls behind and, once joined again, catches up by block sync and validates the next
+//! block.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use myriad_host::{Command, CreateError, HostConfig, Overrides, Policy, RunningHost, TxStatus};
+use myriad_host::{
+    AdmitError, Command, CreateError, HostConfig, Overrides, Policy, RunningHost, SubmitError,
+    TxStatus,
+};
 use myriad_net::MemoryNetwork;
 use myriad_store::RedbStore;
-use myriad_testing::{genesis, key, keys, mint};
-use myriad_types::{ChainId, Height, SignedGenesis, SignedTransaction};
+use myriad_testing::{genesis, key, keys, mint, transfer};
+use myriad_types::{ChainId, Height, SecretKey, SignedGenesis, SignedTransaction};
 use tokio::sync::oneshot;
 
 async fn commit(host: &RunningHost, tx: SignedTransaction) -> Height {
@@ -23,6 +28,16 @@ async fn commit(host: &RunningHost, tx: SignedTransaction) -> Height {
         TxStatus::Committed { height, .. } => height,
         other => panic!("not committed: {other:?}"),
     }
+}
+
+async fn submit(host: &RunningHost, tx: SignedTransaction) -> Result<TxStatus, SubmitError> {
+    let (reply, answer) = oneshot::channel();
+    assert!(host.handle.send(Command::Submit {
+        tx,
+        wait: false,
+        reply
+    }));
+    answer.await.unwrap()
 }
 
 async fn create(host: &RunningHost, genesis: SignedGenesis) -> Result<ChainId, CreateError> {
@@ -72,6 +87,61 @@ async fn the_host_policy_decides_which_chains_it_accepts() {
         Err(CreateError::Full(1))
     );
     assert_eq!(host.handle.store.chain_count().unwrap(), 1);
+    host.stop().await.unwrap();
+}
+
+/// More strangers' transfers than the chain's mempool holds — from keys that hold nothing,
+/// of more than exists, with nonces next or far ahead — are all refused with their reason,
+/// and a funded holder's transfer still commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_unfunded_transfers_leaves_room_for_a_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let (owner, holder) = (key(2), key(3));
+    let key = key(1);
+    let overrides = Overrides {
+        data_dir: Some(dir.path().to_owned()),
+        tick_ms: Some(5),
+        ..Overrides::default()
+    };
+    let mut config = HostConfig::load(None, overrides).unwrap();
+    config.limits.mempool_txs_per_chain = 32;
+    let places = config.limits.mempool_txs_per_chain;
+    let store = Arc::new(RedbStore::open(&config.store_path()).unwrap());
+    let (transport, inbound) = MemoryNetwork::new().join(key.host_id());
+    let host =
+        RunningHost::start(config, key.clone(), store, Arc::new(transport), inbound).unwrap();
+    let genesis = genesis(&owner, &[(key.host_id(), 1)], 0);
+    let chain = create(&host, genesis).await.unwrap();
+    commit(&host, mint(chain, &owner, 1, &holder, 100)).await;
+
+    let flood = 2 * places as u64;
+    for i in 0..flood {
+        let mut seed = [0xee; 32];
+        seed[..8].copy_from_slice(&i.to_le_bytes());
+        let stranger = SecretKey::from_seed(seed);
+        let nonce = if i % 2 == 0 { 1 } else { 1_000_000_000_000 };
+        let tx = transfer(chain, &stranger, nonce, &holder, 1_000_000_000_000_000);
+        match submit(&host, tx).await {
+            Err(SubmitError::Admit(AdmitError::UnknownSender { sender, .. })) => {
+                assert_eq!(nonce, 1);
+                assert_eq!(sender, stranger.address());
+            }
+            Err(SubmitError::Admit(AdmitError::NonceTooFar { got, next })) => {
+                assert_eq!((got, next), (nonce, 1));
+            }
+            other => panic!("a stranger's transfer was answered {other:?}"),
+        }
+    }
+    let height = commit(&host, transfer(chain, &holder, 1, &owner, 40)).await;
+    assert_eq!(height, Height(2));
+    let metrics = host.handle.metrics.render();
+    for reason in ["unknown_sender", "nonce_too_far"] {
+        let line = format!(
+            "myriad_admit_refusals_total{{reason=\"{reason}\",origin=\"client\"}} {}",
+            flood / 2
+        );
+        assert!(metrics.contains(&line), "no `{line}` in\n{metrics}");
+    }
     host.stop().await.unwrap();
 }
 

@@ -8,7 +8,7 @@ use myriad_types::{
     ValidatorSet, ValidatorSetError,
 };
 
-use crate::state::ChainState;
+use crate::state::{ChainState, StateView};
 
 /// The largest encoded signed transaction, in bytes.
 pub const TX_BYTES_MAX: usize = 4096;
@@ -96,8 +96,22 @@ fn check_shape(kind: &TxKind) -> Result<(), TxError> {
 /// Applies one transaction whose signature has already been checked (see
 /// [`check_stateless`]). On rejection the state is left exactly as it was.
 pub fn apply(state: &mut ChainState, signed: &SignedTransaction) -> Result<Receipt, TxError> {
+    apply_to(state, signed)?;
+    Ok(Receipt {
+        tx_hash: signed.hash(),
+        sender: signed.tx.sender,
+        nonce: signed.tx.nonce,
+    })
+}
+
+/// [`apply`] to any view of a chain's state: the one set of transaction rules, for the state
+/// itself and for a [`Scratch`](crate::Scratch) over it.
+pub(crate) fn apply_to(
+    state: &mut impl StateView,
+    signed: &SignedTransaction,
+) -> Result<(), TxError> {
     let tx = &signed.tx;
-    check_chain(&state.chain_id(), signed)?;
+    check_chain(&state.meta().chain_id, signed)?;
     check_shape(&tx.kind)?;
     let sender = state.account(&tx.sender);
     let expected = sender
@@ -159,15 +173,11 @@ pub fn apply(state: &mut ChainState, signed: &SignedTransaction) -> Result<Recei
             state.meta_mut().owner = *new_owner;
         }
     }
-    Ok(Receipt {
-        tx_hash: signed.hash(),
-        sender: tx.sender,
-        nonce: tx.nonce,
-    })
+    Ok(())
 }
 
 fn require_owner(
-    state: &ChainState,
+    state: &impl StateView,
     sender: &Address,
     action: &'static str,
 ) -> Result<(), TxError> {
@@ -189,7 +199,7 @@ fn debit(balance: Amount, amount: Amount) -> Result<Amount, TxError> {
 
 /// Writes the sender's new entry and adds `amount` to `to` (who may be the sender).
 fn credit(
-    state: &mut ChainState,
+    state: &mut impl StateView,
     sender: Address,
     sender_after: Account,
     to: Address,
@@ -216,7 +226,7 @@ fn credit(
 }
 
 fn mint(
-    state: &mut ChainState,
+    state: &mut impl StateView,
     sender: Address,
     sender_after: Account,
     to: Address,

@@ -4,6 +4,7 @@
 
 mod apply;
 mod block;
+mod scratch;
 mod state;
 pub mod tree;
 
@@ -11,4 +12,5 @@ pub use apply::{
     apply, check_form, check_stateless, execute_block, Receipt, TxError, TX_BYTES_MAX,
 };
 pub use block::{build_block, check_block, BlockError, BlockTemplate, BLOCK_TX_BYTES_MAX};
+pub use scratch::Scratch;
 pub use state::{verify_account, AccountProof, ChainMeta, ChainState};

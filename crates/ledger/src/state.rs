@@ -47,6 +47,34 @@ pub struct ChainState {
     changed: BTreeSet<Address>,
 }
 
+/// What applying a transaction reads and writes of a chain: its metadata and its accounts.
+/// The chain's state is one view; a [`Scratch`](crate::Scratch) over it is another.
+pub(crate) trait StateView {
+    fn meta(&self) -> &ChainMeta;
+    fn meta_mut(&mut self) -> &mut ChainMeta;
+    /// An account's entry; the default one for an account that is absent.
+    fn account(&self, address: &Address) -> Account;
+    fn set_account(&mut self, address: Address, account: Account);
+}
+
+impl StateView for ChainState {
+    fn meta(&self) -> &ChainMeta {
+        ChainState::meta(self)
+    }
+
+    fn meta_mut(&mut self) -> &mut ChainMeta {
+        ChainState::meta_mut(self)
+    }
+
+    fn account(&self, address: &Address) -> Account {
+        ChainState::account(self, address)
+    }
+
+    fn set_account(&mut self, address: Address, account: Account) {
+        ChainState::set_account(self, address, account);
+    }
+}
+
 /// Proof that an account holds a given entry under a state root.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct AccountProof {

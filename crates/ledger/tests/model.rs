@@ -4,7 +4,9 @@
 
 use std::collections::HashMap;
 
-use myriad_ledger::{apply, check_stateless, execute_block, verify_account, ChainState, TxError};
+use myriad_ledger::{
+    apply, check_stateless, execute_block, verify_account, ChainState, Scratch, TxError,
+};
 use myriad_testing::{tx, unsigned_genesis};
 use myriad_types::{
     Account, Address, Amount, BoundedVec, Genesis, Memo, SecretKey, SignedGenesis,
@@ -295,6 +297,26 @@ fn check_against_model(state: &ChainState, model: &Model) -> Result<(), TestCase
     Ok(())
 }
 
+/// The same transactions tried on a scratch view of the block's first state get the same
+/// verdicts and leave the accounts as applying them to the state did, the state untouched.
+fn check_scratch(
+    start: &ChainState,
+    tried: &[(SignedTransaction, bool)],
+    end: &ChainState,
+) -> Result<(), TestCaseError> {
+    let root = start.state_root();
+    let mut scratch = Scratch::new(start);
+    for (signed, accepted) in tried {
+        let result = scratch.apply(signed);
+        prop_assert_eq!(result.is_ok(), *accepted, "scratch gave {:?}", result);
+    }
+    for address in addresses() {
+        prop_assert_eq!(scratch.account(&address), end.account(&address));
+    }
+    prop_assert_eq!(start.state_root(), root, "a scratch view changed its state");
+    Ok(())
+}
+
 /// Runs `steps` and returns the final root and the transactions in their blocks.
 fn run(
     steps: &[Step],
@@ -309,6 +331,9 @@ fn run(
     };
     let mut blocks = vec![];
     let mut block = vec![];
+    // The block's first state, and every transaction tried in it with its verdict.
+    let mut block_start = state.clone();
+    let mut tried: Vec<(SignedTransaction, bool)> = vec![];
     for step in steps {
         let signed = transaction(&state, &model, step);
         let stateless = check_stateless(&state.chain_id(), &signed);
@@ -324,6 +349,7 @@ fn run(
         let accepted = model.apply(step, signed.tx.nonce);
         let result = apply(&mut state, &signed);
         prop_assert_eq!(result.is_ok(), accepted, "{:?} gave {:?}", step, result);
+        tried.push((signed.clone(), accepted));
         if accepted {
             block.push(signed);
         } else {
@@ -338,6 +364,7 @@ fn run(
             }
         }
         if step.end_block || std::ptr::eq(step, &steps[steps.len() - 1]) {
+            check_scratch(&block_start, &std::mem::take(&mut tried), &state)?;
             // End the block: its transactions are applied; the height advances and a
             // validator set chosen in it takes over.
             let (next, receipts, root) = execute_block(state, &[]);
@@ -346,6 +373,7 @@ fn run(
             state = next;
             model.end_block();
             blocks.push(std::mem::take(&mut block));
+            block_start = state.clone();
         }
         check_against_model(&state, &model)?;
     }

@@ -2,7 +2,7 @@
 //! stores) validating 50+ chains over a seeded, faulty network in virtual time — drops,
 //! delays, duplicates, partitions, crashes between ticks and in the middle of a write,
 //! byzantine twins and equivocators, chains created and validators changed during the run,
-//! bursts that overflow mempools — with checkers for agreement, validity, durability,
+//! bursts that overflow mempools and floods of unfunded transfers — with checkers for agreement, validity, durability,
 //! acknowledgements, conservation, stores that reopen, liveness and never signing twice.
 //! One seed, one trace.
 #![forbid(unsafe_code)]
@@ -46,9 +46,11 @@ pub struct SimConfig {
     pub partitions_max: u64,
     /// The most host crashes during the faulty time.
     pub crashes_max: u64,
-    /// The most bursts of `burst_txs` transactions for one chain at once.
+    /// The most bursts of `burst_txs` transactions for one chain at once, each with
+    /// `flood_txs` transfers from strangers that hold nothing, which every host must refuse.
     pub bursts_max: u64,
     pub burst_txs: usize,
+    pub flood_txs: usize,
     /// The most chains created during the faulty time.
     pub new_chains_max: u64,
     /// The most validator set changes during the faulty time.
@@ -85,6 +87,7 @@ impl Default for SimConfig {
             crashes_max: 4,
             bursts_max: 3,
             burst_txs: 60,
+            flood_txs: 20,
             new_chains_max: 6,
             validator_changes_max: 6,
             host: HostConfig::in_memory(5, limits, consensus),
@@ -124,6 +127,12 @@ pub struct Stats {
     pub bursts: u64,
     /// Transactions refused because a mempool was full.
     pub mempool_refusals: u64,
+    /// Clients' transactions refused by the admission rules: their sender could not pay for
+    /// them yet (what funds them still pending), their nonce ran too far ahead, or the
+    /// sender's share of the mempool was full. The clients send them again until they commit.
+    pub admission_refusals: u64,
+    /// Strangers' unfunded transfers refused, as every one must be.
+    pub floods_refused: u64,
     /// Transactions admitted, then rejected (they expired waiting for a nonce gap, or lost
     /// their nonce to another).
     pub txs_rejected: u64,
@@ -149,6 +158,8 @@ impl Stats {
         self.chains_created += other.chains_created;
         self.bursts += other.bursts;
         self.mempool_refusals += other.mempool_refusals;
+        self.admission_refusals += other.admission_refusals;
+        self.floods_refused += other.floods_refused;
         self.forgeries_refused += other.forgeries_refused;
         self.txs_rejected += other.txs_rejected;
         self.evidence += other.evidence;

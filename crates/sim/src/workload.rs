@@ -1,5 +1,6 @@
 //! The clients: random mints, transfers and burns on random chains, validator changes by
-//! the owners, re-sent until committed.
+//! the owners, re-sent until committed; and strangers' unfunded transfers, which no host may
+//! admit.
 
 use std::collections::BTreeSet;
 
@@ -65,6 +66,28 @@ impl Clients {
             (from, kind)
         };
         self.sign(chain_id, slot, kind)
+    }
+
+    /// A transfer no host may admit: from a fresh key that holds nothing, of more than
+    /// exists, with a nonce either next or far ahead. Not pending: it is never sent again.
+    pub fn stranger(&self, chain_id: ChainId, rng: &mut Rng) -> SignedTransaction {
+        let stranger = SecretKey::from_seed(rng.seed32());
+        let nonce = if rng.chance(0.5) {
+            1
+        } else {
+            1_000_000_000_000
+        };
+        let tx = Transaction {
+            chain_id,
+            sender: stranger.address(),
+            nonce,
+            kind: TxKind::Transfer {
+                to: self.users[0].address(),
+                amount: 1_000_000_000_000_000,
+                memo: Memo::default(),
+            },
+        };
+        SignedTransaction::sign(tx, &stranger)
     }
 
     /// The owner's change of the chain's validators.

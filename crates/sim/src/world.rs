@@ -62,10 +62,15 @@ impl Event {
     }
 }
 
+/// Where a host's answer to a submitted transaction arrives.
+type TxReceiver = oneshot::Receiver<Result<TxStatus, SubmitError>>;
+
 /// What a client waits to hear back from a host.
 #[derive(Debug)]
 enum Reply {
-    Tx(Hash, oneshot::Receiver<Result<TxStatus, SubmitError>>),
+    Tx(Hash, TxReceiver),
+    /// A stranger's unfunded transfer, which must be refused.
+    Flood(Hash, TxReceiver),
     Create(usize, oneshot::Receiver<Result<ChainId, CreateError>>),
 }
 

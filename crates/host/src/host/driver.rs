@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use myriad_consensus::{Effect, Input, Instance, TimeoutKind};
-use myriad_ledger::{apply, build_block, check_block, BlockTemplate, ChainState};
+use myriad_ledger::{build_block, check_block, BlockTemplate, ChainState, Scratch};
 use myriad_net::Msg;
 use myriad_store::HostStore;
 use myriad_types::{Block, Certificate, ChainId, Hash, Height, HostId, SignedTransaction};
@@ -224,8 +224,7 @@ impl<S: HostStore> Host<S> {
             if tx.tx.nonce != next {
                 return true;
             }
-            let mut scratch = state.clone();
-            match apply(&mut scratch, tx) {
+            match Scratch::new(state).apply(tx) {
                 Ok(_) => true,
                 Err(error) => {
                     reasons.insert(tx.hash(), error.to_string());

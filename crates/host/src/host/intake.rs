@@ -1,7 +1,8 @@
 //! Intake: the tick's inputs (this host's own messages fed back, peers' envelopes, client
-//! commands), the checks that need no signature, and every signature of the tick verified in
-//! one batch, bisected to find the bad ones; the verdicts go back to the inputs that carried
-//! them.
+//! commands), the checks that need no signature (a transaction's admission among them, so
+//! a flood the mempool would refuse costs no signature checks), and every signature of the
+//! tick verified in one batch, bisected to find the bad ones; the verdicts go back to the
+//! inputs that carried them.
 
 use myriad_ledger::check_form;
 use myriad_net::{ChainMsg, Inbound, Msg, Transport};
@@ -9,6 +10,7 @@ use myriad_store::HostStore;
 use myriad_types::{ChainId, HostId, SignatureCheck, SignedGenesis, SignedTransaction};
 use tokio::sync::oneshot;
 
+use super::mempools::Origin;
 use super::{Command, CreateError, Host, SubmitError, TickReport, Work};
 use crate::mempool::AdmitError;
 use crate::metrics::kind;
@@ -207,9 +209,11 @@ impl<S: HostStore> Host<S> {
                 Err(())
             }
             Msg::Tx(tx) => {
-                if slot.mempool.contains(&tx.hash()) || check_form(&item.chain, tx).is_err() {
-                    return Err(());
-                }
+                check_form(&item.chain, tx).map_err(drop)?;
+                // Refused before its signature costs anything.
+                slot.mempool
+                    .check(tx, &slot.state)
+                    .map_err(|error| self.refused(&error, Origin::Peer))?;
                 Ok(vec![tx.signature_check()])
             }
             Msg::Proposal(signed) => {
@@ -239,7 +243,8 @@ impl<S: HostStore> Host<S> {
         }
     }
 
-    /// The checks of a client's transaction that need no signature.
+    /// The checks of a client's transaction that need no signature: its form, and whether
+    /// its chain's mempool would admit it (checked again once its signature is verified).
     fn precheck(&mut self, tx: &SignedTransaction) -> Result<(), SubmitError> {
         if self.load.is_busy(&self.config.limits) {
             self.metrics.refused_busy.inc();
@@ -251,7 +256,14 @@ impl<S: HostStore> Host<S> {
         if !self.table.load(&*self.store, &chain) {
             return Err(SubmitError::UnknownChain(chain));
         }
-        check_form(&chain, tx).map_err(SubmitError::Invalid)
+        check_form(&chain, tx).map_err(SubmitError::Invalid)?;
+        let Some(slot) = self.table.get(&chain) else {
+            return Err(SubmitError::UnknownChain(chain));
+        };
+        slot.mempool.check(tx, &slot.state).map_err(|error| {
+            self.refused(&error, Origin::Client);
+            SubmitError::Admit(error)
+        })
     }
 
     /// Handles each item whose signatures are valid; a peer that sent a bad one is

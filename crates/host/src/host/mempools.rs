@@ -1,6 +1,7 @@
 //! The mempools of all chains together: the host-wide totals their limits bound, client
-//! submissions and peers' transactions admitted, and transactions leaving (rejected,
-//! superseded, or expired after `limits.mempool_ttl_ms`).
+//! submissions and peers' transactions admitted by the same rules (see `crate::mempool`)
+//! and their refusals counted, and transactions leaving (rejected, superseded, or expired
+//! after `limits.mempool_ttl_ms`).
 
 use myriad_consensus::Input;
 use myriad_ledger::TxError;
@@ -60,11 +61,37 @@ impl Mempools {
     }
 }
 
+/// Where a transaction offered to a mempool comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Origin {
+    Client,
+    /// A peer's copy (relayed by the validator a client sent it to).
+    Peer,
+}
+
 impl<S: HostStore> Host<S> {
+    /// Counts a refusal of admission by its reason. A peer's copy of a transaction already
+    /// pending here is not one: validators relay what their clients send, and the network
+    /// may deliver a copy twice.
+    pub(super) fn refused(&self, error: &AdmitError, origin: Origin) {
+        if origin == Origin::Peer && matches!(error, AdmitError::Duplicate(_)) {
+            return;
+        }
+        let origin = match origin {
+            Origin::Client => "client",
+            Origin::Peer => "peer",
+        };
+        self.metrics
+            .admit_refusals
+            .get_or_create(&[("reason", error.reason()), ("origin", origin)])
+            .inc();
+    }
+
     /// Admits a transaction to its chain's mempool; starts the chain's instance if idle.
     pub(super) fn admit(
         &mut self,
         tx: SignedTransaction,
+        origin: Origin,
         work: &mut Work,
     ) -> Result<(), AdmitError> {
         let room = self.mempools.room(&self.config.limits);
@@ -73,7 +100,13 @@ impl<S: HostStore> Host<S> {
         let Some(slot) = self.table.get_mut(&chain) else {
             return Ok(());
         };
-        let bytes = slot.mempool.admit(tx, &slot.state, room, now)?;
+        let bytes = match slot.mempool.admit(tx, &slot.state, room, now) {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                self.refused(&error, origin);
+                return Err(error);
+            }
+        };
         self.mempools.txs += 1;
         self.mempools.bytes += bytes;
         if slot.instance.is_none() {
@@ -105,7 +138,7 @@ impl<S: HostStore> Host<S> {
         let Submission { tx, wait, reply } = submission;
         let chain = tx.tx.chain_id;
         let hash = tx.hash();
-        match self.admit(tx.clone(), work) {
+        match self.admit(tx.clone(), Origin::Client, work) {
             Err(error) => {
                 let _ = reply.send(Err(SubmitError::Admit(error)));
             }

@@ -5,13 +5,13 @@ use myriad_host::{AdmitError, Command, SubmitError, TxStatus};
 use myriad_ledger::TxError;
 use myriad_testing::unsigned_genesis;
 use myriad_types::{
-    ChainId, Genesis, HostId, SecretKey, SignedGenesis, SignedTransaction, Validator,
+    ChainId, Genesis, Hash, HostId, SecretKey, SignedGenesis, SignedTransaction, Validator,
 };
 use tokio::sync::oneshot;
 
 use crate::workload::Clients;
 
-use super::{Chain, Event, Reply, World};
+use super::{Chain, Event, Reply, TxReceiver, World};
 
 impl World {
     /// A chain with 4 to 7 validators drawn from the hosts; a byzantine host among them
@@ -86,8 +86,19 @@ impl World {
         self.wake(node, self.now + self.config.host.tick_ms);
     }
 
-    /// Sends a transaction to one validator of its chain that is up, with `wait`.
+    /// Sends a client's transaction to one validator of its chain that is up, with `wait`.
     pub(super) fn send_tx(&mut self, chain: ChainId, tx: SignedTransaction) {
+        self.submit_to_validator(chain, tx, Reply::Tx);
+    }
+
+    /// Sends a transaction to one validator of its chain that is up, with `wait`; `reply`
+    /// says what its answer is for.
+    fn submit_to_validator(
+        &mut self,
+        chain: ChainId,
+        tx: SignedTransaction,
+        reply: fn(Hash, TxReceiver) -> Reply,
+    ) {
         let up: Vec<usize> = self
             .checker
             .validators(&chain)
@@ -99,14 +110,14 @@ impl World {
             return;
         }
         let node = self.rng.pick(&up);
-        let (reply, receiver) = oneshot::channel();
+        let (sender, receiver) = oneshot::channel();
         let hash = tx.hash();
         let command = Command::Submit {
             tx,
             wait: true,
-            reply,
+            reply: sender,
         };
-        self.command(node, command, Reply::Tx(hash, receiver));
+        self.command(node, command, reply(hash, receiver));
     }
 
     pub(super) fn submit(&mut self) {
@@ -137,6 +148,10 @@ impl World {
         for _ in 0..self.config.burst_txs {
             let tx = self.chains[index].clients.next(chain, &mut self.rng);
             self.send_tx(chain, tx);
+        }
+        for _ in 0..self.config.flood_txs {
+            let tx = self.chains[index].clients.stranger(chain, &mut self.rng);
+            self.submit_to_validator(chain, tx, Reply::Flood);
         }
     }
 
@@ -210,6 +225,13 @@ impl World {
                     Ok(Err(SubmitError::Admit(AdmitError::Busy(_)))) => {
                         self.stats.mempool_refusals += 1;
                     }
+                    Ok(Err(SubmitError::Admit(
+                        AdmitError::UnknownSender { .. }
+                        | AdmitError::InsufficientBalance { .. }
+                        | AdmitError::NonceTooFar { .. }
+                        | AdmitError::SenderShareFull { .. }
+                        | AdmitError::WouldFail(_),
+                    ))) => self.stats.admission_refusals += 1,
                     Ok(Ok(TxStatus::Rejected { .. })) => self.stats.txs_rejected += 1,
                     Ok(Err(SubmitError::Invalid(TxError::BadSignature(_)))) => {
                         self.stats.forgeries_refused += 1;
@@ -217,6 +239,20 @@ impl World {
                     Ok(_) => {}
                     Err(oneshot::error::TryRecvError::Empty) => {
                         self.nodes[node].replies.push(Reply::Tx(hash, receiver));
+                    }
+                    Err(oneshot::error::TryRecvError::Closed) => {}
+                },
+                Reply::Flood(hash, mut receiver) => match receiver.try_recv() {
+                    Ok(Err(SubmitError::Admit(
+                        AdmitError::UnknownSender { .. } | AdmitError::NonceTooFar { .. },
+                    ))) => self.stats.floods_refused += 1,
+                    // A validator that has not received the chain's genesis yet.
+                    Ok(Err(SubmitError::UnknownChain(_) | SubmitError::ShuttingDown)) => {}
+                    Ok(answer) => self.checker.unexpected(format!(
+                        "node {node} answered {answer:?} to a stranger's unfunded transfer {hash}"
+                    )),
+                    Err(oneshot::error::TryRecvError::Empty) => {
+                        self.nodes[node].replies.push(Reply::Flood(hash, receiver));
                     }
                     Err(oneshot::error::TryRecvError::Closed) => {}
                 },
