@@ -44,6 +44,7 @@ use crate::metrics::Metrics;
 use crate::status::{Statuses, TxStatus};
 use crate::timers::Timers;
 use intake::{Item, Source};
+pub use load::HOST_BUSY;
 use load::Load;
 use mempools::{Mempools, Origin};
 use outbox::Outbox;

@@ -15,7 +15,7 @@ mod verify;
 pub use config::{read_key, write_key, ConfigError, HostConfig, Limits, Overrides, Peer, Policy};
 pub use host::{
     Command, CreateError, Host, HostError, HostEvent, HostIo, SubmitError, TickReport,
-    FUTURE_MSGS_MAX, SYNC_BLOCKS_MAX,
+    FUTURE_MSGS_MAX, HOST_BUSY, SYNC_BLOCKS_MAX,
 };
 pub use mempool::{AdmitError, NONCE_AHEAD_MAX, SENDER_TXS_MAX};
 pub use metrics::Metrics;

@@ -2,7 +2,8 @@
 //! stores) validating 50+ chains over a seeded, faulty network in virtual time — drops,
 //! delays, duplicates, partitions, crashes between ticks and in the middle of a write,
 //! byzantine twins and equivocators, chains created and validators changed during the run,
-//! bursts that overflow mempools and floods of unfunded transfers — with checkers for agreement, validity, durability,
+//! bursts that overflow mempools, floods of unfunded transfers, overloads that make the hosts
+//! busy (ticks take virtual time by the work they do) — with checkers for agreement, validity, durability,
 //! acknowledgements, conservation, stores that reopen, liveness and never signing twice.
 //! One seed, one trace.
 #![forbid(unsafe_code)]
@@ -51,6 +52,14 @@ pub struct SimConfig {
     pub bursts_max: u64,
     pub burst_txs: usize,
     pub flood_txs: usize,
+    /// The most overloads, after the faults stop: `overload_txs` transactions over all chains
+    /// at once, each followed by a check that everything pending commits within
+    /// `recovery_ms`.
+    pub overloads_max: u64,
+    pub overload_txs: usize,
+    pub recovery_ms: u64,
+    /// What a tick costs in virtual time.
+    pub tick_cost: TickCost,
     /// The most chains created during the faulty time.
     pub new_chains_max: u64,
     /// The most validator set changes during the faulty time.
@@ -88,10 +97,33 @@ impl Default for SimConfig {
             bursts_max: 3,
             burst_txs: 60,
             flood_txs: 20,
+            overloads_max: 2,
+            overload_txs: 1_500,
+            recovery_ms: 20_000,
+            tick_cost: TickCost {
+                message_us: 20,
+                signature_us: 40,
+            },
             new_chains_max: 6,
             validator_changes_max: 6,
             host: HostConfig::in_memory(5, limits, consensus),
         }
+    }
+}
+
+/// The virtual time a tick takes: its messages and commands, and the signatures it checks.
+/// Messages a host sends leave when its tick ends, and its next tick starts after that.
+#[derive(Debug, Clone, Copy)]
+pub struct TickCost {
+    pub message_us: u64,
+    pub signature_us: u64,
+}
+
+impl TickCost {
+    pub fn of(&self, report: &myriad_host::TickReport) -> u64 {
+        let messages = report.messages as u64 * self.message_us;
+        let signatures = report.signatures as u64 * self.signature_us;
+        (messages + signatures) / 1000
     }
 }
 
@@ -125,6 +157,9 @@ pub struct Stats {
     /// Chains created during the faulty time.
     pub chains_created: u64,
     pub bursts: u64,
+    pub overloads: u64,
+    /// Transactions refused because the host was busy (its ticks ran late).
+    pub busy_refusals: u64,
     /// Transactions refused because a mempool was full.
     pub mempool_refusals: u64,
     /// Clients' transactions refused by the admission rules: their sender could not pay for
@@ -157,6 +192,8 @@ impl Stats {
         self.validator_changes += other.validator_changes;
         self.chains_created += other.chains_created;
         self.bursts += other.bursts;
+        self.overloads += other.overloads;
+        self.busy_refusals += other.busy_refusals;
         self.mempool_refusals += other.mempool_refusals;
         self.admission_refusals += other.admission_refusals;
         self.floods_refused += other.floods_refused;

@@ -99,7 +99,7 @@ fn main() -> ExitCode {
 /// What the seeds exercised, in one line.
 fn summary(total: &Stats) -> String {
     format!(
-        "{} blocks, {} transactions committed ({} acknowledged, {} expired or superseded), {} crashes, {} partitions, {} sync blocks served, {} validator changes, {} chains created, {} mempool refusals, {} admission refusals, {} unfunded floods refused, {} forgeries refused, {} pieces of evidence",
+        "{} blocks, {} transactions committed ({} acknowledged, {} expired or superseded), {} crashes, {} partitions, {} sync blocks served, {} validator changes, {} chains created, {} overloads ({} busy refusals), {} mempool refusals, {} admission refusals, {} unfunded floods refused, {} forgeries refused, {} pieces of evidence",
         total.blocks_decided,
         total.txs_committed,
         total.txs_acknowledged,
@@ -109,6 +109,8 @@ fn summary(total: &Stats) -> String {
         total.sync_blocks_served,
         total.validator_changes,
         total.chains_created,
+        total.overloads,
+        total.busy_refusals,
         total.mempool_refusals,
         total.admission_refusals,
         total.floods_refused,

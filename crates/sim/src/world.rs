@@ -38,6 +38,9 @@ enum Event {
     Submit,
     Resend,
     Burst,
+    Overload,
+    /// Everything pending must have committed by now: the overload at this time is over.
+    Recovered(u64),
     CreateChain,
     ChangeValidators,
     EndFaults,
@@ -58,6 +61,8 @@ impl Event {
             Event::CreateChain => (9, 0),
             Event::ChangeValidators => (10, 0),
             Event::EndFaults => (11, 0),
+            Event::Overload => (12, 0),
+            Event::Recovered(at) => (13, *at),
         }
     }
 }
@@ -248,6 +253,13 @@ impl World {
             let at = self.rng.below(end);
             self.push(at, Event::ChangeValidators);
         }
+        // Overloads come after the faults, one recovery apart, so that each is checked alone.
+        let mut at = end;
+        for _ in 0..self.rng.between(0, self.config.overloads_max) {
+            at += self.rng.between(500, 5_000);
+            self.push(at, Event::Overload);
+            at += self.config.recovery_ms;
+        }
         self.push(0, Event::Submit);
         self.push(0, Event::Resend);
         self.push(end, Event::EndFaults);
@@ -293,6 +305,8 @@ impl World {
             Event::Submit => self.submit(),
             Event::Resend => self.resend(),
             Event::Burst => self.burst(),
+            Event::Overload => self.overload(),
+            Event::Recovered(at) => self.recovered(at),
             Event::CreateChain => {
                 if self.faulty {
                     self.create_chain(false);

@@ -11,7 +11,7 @@ use myriad_types::{ChainId, HostId, SignatureCheck, SignedGenesis, SignedTransac
 use tokio::sync::oneshot;
 
 use super::mempools::Origin;
-use super::{Command, CreateError, Host, SubmitError, TickReport, Work};
+use super::{Command, CreateError, Host, SubmitError, TickReport, Work, HOST_BUSY};
 use crate::mempool::AdmitError;
 use crate::metrics::kind;
 use crate::status::TxStatus;
@@ -248,9 +248,7 @@ impl<S: HostStore> Host<S> {
     fn precheck(&mut self, tx: &SignedTransaction) -> Result<(), SubmitError> {
         if self.load.is_busy(&self.config.limits) {
             self.metrics.refused_busy.inc();
-            return Err(SubmitError::Admit(AdmitError::Busy(
-                "this host (its ticks run late)",
-            )));
+            return Err(SubmitError::Admit(AdmitError::Busy(HOST_BUSY)));
         }
         let chain = tx.tx.chain_id;
         if !self.table.load(&*self.store, &chain) {

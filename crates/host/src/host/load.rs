@@ -9,6 +9,9 @@
 
 use crate::config::Limits;
 
+/// What is busy when a client's transaction is refused because the host's ticks run late.
+pub const HOST_BUSY: &str = "this host (its ticks run late)";
+
 /// The weight of the newest tick in the smoothed tick duration, as 1 / this.
 const SMOOTHING: u64 = 4;
 /// Consensus timeouts stretch by this many smoothed tick durations: a round's messages take

@@ -1,7 +1,7 @@
 //! The clients' side of the world: chains created, transactions submitted and resent,
 //! bursts, validator changes, and the hosts' answers.
 
-use myriad_host::{AdmitError, Command, SubmitError, TxStatus};
+use myriad_host::{AdmitError, Command, SubmitError, TxStatus, HOST_BUSY};
 use myriad_ledger::TxError;
 use myriad_testing::unsigned_genesis;
 use myriad_types::{
@@ -155,6 +155,33 @@ impl World {
         }
     }
 
+    /// Far more transactions than the hosts can take at once, over all chains: the hosts
+    /// must refuse what they cannot take, stay live, and commit everything pending within
+    /// `recovery_ms`.
+    pub(super) fn overload(&mut self) {
+        self.log(|| "overload".to_owned());
+        self.stats.overloads += 1;
+        for _ in 0..self.config.overload_txs {
+            let index = self.rng.below(self.chains.len() as u64) as usize;
+            let chain = self.chains[index].id;
+            let tx = self.chains[index].clients.next(chain, &mut self.rng);
+            self.send_tx(chain, tx);
+        }
+        let at = self.now;
+        self.push(at + self.config.recovery_ms, Event::Recovered(at));
+    }
+
+    /// Checks that the overload at `at` is over: nothing the clients sent is pending.
+    pub(super) fn recovered(&mut self, at: u64) {
+        let pending: usize = self.chains.iter().map(|c| c.clients.pending.len()).sum();
+        if pending > 0 {
+            self.checker.liveness(format!(
+                "{pending} transactions still pending {} ms after the overload at {at} ms",
+                self.config.recovery_ms
+            ));
+        }
+    }
+
     pub(super) fn resend(&mut self) {
         let mut any = false;
         for index in 0..self.chains.len() {
@@ -221,6 +248,9 @@ impl World {
                         self.stats.txs_acknowledged += 1;
                         self.checker
                             .acknowledged_tx(node, &store, hash, (chain, height));
+                    }
+                    Ok(Err(SubmitError::Admit(AdmitError::Busy(what)))) if what == HOST_BUSY => {
+                        self.stats.busy_refusals += 1;
                     }
                     Ok(Err(SubmitError::Admit(AdmitError::Busy(_)))) => {
                         self.stats.mempool_refusals += 1;

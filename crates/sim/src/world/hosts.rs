@@ -75,12 +75,15 @@ impl World {
         };
         let inbound = std::mem::take(&mut n.inbox);
         let commands = std::mem::take(&mut n.commands);
-        let result = host
-            .tick(now, inbound, commands, &n.transport)
-            .map(|report| (report.messages, host.next_tick_ms(&report, now)));
-        self.collect(node);
+        let cost = self.config.tick_cost;
+        let result = host.tick(now, inbound, commands, &n.transport).map(|report| {
+            let took = cost.of(&report);
+            (report.messages, took, host.next_tick_ms(&report, now + took))
+        });
+        let took = result.as_ref().map_or(0, |(_, took, _)| *took);
+        self.collect(node, took);
         match result {
-            Ok((messages, next)) => {
+            Ok((messages, _, next)) => {
                 self.stats.max_tick_messages = self.stats.max_tick_messages.max(messages);
                 self.wake(node, next);
             }
@@ -94,13 +97,14 @@ impl World {
         }
     }
 
-    /// Takes what a node's host said in its last tick and checks it.
-    pub(super) fn collect(&mut self, node: usize) {
+    /// Takes what a node's host said in its last tick, which took `took` ms, and checks it;
+    /// what it sent leaves when the tick ends.
+    pub(super) fn collect(&mut self, node: usize, took: u64) {
         self.collect_events(node);
         self.collect_replies(node);
         let sent = self.nodes[node].transport.take_sent();
         for (to, envelope) in sent {
-            self.send(node, to, envelope);
+            self.send(node, to, envelope, took);
         }
         for (peer, reason) in self.nodes[node].transport.take_penalties() {
             let byzantine = self.byzantine_host;
@@ -174,7 +178,7 @@ impl World {
 
     /// Sends what a node sent one peer through the faulty network, to every node that holds
     /// that peer's key; notes what an honest node signed.
-    pub(super) fn send(&mut self, node: usize, to: HostId, envelope: Envelope) {
+    pub(super) fn send(&mut self, node: usize, to: HostId, envelope: Envelope, after: u64) {
         let me = self.nodes[node].id();
         let honest = self.nodes[node].honest;
         for item in envelope.items.iter() {
@@ -217,7 +221,7 @@ impl World {
                     from: node,
                     envelope: Box::new(copy),
                 };
-                self.push(self.now + delay, event);
+                self.push(self.now + after + delay, event);
             }
         }
     }
