@@ -198,6 +198,17 @@ impl Mempool {
         check_funds(tx, &pending, state)
     }
 
+    /// Up to `max` transactions that could go in the next block as it stands: each the next
+    /// nonce of its sender.
+    pub fn ready(&self, state: &ChainState, max: usize) -> Vec<SignedTransaction> {
+        self.txs
+            .values()
+            .filter(|p| p.tx.tx.nonce == state.account(&p.tx.tx.sender).nonce.saturating_add(1))
+            .take(max)
+            .map(|p| p.tx.clone())
+            .collect()
+    }
+
     /// The candidates for the next block.
     pub fn candidates(&self) -> Vec<SignedTransaction> {
         self.txs.values().map(|p| p.tx.clone()).collect()

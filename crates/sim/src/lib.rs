@@ -53,10 +53,11 @@ pub struct SimConfig {
     pub burst_txs: usize,
     pub flood_txs: usize,
     /// The most overloads, after the faults stop: `overload_txs` transactions over all chains
-    /// at once, each followed by a check that everything pending commits within
-    /// `recovery_ms`.
+    /// within `overload_ms`, each followed by a check that everything pending commits within
+    /// `recovery_ms` of its end.
     pub overloads_max: u64,
     pub overload_txs: usize,
+    pub overload_ms: u64,
     pub recovery_ms: u64,
     /// What a tick costs in virtual time.
     pub tick_cost: TickCost,
@@ -97,12 +98,14 @@ impl Default for SimConfig {
             bursts_max: 3,
             burst_txs: 60,
             flood_txs: 20,
-            overloads_max: 2,
+            overloads_max: 1,
             overload_txs: 1_500,
-            recovery_ms: 20_000,
+            overload_ms: 1_000,
+            recovery_ms: 40_000,
+            // Hosts far slower than real ones, so that the simulator's small load overloads them.
             tick_cost: TickCost {
-                message_us: 20,
-                signature_us: 40,
+                message_us: 300,
+                signature_us: 600,
             },
             new_chains_max: 6,
             validator_changes_max: 6,

@@ -16,6 +16,7 @@ use crate::net::{Faults, SimTransport};
 use crate::rng::Rng;
 use crate::workload::Clients;
 use crate::{Byzantine, Outcome, SimConfig, Stats};
+use clients::OVERLOAD_SLICE_MS;
 
 mod clients;
 mod hosts;
@@ -38,7 +39,11 @@ enum Event {
     Submit,
     Resend,
     Burst,
-    Overload,
+    /// A slice of an overload that started at `started`; `slices_left` follow it.
+    Overload {
+        started: u64,
+        slices_left: u64,
+    },
     /// Everything pending must have committed by now: the overload at this time is over.
     Recovered(u64),
     CreateChain,
@@ -61,7 +66,7 @@ impl Event {
             Event::CreateChain => (9, 0),
             Event::ChangeValidators => (10, 0),
             Event::EndFaults => (11, 0),
-            Event::Overload => (12, 0),
+            Event::Overload { slices_left, .. } => (12, *slices_left),
             Event::Recovered(at) => (13, *at),
         }
     }
@@ -104,6 +109,11 @@ struct Node {
     replies: Vec<Reply>,
     /// When the next tick is due, if one is scheduled.
     tick_at: Option<u64>,
+    /// When the tick in progress ends: the host takes nothing else before.
+    busy_until: u64,
+    /// The host answered "busy" (503, retry after a second): its clients send it nothing
+    /// before this time.
+    quiet_until: u64,
     /// Bumped at every crash, so that ticks scheduled before it are ignored.
     epoch: u64,
     /// The next write fails and the host dies with it.
@@ -126,6 +136,8 @@ impl Node {
             commands: Vec::new(),
             replies: Vec::new(),
             tick_at: None,
+            busy_until: 0,
+            quiet_until: 0,
             epoch: 0,
             crash_on_write: false,
             acked: Vec::new(),
@@ -149,6 +161,9 @@ struct World {
     chains: Vec<Chain>,
     faults: Faults,
     faulty: bool,
+    /// Whether the clients' resend loop runs (it stops once nothing is pending after the
+    /// faults, and an overload starts it again).
+    resending: bool,
     byzantine: Byzantine,
     byzantine_host: Option<HostId>,
     checker: Checker,
@@ -198,6 +213,7 @@ impl World {
             chains: Vec::new(),
             faults,
             faulty: true,
+            resending: true,
             byzantine,
             byzantine_host: bad.map(|bad| keys[bad].host_id()),
             checker: Checker::default(),
@@ -257,8 +273,16 @@ impl World {
         let mut at = end;
         for _ in 0..self.rng.between(0, self.config.overloads_max) {
             at += self.rng.between(500, 5_000);
-            self.push(at, Event::Overload);
-            at += self.config.recovery_ms;
+            let slices_left = self.config.overload_ms / OVERLOAD_SLICE_MS;
+            let started = at;
+            self.push(
+                at,
+                Event::Overload {
+                    started,
+                    slices_left,
+                },
+            );
+            at += self.config.overload_ms + self.config.recovery_ms;
         }
         self.push(0, Event::Submit);
         self.push(0, Event::Resend);
@@ -305,7 +329,10 @@ impl World {
             Event::Submit => self.submit(),
             Event::Resend => self.resend(),
             Event::Burst => self.burst(),
-            Event::Overload => self.overload(),
+            Event::Overload {
+                started,
+                slices_left,
+            } => self.overload(started, slices_left),
             Event::Recovered(at) => self.recovered(at),
             Event::CreateChain => {
                 if self.faulty {

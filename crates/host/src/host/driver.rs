@@ -8,11 +8,17 @@ use myriad_consensus::{Effect, Input, Instance, TimeoutKind};
 use myriad_ledger::{build_block, check_block, BlockTemplate, ChainState, Scratch};
 use myriad_net::Msg;
 use myriad_store::HostStore;
-use myriad_types::{Block, Certificate, ChainId, Hash, Height, HostId, SignedTransaction};
+use myriad_types::{
+    Block, Certificate, ChainId, Hash, Height, HostId, SignedTransaction, VoteStep,
+};
 
 use super::replies::Decided;
 use super::table::Slot;
 use super::{Host, HostEvent, Work, FUTURE_MSGS_MAX};
+
+/// The most transactions a host offers its peers again when it prevotes nil: those that
+/// could go in the next block (the next nonce of their sender).
+const RELAYS_ON_NIL_MAX: usize = 16;
 use crate::metrics::kind;
 
 impl Slot {
@@ -151,9 +157,19 @@ impl<S: HostStore> Host<S> {
         };
         match effect {
             Effect::SignVote(vote) => {
+                // A nil prevote: the round's proposer offered nothing this host could accept,
+                // perhaps for want of the transactions this host holds (a peer's copy can be
+                // refused, and is never sent again). It offers the ready ones to the next
+                // proposers.
+                let nil_prevote = vote.step == VoteStep::Prevote && vote.block_hash.is_none();
                 if let Ok(approval) = slot.guard.approve_vote(vote) {
                     self.batch.put_signer_state(chain, approval.state());
                     self.outbox.vote(chain, approval);
+                    if nil_prevote {
+                        for tx in slot.mempool.ready(&slot.state, RELAYS_ON_NIL_MAX) {
+                            self.outbox.broadcast(chain, Msg::Tx(tx));
+                        }
+                    }
                 }
             }
             Effect::SignProposal { proposal, block } => {

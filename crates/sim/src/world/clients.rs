@@ -1,6 +1,8 @@
 //! The clients' side of the world: chains created, transactions submitted and resent,
 //! bursts, validator changes, and the hosts' answers.
 
+use std::collections::HashSet;
+
 use myriad_host::{AdmitError, Command, SubmitError, TxStatus, HOST_BUSY};
 use myriad_ledger::TxError;
 use myriad_testing::unsigned_genesis;
@@ -12,6 +14,13 @@ use tokio::sync::oneshot;
 use crate::workload::Clients;
 
 use super::{Chain, Event, Reply, TxReceiver, World};
+
+/// How often the clients send again what is still pending.
+const RESEND_MS: u64 = 500;
+/// How long clients leave a host that answered "busy" alone (its `Retry-After`).
+const RETRY_AFTER_MS: u64 = 1_000;
+/// An overload's transactions go out in slices this far apart.
+pub(super) const OVERLOAD_SLICE_MS: u64 = 20;
 
 impl World {
     /// A chain with 4 to 7 validators drawn from the hosts; a byzantine host among them
@@ -91,8 +100,9 @@ impl World {
         self.submit_to_validator(chain, tx, Reply::Tx);
     }
 
-    /// Sends a transaction to one validator of its chain that is up, with `wait`; `reply`
-    /// says what its answer is for.
+    /// Sends a transaction to one validator of its chain that is up and did not just answer
+    /// "busy", with `wait`; `reply` says what its answer is for. With none, it stays with its
+    /// client for the next resend.
     fn submit_to_validator(
         &mut self,
         chain: ChainId,
@@ -104,7 +114,7 @@ impl World {
             .validators(&chain)
             .into_iter()
             .flat_map(|host| self.nodes_of(host))
-            .filter(|n| self.nodes[*n].host.is_some())
+            .filter(|n| self.nodes[*n].host.is_some() && self.nodes[*n].quiet_until <= self.now)
             .collect();
         if up.is_empty() {
             return;
@@ -155,20 +165,37 @@ impl World {
         }
     }
 
-    /// Far more transactions than the hosts can take at once, over all chains: the hosts
-    /// must refuse what they cannot take, stay live, and commit everything pending within
-    /// `recovery_ms`.
-    pub(super) fn overload(&mut self) {
-        self.log(|| "overload".to_owned());
-        self.stats.overloads += 1;
-        for _ in 0..self.config.overload_txs {
+    /// One slice of an overload: far more transactions than the hosts can take, over all
+    /// chains, for `overload_ms`. The hosts must refuse what they cannot take, stay live,
+    /// and commit everything pending within `recovery_ms` of its end.
+    pub(super) fn overload(&mut self, started: u64, slices_left: u64) {
+        if started == self.now {
+            self.log(|| "overload starts".to_owned());
+            self.stats.overloads += 1;
+        }
+        let slices = (self.config.overload_ms / OVERLOAD_SLICE_MS).max(1);
+        for _ in 0..self.config.overload_txs / slices as usize {
             let index = self.rng.below(self.chains.len() as u64) as usize;
             let chain = self.chains[index].id;
             let tx = self.chains[index].clients.next(chain, &mut self.rng);
             self.send_tx(chain, tx);
         }
-        let at = self.now;
-        self.push(at + self.config.recovery_ms, Event::Recovered(at));
+        if !self.resending {
+            self.resending = true;
+            self.push(self.now + RESEND_MS, Event::Resend);
+        }
+        if slices_left > 0 {
+            let next = Event::Overload {
+                started,
+                slices_left: slices_left - 1,
+            };
+            self.push(self.now + OVERLOAD_SLICE_MS, next);
+        } else {
+            self.push(
+                self.now + self.config.recovery_ms,
+                Event::Recovered(started),
+            );
+        }
     }
 
     /// Checks that the overload at `at` is over: nothing the clients sent is pending.
@@ -176,13 +203,24 @@ impl World {
         let pending: usize = self.chains.iter().map(|c| c.clients.pending.len()).sum();
         if pending > 0 {
             self.checker.liveness(format!(
-                "{pending} transactions still pending {} ms after the overload at {at} ms",
+                "{pending} transactions still pending {} ms after the overload that started at {at} ms ended",
                 self.config.recovery_ms
             ));
         }
     }
 
+    /// Sends again every pending transaction no host holds a reply for (a host that admitted
+    /// one answers once it commits), and the geneses no host acknowledged yet.
     pub(super) fn resend(&mut self) {
+        let awaited: HashSet<Hash> = self
+            .nodes
+            .iter()
+            .flat_map(|n| &n.replies)
+            .filter_map(|reply| match reply {
+                Reply::Tx(hash, _) => Some(*hash),
+                _ => None,
+            })
+            .collect();
         let mut any = false;
         for index in 0..self.chains.len() {
             let chain = self.chains[index].id;
@@ -194,11 +232,14 @@ impl World {
             }
             for tx in self.chains[index].clients.pending.clone() {
                 any = true;
-                self.send_tx(chain, tx);
+                if !awaited.contains(&tx.hash()) {
+                    self.send_tx(chain, tx);
+                }
             }
         }
-        if any || self.faulty {
-            self.push(self.now + 500, Event::Resend);
+        self.resending = any || self.faulty;
+        if self.resending {
+            self.push(self.now + RESEND_MS, Event::Resend);
         }
     }
 
@@ -251,6 +292,7 @@ impl World {
                     }
                     Ok(Err(SubmitError::Admit(AdmitError::Busy(what)))) if what == HOST_BUSY => {
                         self.stats.busy_refusals += 1;
+                        self.nodes[node].quiet_until = self.now + RETRY_AFTER_MS;
                     }
                     Ok(Err(SubmitError::Admit(AdmitError::Busy(_)))) => {
                         self.stats.mempool_refusals += 1;

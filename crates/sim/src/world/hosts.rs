@@ -46,6 +46,7 @@ impl World {
     /// Makes sure the node ticks by `at`.
     pub(super) fn wake(&mut self, node: usize, at: u64) {
         let n = &mut self.nodes[node];
+        let at = at.max(n.busy_until);
         if n.host.is_none() || n.tick_at.is_some_and(|due| due <= at) {
             return;
         }
@@ -76,11 +77,18 @@ impl World {
         let inbound = std::mem::take(&mut n.inbox);
         let commands = std::mem::take(&mut n.commands);
         let cost = self.config.tick_cost;
-        let result = host.tick(now, inbound, commands, &n.transport).map(|report| {
-            let took = cost.of(&report);
-            (report.messages, took, host.next_tick_ms(&report, now + took))
-        });
+        let result = host
+            .tick(now, inbound, commands, &n.transport)
+            .map(|report| {
+                let took = cost.of(&report);
+                (
+                    report.messages,
+                    took,
+                    host.next_tick_ms(&report, now + took),
+                )
+            });
         let took = result.as_ref().map_or(0, |(_, took, _)| *took);
+        self.nodes[node].busy_until = now + took;
         self.collect(node, took);
         match result {
             Ok((messages, _, next)) => {
