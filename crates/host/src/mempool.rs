@@ -8,10 +8,12 @@
 //!   past the sender's next. A nonce past the next (a gap) is held until the nonces before
 //!   it arrive and commit, or until it expires;
 //! - its sender holds fewer than [`SENDER_TXS_MAX`] pending transactions here;
-//! - the ledger would accept it after the sender's pending transactions: they are applied
-//!   in nonce order on a [`Scratch`] view of the state, then it, each as if its nonce came
-//!   next (so a gap is taken to spend nothing, and a pending one that would fail is taken to
-//!   change nothing). A transfer or burn must be paid from what the pending ones leave; a
+//! - the ledger would accept it after the sender's pending transactions of lower nonces:
+//!   they are applied in nonce order on a [`Scratch`] view of the state, then it, each as if
+//!   its nonce came next (so a gap is taken to spend nothing, and a pending one that would
+//!   fail is taken to change nothing). Pending ones of higher nonces do not count: a
+//!   transaction that fills a gap comes first, as it will in a block, and those after it
+//!   that it leaves unpaid are dropped when a block is built. A transfer or burn must be paid from what the pending ones leave; a
 //!   mint, validator change or ownership transfer must come from the owner. What other
 //!   senders' pending transactions would give the sender does not count until committed.
 //!
@@ -187,15 +189,15 @@ impl Mempool {
         if nonce - next > NONCE_AHEAD_MAX {
             return Err(AdmitError::NonceTooFar { got: nonce, next });
         }
-        let pending: Vec<&SignedTransaction> = pending
-            .into_iter()
-            .flat_map(BTreeMap::values)
-            .filter_map(|hash| self.txs.get(hash).map(|p| &p.tx))
-            .collect();
-        if pending.len() >= SENDER_TXS_MAX {
+        if pending.map_or(0, BTreeMap::len) >= SENDER_TXS_MAX {
             return Err(AdmitError::SenderShareFull { sender });
         }
-        check_funds(tx, &pending, state)
+        let earlier: Vec<&SignedTransaction> = pending
+            .into_iter()
+            .flat_map(|p| p.range(..nonce).map(|(_, hash)| hash))
+            .filter_map(|hash| self.txs.get(hash).map(|p| &p.tx))
+            .collect();
+        check_funds(tx, &earlier, state)
     }
 
     /// Up to `max` transactions that could go in the next block as it stands: each the next
@@ -377,7 +379,7 @@ mod tests {
     }
 
     #[test]
-    fn what_is_pending_counts_against_the_balance() {
+    fn what_is_pending_before_counts_against_the_balance() {
         let (state, _, holder) = funded();
         let chain = state.chain_id();
         let other = key(4);
@@ -387,30 +389,31 @@ mod tests {
         // A gap: nonce 3 is checked after nonce 1, nonce 2 taken to spend nothing.
         pool.admit(burn(chain, &holder, 3, 30), &state, room(16), 0)
             .unwrap();
+        // Nonce 2 fills the gap: it comes before nonce 3, as it will in a block, so only
+        // nonce 1 counts against it — even though nonce 3 is left unpaid.
+        pool.admit(transfer(chain, &holder, 2, &other, 20), &state, room(16), 0)
+            .unwrap();
+        // Nonce 4 comes after all three; the burn that cannot be paid changes nothing.
         let refused = pool
-            .admit(transfer(chain, &holder, 2, &other, 20), &state, room(16), 0)
+            .admit(transfer(chain, &holder, 4, &other, 25), &state, room(16), 0)
             .unwrap_err();
         assert_eq!(
             refused,
             AdmitError::InsufficientBalance {
                 sender: holder.address(),
                 balance: 100,
-                pending: 2,
-                available: 10,
-                need: 20
+                pending: 3,
+                available: 20,
+                need: 25
             }
         );
         assert!(
             refused.to_string().contains("holds 100")
-                && refused.to_string().contains("leave 10")
-                && refused.to_string().contains("needs 20"),
+                && refused.to_string().contains("leave 20")
+                && refused.to_string().contains("needs 25"),
             "{refused}"
         );
-        pool.admit(transfer(chain, &holder, 2, &other, 10), &state, room(16), 0)
-            .unwrap();
-        // Once the burn leaves, what it held is free again.
-        pool.retain(|tx, _| tx.tx.nonce != 3);
-        pool.admit(burn(chain, &holder, 3, 30), &state, room(16), 0)
+        pool.admit(transfer(chain, &holder, 4, &other, 20), &state, room(16), 0)
             .unwrap();
     }
 
