@@ -135,18 +135,17 @@ pub fn run(dir: &BenchDir, options: &DensityOptions) -> Result<DensityResult> {
 pub fn report(dir: &BenchDir, result: &DensityResult) -> Result<String> {
     let json = dir.write_json("density", result)?;
     let svg = dir.dir.join("density.svg");
-    let points = |value: fn(&GrowthSample) -> u64| -> Vec<(f64, f64)> {
+    let points = |value: fn(&GrowthSample) -> u64| -> Vec<Option<(f64, f64)>> {
         result
             .growth
             .iter()
-            .map(|g| (g.chains as f64, value(g) as f64 / (1024.0 * 1024.0)))
+            .map(|g| Some((g.chains as f64, value(g) as f64 / (1024.0 * 1024.0))))
             .collect()
     };
     plot(
         &svg,
         "Host 0 as chains are created",
-        "chains",
-        "MiB",
+        ("chains", "MiB"),
         &[
             Series {
                 name: "RSS",
@@ -157,6 +156,7 @@ pub fn report(dir: &BenchDir, result: &DensityResult) -> Result<String> {
                 points: points(|g| g.store_bytes),
             },
         ],
+        &[],
     )?;
     let rows = [
         ("chains".to_owned(), result.chains.to_string()),

@@ -183,17 +183,35 @@ fn samples(pid: impl Fn(usize) -> u32, count: usize) -> Result<Vec<ProcessSample
     (0..count).map(|i| ProcessSample::read(pid(i))).collect()
 }
 
-/// One line of a plot.
+/// One line of a plot: its points in order, a `None` breaking the line there.
 #[derive(Debug, Clone)]
 pub struct Series {
     pub name: &'static str,
-    pub points: Vec<(f64, f64)>,
+    pub points: Vec<Option<(f64, f64)>>,
 }
 
-/// Draws `series` as lines with points into an SVG file at `path`.
-fn plot(path: &Path, title: &str, x_label: &str, y_label: &str, series: &[Series]) -> Result<()> {
+/// A point that is not a value of any line (a step that committed nothing), drawn as a cross
+/// with its label.
+#[derive(Debug, Clone)]
+pub struct Mark {
+    pub at: (f64, f64),
+    pub label: &'static str,
+}
+
+/// Draws `series` as lines with points, and `marks` as labelled crosses, into an SVG file at
+/// `path`.
+fn plot(
+    path: &Path,
+    title: &str,
+    axes: (&str, &str),
+    series: &[Series],
+    marks: &[Mark],
+) -> Result<()> {
     use plotters::prelude::*;
-    let all = series.iter().flat_map(|s| s.points.iter());
+    let all = series
+        .iter()
+        .flat_map(|s| s.points.iter().flatten())
+        .chain(marks.iter().map(|m| &m.at));
     let (x_max, y_max) = all.fold((0.0f64, 0.0f64), |(x, y), (px, py)| {
         (x.max(*px), y.max(*py))
     });
@@ -209,26 +227,43 @@ fn plot(path: &Path, title: &str, x_label: &str, y_label: &str, series: &[Series
         .map_err(draw)?;
     chart
         .configure_mesh()
-        .x_desc(x_label)
-        .y_desc(y_label)
+        .x_desc(axes.0)
+        .y_desc(axes.1)
         .draw()
         .map_err(draw)?;
     for (index, line) in series.iter().enumerate() {
         let color = Palette99::pick(index).to_rgba();
-        chart
-            .draw_series(LineSeries::new(
-                line.points.iter().copied(),
-                color.stroke_width(2),
-            ))
-            .map_err(draw)?
-            .label(line.name)
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], color.stroke_width(2)));
+        for (part, points) in line.points.split(Option::is_none).enumerate() {
+            let drawn = chart
+                .draw_series(LineSeries::new(
+                    points.iter().flatten().copied(),
+                    color.stroke_width(2),
+                ))
+                .map_err(draw)?;
+            if part == 0 {
+                drawn.label(line.name).legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 18, y)], color.stroke_width(2))
+                });
+            }
+        }
         chart
             .draw_series(
                 line.points
                     .iter()
+                    .flatten()
                     .map(|p| Circle::new(*p, 3, color.filled())),
             )
+            .map_err(draw)?;
+    }
+    for mark in marks {
+        chart
+            .draw_series([EmptyElement::at(mark.at)
+                + Cross::new((0, 0), 6, RED.stroke_width(2))
+                + Text::new(
+                    mark.label,
+                    (6, -18),
+                    ("sans-serif", 14).into_font().color(&RED),
+                )])
             .map_err(draw)?;
     }
     chart

@@ -1,28 +1,54 @@
 //! `myriad bench load`: open-loop transaction load on many chains of a devnet, spread by a
-//! Zipf law (a few hot chains, many cold ones); committed throughput and finality latency
-//! (submit → committed acknowledgement), with what the hosts spent on it.
+//! Zipf law (a few hot chains, many cold ones); committed throughput and finality latency of
+//! each transaction, with what the hosts spent on it.
+//!
+//! Senders. Admission holds at most `SENDER_TXS_MAX` (16) pending transactions of one sender
+//! per chain, so one account cannot carry a hot chain: under Zipf 1 over 100,000 chains the
+//! hottest takes about 8% of the load, 400 tx/s at 5,000. Before the steps, each chain is given
+//! senders for its expected share of the highest rate of the run (of each step's rate, as
+//! `--rate auto` raises it): its transactions per `FINALITY_PLANNED` (1 s) over
+//! `SENDER_TXS_PLANNED` (8, half of what admission holds pending for one sender),
+//! at least one. A chain's owner is its first sender and needs no funds (its load
+//! transactions are mints); it funds the others by minting to them, in rounds of at most 16
+//! mints a chain, each round in batches to the chains' hosts waiting for the commits. Only
+//! hot chains need more than the owner, so funding stays cheap (at 5,000 tx/s over 100,000
+//! chains, about 50 chains and 400 mints). The load is then transfers from the senders of
+//! each chain in turn, each sender with its own nonces, to one recipient. The schedule gives
+//! a sender at most 16 transactions due within the planned finality; a transaction for which
+//! no sender of its chain has room is not sent, and is counted as the bench's own limit
+//! (`senders_full`). A sender with a transaction that failed may hold a nonce gap, and is
+//! retired for the rest of the run; a chain left without a sender is retired.
 //!
 //! Open loop: transaction `i` of a step is due at `start + i / rate` whatever happened to the
 //! ones before, and its latency counts from that moment, so a lagging system shows as latency
 //! rather than as a lower offered rate. The transactions due in one [`BATCH_SLOT`] for the
-//! same host go in one request, sent when the last of them is due; each one's latency still
-//! counts from its own due time to the batch's answer.
+//! same host go in one request, sent without waiting for commits when the last of them is
+//! due; admission answers each one at once (admitted, or refused: busy 503, 4xx). Its commit
+//! is learned from the `tx` events of the host's `/events` stream (one subscription per host,
+//! open for the whole run), so each transaction's latency runs from its own due time to its
+//! own commit, whatever the rest of its batch does. One not committed within
+//! `COMMIT_TIMEOUT` of being due has timed out.
+
+mod senders;
+mod tracking;
 
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context as _, Result};
-use myriad_api_types::{SubmitBatchAnswer, SUBMIT_BATCH_TXS_MAX};
-use myriad_client::client::BulkClient;
+use myriad_api_types::{ErrorBody, SubmitBatchAnswer, SUBMIT_BATCH_TXS_MAX};
+use myriad_client::client::{BulkClient, Client};
 use myriad_devnet::{create_chains, numbered_chain, start_hosts, Devnet, Hosts};
 use myriad_host::{HostConfig, Overrides};
 use myriad_node::Node;
-use myriad_types::{encode, Address, ChainId, SecretKey, SignedTransaction, Transaction, TxKind};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use serde::Serialize;
 
-use crate::{plot, samples, table, verify_rate, BenchDir, MetricsSample, Series};
+use crate::{plot, samples, table, verify_rate, BenchDir, Mark, MetricsSample, Series};
+use senders::{Chains, FundedSenders, Planned, Prepared};
+use tracking::{tx_end, Failures, Outcome, Refusal, Settled, Tracker};
+use tracking::{COMMIT_TIMEOUT, STEP_TXS_MAX};
 
 /// A step passes while its p99 finality stays within this and nearly all of it commits.
 const P99_TARGET_MS: f64 = 500.0;
@@ -30,12 +56,16 @@ const COMMITTED_SHARE_MIN: f64 = 0.99;
 /// The first offered rate of `--rate auto`, and the most steps it takes.
 const AUTO_START_RATE: f64 = 500.0;
 const AUTO_STEPS_MAX: usize = 10;
-/// How long a submission may wait for its commit (the API's own limit is 30 s).
-const SUBMIT_TIMEOUT: Duration = Duration::from_secs(35);
+/// How long admission may take to answer a batch (sent without `?wait`).
+const ADMISSION_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the end of a step looks whether everything sent is settled.
+const SETTLE_POLL: Duration = Duration::from_millis(20);
 /// How long the machine's verification rate is measured.
 const VERIFY_SAMPLE: Duration = Duration::from_secs(2);
 /// The transactions due within one slot for the same host are sent in one request.
 const BATCH_SLOT: Duration = Duration::from_millis(10);
+/// What the table and plots say of a step that committed nothing (it has no latency).
+const NO_COMMITS: &str = "no commits";
 
 /// What rates a load run offers.
 #[derive(Debug, Clone, PartialEq)]
@@ -130,21 +160,55 @@ pub struct HostUse {
     pub rss_bytes: u64,
 }
 
+/// Percentiles of the committed transactions' latencies, each from its due time to its
+/// commit, in milliseconds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Latency {
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+impl Latency {
+    /// The percentiles of `latencies`; none if there are none.
+    fn of(mut latencies: Vec<f64>) -> Option<Latency> {
+        latencies.sort_by(f64::total_cmp);
+        let at = |p: f64| {
+            let index = ((p / 100.0) * (latencies.len() - 1) as f64).round() as usize;
+            latencies[index.min(latencies.len() - 1)]
+        };
+        let max = *latencies.last()?;
+        Some(Latency {
+            p50: at(50.0),
+            p90: at(90.0),
+            p99: at(99.0),
+            max,
+        })
+    }
+}
+
 /// One offered rate, held for the step's duration.
 #[derive(Debug, Clone, Serialize)]
 pub struct Step {
     pub offered_per_second: f64,
     pub offered: u64,
     pub committed: u64,
-    /// Refused or timed out (busy, not committed in time, connection errors).
+    /// Offered and not committed: the sum of `failures`.
     pub failed: u64,
+    pub failures: Failures,
+    /// Admission's refusals by HTTP status, each with an example message.
+    pub refusals: Vec<Refusal>,
+    /// Committed transactions over the step's time: its schedule, or until the last commit
+    /// if that came later.
     pub committed_per_second: f64,
-    pub latency_ms_p50: f64,
-    pub latency_ms_p90: f64,
-    pub latency_ms_p99: f64,
-    pub latency_ms_max: f64,
+    /// None when nothing committed.
+    pub latency_ms: Option<Latency>,
     /// Signatures verified per second, all hosts together.
     pub verifications_per_second: f64,
+    /// Signatures verified per committed transaction per host (votes included); none when
+    /// nothing committed.
+    pub verifications_per_committed_tx_per_host: Option<f64>,
     /// Mean messages handled and signatures batch-verified per tick, over all hosts.
     pub tick_messages_mean: f64,
     pub tick_signatures_mean: f64,
@@ -161,6 +225,9 @@ pub struct LoadResult {
     pub cores: usize,
     /// Batch verifications per second on one core of this machine.
     pub verifications_per_core_second: f64,
+    /// The senders funded for the load, and how long funding them took.
+    pub senders: FundedSenders,
+    pub funding_seconds: f64,
     pub steps: Vec<Step>,
     /// The highest committed rate of a passing step.
     pub best_committed_per_second: f64,
@@ -172,213 +239,169 @@ pub struct LoadResult {
     pub in_process: bool,
 }
 
-/// The chains under load: where to send each, and the next nonce of its owner.
-struct Chains {
-    ids: Vec<ChainId>,
-    /// Index of the host whose API takes the chain's transactions.
-    host: Vec<usize>,
-    next_nonce: Vec<u64>,
-    /// Chains still used; one whose transaction failed may hold a nonce gap and is retired.
-    live: Vec<usize>,
+/// The client side of the load: its runtime, the hosts' submission endpoints, and what
+/// their event streams told of the transactions in flight.
+struct LoadClient {
+    runtime: tokio::runtime::Runtime,
+    client: Arc<BulkClient>,
+    submit: Arc<Vec<hyper::Uri>>,
+    tracker: Arc<Mutex<Tracker>>,
 }
 
-/// Picks chains by a Zipf law over the live chains (rank 1 = live[0]).
-struct Zipf {
-    cdf: Vec<f64>,
+fn lock(tracker: &Mutex<Tracker>) -> std::sync::MutexGuard<'_, Tracker> {
+    tracker.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-impl Zipf {
-    fn new(count: usize, exponent: f64) -> Zipf {
-        let mut total = 0.0;
-        let cdf = (1..=count)
-            .map(|rank| {
-                total += 1.0 / (rank as f64).powf(exponent);
-                total
-            })
-            .collect::<Vec<_>>();
-        Zipf {
-            cdf: cdf.into_iter().map(|c| c / total).collect(),
-        }
-    }
-
-    /// The rank (0-based) for a uniform draw in [0, 1).
-    fn rank(&self, uniform: f64) -> usize {
-        self.cdf
-            .partition_point(|c| *c <= uniform)
-            .min(self.cdf.len().saturating_sub(1))
-    }
-}
-
-fn uniform(rng: &mut impl RngCore) -> f64 {
-    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-}
-
-/// One transaction ready to send: its chain, target host and hex encoding.
-struct Prepared {
-    chain: usize,
-    host: usize,
-    hex: String,
-}
-
-/// Signs the step's transactions ahead of time, so that signing does not compete with the
-/// hosts for the CPU while the step runs.
-fn prepare(
-    chains: &mut Chains,
-    owner: &SecretKey,
-    count: u64,
-    zipf: &Zipf,
-    rng: &mut impl RngCore,
-) -> Vec<Prepared> {
-    let recipient = Address([9; 32]);
-    let picks: Vec<(usize, u64)> = (0..count)
-        .map(|_| {
-            let chain = chains.live[zipf.rank(uniform(rng))];
-            let nonce = chains.next_nonce[chain];
-            chains.next_nonce[chain] += 1;
-            (chain, nonce)
-        })
-        .collect();
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let per = picks.len().div_ceil(threads).max(1);
-    let ids = &chains.ids;
-    let hosts = &chains.host;
-    std::thread::scope(|scope| {
-        let parts: Vec<_> = picks
-            .chunks(per)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|(chain, nonce)| {
-                            let tx = SignedTransaction::sign(
-                                Transaction {
-                                    chain_id: ids[*chain],
-                                    sender: owner.address(),
-                                    nonce: *nonce,
-                                    kind: TxKind::Mint {
-                                        to: recipient,
-                                        amount: 1,
-                                    },
-                                },
-                                owner,
-                            );
-                            Prepared {
-                                chain: *chain,
-                                host: hosts[*chain],
-                                hex: hex::encode(encode(&tx)),
-                            }
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        parts
-            .into_iter()
-            .flat_map(|part| part.join().unwrap_or_default())
-            .collect()
-    })
-}
-
-/// The outcome of one submission: its latency from when it was due, if it committed.
-type Outcome = Option<Duration>;
-
-/// Submits one batch; answers each transaction's outcome (by its index in the step).
-async fn submit(
-    client: &BulkClient,
-    uri: &hyper::Uri,
-    batch: Vec<(usize, Instant, String)>,
-) -> Vec<(usize, Outcome)> {
-    let body =
-        serde_json::json!({ "txs": batch.iter().map(|(_, _, hex)| hex).collect::<Vec<_>>() });
-    let answer = tokio::time::timeout(SUBMIT_TIMEOUT, client.post(uri, body.to_string().into()))
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .filter(|(status, _)| *status == 200)
-        .and_then(|(_, bytes)| serde_json::from_slice::<SubmitBatchAnswer>(&bytes).ok())
-        .filter(|answer| answer.results.len() == batch.len());
-    let answered = Instant::now();
-    batch
-        .iter()
-        .enumerate()
-        .map(|(position, (index, due, _))| {
-            // Only a committed acknowledgement counts.
-            let committed = answer.as_ref().is_some_and(|answer| {
-                let result = &answer.results[position];
-                result.code == 200
-                    && result
-                        .tx
-                        .as_ref()
-                        .is_some_and(|tx| tx.status == "committed")
-            });
-            (*index, committed.then(|| answered.duration_since(*due)))
-        })
-        .collect()
-}
-
-/// Sends `txs` at `rate` per second, open loop, in one batch per host and [`BATCH_SLOT`];
-/// returns each one's outcome, in order.
-fn send(devnet: &Devnet, txs: Vec<Prepared>, rate: f64) -> Result<(Vec<Outcome>, Duration)> {
-    let uris: Vec<hyper::Uri> = devnet
-        .hosts()
-        .iter()
-        .map(|h| format!("http://{}/transactions?wait=true", h.api).parse())
-        .collect::<Result<_, _>>()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let count = txs.len();
-    runtime.block_on(async {
+impl LoadClient {
+    /// Subscribes to every host's events (answers once each subscription is open), and keeps
+    /// reading them into the tracker until the run ends.
+    fn start(devnet: &Devnet) -> Result<LoadClient> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let uris = |path: &str| -> Result<Vec<hyper::Uri>> {
+            devnet
+                .hosts()
+                .iter()
+                .map(|h| Ok(format!("http://{}{path}", h.api).parse()?))
+                .collect()
+        };
         let client = Arc::new(BulkClient::default());
-        let uris = Arc::new(uris);
-        let start = tokio::time::Instant::now();
-        let slot_of = |i: usize| (i as f64 / rate / BATCH_SLOT.as_secs_f64()) as u64;
-        let mut txs = txs.into_iter().enumerate().peekable();
-        let mut tasks = Vec::new();
-        while let Some((first, tx)) = txs.next() {
-            let slot = slot_of(first);
-            let mut slot_txs = vec![(first, tx)];
-            while let Some(next) = txs.next_if(|(i, _)| slot_of(*i) == slot) {
-                slot_txs.push(next);
-            }
-            let due = |i: usize| start + Duration::from_secs_f64(i as f64 / rate);
-            let last = slot_txs.last().map_or(first, |(i, _)| *i);
-            tokio::time::sleep_until(due(last)).await;
-            let mut per_host: Vec<Vec<(usize, Instant, String)>> = vec![Vec::new(); uris.len()];
-            for (i, tx) in slot_txs {
-                per_host[tx.host].push((i, due(i).into_std(), tx.hex));
-            }
-            for (host, batch) in per_host.into_iter().enumerate() {
-                let mut batch = batch.into_iter().peekable();
-                while batch.peek().is_some() {
-                    let part: Vec<_> = batch.by_ref().take(SUBMIT_BATCH_TXS_MAX).collect();
-                    let client = client.clone();
-                    let uris = uris.clone();
-                    tasks.push(tokio::spawn(async move {
-                        submit(&client, &uris[host], part).await
-                    }));
+        let tracker = Arc::new(Mutex::new(Tracker::default()));
+        for (host, uri) in uris("/events")?.into_iter().enumerate() {
+            let stream = runtime
+                .block_on(client.subscribe(&uri))
+                .map_err(|e| anyhow!("subscribing to host {host}'s events: {e}"))?;
+            let tracker = tracker.clone();
+            runtime.spawn(async move {
+                let read = stream
+                    .for_each(|name, data| {
+                        if let Some(end) = tx_end(name, data) {
+                            lock(&tracker).ended(host, end, Instant::now());
+                        }
+                    })
+                    .await;
+                let why = read
+                    .err()
+                    .unwrap_or_else(|| "the host closed it".to_owned());
+                lock(&tracker).stream_ended = Some(format!("{uri}: {why}"));
+            });
+        }
+        Ok(LoadClient {
+            runtime,
+            client,
+            submit: Arc::new(uris("/transactions")?),
+            tracker,
+        })
+    }
+
+    /// Sends `txs` (of a step of `count`) at `rate` per second, open loop, in one batch per
+    /// host and [`BATCH_SLOT`], then waits until each is settled or has timed out. Answers
+    /// what became of them, and how long the step took: its schedule, or until its last
+    /// commit.
+    fn send(&self, txs: Vec<Prepared>, count: usize, rate: f64) -> Result<(Settled, Duration)> {
+        lock(&self.tracker).start(count);
+        let start = Instant::now();
+        let due = |i: usize| start + Duration::from_secs_f64(i as f64 / rate);
+        let tasks = self.runtime.block_on(async {
+            let slot_of = |i: usize| (i as f64 / rate / BATCH_SLOT.as_secs_f64()) as u64;
+            let mut txs = txs.into_iter().peekable();
+            let mut tasks = Vec::new();
+            while let Some(first) = txs.next() {
+                let slot = slot_of(first.planned.index);
+                let mut slot_txs = vec![first];
+                while let Some(next) = txs.next_if(|tx| slot_of(tx.planned.index) == slot) {
+                    slot_txs.push(next);
+                }
+                let last = slot_txs.last().map_or(0, |tx| tx.planned.index);
+                tokio::time::sleep_until(due(last).into()).await;
+                let mut per_host: Vec<Vec<Prepared>> =
+                    (0..self.submit.len()).map(|_| Vec::new()).collect();
+                for tx in slot_txs {
+                    per_host[tx.host].push(tx);
+                }
+                for batch in per_host.into_iter().filter(|b| !b.is_empty()) {
+                    for part in batch.chunks(SUBMIT_BATCH_TXS_MAX) {
+                        tasks.push(tokio::spawn(self.submit(part, &due)));
+                    }
                 }
             }
+            for task in tasks {
+                task.await
+                    .map_err(|e| anyhow!("a sending task failed: {e}"))?;
+            }
+            anyhow::Ok(())
+        });
+        tasks?;
+        let settle_by = due(count.saturating_sub(1)) + COMMIT_TIMEOUT;
+        while lock(&self.tracker).in_flight() > 0 && Instant::now() < settle_by {
+            std::thread::sleep(SETTLE_POLL);
         }
-        let mut outcomes = vec![None; count];
-        for task in tasks {
-            let answered = task
-                .await
-                .map_err(|e| anyhow!("a sending task failed: {e}"))?;
-            for (index, outcome) in answered {
-                outcomes[index] = outcome;
+        let mut tracker = lock(&self.tracker);
+        if let Some(why) = &tracker.stream_ended {
+            bail!("a host's event stream ended, so commits would go unseen: {why}");
+        }
+        let settled = tracker.finish();
+        let scheduled = Duration::from_secs_f64(count as f64 / rate);
+        let until_last = settled
+            .last_commit
+            .map_or(Duration::ZERO, |at| at.duration_since(start));
+        Ok((settled, scheduled.max(until_last)))
+    }
+
+    /// Tracks `part` (of one host) as in flight, then submits it in one request and counts
+    /// admission's answer to each.
+    fn submit(
+        &self,
+        part: &[Prepared],
+        due: impl Fn(usize) -> Instant,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let host = part[0].host;
+        let hashes: Vec<_> = part.iter().map(|tx| tx.hash).collect();
+        {
+            let mut tracker = lock(&self.tracker);
+            for tx in part {
+                tracker.sent(tx.hash, tx.planned.index, due(tx.planned.index), host);
             }
         }
-        Ok((outcomes, start.elapsed()))
-    })
-}
-
-fn percentile(sorted_ms: &[f64], p: f64) -> f64 {
-    if sorted_ms.is_empty() {
-        return 0.0;
+        let body = serde_json::json!({ "txs": part.iter().map(|tx| &tx.hex).collect::<Vec<_>>() });
+        let (client, uris, tracker) = (
+            self.client.clone(),
+            self.submit.clone(),
+            self.tracker.clone(),
+        );
+        async move {
+            let answer = tokio::time::timeout(
+                ADMISSION_TIMEOUT,
+                client.post(&uris[host], body.to_string().into()),
+            )
+            .await
+            .ok()
+            .and_then(Result::ok);
+            let whole = |status: u16, bytes: &[u8]| {
+                let error = serde_json::from_slice::<ErrorBody>(bytes)
+                    .map_or_else(|_| String::from_utf8_lossy(bytes).into_owned(), |e| e.error);
+                vec![Some((status, error)); hashes.len()]
+            };
+            let answers: Vec<Option<(u16, String)>> = match answer {
+                Some((200, bytes)) => match serde_json::from_slice::<SubmitBatchAnswer>(&bytes) {
+                    Ok(answer) if answer.results.len() == hashes.len() => answer
+                        .results
+                        .into_iter()
+                        .map(|r| Some((r.code, r.error.unwrap_or_default())))
+                        .collect(),
+                    _ => vec![None; hashes.len()],
+                },
+                Some((status, bytes)) => whole(status, &bytes),
+                None => vec![None; hashes.len()],
+            };
+            let mut tracker = lock(&tracker);
+            for (hash, answer) in hashes.iter().zip(&answers) {
+                tracker.answered(hash, answer.as_ref().map(|(s, e)| (*s, e.as_str())));
+            }
+        }
     }
-    let index = ((p / 100.0) * (sorted_ms.len() - 1) as f64).round() as usize;
-    sorted_ms[index.min(sorted_ms.len() - 1)]
 }
 
 /// Runs one step at `rate` and measures it.
@@ -386,80 +409,55 @@ fn step(
     devnet: &Devnet,
     hosts: &Running,
     chains: &mut Chains,
-    owner: &SecretKey,
-    options: &LoadOptions,
+    client: &LoadClient,
     rate: f64,
+    options: &LoadOptions,
     rng: &mut impl RngCore,
 ) -> Result<Step> {
-    let count = (rate * options.duration.as_secs_f64()).round().max(1.0) as u64;
-    let zipf = Zipf::new(chains.live.len(), options.zipf);
-    let txs = prepare(chains, owner, count, &zipf, rng);
-    let picked: Vec<usize> = txs.iter().map(|t| t.chain).collect();
+    let count = step_txs(rate, options.duration);
+    let (planned, senders_full) = chains.plan(count, rate, rng);
+    let txs = chains.sign(&planned);
     let apis = devnet.api_urls();
-    let metrics_before: Vec<MetricsSample> = apis
-        .iter()
-        .map(|a| MetricsSample::scrape(a))
-        .collect::<Result<_>>()?;
+    let scrape = || -> Result<Vec<MetricsSample>> {
+        apis.iter().map(|a| MetricsSample::scrape(a)).collect()
+    };
+    let metrics_before = scrape()?;
     let use_before = samples(|i| hosts.pid(i), apis.len())?;
-    let (outcomes, elapsed) = send(devnet, txs, rate)?;
+    let (settled, elapsed) = client.send(txs, count, rate)?;
     let use_after = samples(|i| hosts.pid(i), apis.len())?;
-    let metrics_after: Vec<MetricsSample> = apis
-        .iter()
-        .map(|a| MetricsSample::scrape(a))
-        .collect::<Result<_>>()?;
+    let metrics_after = scrape()?;
 
-    let mut latencies: Vec<f64> = outcomes
-        .iter()
-        .flatten()
-        .map(|d| d.as_secs_f64() * 1000.0)
-        .collect();
-    latencies.sort_by(f64::total_cmp);
+    let Tally {
+        latencies,
+        mut failures,
+        retired,
+    } = tally(&planned, &settled.outcomes)?;
+    failures.senders_full = senders_full;
+    chains.retire(&retired)?;
     let committed = latencies.len() as u64;
-    // A chain with a failed transaction may be left with a nonce gap: retire it.
-    let mut failed_chains: Vec<usize> = outcomes
-        .iter()
-        .zip(&picked)
-        .filter(|(outcome, _)| outcome.is_none())
-        .map(|(_, chain)| *chain)
-        .collect();
-    failed_chains.sort_unstable();
-    failed_chains.dedup();
-    chains
-        .live
-        .retain(|c| failed_chains.binary_search(c).is_err());
-    if chains.live.is_empty() {
-        bail!("every chain had a failed transaction; nothing is left to load");
-    }
-
+    let latency = Latency::of(latencies);
     let seconds = elapsed.as_secs_f64();
-    let sum = |name: &str| -> f64 {
-        metrics_before
-            .iter()
-            .zip(&metrics_after)
-            .map(|(b, a)| b.delta(a, name))
-            .sum()
-    };
+    let pairs = || metrics_before.iter().zip(&metrics_after);
+    let verified: f64 = pairs()
+        .map(|(b, a)| b.delta(a, "myriad_signatures_verified_total"))
+        .sum();
     let mean = |name: &str| -> f64 {
-        let hosts = metrics_before.len().max(1) as f64;
-        metrics_before
-            .iter()
-            .zip(&metrics_after)
-            .map(|(b, a)| b.mean(a, name))
-            .sum::<f64>()
-            / hosts
+        pairs().map(|(b, a)| b.mean(a, name)).sum::<f64>() / apis.len().max(1) as f64
     };
-    let p99 = percentile(&latencies, 99.0);
+    let passed = latency.as_ref().is_some_and(|l| l.p99 <= P99_TARGET_MS)
+        && committed as f64 >= COMMITTED_SHARE_MIN * count as f64;
     Ok(Step {
         offered_per_second: rate,
-        offered: count,
+        offered: count as u64,
         committed,
-        failed: count - committed,
+        failed: failures.total(),
+        failures,
+        refusals: settled.refusals,
         committed_per_second: committed as f64 / seconds,
-        latency_ms_p50: percentile(&latencies, 50.0),
-        latency_ms_p90: percentile(&latencies, 90.0),
-        latency_ms_p99: p99,
-        latency_ms_max: latencies.last().copied().unwrap_or(0.0),
-        verifications_per_second: sum("myriad_signatures_verified_total") / seconds,
+        latency_ms: latency,
+        verifications_per_second: verified / seconds,
+        verifications_per_committed_tx_per_host: (committed > 0)
+            .then(|| verified / committed as f64 / apis.len() as f64),
         tick_messages_mean: mean("myriad_tick_messages"),
         tick_signatures_mean: mean("myriad_tick_signatures"),
         hosts: use_before
@@ -470,8 +468,50 @@ fn step(
                 rss_bytes: a.rss_bytes,
             })
             .collect(),
-        passed: p99 <= P99_TARGET_MS && committed as f64 >= COMMITTED_SHARE_MIN * count as f64,
+        passed,
     })
+}
+
+/// A step's outcomes counted.
+#[derive(Debug)]
+struct Tally {
+    /// Of the committed transactions, in milliseconds.
+    latencies: Vec<f64>,
+    /// Of those sent.
+    failures: Failures,
+    /// The senders, `(chain, key)`, with a failed transaction.
+    retired: Vec<(usize, usize)>,
+}
+
+/// Counts the `outcomes` of the `planned` transactions (in the order they were due). A
+/// failure of a sender that failed earlier in the step counts as behind a gap.
+fn tally(planned: &[Planned], outcomes: &[Outcome]) -> Result<Tally> {
+    let mut tally = Tally {
+        latencies: Vec::new(),
+        failures: Failures::default(),
+        retired: Vec::new(),
+    };
+    let mut failed = std::collections::BTreeSet::new();
+    for planned in planned {
+        match outcomes[planned.index] {
+            Outcome::Committed(latency) => tally.latencies.push(latency.as_secs_f64() * 1000.0),
+            Outcome::Failed(failure) => {
+                if failed.insert((planned.chain, planned.key)) {
+                    tally.failures.count(failure);
+                    tally.retired.push((planned.chain, planned.key));
+                } else {
+                    tally.failures.behind_gap += 1;
+                }
+            }
+            Outcome::InFlight => bail!("transaction {} of the step was not settled", planned.index),
+        }
+    }
+    Ok(tally)
+}
+
+/// The transactions a step at `rate` offers over `duration`.
+fn step_txs(rate: f64, duration: Duration) -> usize {
+    (rate * duration.as_secs_f64()).round().max(1.0) as usize
 }
 
 /// The rates `--rate auto` tries: doubling from `AUTO_START_RATE` until a step fails, then
@@ -501,53 +541,89 @@ fn next_rate(steps: &[Step]) -> Option<f64> {
     (lowest_fail - best_pass > 0.1 * lowest_fail).then_some(next)
 }
 
+/// The next rate to offer, if any: the listed ones in order, or the search of `--rate auto`
+/// while a step stays within [`STEP_TXS_MAX`].
+fn planned_rate(options: &LoadOptions, steps: &[Step]) -> Option<f64> {
+    match &options.rate {
+        Rate::Steps(rates) => rates.get(steps.len()).copied(),
+        Rate::Auto => next_rate(steps).filter(|rate| {
+            let within = step_txs(*rate, options.duration) <= STEP_TXS_MAX;
+            if !within {
+                eprintln!("stopping the search: {rate:.0} tx/s would offer more than {STEP_TXS_MAX} transactions in a step");
+            }
+            within
+        }),
+    }
+}
+
+/// The chains of the devnet, numbered as created, each sent to its first validator.
+fn load_chains(devnet: &Devnet, options: &LoadOptions) -> Result<Chains> {
+    let owner = devnet.owner_key()?;
+    let validators = devnet.validators()?;
+    let mut ids = Vec::new();
+    let mut host = Vec::new();
+    for salt in 1..=options.chains {
+        let (genesis, members) = numbered_chain(devnet, owner.address(), &validators, salt)?;
+        ids.push(genesis.chain_id());
+        host.push(members[0]);
+    }
+    Ok(Chains::new(ids, host, options.zipf, owner))
+}
+
 pub fn run(dir: &BenchDir, options: &LoadOptions) -> Result<LoadResult> {
     if options.chains == 0 {
         bail!("--chains must be at least 1");
+    }
+    if let Rate::Steps(rates) = &options.rate {
+        if let Some(rate) = rates
+            .iter()
+            .find(|r| step_txs(**r, options.duration) > STEP_TXS_MAX)
+        {
+            bail!(
+                "--rate {rate:.0} for --duration {:?} offers more than {STEP_TXS_MAX} transactions in a step: lower one of them",
+                options.duration
+            );
+        }
     }
     let verifications_per_core_second = verify_rate(VERIFY_SAMPLE);
     let (_lock, mut devnet) = dir.devnet(options.hosts)?;
     let hosts = Running::start(&devnet, options.in_process)?;
     create_chains(&mut devnet, options.chains)?;
-    let owner = devnet.owner_key()?;
-    let validators = devnet.validators()?;
-    let mut chains = Chains {
-        ids: Vec::new(),
-        host: Vec::new(),
-        next_nonce: Vec::new(),
-        live: (0..options.chains as usize).collect(),
-    };
-    for salt in 1..=options.chains {
-        let (genesis, members) = numbered_chain(&devnet, owner.address(), &validators, salt)?;
-        chains.ids.push(genesis.chain_id());
-        chains.host.push(members[0]);
-        chains.next_nonce.push(1);
-    }
+    let mut chains = load_chains(&devnet, options)?;
+    let clients: Vec<Client> = devnet.api_urls().iter().map(|a| Client::new(a)).collect();
+    let client = LoadClient::start(&devnet)?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(options.seed);
+    let mut funding = Duration::ZERO;
     let mut steps = Vec::new();
-    loop {
-        let next = match &options.rate {
-            Rate::Steps(rates) => rates.get(steps.len()).copied(),
-            Rate::Auto => next_rate(&steps),
+    while let Some(rate) = planned_rate(options, &steps) {
+        // The listed rates are funded for at once, the search's as it raises the rate.
+        let peak = match &options.rate {
+            Rate::Steps(rates) => rates.iter().copied().fold(rate, f64::max),
+            Rate::Auto => rate,
         };
-        let Some(rate) = next else {
-            break;
-        };
+        let started = Instant::now();
+        let funded = chains
+            .fund(&clients, peak)
+            .with_context(|| format!("funding senders for {peak:.0} tx/s"))?;
+        funding += started.elapsed();
+        if funded > 0 {
+            eprintln!(
+                "funded {funded} senders for {peak:.0} tx/s in {:.1?}",
+                started.elapsed()
+            );
+        }
         eprintln!("offering {rate:.0} tx/s for {:?}…", options.duration);
         let step = step(
             &devnet,
             &hosts,
             &mut chains,
-            &owner,
-            options,
+            &client,
             rate,
+            options,
             &mut rng,
         )
         .with_context(|| format!("load step at {rate:.0} tx/s"))?;
-        eprintln!(
-            "  committed {:.0} tx/s, p99 {:.0} ms, {} failed",
-            step.committed_per_second, step.latency_ms_p99, step.failed
-        );
+        eprintln!("  {}", step_summary(&step));
         steps.push(step);
     }
     let best = steps
@@ -564,6 +640,8 @@ pub fn run(dir: &BenchDir, options: &LoadOptions) -> Result<LoadResult> {
         duration_seconds: options.duration.as_secs_f64(),
         cores,
         verifications_per_core_second,
+        senders: chains.funded(),
+        funding_seconds: funding.as_secs_f64(),
         steps,
         best_committed_per_second: best,
         limit_ratio: best / limit,
@@ -573,8 +651,8 @@ pub fn run(dir: &BenchDir, options: &LoadOptions) -> Result<LoadResult> {
 
 /// Draws what a load test is read by, each against the offered rate with the steps joined
 /// in the order they ran: the committed rate beside the ideal diagonal (`load.svg`), and the
-/// latency percentiles (`load-latency.svg`), where a step that committed nothing has no
-/// point, since it had no latency.
+/// latency percentiles (`load-latency.svg`). A step that committed nothing has no latency: it
+/// breaks the latency lines, and is marked on the axis in both plots.
 fn plots(dir: &BenchDir, steps: &[Step]) -> Result<[std::path::PathBuf; 2]> {
     let throughput = dir.dir.join("load.svg");
     let latency = dir.dir.join("load-latency.svg");
@@ -582,49 +660,120 @@ fn plots(dir: &BenchDir, steps: &[Step]) -> Result<[std::path::PathBuf; 2]> {
         .iter()
         .map(|s| s.offered_per_second)
         .fold(0.0, f64::max);
-    let line = |y: fn(&Step) -> f64| -> Vec<(f64, f64)> {
-        steps.iter().map(|s| (s.offered_per_second, y(s))).collect()
-    };
+    let no_commits: Vec<Mark> = steps
+        .iter()
+        .filter(|s| s.committed == 0)
+        .map(|s| Mark {
+            at: (s.offered_per_second, 0.0),
+            label: NO_COMMITS,
+        })
+        .collect();
     plot(
         &throughput,
         "Committed against offered rate, steps in the order run",
-        "offered tx/s",
-        "committed tx/s",
+        ("offered tx/s", "committed tx/s"),
         &[
             Series {
                 name: "committed",
-                points: line(|s| s.committed_per_second),
+                points: steps
+                    .iter()
+                    .map(|s| Some((s.offered_per_second, s.committed_per_second)))
+                    .collect(),
             },
             Series {
                 name: "ideal: all offered committed",
-                points: vec![(0.0, 0.0), (offered_max, offered_max)],
+                points: vec![Some((0.0, 0.0)), Some((offered_max, offered_max))],
             },
         ],
+        &no_commits,
     )?;
-    let percentile = |p: fn(&Step) -> f64| -> Vec<(f64, f64)> {
+    let percentile = |p: fn(&Latency) -> f64| -> Vec<Option<(f64, f64)>> {
         steps
             .iter()
-            .filter(|s| s.committed > 0)
-            .map(|s| (s.offered_per_second, p(s)))
+            .map(|s| s.latency_ms.as_ref().map(|l| (s.offered_per_second, p(l))))
             .collect()
     };
     plot(
         &latency,
         "Finality latency against offered rate, steps in the order run",
-        "offered tx/s",
-        "latency, ms",
+        ("offered tx/s", "latency, ms"),
         &[
             Series {
                 name: "p50",
-                points: percentile(|s| s.latency_ms_p50),
+                points: percentile(|l| l.p50),
             },
             Series {
                 name: "p99",
-                points: percentile(|s| s.latency_ms_p99),
+                points: percentile(|l| l.p99),
             },
         ],
+        &no_commits,
     )?;
     Ok([throughput, latency])
+}
+
+/// A step's outcome in one line: committed, failed by reason (refusals by status), latency.
+fn step_summary(s: &Step) -> String {
+    let f = &s.failures;
+    let latency = match &s.latency_ms {
+        Some(l) => format!(
+            "latency p50 {:.0} p90 {:.0} p99 {:.0} max {:.0} ms",
+            l.p50, l.p90, l.p99, l.max
+        ),
+        None => format!("latency: {NO_COMMITS}"),
+    };
+    let refusals: Vec<String> = s
+        .refusals
+        .iter()
+        .map(|r| format!("{} ×{}: {}", r.status, r.count, r.example))
+        .collect();
+    let refusals = if refusals.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", refusals.join("; "))
+    };
+    format!(
+        "{} committed {} ({:.0}/s) of {}; failed {}: busy {}, refused {}, rejected {}, timed out {}, unanswered {}, behind a failed nonce {}, not sent (senders full, the bench's limit) {}{refusals}; {latency}",
+        if s.passed { "pass" } else { "FAIL" },
+        s.committed,
+        s.committed_per_second,
+        s.offered,
+        s.failed,
+        f.busy,
+        f.refused,
+        f.rejected,
+        f.timed_out,
+        f.unanswered,
+        f.behind_gap,
+        f.senders_full,
+    )
+}
+
+/// A step's row of the table: its outcome, then what the hosts spent on it.
+fn step_row(s: &Step) -> String {
+    let cpu: Vec<String> = s
+        .hosts
+        .iter()
+        .map(|h| format!("{:.0}%", h.cpu_percent))
+        .collect();
+    let rss: Vec<String> = s
+        .hosts
+        .iter()
+        .map(|h| format!("{:.0}", h.rss_bytes as f64 / (1024.0 * 1024.0)))
+        .collect();
+    let per_tx = match s.verifications_per_committed_tx_per_host {
+        Some(v) => format!("{v:.1}"),
+        None => NO_COMMITS.to_owned(),
+    };
+    format!(
+        "{}; verifications {:.0}/s, per committed tx per host {per_tx}; tick {:.1} messages, {:.1} signatures; CPU {}; RSS {} MiB",
+        step_summary(s),
+        s.verifications_per_second,
+        s.tick_messages_mean,
+        s.tick_signatures_mean,
+        cpu.join(" "),
+        rss.join(" "),
+    )
 }
 
 /// Writes the result, its plots, and returns the summary table.
@@ -653,35 +802,21 @@ pub fn report(dir: &BenchDir, result: &LoadResult) -> Result<String> {
                 result.verifications_per_core_second, result.cores
             ),
         ),
+        (
+            "senders".to_owned(),
+            format!(
+                "{} funded beyond the owners, on {} chains (at most {} on one chain), in {:.1} s",
+                result.senders.senders,
+                result.senders.chains,
+                result.senders.most_on_one_chain,
+                result.funding_seconds
+            ),
+        ),
     ];
     for s in &result.steps {
-        let cpu: Vec<String> = s
-            .hosts
-            .iter()
-            .map(|h| format!("{:.0}%", h.cpu_percent))
-            .collect();
-        let rss: Vec<String> = s
-            .hosts
-            .iter()
-            .map(|h| format!("{:.0}", h.rss_bytes as f64 / (1024.0 * 1024.0)))
-            .collect();
         rows.push((
             format!("offered {:.0}/s", s.offered_per_second),
-            format!(
-                "{} committed {:.0}/s, {} failed; latency p50 {:.0} p90 {:.0} p99 {:.0} max {:.0} ms; {:.0} verifications/s; tick {:.1} messages, {:.1} signatures; CPU {}; RSS {} MiB",
-                if s.passed { "pass" } else { "FAIL" },
-                s.committed_per_second,
-                s.failed,
-                s.latency_ms_p50,
-                s.latency_ms_p90,
-                s.latency_ms_p99,
-                s.latency_ms_max,
-                s.verifications_per_second,
-                s.tick_messages_mean,
-                s.tick_signatures_mean,
-                cpu.join(" "),
-                rss.join(" "),
-            ),
+            step_row(s),
         ));
     }
     rows.push((
@@ -708,6 +843,7 @@ pub fn report(dir: &BenchDir, result: &LoadResult) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -722,5 +858,119 @@ mod tests {
             let error = bad.parse::<Rate>().unwrap_err();
             assert!(error.contains("1000,3000,1000"), "{bad}: {error}");
         }
+    }
+
+    #[test]
+    fn a_senders_first_failure_has_its_reason_and_the_ones_behind_its_gap_are_counted_apart() {
+        use tracking::Failure;
+        let plan = |index, chain, key| Planned {
+            index,
+            chain,
+            key,
+            nonce: index as u64 + 1,
+        };
+        // Sender (0, 1) is refused busy, so its next two cannot commit; (0, 2) commits, then
+        // times out; (1, 1) is refused.
+        let planned = [
+            plan(0, 0, 1),
+            plan(1, 0, 2),
+            plan(2, 0, 1),
+            plan(3, 1, 1),
+            plan(4, 0, 1),
+            plan(5, 0, 2),
+        ];
+        let outcomes = [
+            Outcome::Failed(Failure::Busy),
+            Outcome::Committed(Duration::from_millis(40)),
+            Outcome::Failed(Failure::TimedOut),
+            Outcome::Failed(Failure::Refused),
+            Outcome::Failed(Failure::Refused),
+            Outcome::Failed(Failure::TimedOut),
+        ];
+        let counted = tally(&planned, &outcomes).unwrap();
+        assert_eq!(counted.latencies, [40.0]);
+        let f = &counted.failures;
+        assert_eq!((f.busy, f.refused, f.timed_out, f.behind_gap), (1, 1, 1, 2));
+        assert_eq!(f.total(), 5);
+        assert_eq!(counted.retired, [(0, 1), (1, 1), (0, 2)]);
+        assert!(tally(&planned[..1], &[Outcome::InFlight]).is_err());
+    }
+
+    fn step(offered: f64, committed: u64, latency: Option<Latency>) -> Step {
+        let offered_txs = offered as u64;
+        Step {
+            offered_per_second: offered,
+            offered: offered_txs,
+            committed,
+            failed: offered_txs - committed,
+            failures: Failures {
+                timed_out: offered_txs - committed,
+                ..Failures::default()
+            },
+            refusals: Vec::new(),
+            committed_per_second: committed as f64,
+            latency_ms: latency,
+            verifications_per_second: 0.0,
+            verifications_per_committed_tx_per_host: (committed > 0).then_some(6.0),
+            tick_messages_mean: 0.0,
+            tick_signatures_mean: 0.0,
+            hosts: Vec::new(),
+            passed: false,
+        }
+    }
+
+    #[test]
+    fn a_step_without_commits_shows_no_commits_rather_than_a_latency() {
+        let latency = Latency::of(vec![30.0, 10.0, 20.0]).unwrap();
+        assert_eq!((latency.p50, latency.max), (20.0, 30.0));
+        assert!(Latency::of(Vec::new()).is_none());
+        let dir = std::env::temp_dir().join(format!("myriad-load-report-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bench = BenchDir { dir: dir.clone() };
+        let result = LoadResult {
+            hosts: 2,
+            chains: 10,
+            zipf: 1.0,
+            duration_seconds: 1.0,
+            cores: 2,
+            verifications_per_core_second: 1.0,
+            senders: FundedSenders::default(),
+            funding_seconds: 0.0,
+            steps: vec![
+                step(100.0, 100, Some(latency)),
+                step(3000.0, 0, None),
+                step(100.0, 90, Latency::of(vec![40.0])),
+            ],
+            best_committed_per_second: 0.0,
+            limit_ratio: 0.0,
+            in_process: false,
+        };
+        let summary = report(&bench, &result).unwrap();
+        let row = summary
+            .lines()
+            .find(|line| line.contains("offered 3000/s"))
+            .unwrap();
+        assert!(row.contains("latency: no commits"), "{row}");
+        assert!(
+            row.contains("per committed tx per host no commits"),
+            "{row}"
+        );
+        assert!(row.contains("timed out 3000"), "{row}");
+        assert!(!row.contains(" ms"), "no latency in milliseconds: {row}");
+        let first = summary
+            .lines()
+            .find(|l| l.contains("offered 100/s"))
+            .unwrap();
+        assert!(first.contains("p50 20 p90 30 p99 30 max 30 ms"), "{first}");
+        assert!(first.contains("per committed tx per host 6.0"), "{first}");
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("load.json")).unwrap()).unwrap();
+        assert!(json["steps"][1]["latency_ms"].is_null());
+        assert!(json["steps"][1]["verifications_per_committed_tx_per_host"].is_null());
+        for plot in ["load.svg", "load-latency.svg"] {
+            let svg = std::fs::read_to_string(dir.join(plot)).unwrap();
+            assert_eq!(svg.matches(NO_COMMITS).count(), 1, "{plot} marks the step");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -12,6 +12,10 @@ use serde::de::DeserializeOwned;
 /// How long one request may take; `?wait=true` waits up to 30 s on the host's side.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(40);
 
+/// The longest line, and the longest data of one event, read from an event stream, in bytes
+/// (a `tx` event's data is a few hundred).
+pub const EVENT_BYTES_MAX: usize = 64 * 1024;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error("cannot reach the host at {url}: {reason} (is it running? `myriad devnet` starts a local network)")]
@@ -76,6 +80,123 @@ impl BulkClient {
             .map_err(|e| e.to_string())?
             .to_bytes();
         Ok((status, bytes))
+    }
+
+    /// Opens the server-sent event stream at `uri` (a host's `/events`); answers once the
+    /// host has accepted it.
+    pub async fn subscribe(&self, uri: &hyper::Uri) -> Result<EventStream, String> {
+        let request = hyper::Request::get(uri.clone())
+            .header("accept", "text/event-stream")
+            .body(http_body_util::Full::default())
+            .map_err(|e| e.to_string())?;
+        let response = self
+            .inner
+            .request(request)
+            .await
+            .map_err(|e| format!("cannot reach {uri}: {e}"))?;
+        let status = response.status().as_u16();
+        if status != 200 {
+            return Err(format!("{uri} answered {status} to a subscription"));
+        }
+        Ok(EventStream {
+            body: response.into_body(),
+            reader: EventReader::default(),
+        })
+    }
+}
+
+/// Splits a server-sent event stream (`GET /events`) into events, as its chunks arrive.
+#[derive(Debug, Default)]
+pub struct EventReader {
+    /// The line read so far.
+    line: Vec<u8>,
+    /// The event being read: its name, and its data lines joined by `\n`.
+    name: String,
+    data: String,
+}
+
+impl EventReader {
+    /// Reads `chunk`; calls `on_event(name, data)` for each event it completes (the name is
+    /// `message` when the event gives none). Comments and fields other than `event` and
+    /// `data` are skipped. A line or data over [`EVENT_BYTES_MAX`] is an error.
+    pub fn feed(
+        &mut self,
+        chunk: &[u8],
+        on_event: &mut impl FnMut(&str, &str),
+    ) -> Result<(), String> {
+        for byte in chunk {
+            if *byte != b'\n' {
+                if self.line.len() == EVENT_BYTES_MAX {
+                    return Err(format!(
+                        "an event stream line is over {EVENT_BYTES_MAX} bytes"
+                    ));
+                }
+                self.line.push(*byte);
+                continue;
+            }
+            let line = std::mem::take(&mut self.line);
+            let line = line.strip_suffix(b"\r").unwrap_or(&line);
+            self.line_done(&String::from_utf8_lossy(line), on_event)?;
+        }
+        Ok(())
+    }
+
+    fn line_done(
+        &mut self,
+        line: &str,
+        on_event: &mut impl FnMut(&str, &str),
+    ) -> Result<(), String> {
+        if line.is_empty() {
+            if !self.data.is_empty() || !self.name.is_empty() {
+                let name = if self.name.is_empty() {
+                    "message"
+                } else {
+                    &self.name
+                };
+                on_event(name, &self.data);
+            }
+            self.name.clear();
+            self.data.clear();
+            return Ok(());
+        }
+        let (field, value) = line.split_once(':').unwrap_or((line, ""));
+        let value = value.strip_prefix(' ').unwrap_or(value);
+        match field {
+            "event" => value.clone_into(&mut self.name),
+            "data" => {
+                if self.data.len() + value.len() + 1 > EVENT_BYTES_MAX {
+                    return Err(format!("an event's data is over {EVENT_BYTES_MAX} bytes"));
+                }
+                if !self.data.is_empty() {
+                    self.data.push('\n');
+                }
+                self.data.push_str(value);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// A host's open event stream: the host has subscribed it, so no event after its opening is
+/// missed (but for those a lagging reader loses on the host's side).
+#[derive(Debug)]
+pub struct EventStream {
+    body: hyper::body::Incoming,
+    reader: EventReader,
+}
+
+impl EventStream {
+    /// Reads events until the host ends the stream, calling `on_event(name, data)` for each.
+    pub async fn for_each(mut self, mut on_event: impl FnMut(&str, &str)) -> Result<(), String> {
+        use http_body_util::BodyExt;
+        while let Some(frame) = self.body.frame().await {
+            let frame = frame.map_err(|e| format!("reading the event stream: {e}"))?;
+            if let Some(bytes) = frame.data_ref() {
+                self.reader.feed(bytes, &mut on_event)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -269,5 +390,50 @@ impl Client {
 
     pub fn tx_status(&self, hash: &Hash) -> Result<TxStatusBody, ClientError> {
         self.get(&format!("/transactions/{hash}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn events(chunks: &[&[u8]]) -> Result<Vec<(String, String)>, String> {
+        let mut reader = EventReader::default();
+        let mut seen = Vec::new();
+        for chunk in chunks {
+            reader.feed(chunk, &mut |name, data| {
+                seen.push((name.to_owned(), data.to_owned()));
+            })?;
+        }
+        Ok(seen)
+    }
+
+    #[test]
+    fn event_stream_is_split_into_events_across_chunks() {
+        let seen = events(&[
+            b": keep-alive\n\nevent: tx\ndata: {\"hash\":",
+            b"\"ab\"}\n\r\n",
+            b"data: one\r\ndata: two\n\nevent: head\nid: 7\ndata:x\n\n",
+        ])
+        .unwrap();
+        assert_eq!(
+            seen,
+            [
+                ("tx".to_owned(), "{\"hash\":\"ab\"}".to_owned()),
+                ("message".to_owned(), "one\ntwo".to_owned()),
+                ("head".to_owned(), "x".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn event_stream_lines_and_data_are_bounded() {
+        let long = vec![b'a'; EVENT_BYTES_MAX + 1];
+        let error = events(&[b"data: ", &long]).unwrap_err();
+        assert!(error.contains("line is over"), "{error}");
+        let half = format!("data: {}\n", "b".repeat(EVENT_BYTES_MAX / 2));
+        let error = events(&[half.as_bytes(), half.as_bytes(), half.as_bytes()]).unwrap_err();
+        assert!(error.contains("data is over"), "{error}");
     }
 }

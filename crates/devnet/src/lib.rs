@@ -47,6 +47,10 @@ const DEMO_DECIMALS: u8 = 2;
 const CHAIN_VALIDATORS_MAX: usize = 4;
 /// Requests in flight while pre-creating chains (more in flight, bigger batches per fsync).
 const CREATE_WORKERS: usize = 1024;
+/// Of those, the most in flight to one host: each holds a connection, and a host's API takes
+/// at most 256 from one address (`CONNECTIONS_PER_ADDRESS_MAX`), the pool's idle ones
+/// included; more are refused (503) or closed.
+const CREATE_WORKERS_PER_HOST: usize = 192;
 /// How long hosts may take to answer after starting, and to stop after being asked.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
@@ -711,14 +715,19 @@ pub fn create_chains(devnet: &mut Devnet, target: u64) -> Result<()> {
     let shared: &Devnet = devnet;
     runtime.block_on(async {
         let client = BulkClient::default();
+        let permits: Vec<tokio::sync::Semaphore> = (0..uris.len())
+            .map(|_| tokio::sync::Semaphore::new(CREATE_WORKERS_PER_HOST))
+            .collect();
         futures::stream::iter(first..=target)
             .map(|salt| {
                 let (client, owner, hosts, uris, bar) = (&client, &owner, &hosts, &uris, &bar);
+                let permits = &permits;
                 async move {
                     let (genesis, members) = numbered_chain(shared, owner.address(), hosts, salt)?;
                     let genesis = SignedGenesis::sign(genesis, owner);
                     let body = format!("{{\"genesis\":\"{}\"}}", hex::encode(encode(&genesis)));
                     let uri = &uris[members[0]];
+                    let _permit = permits[members[0]].acquire().await?;
                     let (status, answer) = client
                         .post(uri, body.into())
                         .await
