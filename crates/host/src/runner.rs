@@ -18,6 +18,9 @@ use crate::status::Statuses;
 
 /// How many client commands wait for the tick loop before clients are told it is busy.
 pub const COMMANDS_MAX: usize = 65_536;
+/// How many events (heads, transaction statuses, evidence) a subscriber of the event stream
+/// may fall behind by before it misses some: a few seconds of commits at full load.
+pub const EVENTS_MAX: usize = 65_536;
 
 /// What the API (or a test) holds of a running host.
 #[derive(Debug, Clone)]
@@ -56,7 +59,7 @@ impl RunningHost {
         inbound: mpsc::Receiver<Inbound>,
     ) -> Result<RunningHost, HostError> {
         let statuses = Arc::new(Mutex::new(Statuses::default()));
-        let (events, _) = broadcast::channel(4096);
+        let (events, _) = broadcast::channel(EVENTS_MAX);
         let metrics = Arc::new(Metrics::new());
         let tick = Duration::from_millis(config.tick_ms);
         let tick_messages = config.limits.tick_messages;
