@@ -6,7 +6,8 @@ use myriad_types::{
     SignedTransaction, BLOCK_TXS_MAX, MESSAGE_BYTES_MAX,
 };
 
-use crate::apply::{apply, execute_block, TxError};
+use crate::apply::{execute_block, TxError};
+use crate::scratch::Scratch;
 use crate::state::ChainState;
 
 /// The most bytes of encoded transactions one block may carry: half the message limit, so a
@@ -59,7 +60,9 @@ pub fn build_block(
     let mut candidates: Vec<&SignedTransaction> = candidates.iter().collect();
     candidates.sort_by_key(|tx| (tx.tx.nonce, tx.hash()));
     let txs_max = txs_max.min(BLOCK_TXS_MAX);
-    let mut scratch = state.clone();
+    // Choosing on a scratch copies only the accounts the candidates touch; the chosen ones
+    // are then executed once on the state that the block leaves.
+    let mut scratch = Scratch::new(state);
     let mut chosen: Vec<SignedTransaction> = Vec::new();
     let mut bytes = 0;
     for _ in 0..BUILD_PASSES {
@@ -68,7 +71,7 @@ pub fn build_block(
             if chosen.len() >= txs_max || bytes + size > BLOCK_TX_BYTES_MAX {
                 return true;
             }
-            let applied = apply(&mut scratch, tx).is_ok();
+            let applied = scratch.apply(tx).is_ok();
             if applied {
                 chosen.push((*tx).clone());
                 bytes += size;
