@@ -33,7 +33,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::bounds::ConnectionBounds;
 use crate::message::Envelope;
-use crate::transport::{Inbound, SendError, Transport, QUEUE_ENVELOPES_MAX};
+use crate::transport::{Inbound, SendError, Transport, QUEUE_BYTES_MAX, QUEUE_ENVELOPES_MAX};
 
 /// The protocol hosts speak on their streams.
 pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/myriad/envelopes/1");
@@ -129,7 +129,7 @@ fn is_banned(bans: &Bans, peer: &PeerId) -> bool {
 /// A libp2p transport, running on the current tokio runtime.
 pub struct Libp2pTransport {
     control: libp2p_stream::Control,
-    writers: Mutex<HashMap<HostId, mpsc::Sender<Envelope>>>,
+    writers: Mutex<HashMap<HostId, Writer>>,
     commands: mpsc::Sender<Command>,
     connected: Arc<AtomicUsize>,
     refused: Arc<AtomicU64>,
@@ -236,28 +236,48 @@ fn socket_address(address: &Multiaddr) -> Option<SocketAddr> {
     Some(SocketAddr::new(ip?, port?))
 }
 
+/// The queue of encoded envelopes for one peer, bounded by count and by bytes.
+struct Writer {
+    queue: mpsc::Sender<Vec<u8>>,
+    /// The bytes queued and not yet written.
+    queued: Arc<AtomicUsize>,
+}
+
 impl Transport for Libp2pTransport {
     fn send(&self, to: HostId, envelope: Envelope) -> Result<(), SendError> {
+        let bytes = encode(&envelope);
+        if bytes.len() > MESSAGE_BYTES_MAX {
+            return Err(SendError::TooLarge(bytes.len()));
+        }
         let mut writers = self.writers.lock().unwrap_or_else(PoisonError::into_inner);
         let writer = match writers.get(&to) {
-            Some(writer) if !writer.is_closed() => writer,
+            Some(writer) if !writer.queue.is_closed() => writer,
             _ => {
                 let peer = peer_id(&to).ok_or(SendError::UnknownPeer(to))?;
-                let (sender, receiver) = mpsc::channel(QUEUE_ENVELOPES_MAX);
+                let (queue, receiver) = mpsc::channel(QUEUE_ENVELOPES_MAX);
+                let queued = Arc::new(AtomicUsize::new(0));
                 tokio::spawn(write_to(
                     self.control.clone(),
                     peer,
-                    receiver,
+                    (receiver, queued.clone()),
                     self.bans.clone(),
                     self.limits.idle / 2,
                 ));
-                writers.insert(to, sender);
+                writers.insert(to, Writer { queue, queued });
                 writers.get(&to).ok_or(SendError::Closed)?
             }
         };
-        writer.try_send(envelope).map_err(|error| match error {
-            mpsc::error::TrySendError::Full(_) => SendError::Busy(to),
-            mpsc::error::TrySendError::Closed(_) => SendError::Closed,
+        let size = bytes.len();
+        if writer.queued.load(Ordering::Relaxed) + size > QUEUE_BYTES_MAX {
+            return Err(SendError::Busy(to));
+        }
+        writer.queued.fetch_add(size, Ordering::Relaxed);
+        writer.queue.try_send(bytes).map_err(|error| {
+            writer.queued.fetch_sub(size, Ordering::Relaxed);
+            match error {
+                mpsc::error::TrySendError::Full(_) => SendError::Busy(to),
+                mpsc::error::TrySendError::Closed(_) => SendError::Closed,
+            }
         })
     }
 
@@ -428,13 +448,14 @@ async fn run_swarm(
     }
 }
 
-/// Writes every envelope queued for `peer` onto one stream, opening it (again) as needed,
-/// and closing it once unused for `unused`. An envelope is held until it is written: while
-/// the peer is unreachable its queue fills and senders are told it is busy.
+/// Writes every envelope queued for `peer` (encoded, with the count of bytes queued) onto
+/// one stream, opening it (again) as needed, and closing it once unused for `unused`. An
+/// envelope is held until it is written: while the peer is unreachable its queue fills and
+/// senders are told it is busy.
 async fn write_to(
     mut control: libp2p_stream::Control,
     peer: PeerId,
-    mut queue: mpsc::Receiver<Envelope>,
+    (mut queue, queued): (mpsc::Receiver<Vec<u8>>, Arc<AtomicUsize>),
     bans: Bans,
     unused: Duration,
 ) {
@@ -452,14 +473,9 @@ async fn write_to(
                 }
             },
         };
-        let Some(envelope) = next else {
+        let Some(bytes) = next else {
             return;
         };
-        let bytes = encode(&envelope);
-        if bytes.len() > MESSAGE_BYTES_MAX {
-            tracing::error!(%peer, bytes = bytes.len(), "dropping an envelope over the size limit");
-            continue;
-        }
         let length = (bytes.len() as u32).to_le_bytes();
         loop {
             if is_banned(&bans, &peer) {
@@ -492,6 +508,7 @@ async fn write_to(
                 Err(error) => tracing::debug!(%peer, %error, "stream write failed"),
             }
         }
+        queued.fetch_sub(bytes.len(), Ordering::Relaxed);
     }
 }
 

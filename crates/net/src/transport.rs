@@ -12,6 +12,10 @@ use crate::message::Envelope;
 /// How many envelopes wait for one peer (or for the host, inbound) before sending answers
 /// [`SendError::Busy`]: backpressure instead of an unbounded queue.
 pub const QUEUE_ENVELOPES_MAX: usize = 256;
+/// How many encoded bytes wait for one peer before sending answers [`SendError::Busy`]: a
+/// host sends a peer about one envelope a tick, so this holds seconds of ordinary traffic,
+/// and a slow or stalled peer costs at most this much memory.
+pub const QUEUE_BYTES_MAX: usize = 16 << 20;
 
 /// An envelope received from a peer, whose identity the transport has authenticated.
 #[derive(Debug)]
@@ -26,6 +30,8 @@ pub enum SendError {
     Busy(HostId),
     #[error("peer {0} is unknown: add it to the host's peers")]
     UnknownPeer(HostId),
+    #[error("an envelope of {0} bytes is over the message limit")]
+    TooLarge(usize),
     #[error("the transport is shut down")]
     Closed,
 }
