@@ -103,6 +103,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn busy_says_when_to_retry_and_other_errors_do_not() {
+        let answer = busy().into_response();
+        assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let retry = answer.headers().get(header::RETRY_AFTER);
+        assert_eq!(
+            retry.and_then(|v| v.to_str().ok()),
+            Some(RETRY_AFTER_SECONDS.to_string().as_str())
+        );
+        let refused = bad_request("no").into_response();
+        assert!(refused.headers().get(header::RETRY_AFTER).is_none());
+    }
+
+    #[test]
     fn quoted_input_is_cut_and_the_rest_kept() {
         let long = "x".repeat(10_000);
         let message = format!("chain id `{long}`: not a valid chain id");
