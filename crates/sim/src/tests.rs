@@ -52,6 +52,34 @@ fn the_same_seed_gives_the_same_trace() {
     assert_ne!(run(12, &config, false).trace, first.trace);
 }
 
+#[test]
+fn an_overload_makes_hosts_refuse_as_busy_and_they_recover() {
+    let config = SimConfig {
+        overloads_max: 1,
+        ..SimConfig::default()
+    };
+    // Half the seeds draw an overload; take the first few that do.
+    let overloaded: Vec<Outcome> = (0..20)
+        .map(|seed| run(seed, &config, false))
+        .filter(|outcome| outcome.stats.overloads == 1)
+        .take(3)
+        .collect();
+    assert_eq!(overloaded.len(), 3, "too few seeds drew an overload");
+    for outcome in overloaded {
+        assert!(
+            outcome.stats.busy_refusals > 0,
+            "seed {}: the overload made no host busy",
+            outcome.seed
+        );
+        assert!(
+            outcome.failures.is_empty(),
+            "seed {}: {:#?}",
+            outcome.seed,
+            outcome.failures
+        );
+    }
+}
+
 /// The first of `seeds` in which a run with `config` breaks `rule`; the same seed run without
 /// the canary (`honest`) must then be clean.
 fn caught(config: &SimConfig, honest: &SimConfig, rule: &str, seeds: u64) -> u64 {
