@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use anyhow::{bail, Result};
+use myriad_api_types::SubmitResult;
 use myriad_client::client::Client;
 use myriad_host::SENDER_TXS_MAX;
 use myriad_types::{
@@ -232,14 +233,12 @@ impl Chains {
                 per_host[self.host[mint.0]].push(mint);
             }
             for (client, mints) in clients.iter().zip(per_host) {
-                let txs: Vec<SignedTransaction> = mints.iter().map(|m| m.2.clone()).collect();
-                let results = client.submit_many(&txs, true)?;
-                for ((chain, key, _), result) in mints.iter().zip(results) {
+                for ((chain, key, _), result) in submit_until_taken(client, mints)? {
                     let status = result.tx.as_ref().map(|tx| tx.status.as_str());
                     if status != Some("committed") {
                         bail!(
                             "funding sender {key} of chain {}: {} {}",
-                            self.ids[*chain],
+                            self.ids[chain],
                             result.code,
                             result
                                 .error
@@ -247,8 +246,8 @@ impl Chains {
                                 .unwrap_or_default()
                         );
                     }
-                    self.senders[*chain].push(Sender::new(*key));
-                    self.funded[*chain] = key + 1;
+                    self.senders[chain].push(Sender::new(key));
+                    self.funded[chain] = key + 1;
                     funded += 1;
                 }
             }
@@ -469,4 +468,37 @@ mod tests {
         assert_eq!(planned[0].nonce, 11, "sender 1 continues its nonces");
         assert!(two.retire(&[(0, 1)]).is_err(), "nothing left to load");
     }
+}
+
+/// How many times funding sends again the mints a busy host refused (503).
+const FUNDING_ATTEMPTS_MAX: usize = 60;
+/// How long funding waits after a busy answer: the API's `Retry-After`.
+const FUNDING_RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// Submits `mints` to one host with `?wait=true`, sending again after `Retry-After` what it
+/// refused as busy (right after creating many chains a host is still behind); answers each
+/// mint with its last result.
+fn submit_until_taken(
+    client: &Client,
+    mut mints: Vec<(usize, usize, SignedTransaction)>,
+) -> Result<Vec<((usize, usize, SignedTransaction), SubmitResult)>> {
+    let mut answered = Vec::with_capacity(mints.len());
+    for attempt in 1..=FUNDING_ATTEMPTS_MAX {
+        let txs: Vec<SignedTransaction> = mints.iter().map(|m| m.2.clone()).collect();
+        let results = client.submit_many(&txs, true)?;
+        let mut busy = Vec::new();
+        for (mint, result) in mints.into_iter().zip(results) {
+            if result.code == 503 && attempt < FUNDING_ATTEMPTS_MAX {
+                busy.push(mint);
+            } else {
+                answered.push((mint, result));
+            }
+        }
+        if busy.is_empty() {
+            break;
+        }
+        mints = busy;
+        std::thread::sleep(FUNDING_RETRY_AFTER);
+    }
+    Ok(answered)
 }
