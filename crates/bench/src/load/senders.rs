@@ -187,7 +187,7 @@ impl Chains {
     /// The owner's mints of one round of funding: for each chain short of its `wanted`
     /// senders whose owner is live, up to [`SENDER_TXS_MAX`] of them (the most admission holds
     /// pending for the owner), with the chain and the key funded.
-    fn funding_round(&mut self, wanted: &[usize]) -> Vec<(usize, usize, SignedTransaction)> {
+    fn funding_round(&mut self, wanted: &[usize]) -> Vec<Mint> {
         let mut mints = Vec::new();
         for chain in self.live.clone() {
             let first = self.funded[chain];
@@ -227,8 +227,7 @@ impl Chains {
             if mints.is_empty() {
                 break;
             }
-            let mut per_host: Vec<Vec<(usize, usize, SignedTransaction)>> =
-                (0..clients.len()).map(|_| Vec::new()).collect();
+            let mut per_host: Vec<Vec<Mint>> = (0..clients.len()).map(|_| Vec::new()).collect();
             for mint in mints {
                 per_host[self.host[mint.0]].push(mint);
             }
@@ -376,6 +375,39 @@ pub struct FundedSenders {
     pub most_on_one_chain: usize,
 }
 
+/// An owner's mint funding a sender: the chain, the sender's key, the transaction.
+type Mint = (usize, usize, SignedTransaction);
+
+/// How many times funding sends again the mints a busy host refused (503).
+const FUNDING_ATTEMPTS_MAX: usize = 60;
+/// How long funding waits after a busy answer: the API's `Retry-After`.
+const FUNDING_RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// Submits `mints` to one host with `?wait=true`, sending again after `Retry-After` what it
+/// refused as busy (right after creating many chains a host is still behind); answers each
+/// mint with its last result.
+fn submit_until_taken(client: &Client, mut mints: Vec<Mint>) -> Result<Vec<(Mint, SubmitResult)>> {
+    let mut answered = Vec::with_capacity(mints.len());
+    for attempt in 1..=FUNDING_ATTEMPTS_MAX {
+        let txs: Vec<SignedTransaction> = mints.iter().map(|m| m.2.clone()).collect();
+        let results = client.submit_many(&txs, true)?;
+        let mut busy = Vec::new();
+        for (mint, result) in mints.into_iter().zip(results) {
+            if result.code == 503 && attempt < FUNDING_ATTEMPTS_MAX {
+                busy.push(mint);
+            } else {
+                answered.push((mint, result));
+            }
+        }
+        if busy.is_empty() {
+            break;
+        }
+        mints = busy;
+        std::thread::sleep(FUNDING_RETRY_AFTER);
+    }
+    Ok(answered)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -468,37 +500,4 @@ mod tests {
         assert_eq!(planned[0].nonce, 11, "sender 1 continues its nonces");
         assert!(two.retire(&[(0, 1)]).is_err(), "nothing left to load");
     }
-}
-
-/// How many times funding sends again the mints a busy host refused (503).
-const FUNDING_ATTEMPTS_MAX: usize = 60;
-/// How long funding waits after a busy answer: the API's `Retry-After`.
-const FUNDING_RETRY_AFTER: Duration = Duration::from_secs(1);
-
-/// Submits `mints` to one host with `?wait=true`, sending again after `Retry-After` what it
-/// refused as busy (right after creating many chains a host is still behind); answers each
-/// mint with its last result.
-fn submit_until_taken(
-    client: &Client,
-    mut mints: Vec<(usize, usize, SignedTransaction)>,
-) -> Result<Vec<((usize, usize, SignedTransaction), SubmitResult)>> {
-    let mut answered = Vec::with_capacity(mints.len());
-    for attempt in 1..=FUNDING_ATTEMPTS_MAX {
-        let txs: Vec<SignedTransaction> = mints.iter().map(|m| m.2.clone()).collect();
-        let results = client.submit_many(&txs, true)?;
-        let mut busy = Vec::new();
-        for (mint, result) in mints.into_iter().zip(results) {
-            if result.code == 503 && attempt < FUNDING_ATTEMPTS_MAX {
-                busy.push(mint);
-            } else {
-                answered.push((mint, result));
-            }
-        }
-        if busy.is_empty() {
-            break;
-        }
-        mints = busy;
-        std::thread::sleep(FUNDING_RETRY_AFTER);
-    }
-    Ok(answered)
 }
