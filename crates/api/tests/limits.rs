@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::Served;
 use myriad_api::{ApiLimits, SUBMIT_BATCH_TXS_MAX};
+use myriad_host::SENDER_TXS_MAX;
 use myriad_testing::*;
 use myriad_types::{SignedTransaction, Transaction, TxKind};
 use serde_json::{json, Value};
@@ -414,7 +415,10 @@ fn a_batch_is_answered_per_transaction_in_order() {
             chain_id: chain,
             sender: owner.address(),
             nonce: 3,
-            kind: TxKind::Burn { amount: 1 },
+            kind: TxKind::Mint {
+                to: alice.address(),
+                amount: 1,
+            },
         },
         &alice,
     );
@@ -497,21 +501,35 @@ fn the_client_submits_more_than_a_batch_holds_and_reads_each_result_in_order() {
     let mut txs: Vec<SignedTransaction> = (1..=count)
         .map(|nonce| mint(chain, &owner, nonce, &key(51), 1))
         .collect();
-    // The last one again: refused on its own, the others still admitted.
-    txs.push(txs[txs.len() - 1].clone());
+    // The first one again, last: refused, whatever came between.
+    txs.push(txs[0].clone());
     let client = myriad_client::client::Client::new(&served.api.to_string());
     let results = client.submit_many(&txs, false).unwrap();
     assert_eq!(results.len(), txs.len());
-    for (tx, result) in txs.iter().zip(&results).take(count as usize) {
+    // One sender holds at most its share of the pool, and a nonce at most so far past its
+    // next: the rest, in both batches, are refused for that, each in its place.
+    for (tx, result) in txs.iter().zip(&results).take(SENDER_TXS_MAX) {
         assert_eq!(result.code, 202, "{result:?}");
         let status = result.tx.as_ref().unwrap();
         assert_eq!(status.hash, tx.hash().to_string());
         assert_eq!(status.status, "pending");
     }
+    assert_eq!(
+        results[SENDER_TXS_MAX].code, 409,
+        "{:?}",
+        results[SENDER_TXS_MAX]
+    );
+    for result in &results[SENDER_TXS_MAX + 1..count as usize] {
+        assert_eq!(result.code, 422, "{result:?}");
+        let error = result.error.as_deref().unwrap();
+        assert!(error.contains("too far ahead"), "{error}");
+    }
+    // By the time it arrives the first may be pending still, or committed already.
     let last = results.last().unwrap();
     assert_eq!(last.code, 409, "{last:?}");
+    let error = last.error.as_deref().unwrap();
     assert!(
-        last.error.as_deref().unwrap().contains("already pending"),
+        error.contains("already pending") || error.contains("nonce 1 is already used"),
         "{last:?}"
     );
     served.stop();
