@@ -694,18 +694,17 @@ impl Instance {
         }));
     }
 
-    /// Sends again this host's own votes of every round it keeps (a peer left in an earlier
-    /// round needs them to time out of it, or to decide on a round whose precommits it
-    /// missed) and its own proposal of this round; with a proposal of a valid value, also the
-    /// prevotes that made it valid. Resending the current round's votes alone looked enough
-    /// (L55 moves a peer up), but left chains with a byzantine validator in long runs of
-    /// rounds in the simulator. What bounds this traffic is the host's resend budget, and
-    /// peers drop the copies they hold before checking their signatures.
+    /// Sends again this host's own votes and proposal of the current round only; with a
+    /// proposal of a valid value, also the prevotes that made it valid. A peer left in an
+    /// earlier round moves up on these (L55: f+1 of the power in a later round); a peer that
+    /// missed a decision of an earlier round gets the block by sync once the others decide.
+    /// Resending every round kept made the traffic of a stuck chain grow with its rounds,
+    /// and with many stuck chains that traffic alone saturated the hosts.
     fn rebroadcast(&self, effects: &mut Vec<Effect>) {
         let mut votes: Vec<SignedVote> = self
             .votes
             .iter()
-            .filter(|v| v.voter == self.me)
+            .filter(|v| v.voter == self.me && v.vote.round == self.round)
             .cloned()
             .collect();
         let proposal = self
