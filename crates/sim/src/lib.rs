@@ -101,7 +101,7 @@ impl Default for SimConfig {
             overloads_max: 1,
             overload_txs: 1_500,
             overload_ms: 1_000,
-            recovery_ms: 40_000,
+            recovery_ms: 50_000,
             // Hosts far slower than real ones, so that the simulator's small load overloads them.
             tick_cost: TickCost {
                 message_us: 300,

@@ -318,8 +318,10 @@ impl World {
                     Ok(Err(SubmitError::Admit(
                         AdmitError::UnknownSender { .. } | AdmitError::NonceTooFar { .. },
                     ))) => self.stats.floods_refused += 1,
-                    // A validator that has not received the chain's genesis yet.
+                    // A validator that has not received the chain's genesis yet, or one too
+                    // busy to look.
                     Ok(Err(SubmitError::UnknownChain(_) | SubmitError::ShuttingDown)) => {}
+                    Ok(Err(SubmitError::Admit(AdmitError::Busy(what)))) if what == HOST_BUSY => {}
                     Ok(answer) => self.checker.unexpected(format!(
                         "node {node} answered {answer:?} to a stranger's unfunded transfer {hash}"
                     )),
