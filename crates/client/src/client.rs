@@ -67,11 +67,7 @@ impl BulkClient {
             .header("content-type", "application/json")
             .body(http_body_util::Full::new(body))
             .map_err(|e| e.to_string())?;
-        let response = self
-            .inner
-            .request(request)
-            .await
-            .map_err(|e| format!("cannot reach {uri}: {e}"))?;
+        let response = self.send(uri, request).await?;
         let status = response.status().as_u16();
         let bytes = response
             .into_body()
@@ -82,6 +78,18 @@ impl BulkClient {
         Ok((status, bytes))
     }
 
+    /// Sends `request` to `uri`; an error says which host could not be reached.
+    async fn send(
+        &self,
+        uri: &hyper::Uri,
+        request: hyper::Request<http_body_util::Full<hyper::body::Bytes>>,
+    ) -> Result<hyper::Response<hyper::body::Incoming>, String> {
+        self.inner
+            .request(request)
+            .await
+            .map_err(|e| format!("cannot reach {uri}: {e}"))
+    }
+
     /// Opens the server-sent event stream at `uri` (a host's `/events`); answers once the
     /// host has accepted it.
     pub async fn subscribe(&self, uri: &hyper::Uri) -> Result<EventStream, String> {
@@ -89,11 +97,7 @@ impl BulkClient {
             .header("accept", "text/event-stream")
             .body(http_body_util::Full::default())
             .map_err(|e| e.to_string())?;
-        let response = self
-            .inner
-            .request(request)
-            .await
-            .map_err(|e| format!("cannot reach {uri}: {e}"))?;
+        let response = self.send(uri, request).await?;
         let status = response.status().as_u16();
         if status != 200 {
             return Err(format!("{uri} answered {status} to a subscription"));
