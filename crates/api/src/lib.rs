@@ -361,12 +361,8 @@ async fn block(
             "chain {chain} has no block at height {height} here"
         ))
     };
-    let block = store
-        .block(&chain, height)
-        .map_err(internal)?
-        .ok_or_else(missing)?;
-    let certificate = store
-        .certificate(&chain, height)
+    let (block, certificate) = store
+        .certified_block(&chain, height)
         .map_err(internal)?
         .ok_or_else(missing)?;
     let header = &block.header;

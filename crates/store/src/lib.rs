@@ -5,6 +5,7 @@
 mod mem_store;
 mod redb_store;
 
+use std::collections::BTreeMap;
 use std::ops::{Bound, RangeInclusive};
 
 use borsh::{BorshDeserialize, BorshSerialize};
@@ -18,7 +19,7 @@ pub use mem_store::MemStore;
 pub use redb_store::RedbStore;
 
 /// The version of the on-disk layout this build reads and writes.
-pub const SCHEMA_VERSION: u64 = 3;
+pub const SCHEMA_VERSION: u64 = 4;
 
 /// A failure of the store, saying what was being done and what to do about it.
 #[derive(Debug, thiserror::Error)]
@@ -59,16 +60,30 @@ pub struct ChainHead {
 
 /// Changes to many chains that become durable together, with one fsync, or not at all.
 /// Dropping a batch without committing it writes nothing.
+///
+/// Each table's changes are kept by key: a key written twice in one batch (a chain's signer
+/// state at its prevote and its precommit of one tick) is written once, with its last value,
+/// and the store inserts them in key order, the order its trees are laid out in.
 #[derive(Debug, Default)]
 pub struct WriteBatch {
-    pub(crate) geneses: Vec<(ChainId, Vec<u8>)>,
-    pub(crate) heads: Vec<(ChainId, Vec<u8>)>,
-    pub(crate) accounts: Vec<(ChainId, Address, Option<Vec<u8>>)>,
-    pub(crate) blocks: Vec<(ChainId, Height, Vec<u8>, Vec<u8>)>,
-    pub(crate) txs: Vec<(Hash, ChainId, Height)>,
-    pub(crate) account_txs: Vec<(ChainId, Address, Height, u32, Hash)>,
-    pub(crate) signers: Vec<(ChainId, Vec<u8>)>,
-    pub(crate) lock_proofs: Vec<(ChainId, Vec<u8>)>,
+    pub(crate) geneses: BTreeMap<ChainId, Vec<u8>>,
+    pub(crate) heads: BTreeMap<ChainId, Vec<u8>>,
+    pub(crate) accounts: BTreeMap<(ChainId, Address), Option<Vec<u8>>>,
+    /// (chain, height) → the block and its certificate.
+    pub(crate) blocks: BTreeMap<(ChainId, Height), Vec<u8>>,
+    pub(crate) txs: BTreeMap<Hash, (ChainId, Height)>,
+    /// (chain, account, height, position in the block) → transaction hash.
+    pub(crate) account_txs: BTreeMap<(ChainId, Address, Height, u32), Hash>,
+    pub(crate) signers: BTreeMap<ChainId, Vec<u8>>,
+}
+
+/// What a host's signer guard last allowed for a chain and the proof of its newest lock
+/// there: what the host must not contradict after a restart. Written together, in one row,
+/// whenever either changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct SignerRecord {
+    pub state: Option<SignerState>,
+    pub lock_proof: Option<LockProof>,
 }
 
 impl WriteBatch {
@@ -79,7 +94,7 @@ impl WriteBatch {
     /// Records a new chain's genesis.
     pub fn put_genesis(&mut self, genesis: &SignedGenesis) {
         self.geneses
-            .push((genesis.genesis.chain_id(), encode(genesis)));
+            .insert(genesis.genesis.chain_id(), encode(genesis));
     }
 
     /// Records a chain's state after its block `block_hash` (zero at genesis): its head and
@@ -91,10 +106,10 @@ impl WriteBatch {
             block_hash,
             state_root: state.state_root(),
         };
-        self.heads.push((chain, encode(&head)));
+        self.heads.insert(chain, encode(&head));
         for (address, account) in state.changed_accounts() {
             let value = (account != Account::default()).then(|| encode(&account));
-            self.accounts.push((chain, address, value));
+            self.accounts.insert((chain, address), value);
         }
     }
 
@@ -111,32 +126,32 @@ impl WriteBatch {
             (header.chain_id, header.height, block.hash()),
             "a block is stored only with its own certificate"
         );
-        self.blocks.push((
-            header.chain_id,
-            header.height,
-            encode(block),
-            encode(certificate),
-        ));
+        self.blocks.insert(
+            (header.chain_id, header.height),
+            // The bytes of a `(Block, Certificate)`.
+            encode(&(block, certificate)),
+        );
         for (position, tx) in (0u32..).zip(block.txs.iter()) {
             let hash = tx.hash();
-            self.txs.push((hash, header.chain_id, header.height));
+            self.txs.insert(hash, (header.chain_id, header.height));
             let recipient = tx.tx.kind.recipient().filter(|to| *to != tx.tx.sender);
             for account in std::iter::once(tx.tx.sender).chain(recipient) {
                 self.account_txs
-                    .push((header.chain_id, account, header.height, position, hash));
+                    .insert((header.chain_id, account, header.height, position), hash);
             }
         }
     }
 
-    /// Records what a host's signer guard last allowed for a chain.
-    pub fn put_signer_state(&mut self, chain: ChainId, state: &SignerState) {
-        self.signers.push((chain, encode(state)));
-    }
-
-    /// Records the proof of a host's newest lock on a chain (see `myriad-consensus`), to be
-    /// written with the precommit that takes the lock.
-    pub fn put_lock_proof(&mut self, chain: ChainId, proof: &LockProof) {
-        self.lock_proofs.push((chain, encode(proof)));
+    /// Records what a host's signer guard last allowed for a chain and the proof of its
+    /// newest lock there (see `myriad-consensus`): both whole, whichever changed.
+    pub fn put_signer(
+        &mut self,
+        chain: ChainId,
+        state: Option<&SignerState>,
+        lock_proof: Option<&LockProof>,
+    ) {
+        // The bytes of a `SignerRecord`, without cloning its parts into one.
+        self.signers.insert(chain, encode(&(state, lock_proof)));
     }
 
     pub fn is_empty(&self) -> bool {
@@ -145,7 +160,6 @@ impl WriteBatch {
             && self.accounts.is_empty()
             && self.blocks.is_empty()
             && self.signers.is_empty()
-            && self.lock_proofs.is_empty()
     }
 }
 
@@ -163,13 +177,17 @@ pub trait ChainStore: std::fmt::Debug + Send + Sync {
     /// checks it against the stored state root.
     fn chain_state(&self, chain: &ChainId) -> Result<Option<ChainState>, StoreError>;
 
-    fn block(&self, chain: &ChainId, height: Height) -> Result<Option<Block>, StoreError>;
-
-    fn certificate(
+    /// A block with its certificate, stored together.
+    fn certified_block(
         &self,
         chain: &ChainId,
         height: Height,
-    ) -> Result<Option<Certificate>, StoreError>;
+    ) -> Result<Option<(Block, Certificate)>, StoreError>;
+
+    /// A block without its certificate.
+    fn block(&self, chain: &ChainId, height: Height) -> Result<Option<Block>, StoreError> {
+        Ok(self.certified_block(chain, height)?.map(|(block, _)| block))
+    }
 }
 
 /// What the host needs of its store besides the chain reads: one atomic, durable write per
@@ -178,9 +196,9 @@ pub trait HostStore: ChainStore {
     /// Makes every change in `batch` durable (fsynced) at once, or none of them.
     fn commit(&self, batch: WriteBatch) -> Result<(), StoreError>;
 
-    fn signer_state(&self, chain: &ChainId) -> Result<Option<SignerState>, StoreError>;
-
-    fn lock_proof(&self, chain: &ChainId) -> Result<Option<LockProof>, StoreError>;
+    /// What the host's signer guard and lock last recorded for `chain`; the default (nothing
+    /// signed, no lock) if nothing was.
+    fn signer_record(&self, chain: &ChainId) -> Result<SignerRecord, StoreError>;
 }
 
 /// What readers (the API) need besides the chain reads: listings and indexes.

@@ -8,13 +8,12 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use myriad_ledger::ChainState;
 use myriad_types::{
-    decode, Account, Address, Block, Certificate, ChainId, Hash, Height, LockProof, SignedGenesis,
-    SignerState,
+    decode, Account, Address, Block, Certificate, ChainId, Hash, Height, SignedGenesis,
 };
 
 use crate::{
     account_txs_before, accounts_of, chains_after, rebuild_chain_state, AccountTxKey, ChainHead,
-    ChainKey, ChainStore, HostStore, ReadStore, StoreError, WriteBatch,
+    ChainKey, ChainStore, HostStore, ReadStore, SignerRecord, StoreError, WriteBatch,
 };
 
 #[derive(Debug, Default)]
@@ -23,9 +22,7 @@ struct Tables {
     heads: BTreeMap<ChainKey, Vec<u8>>,
     accounts: BTreeMap<(ChainKey, [u8; 32]), Vec<u8>>,
     blocks: BTreeMap<(ChainKey, u64), Vec<u8>>,
-    certificates: BTreeMap<(ChainKey, u64), Vec<u8>>,
     signers: BTreeMap<ChainKey, Vec<u8>>,
-    lock_proofs: BTreeMap<ChainKey, Vec<u8>>,
     txs: BTreeMap<[u8; 32], (ChainKey, u64)>,
     account_txs: BTreeMap<AccountTxKey, [u8; 32]>,
 }
@@ -105,22 +102,16 @@ impl ChainStore for MemStore {
         rebuild_chain_state(chain, head, accounts(&inner.tables, chain)?).map(Some)
     }
 
-    fn block(&self, chain: &ChainId, height: Height) -> Result<Option<Block>, StoreError> {
-        let inner = self.lock();
-        read(
-            inner.tables.blocks.get(&(chain.0, height.0)),
-            "stored block",
-        )
-    }
-
-    fn certificate(
+    fn certified_block(
         &self,
         chain: &ChainId,
         height: Height,
-    ) -> Result<Option<Certificate>, StoreError> {
+    ) -> Result<Option<(Block, Certificate)>, StoreError> {
         let inner = self.lock();
-        let bytes = inner.tables.certificates.get(&(chain.0, height.0));
-        read(bytes, "stored certificate")
+        read(
+            inner.tables.blocks.get(&(chain.0, height.0)),
+            "stored block and certificate",
+        )
     }
 }
 
@@ -141,46 +132,36 @@ impl HostStore for MemStore {
         for (chain, bytes) in batch.heads {
             tables.heads.insert(chain.0, bytes);
         }
-        for (chain, address, bytes) in batch.accounts {
+        for ((chain, address), bytes) in batch.accounts {
             let key = (chain.0, address.0);
             match bytes {
                 Some(bytes) => tables.accounts.insert(key, bytes),
                 None => tables.accounts.remove(&key),
             };
         }
-        for (chain, height, block, certificate) in batch.blocks {
-            tables.blocks.insert((chain.0, height.0), block);
-            tables.certificates.insert((chain.0, height.0), certificate);
+        for ((chain, height), bytes) in batch.blocks {
+            tables.blocks.insert((chain.0, height.0), bytes);
         }
-        for (tx, chain, height) in batch.txs {
+        for (tx, (chain, height)) in batch.txs {
             tables.txs.insert(tx.0, (chain.0, height.0));
         }
-        for (chain, address, height, position, tx) in batch.account_txs {
+        for ((chain, address, height, position), tx) in batch.account_txs {
             let key = (chain.0, address.0, height.0, position);
             tables.account_txs.insert(key, tx.0);
         }
         for (chain, bytes) in batch.signers {
             tables.signers.insert(chain.0, bytes);
         }
-        for (chain, bytes) in batch.lock_proofs {
-            tables.lock_proofs.insert(chain.0, bytes);
-        }
         inner.commits += 1;
         Ok(())
     }
 
-    fn signer_state(&self, chain: &ChainId) -> Result<Option<SignerState>, StoreError> {
-        read(
+    fn signer_record(&self, chain: &ChainId) -> Result<SignerRecord, StoreError> {
+        let record = read(
             self.lock().tables.signers.get(&chain.0),
-            "stored signer state",
-        )
-    }
-
-    fn lock_proof(&self, chain: &ChainId) -> Result<Option<LockProof>, StoreError> {
-        read(
-            self.lock().tables.lock_proofs.get(&chain.0),
-            "stored lock proof",
-        )
+            "stored signer record",
+        )?;
+        Ok(record.unwrap_or_default())
     }
 }
 

@@ -5,8 +5,7 @@ use std::path::Path;
 
 use myriad_ledger::ChainState;
 use myriad_types::{
-    decode, Account, Address, Block, Certificate, ChainId, Hash, Height, LockProof, SignedGenesis,
-    SignerState,
+    decode, Account, Address, Block, Certificate, ChainId, Hash, Height, SignedGenesis,
 };
 use redb::{
     Database, DatabaseError, Durability, ReadTransaction, ReadableTable, ReadableTableMetadata,
@@ -15,7 +14,7 @@ use redb::{
 
 use crate::{
     account_txs_before, accounts_of, chains_after, rebuild_chain_state, ChainHead, ChainKey,
-    ChainStore, HostStore, ReadStore, StoreError, WriteBatch, SCHEMA_VERSION,
+    ChainStore, HostStore, ReadStore, SignerRecord, StoreError, WriteBatch, SCHEMA_VERSION,
 };
 
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
@@ -23,9 +22,7 @@ const GENESES: TableDefinition<ChainKey, &[u8]> = TableDefinition::new("geneses"
 const HEADS: TableDefinition<ChainKey, &[u8]> = TableDefinition::new("heads");
 const ACCOUNTS: TableDefinition<(ChainKey, [u8; 32]), &[u8]> = TableDefinition::new("accounts");
 const BLOCKS: TableDefinition<(ChainKey, u64), &[u8]> = TableDefinition::new("blocks");
-const CERTIFICATES: TableDefinition<(ChainKey, u64), &[u8]> = TableDefinition::new("certificates");
 const SIGNERS: TableDefinition<ChainKey, &[u8]> = TableDefinition::new("signers");
-const LOCK_PROOFS: TableDefinition<ChainKey, &[u8]> = TableDefinition::new("lock_proofs");
 const TXS: TableDefinition<[u8; 32], (ChainKey, u64)> = TableDefinition::new("txs");
 /// (chain, account, height, position in the block) → transaction hash.
 const ACCOUNT_TXS: TableDefinition<(ChainKey, [u8; 32], u64, u32), [u8; 32]> =
@@ -92,9 +89,7 @@ impl RedbStore {
             write.open_table(HEADS).map_err(backend("open"))?;
             write.open_table(ACCOUNTS).map_err(backend("open"))?;
             write.open_table(BLOCKS).map_err(backend("open"))?;
-            write.open_table(CERTIFICATES).map_err(backend("open"))?;
             write.open_table(SIGNERS).map_err(backend("open"))?;
-            write.open_table(LOCK_PROOFS).map_err(backend("open"))?;
             write.open_table(TXS).map_err(backend("open"))?;
             write.open_table(ACCOUNT_TXS).map_err(backend("open"))?;
         }
@@ -165,20 +160,16 @@ impl ChainStore for RedbStore {
         rebuild_chain_state(chain, head, accounts(&read, chain)?).map(Some)
     }
 
-    fn block(&self, chain: &ChainId, height: Height) -> Result<Option<Block>, StoreError> {
-        get(&self.read()?, BLOCKS, (chain.0, height.0), "stored block")
-    }
-
-    fn certificate(
+    fn certified_block(
         &self,
         chain: &ChainId,
         height: Height,
-    ) -> Result<Option<Certificate>, StoreError> {
+    ) -> Result<Option<(Block, Certificate)>, StoreError> {
         get(
             &self.read()?,
-            CERTIFICATES,
+            BLOCKS,
             (chain.0, height.0),
-            "stored certificate",
+            "stored block and certificate",
         )
     }
 }
@@ -201,7 +192,7 @@ impl HostStore for RedbStore {
                     .map_err(backend("write chain head"))?;
             }
             let mut accounts = write.open_table(ACCOUNTS).map_err(backend("write"))?;
-            for (chain, address, bytes) in &batch.accounts {
+            for ((chain, address), bytes) in &batch.accounts {
                 let key = (chain.0, address.0);
                 match bytes {
                     Some(bytes) => accounts.insert(key, bytes.as_slice()).map(drop),
@@ -210,22 +201,18 @@ impl HostStore for RedbStore {
                 .map_err(backend("write account"))?;
             }
             let mut blocks = write.open_table(BLOCKS).map_err(backend("write"))?;
-            let mut certificates = write.open_table(CERTIFICATES).map_err(backend("write"))?;
-            for (chain, height, block, certificate) in &batch.blocks {
+            for ((chain, height), bytes) in &batch.blocks {
                 blocks
-                    .insert((chain.0, height.0), block.as_slice())
+                    .insert((chain.0, height.0), bytes.as_slice())
                     .map_err(backend("write block"))?;
-                certificates
-                    .insert((chain.0, height.0), certificate.as_slice())
-                    .map_err(backend("write certificate"))?;
             }
             let mut txs = write.open_table(TXS).map_err(backend("write"))?;
-            for (tx, chain, height) in &batch.txs {
+            for (tx, (chain, height)) in &batch.txs {
                 txs.insert(tx.0, (chain.0, height.0))
                     .map_err(backend("write transaction index"))?;
             }
             let mut account_txs = write.open_table(ACCOUNT_TXS).map_err(backend("write"))?;
-            for (chain, address, height, position, tx) in &batch.account_txs {
+            for ((chain, address, height, position), tx) in &batch.account_txs {
                 account_txs
                     .insert((chain.0, address.0, height.0, *position), tx.0)
                     .map_err(backend("write account transaction index"))?;
@@ -234,24 +221,15 @@ impl HostStore for RedbStore {
             for (chain, bytes) in &batch.signers {
                 signers
                     .insert(chain.0, bytes.as_slice())
-                    .map_err(backend("write signer state"))?;
-            }
-            let mut lock_proofs = write.open_table(LOCK_PROOFS).map_err(backend("write"))?;
-            for (chain, bytes) in &batch.lock_proofs {
-                lock_proofs
-                    .insert(chain.0, bytes.as_slice())
-                    .map_err(backend("write lock proof"))?;
+                    .map_err(backend("write signer record"))?;
             }
         }
         write.commit().map_err(backend("commit"))
     }
 
-    fn signer_state(&self, chain: &ChainId) -> Result<Option<SignerState>, StoreError> {
-        get(&self.read()?, SIGNERS, chain.0, "stored signer state")
-    }
-
-    fn lock_proof(&self, chain: &ChainId) -> Result<Option<LockProof>, StoreError> {
-        get(&self.read()?, LOCK_PROOFS, chain.0, "stored lock proof")
+    fn signer_record(&self, chain: &ChainId) -> Result<SignerRecord, StoreError> {
+        let record = get(&self.read()?, SIGNERS, chain.0, "stored signer record")?;
+        Ok(record.unwrap_or_default())
     }
 }
 

@@ -163,7 +163,9 @@ impl<S: HostStore> Host<S> {
                 // proposers.
                 let nil_prevote = vote.step == VoteStep::Prevote && vote.block_hash.is_none();
                 if let Ok(approval) = slot.guard.approve_vote(vote) {
-                    self.batch.put_signer_state(chain, approval.state());
+                    let lock_proof = slot.lock_proof.as_ref();
+                    self.batch
+                        .put_signer(chain, Some(approval.state()), lock_proof);
                     self.outbox.vote(chain, approval);
                     if nil_prevote {
                         for tx in slot.mempool.ready(&slot.state, RELAYS_ON_NIL_MAX) {
@@ -174,12 +176,15 @@ impl<S: HostStore> Host<S> {
             }
             Effect::SignProposal { proposal, block } => {
                 if let Ok(approval) = slot.guard.approve_proposal(proposal) {
-                    self.batch.put_signer_state(chain, approval.state());
+                    let lock_proof = slot.lock_proof.as_ref();
+                    self.batch
+                        .put_signer(chain, Some(approval.state()), lock_proof);
                     self.outbox.proposal(chain, approval, block);
                 }
             }
             Effect::PersistLock(proof) => {
-                self.batch.put_lock_proof(chain, &proof);
+                self.batch
+                    .put_signer(chain, slot.guard.last(), Some(&proof));
                 slot.lock_proof = Some(proof);
             }
             Effect::Rebroadcast { proposal, votes } => {

@@ -79,10 +79,7 @@ impl<S: HostStore> Host<S> {
         let end = durable_top.min(at.saturating_add(SYNC_BLOCKS_MAX - 1));
         while at <= end {
             let h = Height(at);
-            let stored = self
-                .store
-                .block(&chain, h)
-                .and_then(|block| Ok(block.zip(self.store.certificate(&chain, h)?)));
+            let stored = self.store.certified_block(&chain, h);
             match stored {
                 Ok(Some((block, certificate))) => {
                     self.outbox

@@ -7,7 +7,7 @@ use std::sync::{Arc, Weak};
 use myriad_consensus::{Instance, SignerGuard};
 use myriad_ledger::ChainState;
 use myriad_net::Msg;
-use myriad_store::{HostStore, StoreError};
+use myriad_store::{HostStore, SignerRecord, StoreError};
 use myriad_types::{ChainId, Hash, Height, HostId, LockProof, SignerState, ValidatorSet};
 
 use super::FixedMap;
@@ -147,8 +147,7 @@ impl ChainTable {
                 return Ok(None);
             };
             let head = store.chain_head(chain)?;
-            let signer = store.signer_state(chain)?;
-            let lock_proof = store.lock_proof(chain)?;
+            let SignerRecord { state: signer, lock_proof } = store.signer_record(chain)?;
             state.share_validators(|set| intern(&mut self.sets, set));
             let head_hash = head.map(|h| h.block_hash).unwrap_or(Hash::ZERO);
             Ok(Some(Slot::new(state, head_hash, signer, lock_proof)))

@@ -164,11 +164,7 @@ impl World {
     /// An honest node decided a block: the checkers read it back from its store.
     pub(super) fn decided(&mut self, node: usize, chain: ChainId, height: myriad_types::Height) {
         let store = &self.nodes[node].store;
-        let stored = store
-            .block(&chain, height)
-            .ok()
-            .flatten()
-            .zip(store.certificate(&chain, height).ok().flatten());
+        let stored = store.certified_block(&chain, height).ok().flatten();
         let Some((block, certificate)) = stored else {
             return; // The durability checker has already said so.
         };

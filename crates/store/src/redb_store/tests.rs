@@ -1,14 +1,14 @@
 use myriad_ledger::{execute_block, ChainState};
 use myriad_types::{
     tx_root, Address, BlockHeader, BoundedVec, CommitSignature, Hash, Lock, LockProof, Memo,
-    Proposal, Round, SignedProposal, SignedStep, SignedTransaction, SignedVote, Transaction,
-    TxKind, Vote, VoteStep,
+    Proposal, Round, SignedProposal, SignedStep, SignedTransaction, SignedVote, SignerState,
+    Transaction, TxKind, Vote, VoteStep,
 };
 
 use myriad_testing::key;
 
 use super::*;
-use crate::{MemStore, Store};
+use crate::{MemStore, SignerRecord, Store};
 
 fn genesis(salt: u64) -> SignedGenesis {
     myriad_testing::genesis(&key(1), &[(key(10).host_id(), 1)], salt)
@@ -137,8 +137,11 @@ fn write_chain(store: &dyn Store, salt: u64) -> (ChainState, Block, Certificate)
     batch.put_genesis(&genesis);
     batch.put_chain_state(&state, block.hash());
     batch.put_block(&block, &certificate);
-    batch.put_signer_state(state.chain_id(), &signer_state(&block));
-    batch.put_lock_proof(state.chain_id(), &lock_proof(&block));
+    batch.put_signer(
+        state.chain_id(),
+        Some(&signer_state(&block)),
+        Some(&lock_proof(&block)),
+    );
     store.commit(batch).unwrap();
     state.clear_changed();
     (state, block, certificate)
@@ -176,8 +179,8 @@ fn written_state_reads_back_after_reopening() {
     assert_eq!(head.state_root, block.header.state_root);
     assert_eq!(store.block(&chain, Height(1)).unwrap(), Some(block.clone()));
     assert_eq!(
-        store.certificate(&chain, Height(1)).unwrap(),
-        Some(certificate)
+        store.certified_block(&chain, Height(1)).unwrap(),
+        Some((block.clone(), certificate))
     );
     assert_eq!(store.block(&chain, Height(2)).unwrap(), None);
     assert_eq!(
@@ -185,10 +188,17 @@ fn written_state_reads_back_after_reopening() {
         chain
     );
     assert_eq!(
-        store.signer_state(&chain).unwrap(),
-        Some(signer_state(&block))
+        store.signer_record(&chain).unwrap(),
+        SignerRecord {
+            state: Some(signer_state(&block)),
+            lock_proof: Some(lock_proof(&block)),
+        }
     );
-    assert_eq!(store.lock_proof(&chain).unwrap(), Some(lock_proof(&block)));
+    let other = ChainId([9; 32]);
+    assert_eq!(
+        store.signer_record(&other).unwrap(),
+        SignerRecord::default()
+    );
     assert_eq!(store.chain_count().unwrap(), 1);
 }
 
@@ -305,11 +315,10 @@ fn accounts_that_disagree_with_the_head_are_reported_as_corruption() {
             balance: 1_000_000,
             nonce: 0,
         };
-        batch.accounts.push((
-            state.chain_id(),
-            Address([5; 32]),
+        batch.accounts.insert(
+            (state.chain_id(), Address([5; 32])),
             Some(myriad_types::encode(&forged)),
-        ));
+        );
         store.commit(batch).unwrap();
         let error = store.chain_state(&state.chain_id()).unwrap_err();
         assert!(matches!(error, StoreError::Corrupt(_)), "{error}");
