@@ -19,7 +19,7 @@ pub use mem_store::MemStore;
 pub use redb_store::RedbStore;
 
 /// The version of the on-disk layout this build reads and writes.
-pub const SCHEMA_VERSION: u64 = 4;
+pub const SCHEMA_VERSION: u64 = 5;
 
 /// A failure of the store, saying what was being done and what to do about it.
 #[derive(Debug, thiserror::Error)]

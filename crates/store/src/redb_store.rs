@@ -1,6 +1,7 @@
 //! The embedded store: one redb file per host. The byte layout of every table is written
 //! down in `docs/storage.md`.
 
+use std::ops::Bound;
 use std::path::Path;
 
 use myriad_ledger::ChainState;
@@ -13,20 +14,67 @@ use redb::{
 };
 
 use crate::{
-    account_txs_before, accounts_of, chains_after, rebuild_chain_state, ChainHead, ChainKey,
-    ChainStore, HostStore, ReadStore, SignerRecord, StoreError, WriteBatch, SCHEMA_VERSION,
+    account_txs_before, chains_after, rebuild_chain_state, ChainHead, ChainKey, ChainStore,
+    HostStore, ReadStore, SignerRecord, StoreError, WriteBatch, SCHEMA_VERSION,
 };
 
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const GENESES: TableDefinition<ChainKey, &[u8]> = TableDefinition::new("geneses");
-const HEADS: TableDefinition<ChainKey, &[u8]> = TableDefinition::new("heads");
-const ACCOUNTS: TableDefinition<(ChainKey, [u8; 32]), &[u8]> = TableDefinition::new("accounts");
-const BLOCKS: TableDefinition<(ChainKey, u64), &[u8]> = TableDefinition::new("blocks");
-const SIGNERS: TableDefinition<ChainKey, &[u8]> = TableDefinition::new("signers");
+/// Every row of every chain but its genesis, under `row::key`: one chain's rows lie
+/// together, so the rows a block writes share a few pages instead of taking one each.
+const CHAINS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("chains");
 const TXS: TableDefinition<[u8; 32], (ChainKey, u64)> = TableDefinition::new("txs");
-/// (chain, account, height, position in the block) → transaction hash.
-const ACCOUNT_TXS: TableDefinition<(ChainKey, [u8; 32], u64, u32), [u8; 32]> =
-    TableDefinition::new("account_txs");
+
+/// The keys of the `chains` table: chain id (32 bytes) ‖ kind (1 byte) ‖ the rest of the
+/// key, integers big-endian, so that byte order is the order of chain, kind, then the rest.
+mod row {
+    use myriad_types::{Address, ChainId, Height};
+
+    pub const HEAD: u8 = 1;
+    pub const SIGNER: u8 = 2;
+    pub const ACCOUNT: u8 = 3;
+    pub const BLOCK: u8 = 4;
+    pub const ACCOUNT_TX: u8 = 5;
+
+    pub fn key(chain: &ChainId, kind: u8, rest: &[&[u8]]) -> Vec<u8> {
+        let mut key = Vec::with_capacity(32 + 1 + 32 + 8 + 4);
+        key.extend_from_slice(&chain.0);
+        key.push(kind);
+        for part in rest {
+            key.extend_from_slice(part);
+        }
+        key
+    }
+
+    pub fn head(chain: &ChainId) -> Vec<u8> {
+        key(chain, HEAD, &[])
+    }
+
+    pub fn signer(chain: &ChainId) -> Vec<u8> {
+        key(chain, SIGNER, &[])
+    }
+
+    pub fn account(chain: &ChainId, address: &Address) -> Vec<u8> {
+        key(chain, ACCOUNT, &[&address.0])
+    }
+
+    pub fn block(chain: &ChainId, height: Height) -> Vec<u8> {
+        key(chain, BLOCK, &[&height.0.to_be_bytes()])
+    }
+
+    pub fn account_tx(
+        chain: &ChainId,
+        address: &Address,
+        height: Height,
+        position: u32,
+    ) -> Vec<u8> {
+        key(
+            chain,
+            ACCOUNT_TX,
+            &[&address.0, &height.0.to_be_bytes(), &position.to_be_bytes()],
+        )
+    }
+}
 
 const SCHEMA_VERSION_KEY: &str = "schema_version";
 
@@ -86,12 +134,8 @@ impl RedbStore {
             }
             // Create every table now, so that reads never meet a missing one.
             write.open_table(GENESES).map_err(backend("open"))?;
-            write.open_table(HEADS).map_err(backend("open"))?;
-            write.open_table(ACCOUNTS).map_err(backend("open"))?;
-            write.open_table(BLOCKS).map_err(backend("open"))?;
-            write.open_table(SIGNERS).map_err(backend("open"))?;
+            write.open_table(CHAINS).map_err(backend("open"))?;
             write.open_table(TXS).map_err(backend("open"))?;
-            write.open_table(ACCOUNT_TXS).map_err(backend("open"))?;
         }
         write.commit().map_err(backend("open"))?;
         Ok(RedbStore { db })
@@ -124,15 +168,20 @@ fn accounts(
     read: &ReadTransaction,
     chain: &ChainId,
 ) -> Result<Vec<(Address, Account)>, StoreError> {
-    let table = read.open_table(ACCOUNTS).map_err(backend("read"))?;
+    let table = read.open_table(CHAINS).map_err(backend("read"))?;
+    let first = row::account(chain, &Address([0; 32]));
+    let last = row::account(chain, &Address([0xff; 32]));
     let range = table
-        .range(accounts_of(chain))
+        .range(first.as_slice()..=last.as_slice())
         .map_err(backend("read accounts"))?;
     let mut accounts = Vec::new();
     for entry in range {
         let (key, value) = entry.map_err(backend("read accounts"))?;
         let account = decode("stored account", value.value())?;
-        accounts.push((Address(key.value().1), account));
+        let address = key.value()[33..]
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("an account key of the wrong length".into()))?;
+        accounts.push((Address(address), account));
     }
     Ok(accounts)
 }
@@ -143,7 +192,12 @@ impl ChainStore for RedbStore {
     }
 
     fn chain_head(&self, chain: &ChainId) -> Result<Option<ChainHead>, StoreError> {
-        get(&self.read()?, HEADS, chain.0, "stored chain head")
+        get(
+            &self.read()?,
+            CHAINS,
+            &row::head(chain),
+            "stored chain head",
+        )
     }
 
     fn chain_count(&self) -> Result<u64, StoreError> {
@@ -154,7 +208,7 @@ impl ChainStore for RedbStore {
 
     fn chain_state(&self, chain: &ChainId) -> Result<Option<ChainState>, StoreError> {
         let read = self.read()?;
-        let Some(head) = get(&read, HEADS, chain.0, "stored chain head")? else {
+        let Some(head) = get(&read, CHAINS, &row::head(chain), "stored chain head")? else {
             return Ok(None);
         };
         rebuild_chain_state(chain, head, accounts(&read, chain)?).map(Some)
@@ -167,8 +221,8 @@ impl ChainStore for RedbStore {
     ) -> Result<Option<(Block, Certificate)>, StoreError> {
         get(
             &self.read()?,
-            BLOCKS,
-            (chain.0, height.0),
+            CHAINS,
+            &row::block(chain, height),
             "stored block and certificate",
         )
     }
@@ -185,50 +239,48 @@ impl HostStore for RedbStore {
                     .insert(chain.0, bytes.as_slice())
                     .map_err(backend("write genesis"))?;
             }
-            let mut heads = write.open_table(HEADS).map_err(backend("write"))?;
+            let mut rows = write.open_table(CHAINS).map_err(backend("write"))?;
             for (chain, bytes) in &batch.heads {
-                heads
-                    .insert(chain.0, bytes.as_slice())
+                rows.insert(row::head(chain).as_slice(), bytes.as_slice())
                     .map_err(backend("write chain head"))?;
             }
-            let mut accounts = write.open_table(ACCOUNTS).map_err(backend("write"))?;
             for ((chain, address), bytes) in &batch.accounts {
-                let key = (chain.0, address.0);
+                let key = row::account(chain, address);
                 match bytes {
-                    Some(bytes) => accounts.insert(key, bytes.as_slice()).map(drop),
-                    None => accounts.remove(key).map(drop),
+                    Some(bytes) => rows.insert(key.as_slice(), bytes.as_slice()).map(drop),
+                    None => rows.remove(key.as_slice()).map(drop),
                 }
                 .map_err(backend("write account"))?;
             }
-            let mut blocks = write.open_table(BLOCKS).map_err(backend("write"))?;
             for ((chain, height), bytes) in &batch.blocks {
-                blocks
-                    .insert((chain.0, height.0), bytes.as_slice())
+                rows.insert(row::block(chain, *height).as_slice(), bytes.as_slice())
                     .map_err(backend("write block"))?;
+            }
+            for ((chain, address, height, position), tx) in &batch.account_txs {
+                let key = row::account_tx(chain, address, *height, *position);
+                rows.insert(key.as_slice(), tx.0.as_slice())
+                    .map_err(backend("write account transaction index"))?;
+            }
+            for (chain, bytes) in &batch.signers {
+                rows.insert(row::signer(chain).as_slice(), bytes.as_slice())
+                    .map_err(backend("write signer record"))?;
             }
             let mut txs = write.open_table(TXS).map_err(backend("write"))?;
             for (tx, (chain, height)) in &batch.txs {
                 txs.insert(tx.0, (chain.0, height.0))
                     .map_err(backend("write transaction index"))?;
             }
-            let mut account_txs = write.open_table(ACCOUNT_TXS).map_err(backend("write"))?;
-            for ((chain, address, height, position), tx) in &batch.account_txs {
-                account_txs
-                    .insert((chain.0, address.0, height.0, *position), tx.0)
-                    .map_err(backend("write account transaction index"))?;
-            }
-            let mut signers = write.open_table(SIGNERS).map_err(backend("write"))?;
-            for (chain, bytes) in &batch.signers {
-                signers
-                    .insert(chain.0, bytes.as_slice())
-                    .map_err(backend("write signer record"))?;
-            }
         }
         write.commit().map_err(backend("commit"))
     }
 
     fn signer_record(&self, chain: &ChainId) -> Result<SignerRecord, StoreError> {
-        let record = get(&self.read()?, SIGNERS, chain.0, "stored signer record")?;
+        let record = get(
+            &self.read()?,
+            CHAINS,
+            &row::signer(chain),
+            "stored signer record",
+        )?;
         Ok(record.unwrap_or_default())
     }
 }
@@ -240,17 +292,17 @@ impl ReadStore for RedbStore {
         limit: usize,
     ) -> Result<Vec<(ChainId, ChainHead)>, StoreError> {
         let read = self.read()?;
-        let table = read.open_table(HEADS).map_err(backend("read"))?;
-        let range = table
+        let geneses = read.open_table(GENESES).map_err(backend("read"))?;
+        let range = geneses
             .range(chains_after(after))
             .map_err(backend("read chains"))?;
         let mut chains = Vec::new();
         for entry in range.take(limit) {
-            let (key, value) = entry.map_err(backend("read chains"))?;
-            chains.push((
-                ChainId(key.value()),
-                decode("stored chain head", value.value())?,
-            ));
+            let chain = ChainId(entry.map_err(backend("read chains"))?.0.value());
+            // A genesis is written with its chain's first head, in one batch.
+            let head = get(&read, CHAINS, &row::head(&chain), "stored chain head")?
+                .ok_or_else(|| StoreError::Corrupt(format!("chain {chain} has no head")))?;
+            chains.push((chain, head));
         }
         Ok(chains)
     }
@@ -258,8 +310,8 @@ impl ReadStore for RedbStore {
     fn account(&self, chain: &ChainId, address: &Address) -> Result<Account, StoreError> {
         let account = get(
             &self.read()?,
-            ACCOUNTS,
-            (chain.0, address.0),
+            CHAINS,
+            &row::account(chain, address),
             "stored account",
         )?;
         Ok(account.unwrap_or_default())
@@ -286,16 +338,37 @@ impl ReadStore for RedbStore {
         before: Option<(Height, u32)>,
         limit: usize,
     ) -> Result<Vec<(Height, u32, Hash)>, StoreError> {
+        let (_, end) = account_txs_before(chain, address, before);
+        let first = row::account_tx(chain, address, Height(0), 0);
+        let end = end.map(|(_, _, height, position)| {
+            row::account_tx(chain, address, Height(height), position)
+        });
         let read = self.read()?;
-        let table = read.open_table(ACCOUNT_TXS).map_err(backend("read"))?;
+        let table = read.open_table(CHAINS).map_err(backend("read"))?;
+        let end = end.as_ref().map(Vec::as_slice);
         let range = table
-            .range(account_txs_before(chain, address, before))
+            .range::<&[u8]>((Bound::Included(first.as_slice()), end))
             .map_err(backend("read account transactions"))?;
+        let corrupt = || StoreError::Corrupt("an account history row of the wrong size".into());
         let mut txs = Vec::new();
         for entry in range.rev().take(limit) {
             let (key, value) = entry.map_err(backend("read account transactions"))?;
-            let (_, _, height, position) = key.value();
-            txs.push((Height(height), position, Hash(value.value())));
+            // chain (32) ‖ kind (1) ‖ account (32) ‖ height (8) ‖ position (4)
+            let key = key.value();
+            let height = key
+                .get(65..73)
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(corrupt)?;
+            let position = key
+                .get(73..77)
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(corrupt)?;
+            let tx = value.value().try_into().map_err(|_| corrupt())?;
+            txs.push((
+                Height(u64::from_be_bytes(height)),
+                u32::from_be_bytes(position),
+                Hash(tx),
+            ));
         }
         Ok(txs)
     }

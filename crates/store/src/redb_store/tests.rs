@@ -263,8 +263,10 @@ fn a_redb_write_dropped_before_commit_leaves_nothing_behind() {
     let store = RedbStore::open(&path).unwrap();
     {
         let write = store.db.begin_write().unwrap();
-        let mut heads = write.open_table(HEADS).unwrap();
-        heads.insert([9; 32], b"half-written".as_slice()).unwrap();
+        let mut rows = write.open_table(CHAINS).unwrap();
+        let key = row::head(&ChainId([9; 32]));
+        rows.insert(key.as_slice(), b"half-written".as_slice())
+            .unwrap();
     }
     drop(store);
     let store = RedbStore::open(&path).unwrap();
