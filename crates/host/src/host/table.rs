@@ -147,7 +147,10 @@ impl ChainTable {
                 return Ok(None);
             };
             let head = store.chain_head(chain)?;
-            let SignerRecord { state: signer, lock_proof } = store.signer_record(chain)?;
+            let SignerRecord {
+                state: signer,
+                lock_proof,
+            } = store.signer_record(chain)?;
             state.share_validators(|set| intern(&mut self.sets, set));
             let head_hash = head.map(|h| h.block_hash).unwrap_or(Hash::ZERO);
             Ok(Some(Slot::new(state, head_hash, signer, lock_proof)))
