@@ -9,8 +9,8 @@ use myriad_types::{
     decode, Account, Address, Block, Certificate, ChainId, Hash, Height, SignedGenesis,
 };
 use redb::{
-    Database, DatabaseError, Durability, ReadTransaction, ReadableTable, ReadableTableMetadata,
-    TableDefinition,
+    Database, DatabaseError, Durability, ReadTransaction, ReadableDatabase, ReadableTable,
+    ReadableTableMetadata, TableDefinition,
 };
 
 use crate::{
@@ -231,7 +231,9 @@ impl ChainStore for RedbStore {
 impl HostStore for RedbStore {
     fn commit(&self, batch: WriteBatch) -> Result<(), StoreError> {
         let mut write = self.db.begin_write().map_err(backend("write"))?;
-        write.set_durability(Durability::Immediate);
+        write
+            .set_durability(Durability::Immediate)
+            .map_err(backend("write"))?;
         {
             let mut geneses = write.open_table(GENESES).map_err(backend("write"))?;
             for (chain, bytes) in &batch.geneses {
