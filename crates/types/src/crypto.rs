@@ -1,5 +1,6 @@
-//! Ed25519 keys and signatures with domain separation, over `ed25519-consensus` (ZIP-215
-//! rules, so batch and single verification give the same verdict).
+//! Ed25519 keys and signatures with domain separation, over `ed25519-zebra` (ZIP-215
+//! rules, so batch and single verification give the same verdict; curve25519-dalek picks its
+//! AVX2 backend at run time where the CPU has it).
 //!
 //! Every signed message is `domain tag ‖ chain id ‖ canonical bytes`: a signature made for
 //! one chain or one kind of message is never valid for another.
@@ -7,7 +8,7 @@
 use std::fmt;
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use ed25519_consensus::{batch, SigningKey, VerificationKey, VerificationKeyBytes};
+use ed25519_zebra::{batch, SigningKey, VerificationKey, VerificationKeyBytes};
 use rand_core::{CryptoRng, RngCore};
 
 use crate::encoding::{encode, hex};
@@ -101,7 +102,7 @@ impl SecretKey {
     }
 
     pub fn public_key(&self) -> [u8; 32] {
-        self.0.verification_key().to_bytes()
+        VerificationKey::from(&self.0).into()
     }
 
     /// This key as an account address.
@@ -133,7 +134,7 @@ pub fn verify<T: Signable>(
     let key = VerificationKey::try_from(*public_key)
         .map_err(|_| SignatureError::BadKey(hex(public_key)))?;
     key.verify(
-        &ed25519_consensus::Signature::from(signature.0),
+        &ed25519_zebra::Signature::from_bytes(&signature.0),
         &message.signing_bytes(),
     )
     .map_err(|_| SignatureError::Invalid(hex(public_key)))
@@ -162,7 +163,7 @@ impl SignatureCheck {
         let key = VerificationKey::try_from(self.public_key)
             .map_err(|_| SignatureError::BadKey(hex(&self.public_key)))?;
         key.verify(
-            &ed25519_consensus::Signature::from(self.signature.0),
+            &ed25519_zebra::Signature::from_bytes(&self.signature.0),
             &self.message,
         )
         .map_err(|_| SignatureError::Invalid(hex(&self.public_key)))
@@ -196,7 +197,7 @@ impl BatchVerifier {
     ) {
         self.inner.queue((
             VerificationKeyBytes::from(*public_key),
-            ed25519_consensus::Signature::from(signature.0),
+            ed25519_zebra::Signature::from_bytes(&signature.0),
             &message.signing_bytes(),
         ));
         self.len += 1;
@@ -205,7 +206,7 @@ impl BatchVerifier {
     pub fn queue_check(&mut self, check: &SignatureCheck) {
         self.inner.queue((
             VerificationKeyBytes::from(check.public_key),
-            ed25519_consensus::Signature::from(check.signature.0),
+            ed25519_zebra::Signature::from_bytes(&check.signature.0),
             &check.message,
         ));
         self.len += 1;

@@ -100,6 +100,39 @@ fn a_signature_for_one_message_type_is_not_valid_for_another() {
     assert_ne!(Domain::Vote.tag(), Domain::Transaction.tag());
 }
 
+/// RFC 8032, section 7.1, test 1: keys and signatures are standard ed25519, so a wallet key
+/// made by any ed25519 library works here and the reverse.
+#[test]
+fn keys_and_signatures_are_rfc_8032_ed25519() {
+    let unhex = |text: &str| -> Vec<u8> {
+        (0..text.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+            .collect()
+    };
+    let seed = unhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+    let key = SecretKey::from_seed(seed.try_into().unwrap());
+    assert_eq!(
+        key.public_key().to_vec(),
+        unhex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
+    );
+    let signature = key.sign_bytes(b"");
+    assert_eq!(
+        signature.0.to_vec(),
+        unhex(concat!(
+            "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155",
+            "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
+        ))
+    );
+    let check = |message: &[u8]| SignatureCheck {
+        public_key: key.public_key(),
+        message: message.to_vec(),
+        signature,
+    };
+    assert!(check(b"").verify().is_ok());
+    assert!(check(b"x").verify().is_err());
+}
+
 #[test]
 fn batch_verification_agrees_with_single_verification() {
     let mut rng = ChaCha20Rng::seed_from_u64(7);
