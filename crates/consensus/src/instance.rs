@@ -616,12 +616,20 @@ impl Instance {
             return false;
         };
         let proposal = &proposed.signed.proposal;
+        // Just enough precommits for the quorum: each one stored costs a signature and a
+        // tick path in every block row.
+        let mut power = 0;
         let signatures = self
             .votes_for(
                 proposal.round,
                 VoteStep::Precommit,
                 Choice::Block(proposal.block_hash),
             )
+            .take_while(|v| {
+                let short = !self.validators.is_quorum(power);
+                power += self.validators.power_of(&v.voter).unwrap_or(0);
+                short
+            })
             .map(|v| CommitSignature {
                 host: v.voter,
                 signature: v.signature.clone(),

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use myriad_testing::keys;
 use myriad_types::{
-    sign_alone, Block, BlockHeader, BoundedVec, Certificate, ChainId, Hash, Height, HostId,
-    Proposal, Round, SecretKey, SignedProposal, SignedVote, Validator, ValidatorSet, Vote,
-    VoteStep,
+    sign_alone, Block, BlockHeader, BoundedVec, Certificate, ChainId, CommitSignature, Hash,
+    Height, HostId, Proposal, Round, SecretKey, SignedProposal, SignedVote, Validator,
+    ValidatorSet, Vote, VoteStep,
 };
 
 use crate::*;
@@ -36,6 +36,8 @@ struct Net {
     /// Blocks the ledger calls invalid.
     invalid: Vec<Hash>,
     queue: VecDeque<(usize, Input)>,
+    /// Every message broadcast, in order.
+    sent: Vec<Input>,
     now: u64,
 }
 
@@ -89,6 +91,7 @@ impl Net {
             silent: vec![],
             invalid: vec![],
             queue: VecDeque::new(),
+            sent: vec![],
             now: 0,
         }
     }
@@ -101,6 +104,7 @@ impl Net {
     }
 
     fn broadcast(&mut self, input: Input) {
+        self.sent.push(input.clone());
         for i in 0..self.nodes.len() {
             self.queue.push_back((i, input.clone()));
         }
@@ -202,8 +206,18 @@ impl Net {
                 continue;
             }
             let (block, certificate) = node.decided.as_ref().expect("a live node decided");
-            certificate.verify(node.instance.validators()).unwrap();
+            let validators = node.instance.validators();
+            certificate.verify(validators).unwrap();
             assert_eq!(certificate.block_hash, block.hash());
+            // Just enough precommits: without its last signer, no quorum.
+            let power = |signatures: &[CommitSignature]| -> u64 {
+                signatures
+                    .iter()
+                    .filter_map(|s| validators.power_of(&s.host))
+                    .sum()
+            };
+            let signatures: &[CommitSignature] = &certificate.signatures;
+            assert!(!validators.is_quorum(power(&signatures[..signatures.len() - 1])));
             *decisions.entry(block.hash()).or_default() += 1;
         }
         decisions
@@ -221,6 +235,40 @@ fn four_honest_validators_decide_one_block_in_round_zero() {
     assert_eq!(certificate.round, Round(0));
     let proposer = proposer(net.nodes[0].instance.validators(), &CHAIN, HEIGHT, Round(0));
     assert_eq!(block.header.proposer, proposer);
+}
+
+#[test]
+fn a_certificate_carries_just_enough_precommits() {
+    let mut net = Net::new(4);
+    net.start_all();
+    net.run();
+    let (block, _) = net.nodes[0].decided.clone().unwrap();
+    let is_precommit =
+        |input: &&Input| matches!(input, Input::Vote(v) if v.vote.step == VoteStep::Precommit);
+    let precommits: Vec<Input> = net.sent.iter().filter(is_precommit).cloned().collect();
+    assert_eq!(precommits.len(), 4);
+    let proposal = net.sent.iter().find(|i| matches!(i, Input::Proposal(_)));
+    // A validator that hears all four precommits before the proposal.
+    let late = &net.nodes[0];
+    let validators = late.instance.validators().clone();
+    let mut instance = Instance::new(CHAIN, HEIGHT, late.key.host_id(), validators);
+    let verdict = Input::BlockVerdict {
+        block_hash: block.hash(),
+        valid: true,
+    };
+    let inputs = precommits
+        .into_iter()
+        .chain(proposal.cloned())
+        .chain([verdict]);
+    let certificate = inputs
+        .flat_map(|input| instance.handle(&config(), input))
+        .find_map(|effect| match effect {
+            Effect::Decided { certificate, .. } => Some(certificate),
+            _ => None,
+        })
+        .expect("decided");
+    assert_eq!(certificate.signatures.len(), 3, "3 of 4 are more than 2/3");
+    certificate.verify(instance.validators()).unwrap();
 }
 
 #[test]

@@ -307,6 +307,8 @@ impl<S: HostStore> Host<S> {
         slot.state = post;
         slot.head_hash = block_hash;
         slot.instance = None;
+        // A lock binds its height only: the next height's signer records go without it.
+        slot.lock_proof = None;
         slot.checked.clear();
         let state = &slot.state;
         let removed = slot
