@@ -11,7 +11,7 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use ed25519_zebra::{batch, SigningKey, VerificationKey, VerificationKeyBytes};
 use rand_core::{CryptoRng, RngCore};
 
-use crate::encoding::{encode, hex};
+use crate::encoding::hex;
 use crate::ids::{Address, ChainId, HostId};
 
 /// The kinds of signed message. Each has a distinct 16-byte tag at the start of what is
@@ -46,11 +46,13 @@ pub trait Signable: BorshSerialize {
 
     /// The exact bytes a signature covers: `domain tag ‖ chain id ‖ canonical bytes`.
     fn signing_bytes(&self) -> Vec<u8> {
-        let body = encode(self);
-        let mut bytes = Vec::with_capacity(16 + 32 + body.len());
+        let mut bytes = Vec::with_capacity(256);
         bytes.extend_from_slice(Self::DOMAIN.tag());
         bytes.extend_from_slice(self.chain_id().as_bytes());
-        bytes.extend_from_slice(&body);
+        // Writing into a Vec cannot fail.
+        #[allow(clippy::expect_used)]
+        self.serialize(&mut bytes)
+            .expect("borsh serialization into a Vec never fails");
         bytes
     }
 }

@@ -7,7 +7,7 @@ use bech32::primitives::decode::CheckedHrpstring;
 use bech32::{Bech32m, Hrp};
 use borsh::{BorshDeserialize, BorshSerialize};
 
-use crate::encoding::{encode, hex};
+use crate::encoding::hex;
 
 /// An amount of a chain's currency, in its smallest unit.
 pub type Amount = u128;
@@ -82,7 +82,11 @@ impl Hash {
     pub fn tagged<T: BorshSerialize + ?Sized>(tag: &[u8], value: &T) -> Hash {
         let mut hasher = blake3::Hasher::new();
         hasher.update(tag);
-        hasher.update(&encode(value));
+        // Encoded straight into the hasher: the same bytes as `encode(value)`, no buffer.
+        #[allow(clippy::expect_used)]
+        value
+            .serialize(&mut hasher)
+            .expect("a blake3 hasher accepts every write");
         Hash(*hasher.finalize().as_bytes())
     }
 
