@@ -11,7 +11,7 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use ed25519_zebra::{batch, SigningKey, VerificationKey, VerificationKeyBytes};
 use rand_core::{CryptoRng, RngCore};
 
-use crate::encoding::hex;
+use crate::encoding::{encode_into, hex};
 use crate::ids::{Address, ChainId, HostId};
 
 /// The kinds of signed message. Each has a distinct 16-byte tag at the start of what is
@@ -49,10 +49,7 @@ pub trait Signable: BorshSerialize {
         let mut bytes = Vec::with_capacity(256);
         bytes.extend_from_slice(Self::DOMAIN.tag());
         bytes.extend_from_slice(self.chain_id().as_bytes());
-        // Writing into a Vec cannot fail.
-        #[allow(clippy::expect_used)]
-        self.serialize(&mut bytes)
-            .expect("borsh serialization into a Vec never fails");
+        encode_into(self, &mut bytes);
         bytes
     }
 }

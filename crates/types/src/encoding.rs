@@ -24,12 +24,18 @@ pub enum DecodeError {
 /// Encodes a value in its canonical form.
 pub fn encode<T: BorshSerialize + ?Sized>(value: &T) -> Vec<u8> {
     let mut bytes = Vec::new();
-    // Writing into a Vec cannot fail, and none of our types refuse to serialize.
+    encode_into(value, &mut bytes);
+    bytes
+}
+
+/// Appends a value's canonical form to `out`, a buffer or a hasher: sinks whose writes
+/// never fail.
+pub fn encode_into<T: BorshSerialize + ?Sized>(value: &T, out: &mut impl std::io::Write) {
+    // Writing into a Vec or a hasher cannot fail, and none of our types refuse to serialize.
     #[allow(clippy::expect_used)]
     value
-        .serialize(&mut bytes)
-        .expect("borsh serialization into a Vec never fails");
-    bytes
+        .serialize(out)
+        .expect("borsh serialization into a buffer or a hasher never fails");
 }
 
 /// Decodes a value from exactly `bytes`: at most [`MESSAGE_BYTES_MAX`], every inner

@@ -7,7 +7,7 @@ use bech32::primitives::decode::CheckedHrpstring;
 use bech32::{Bech32m, Hrp};
 use borsh::{BorshDeserialize, BorshSerialize};
 
-use crate::encoding::hex;
+use crate::encoding::{encode_into, hex};
 
 /// An amount of a chain's currency, in its smallest unit.
 pub type Amount = u128;
@@ -83,10 +83,7 @@ impl Hash {
         let mut hasher = blake3::Hasher::new();
         hasher.update(tag);
         // Encoded straight into the hasher: the same bytes as `encode(value)`, no buffer.
-        #[allow(clippy::expect_used)]
-        value
-            .serialize(&mut hasher)
-            .expect("a blake3 hasher accepts every write");
+        encode_into(value, &mut hasher);
         Hash(*hasher.finalize().as_bytes())
     }
 
