@@ -1,7 +1,7 @@
 //! One chain's state: its parameters, supply, owner, validators and accounts, with a root
 //! hash that commits to all of it.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use borsh::{BorshDeserialize, BorshSerialize};
@@ -39,11 +39,12 @@ impl ChainMeta {
 }
 
 /// A chain's full state. Accounts holding nothing and having sent nothing are absent.
+/// A copy shares the accounts with its original (see [`AccountTree`]): building or checking
+/// a block on a copy costs what the block touches, not the size of the chain.
 #[derive(Debug, Clone)]
 pub struct ChainState {
     meta: ChainMeta,
-    accounts: HashMap<Address, Account>,
-    tree: AccountTree,
+    accounts: AccountTree,
     changed: BTreeSet<Address>,
 }
 
@@ -137,8 +138,7 @@ impl ChainState {
     ) -> ChainState {
         let mut state = ChainState {
             meta,
-            accounts: HashMap::new(),
-            tree: AccountTree::default(),
+            accounts: AccountTree::default(),
             changed: BTreeSet::new(),
         };
         for (address, account) in accounts {
@@ -204,26 +204,23 @@ impl ChainState {
     }
 
     pub(crate) fn set_account(&mut self, address: Address, account: Account) {
-        let key = account_key(&address);
         if account == Account::default() {
             self.accounts.remove(&address);
-            self.tree.remove(&key);
         } else {
             self.accounts.insert(address, account);
-            self.tree.insert(key, account_value(&account));
         }
         self.changed.insert(address);
     }
 
     /// The root that commits to every account and to the chain's metadata.
     pub fn state_root(&self) -> Hash {
-        state_root(&self.tree.root(), &self.meta.hash())
+        state_root(&self.accounts.root(), &self.meta.hash())
     }
 
     pub fn prove(&self, address: &Address) -> AccountProof {
         AccountProof {
             meta_hash: self.meta.hash(),
-            path: self.tree.prove(&account_key(address)),
+            path: self.accounts.prove(&account_key(address)),
         }
     }
 

@@ -1,9 +1,17 @@
 //! A compact sparse Merkle tree over accounts: a binary trie on `blake3(address)` where a
 //! subtree holding a single account collapses into its leaf. Its shape depends only on the
 //! set of keys, so equal account sets give equal roots whatever order they were written in.
+//! The tree holds the accounts themselves: it is the chain's map of accounts.
 //!
 //! Hashes: empty = zero; leaf = blake3(0x00 ‖ key ‖ blake3(account)); branch =
 //! blake3(0x01 ‖ left ‖ right). An update rehashes one path: O(log n) for n accounts.
+//!
+//! Nodes are shared between copies of a tree: a copy costs one reference count, and an
+//! update to a copy copies only the nodes on its path that another copy still holds, so a
+//! block is built and checked on a copy of its chain's state at the cost of the accounts it
+//! touches.
+
+use std::sync::Arc;
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use myriad_types::{encode, Account, Address, BoundedVec, Hash};
@@ -15,31 +23,49 @@ pub const TREE_DEPTH_MAX: usize = 256;
 enum Node {
     #[default]
     Empty,
-    Leaf {
-        key: Hash,
-        value: Hash,
-        hash: Hash,
-    },
+    Leaf(Arc<Leaf>),
     Branch {
-        children: Box<[Node; 2]>,
+        children: Arc<[Node; 2]>,
         hash: Hash,
     },
+}
+
+/// One account in the tree, with its key, its value and its leaf's hash.
+#[derive(Debug)]
+struct Leaf {
+    key: Hash,
+    value: Hash,
+    hash: Hash,
+    address: Address,
+    account: Account,
+}
+
+impl Leaf {
+    fn new(address: Address, account: Account) -> Leaf {
+        let key = account_key(&address);
+        let value = account_value(&account);
+        Leaf {
+            hash: leaf_hash(&key, &value),
+            key,
+            value,
+            address,
+            account,
+        }
+    }
 }
 
 impl Node {
     fn hash(&self) -> Hash {
         match self {
             Node::Empty => Hash::ZERO,
-            Node::Leaf { hash, .. } | Node::Branch { hash, .. } => *hash,
+            Node::Leaf(leaf) => leaf.hash,
+            Node::Branch { hash, .. } => *hash,
         }
     }
 
-    fn branch(children: [Node; 2]) -> Node {
+    fn branch(children: Arc<[Node; 2]>) -> Node {
         let hash = branch_hash(&children[0].hash(), &children[1].hash());
-        Node::Branch {
-            children: Box::new(children),
-            hash,
-        }
+        Node::Branch { children, hash }
     }
 }
 
@@ -75,6 +101,7 @@ fn shares_prefix(a: &Hash, b: &Hash, depth: usize) -> bool {
 #[derive(Debug, Clone, Default)]
 pub struct AccountTree {
     root: Node,
+    len: usize,
 }
 
 impl AccountTree {
@@ -82,16 +109,61 @@ impl AccountTree {
         self.root.hash()
     }
 
-    /// Sets the value stored under `key`.
-    pub fn insert(&mut self, key: Hash, value: Hash) {
-        let root = std::mem::take(&mut self.root);
-        self.root = insert(root, 0, Leaf::new(key, value));
+    /// How many accounts the tree holds.
+    pub fn len(&self) -> usize {
+        self.len
     }
 
-    /// Removes `key`; nothing happens if it is absent.
-    pub fn remove(&mut self, key: &Hash) {
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The account stored for `address`, if any.
+    pub fn get(&self, address: &Address) -> Option<&Account> {
+        let key = account_key(address);
+        let mut node = &self.root;
+        let mut depth = 0;
+        loop {
+            match node {
+                Node::Empty => return None,
+                Node::Leaf(leaf) => return (leaf.key == key).then_some(&leaf.account),
+                Node::Branch { children, .. } => {
+                    node = &children[bit(&key, depth)];
+                    depth += 1;
+                }
+            }
+        }
+    }
+
+    /// Stores `account` for `address`, replacing what was there.
+    pub fn insert(&mut self, address: Address, account: Account) {
         let root = std::mem::take(&mut self.root);
-        self.root = remove(root, 0, key);
+        let (root, added) = insert(root, 0, Arc::new(Leaf::new(address, account)));
+        self.root = root;
+        self.len += usize::from(added);
+    }
+
+    /// Removes the account of `address`; nothing happens if it is absent.
+    pub fn remove(&mut self, address: &Address) {
+        let root = std::mem::take(&mut self.root);
+        let (root, removed) = remove(root, 0, &account_key(address));
+        self.root = root;
+        self.len -= usize::from(removed);
+    }
+
+    /// Every account, in the order of their keys.
+    pub fn iter(&self) -> impl Iterator<Item = (&Address, &Account)> {
+        let mut stack = vec![&self.root];
+        std::iter::from_fn(move || loop {
+            match stack.pop()? {
+                Node::Empty => {}
+                Node::Leaf(leaf) => return Some((&leaf.address, &leaf.account)),
+                Node::Branch { children, .. } => {
+                    stack.push(&children[1]);
+                    stack.push(&children[0]);
+                }
+            }
+        })
     }
 
     /// The path from the root towards `key`: what [`TreeProof::root_for`] needs.
@@ -102,18 +174,16 @@ impl AccountTree {
         loop {
             match node {
                 Node::Empty => break TreeProof::new(siblings, Terminal::Empty),
-                Node::Leaf {
-                    key: found, value, ..
-                } if found != key => {
+                Node::Leaf(leaf) if leaf.key != *key => {
                     break TreeProof::new(
                         siblings,
                         Terminal::Other {
-                            key: *found,
-                            value: *value,
+                            key: leaf.key,
+                            value: leaf.value,
                         },
                     )
                 }
-                Node::Leaf { .. } => break TreeProof::new(siblings, Terminal::Included),
+                Node::Leaf(_) => break TreeProof::new(siblings, Terminal::Included),
                 Node::Branch { children, .. } => {
                     let side = bit(key, depth);
                     siblings.push(children[1 - side].hash());
@@ -125,47 +195,29 @@ impl AccountTree {
     }
 }
 
-/// A leaf about to be placed in the tree.
-struct Leaf {
-    key: Hash,
-    value: Hash,
-    hash: Hash,
+/// Children to change: the node's own, or a copy when another tree still holds them.
+fn own(children: &mut Arc<[Node; 2]>) -> &mut [Node; 2] {
+    Arc::make_mut(children)
 }
 
-impl Leaf {
-    fn new(key: Hash, value: Hash) -> Leaf {
-        Leaf {
-            hash: leaf_hash(&key, &value),
-            key,
-            value,
-        }
-    }
-
-    fn into_node(self) -> Node {
-        Node::Leaf {
-            key: self.key,
-            value: self.value,
-            hash: self.hash,
-        }
-    }
-}
-
-fn insert(node: Node, depth: usize, leaf: Leaf) -> Node {
+/// `node` with `leaf` in it, and whether its key is new there.
+fn insert(node: Node, depth: usize, leaf: Arc<Leaf>) -> (Node, bool) {
     match node {
-        Node::Empty => leaf.into_node(),
-        Node::Leaf { key, .. } if key == leaf.key => leaf.into_node(),
-        Node::Leaf { key, value, hash } => split(depth, Leaf { key, value, hash }, leaf),
+        Node::Empty => (Node::Leaf(leaf), true),
+        Node::Leaf(found) if found.key == leaf.key => (Node::Leaf(leaf), false),
+        Node::Leaf(found) => (split(depth, found, leaf), true),
         Node::Branch { mut children, .. } => {
             let side = bit(&leaf.key, depth);
-            let child = std::mem::take(&mut children[side]);
-            children[side] = insert(child, depth + 1, leaf);
-            Node::branch(*children)
+            let slot = &mut own(&mut children)[side];
+            let (child, added) = insert(std::mem::take(slot), depth + 1, leaf);
+            *slot = child;
+            (Node::branch(children), added)
         }
     }
 }
 
 /// A subtree at `depth` holding exactly two leaves of distinct keys.
-fn split(depth: usize, a: Leaf, b: Leaf) -> Node {
+fn split(depth: usize, a: Arc<Leaf>, b: Arc<Leaf>) -> Node {
     let (side_a, side_b) = (bit(&a.key, depth), bit(&b.key, depth));
     let mut children = [Node::Empty, Node::Empty];
     if side_a == side_b {
@@ -173,27 +225,34 @@ fn split(depth: usize, a: Leaf, b: Leaf) -> Node {
         debug_assert!(depth + 1 < TREE_DEPTH_MAX);
         children[side_a] = split(depth + 1, a, b);
     } else {
-        children[side_a] = a.into_node();
-        children[side_b] = b.into_node();
+        children[side_a] = Node::Leaf(a);
+        children[side_b] = Node::Leaf(b);
     }
-    Node::branch(children)
+    Node::branch(Arc::new(children))
 }
 
-fn remove(node: Node, depth: usize, key: &Hash) -> Node {
+/// `node` without `key`, and whether it was there.
+fn remove(node: Node, depth: usize, key: &Hash) -> (Node, bool) {
     match node {
-        Node::Leaf { key: found, .. } if found == *key => Node::Empty,
-        Node::Empty | Node::Leaf { .. } => node,
-        Node::Branch { mut children, .. } => {
+        Node::Leaf(found) if found.key == *key => (Node::Empty, true),
+        Node::Empty | Node::Leaf(_) => (node, false),
+        Node::Branch { mut children, hash } => {
             let side = bit(key, depth);
-            let child = std::mem::take(&mut children[side]);
-            children[side] = remove(child, depth + 1, key);
-            // A branch left with one leaf and nothing else collapses into that leaf.
-            match &mut *children {
-                [Node::Empty, Node::Empty] => Node::Empty,
-                [Node::Empty, leaf @ Node::Leaf { .. }]
-                | [leaf @ Node::Leaf { .. }, Node::Empty] => std::mem::take(leaf),
-                _ => Node::branch(*children),
+            if matches!(&children[side], Node::Empty) {
+                return (Node::Branch { children, hash }, false);
             }
+            let owned = own(&mut children);
+            let (child, removed) = remove(std::mem::take(&mut owned[side]), depth + 1, key);
+            owned[side] = child;
+            // A branch left with one leaf and nothing else collapses into that leaf.
+            let node = match owned {
+                [Node::Empty, Node::Empty] => Node::Empty,
+                [Node::Empty, leaf @ Node::Leaf(_)] | [leaf @ Node::Leaf(_), Node::Empty] => {
+                    std::mem::take(leaf)
+                }
+                _ => Node::branch(children),
+            };
+            (node, removed)
         }
     }
 }
@@ -250,8 +309,19 @@ impl TreeProof {
 mod tests {
     use super::*;
 
-    fn key(n: u32) -> Hash {
-        Hash::digest(&n.to_le_bytes())
+    fn address(n: u32) -> Address {
+        Address(Hash::digest(&n.to_le_bytes()).0)
+    }
+
+    fn account(n: u32) -> Account {
+        Account {
+            balance: u128::from(n) + 1,
+            nonce: u64::from(n),
+        }
+    }
+
+    fn entry(n: u32) -> (Hash, Hash) {
+        (account_key(&address(n)), account_value(&account(n)))
     }
 
     /// The root computed from scratch by definition, for comparison.
@@ -272,50 +342,100 @@ mod tests {
 
     #[test]
     fn insert_and_remove_match_the_definition_in_any_order() {
-        let entries: Vec<(Hash, Hash)> = (0..300).map(|n| (key(n), key(n + 1000))).collect();
+        let all: Vec<u32> = (0..300).collect();
         let mut tree = AccountTree::default();
-        for (k, v) in entries.iter().rev() {
-            tree.insert(*k, *v);
+        for n in all.iter().rev() {
+            tree.insert(address(*n), account(*n));
         }
+        let entries: Vec<(Hash, Hash)> = all.iter().map(|n| entry(*n)).collect();
+        assert_eq!(tree.root(), reference_root(&entries, 0));
+        assert_eq!(tree.len(), 300);
+
+        for n in all.iter().step_by(3) {
+            tree.remove(&address(*n));
+        }
+        let kept: Vec<u32> = all.iter().copied().filter(|n| n % 3 != 0).collect();
+        let entries: Vec<(Hash, Hash)> = kept.iter().map(|n| entry(*n)).collect();
+        assert_eq!(tree.root(), reference_root(&entries, 0));
+        assert_eq!(tree.len(), kept.len());
+        // Removing what is absent changes nothing.
+        tree.remove(&address(0));
+        tree.remove(&address(1_000));
         assert_eq!(tree.root(), reference_root(&entries, 0));
 
-        for (k, _) in entries.iter().step_by(3) {
-            tree.remove(k);
-        }
-        let kept: Vec<(Hash, Hash)> = entries
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| i % 3 != 0)
-            .map(|(_, e)| *e)
-            .collect();
-        assert_eq!(tree.root(), reference_root(&kept, 0));
-
-        for (k, _) in &kept {
-            tree.remove(k);
+        for n in &kept {
+            tree.remove(&address(*n));
         }
         assert_eq!(tree.root(), Hash::ZERO);
+        assert!(tree.is_empty());
+    }
+
+    #[test]
+    fn the_tree_is_a_map_of_accounts() {
+        let mut tree = AccountTree::default();
+        for n in 0..100 {
+            tree.insert(address(n), account(n));
+        }
+        tree.insert(address(7), account(700));
+        assert_eq!(tree.len(), 100);
+        assert_eq!(tree.get(&address(7)), Some(&account(700)));
+        assert_eq!(tree.get(&address(8)), Some(&account(8)));
+        assert_eq!(tree.get(&address(100)), None);
+        let mut listed: Vec<(Address, Account)> = tree.iter().map(|(a, b)| (*a, *b)).collect();
+        listed.sort_by_key(|(_, account)| account.nonce);
+        let mut expected: Vec<(Address, Account)> =
+            (0..100).map(|n| (address(n), account(n))).collect();
+        expected[7].1 = account(700);
+        expected.sort_by_key(|(_, account)| account.nonce);
+        assert_eq!(listed, expected);
+    }
+
+    #[test]
+    fn a_copy_changes_apart_from_its_original() {
+        let mut original = AccountTree::default();
+        for n in 0..200 {
+            original.insert(address(n), account(n));
+        }
+        let root = original.root();
+        let mut copy = original.clone();
+        copy.insert(address(5), account(500));
+        copy.remove(&address(6));
+        copy.insert(address(1_000), account(1_000));
+        // The original is as it was, root and entries.
+        assert_eq!(original.root(), root);
+        assert_eq!(original.get(&address(5)), Some(&account(5)));
+        assert_eq!(original.get(&address(6)), Some(&account(6)));
+        assert_eq!(original.get(&address(1_000)), None);
+        // The copy is what its own updates made of it.
+        let mut entries: Vec<(Hash, Hash)> = (0..200).filter(|n| *n != 6).map(entry).collect();
+        entries[5] = (account_key(&address(5)), account_value(&account(500)));
+        entries.push(entry(1_000));
+        assert_eq!(copy.root(), reference_root(&entries, 0));
+        assert_eq!(copy.len(), 200);
     }
 
     #[test]
     fn proofs_show_inclusion_and_absence_and_nothing_else() {
         let mut tree = AccountTree::default();
         for n in 0..100 {
-            tree.insert(key(n), key(n + 1000));
+            tree.insert(address(n), account(n));
         }
         let root = tree.root();
         for n in 0..100 {
-            let proof = tree.prove(&key(n));
-            assert_eq!(proof.root_for(&key(n), Some(&key(n + 1000))), Some(root));
-            assert_ne!(proof.root_for(&key(n), Some(&key(n + 1001))), Some(root));
-            assert_eq!(proof.root_for(&key(n), None), None);
+            let (key, value) = entry(n);
+            let proof = tree.prove(&key);
+            assert_eq!(proof.root_for(&key, Some(&value)), Some(root));
+            assert_ne!(proof.root_for(&key, Some(&entry(n + 1).1)), Some(root));
+            assert_eq!(proof.root_for(&key, None), None);
         }
         for n in 100..200 {
-            let proof = tree.prove(&key(n));
-            assert_eq!(proof.root_for(&key(n), None), Some(root));
-            assert_eq!(proof.root_for(&key(n), Some(&key(0))), None);
+            let (key, _) = entry(n);
+            let proof = tree.prove(&key);
+            assert_eq!(proof.root_for(&key, None), Some(root));
+            assert_eq!(proof.root_for(&key, Some(&entry(0).1)), None);
         }
         // A proof for one key says nothing true about another.
-        let proof = tree.prove(&key(1));
-        assert_ne!(proof.root_for(&key(2), Some(&key(1001))), Some(root));
+        let proof = tree.prove(&entry(1).0);
+        assert_ne!(proof.root_for(&entry(2).0, Some(&entry(1).1)), Some(root));
     }
 }
