@@ -80,34 +80,6 @@ fn an_overload_makes_hosts_refuse_as_busy_and_they_recover() {
     }
 }
 
-#[test]
-fn hosts_in_step_are_not_sent_blocks_they_decide_themselves() {
-    // A network that neither drops nor duplicates, no crash, partition, byzantine host or
-    // validator change; the load is the overloads, which make ticks long.
-    let config = SimConfig {
-        faulty_ms: 0,
-        byzantine: Some(Byzantine::None),
-        partitions_max: 0,
-        crashes_max: 0,
-        new_chains_max: 0,
-        validator_changes_max: 0,
-        ..SimConfig::default()
-    };
-    let (mut served, mut decided) = (0, 0);
-    for seed in 0..4 {
-        let outcome = run(seed, &config, false);
-        assert!(outcome.failures.is_empty(), "{:#?}", outcome.failures);
-        served += outcome.stats.sync_blocks_served;
-        decided += outcome.stats.blocks_decided;
-    }
-    assert!(decided > 1_000, "only {decided} blocks decided");
-    // A vote that crosses its receiver's decision is no sign that its sender is behind.
-    assert!(
-        served * 10 < decided,
-        "{served} blocks served for {decided} decided"
-    );
-}
-
 /// The first of `seeds` in which a run with `config` breaks `rule`; the same seed run without
 /// the canary (`honest`) must then be clean.
 fn caught(config: &SimConfig, honest: &SimConfig, rule: &str, seeds: u64) -> u64 {

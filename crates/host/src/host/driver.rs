@@ -77,16 +77,8 @@ impl<S: HostStore> Host<S> {
             return;
         };
         let next = slot.state.next_height();
-        // Hosts in step decide a height within moments of each other, so their messages
-        // cross: a vote for the height this host has just decided, or a proposal for the
-        // height after the one it has just begun, is no sign that anyone is behind, and the
-        // slower host decides from the votes on their way. Blocks are sent or asked for
-        // when the gap is two heights, or outlasts half a resend period (a host that has
-        // not decided resends its votes meanwhile).
-        let in_step = self.now_ms < slot.decided_at_ms + self.config.consensus.resend_ms / 2;
         if height < next {
-            let crossed = in_step && height.0 + 1 == next.0;
-            if let Some(peer) = from.filter(|_| !crossed) {
+            if let Some(peer) = from {
                 if self.sync.first_this_tick(chain, peer) {
                     self.serve(chain, peer, height);
                 }
@@ -102,10 +94,7 @@ impl<S: HostStore> Host<S> {
                 slot.future.pop_front();
             }
             slot.future.push_back((peer, height, msg));
-            let crossed = in_step && height.0 == next.0 + 1;
-            if !crossed {
-                self.need(chain, peer);
-            }
+            self.need(chain, peer);
         } else {
             work.push_back((chain, height, input));
         }
@@ -317,7 +306,6 @@ impl<S: HostStore> Host<S> {
         };
         slot.state = post;
         slot.head_hash = block_hash;
-        slot.decided_at_ms = self.now_ms;
         slot.instance = None;
         // A lock binds its height only: the next height's signer records go without it.
         slot.lock_proof = None;

@@ -26,8 +26,6 @@ pub(super) struct Slot {
     pub(super) future: VecDeque<(HostId, Height, Msg)>,
     /// Post-states of blocks checked at the current height, by block hash.
     pub(super) checked: HashMap<Hash, ChainState>,
-    /// When this host decided the chain's last height; 0 if it was loaded from the store.
-    pub(super) decided_at_ms: u64,
 }
 
 impl Slot {
@@ -48,7 +46,6 @@ impl Slot {
             mempool: Mempool::default(),
             future: VecDeque::new(),
             checked: HashMap::new(),
-            decided_at_ms: 0,
         }
     }
 
