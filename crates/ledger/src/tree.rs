@@ -101,21 +101,11 @@ fn shares_prefix(a: &Hash, b: &Hash, depth: usize) -> bool {
 #[derive(Debug, Clone, Default)]
 pub struct AccountTree {
     root: Node,
-    len: usize,
 }
 
 impl AccountTree {
     pub fn root(&self) -> Hash {
         self.root.hash()
-    }
-
-    /// How many accounts the tree holds.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 
     /// The account stored for `address`, if any.
@@ -138,17 +128,13 @@ impl AccountTree {
     /// Stores `account` for `address`, replacing what was there.
     pub fn insert(&mut self, address: Address, account: Account) {
         let root = std::mem::take(&mut self.root);
-        let (root, added) = insert(root, 0, Arc::new(Leaf::new(address, account)));
-        self.root = root;
-        self.len += usize::from(added);
+        self.root = insert(root, 0, Arc::new(Leaf::new(address, account)));
     }
 
     /// Removes the account of `address`; nothing happens if it is absent.
     pub fn remove(&mut self, address: &Address) {
         let root = std::mem::take(&mut self.root);
-        let (root, removed) = remove(root, 0, &account_key(address));
-        self.root = root;
-        self.len -= usize::from(removed);
+        self.root = remove(root, 0, &account_key(address));
     }
 
     /// Every account, in the order of their keys.
@@ -200,18 +186,16 @@ fn own(children: &mut Arc<[Node; 2]>) -> &mut [Node; 2] {
     Arc::make_mut(children)
 }
 
-/// `node` with `leaf` in it, and whether its key is new there.
-fn insert(node: Node, depth: usize, leaf: Arc<Leaf>) -> (Node, bool) {
+fn insert(node: Node, depth: usize, leaf: Arc<Leaf>) -> Node {
     match node {
-        Node::Empty => (Node::Leaf(leaf), true),
-        Node::Leaf(found) if found.key == leaf.key => (Node::Leaf(leaf), false),
-        Node::Leaf(found) => (split(depth, found, leaf), true),
+        Node::Empty => Node::Leaf(leaf),
+        Node::Leaf(found) if found.key == leaf.key => Node::Leaf(leaf),
+        Node::Leaf(found) => split(depth, found, leaf),
         Node::Branch { mut children, .. } => {
             let side = bit(&leaf.key, depth);
             let slot = &mut own(&mut children)[side];
-            let (child, added) = insert(std::mem::take(slot), depth + 1, leaf);
-            *slot = child;
-            (Node::branch(children), added)
+            *slot = insert(std::mem::take(slot), depth + 1, leaf);
+            Node::branch(children)
         }
     }
 }
@@ -231,28 +215,25 @@ fn split(depth: usize, a: Arc<Leaf>, b: Arc<Leaf>) -> Node {
     Node::branch(Arc::new(children))
 }
 
-/// `node` without `key`, and whether it was there.
-fn remove(node: Node, depth: usize, key: &Hash) -> (Node, bool) {
+fn remove(node: Node, depth: usize, key: &Hash) -> Node {
     match node {
-        Node::Leaf(found) if found.key == *key => (Node::Empty, true),
-        Node::Empty | Node::Leaf(_) => (node, false),
+        Node::Leaf(found) if found.key == *key => Node::Empty,
+        Node::Empty | Node::Leaf(_) => node,
         Node::Branch { mut children, hash } => {
             let side = bit(key, depth);
             if matches!(&children[side], Node::Empty) {
-                return (Node::Branch { children, hash }, false);
+                return Node::Branch { children, hash };
             }
             let owned = own(&mut children);
-            let (child, removed) = remove(std::mem::take(&mut owned[side]), depth + 1, key);
-            owned[side] = child;
+            owned[side] = remove(std::mem::take(&mut owned[side]), depth + 1, key);
             // A branch left with one leaf and nothing else collapses into that leaf.
-            let node = match owned {
+            match owned {
                 [Node::Empty, Node::Empty] => Node::Empty,
                 [Node::Empty, leaf @ Node::Leaf(_)] | [leaf @ Node::Leaf(_), Node::Empty] => {
                     std::mem::take(leaf)
                 }
                 _ => Node::branch(children),
-            };
-            (node, removed)
+            }
         }
     }
 }
@@ -320,6 +301,15 @@ mod tests {
         }
     }
 
+    /// A tree of the accounts `0..count`.
+    fn tree_of(count: u32) -> AccountTree {
+        let mut tree = AccountTree::default();
+        for n in 0..count {
+            tree.insert(address(n), account(n));
+        }
+        tree
+    }
+
     fn entry(n: u32) -> (Hash, Hash) {
         (account_key(&address(n)), account_value(&account(n)))
     }
@@ -349,7 +339,7 @@ mod tests {
         }
         let entries: Vec<(Hash, Hash)> = all.iter().map(|n| entry(*n)).collect();
         assert_eq!(tree.root(), reference_root(&entries, 0));
-        assert_eq!(tree.len(), 300);
+        assert_eq!(tree.iter().count(), 300);
 
         for n in all.iter().step_by(3) {
             tree.remove(&address(*n));
@@ -357,7 +347,7 @@ mod tests {
         let kept: Vec<u32> = all.iter().copied().filter(|n| n % 3 != 0).collect();
         let entries: Vec<(Hash, Hash)> = kept.iter().map(|n| entry(*n)).collect();
         assert_eq!(tree.root(), reference_root(&entries, 0));
-        assert_eq!(tree.len(), kept.len());
+        assert_eq!(tree.iter().count(), kept.len());
         // Removing what is absent changes nothing.
         tree.remove(&address(0));
         tree.remove(&address(1_000));
@@ -367,17 +357,14 @@ mod tests {
             tree.remove(&address(*n));
         }
         assert_eq!(tree.root(), Hash::ZERO);
-        assert!(tree.is_empty());
+        assert_eq!(tree.iter().count(), 0);
     }
 
     #[test]
     fn the_tree_is_a_map_of_accounts() {
-        let mut tree = AccountTree::default();
-        for n in 0..100 {
-            tree.insert(address(n), account(n));
-        }
+        let mut tree = tree_of(100);
         tree.insert(address(7), account(700));
-        assert_eq!(tree.len(), 100);
+        assert_eq!(tree.iter().count(), 100);
         assert_eq!(tree.get(&address(7)), Some(&account(700)));
         assert_eq!(tree.get(&address(8)), Some(&account(8)));
         assert_eq!(tree.get(&address(100)), None);
@@ -392,10 +379,7 @@ mod tests {
 
     #[test]
     fn a_copy_changes_apart_from_its_original() {
-        let mut original = AccountTree::default();
-        for n in 0..200 {
-            original.insert(address(n), account(n));
-        }
+        let original = tree_of(200);
         let root = original.root();
         let mut copy = original.clone();
         copy.insert(address(5), account(500));
@@ -411,15 +395,12 @@ mod tests {
         entries[5] = (account_key(&address(5)), account_value(&account(500)));
         entries.push(entry(1_000));
         assert_eq!(copy.root(), reference_root(&entries, 0));
-        assert_eq!(copy.len(), 200);
+        assert_eq!(copy.iter().count(), 200);
     }
 
     #[test]
     fn proofs_show_inclusion_and_absence_and_nothing_else() {
-        let mut tree = AccountTree::default();
-        for n in 0..100 {
-            tree.insert(address(n), account(n));
-        }
+        let tree = tree_of(100);
         let root = tree.root();
         for n in 0..100 {
             let (key, value) = entry(n);
