@@ -419,6 +419,14 @@ impl<S: HostStore> Host<S> {
         m.p2p_connections_refused
             .inner()
             .store(transport.connections_refused(), Ordering::Relaxed);
+        let journal = self.store.journal_stats();
+        m.store_checkpoints
+            .inner()
+            .store(journal.checkpoints, Ordering::Relaxed);
+        m.store_stalls
+            .inner()
+            .store(journal.stalls, Ordering::Relaxed);
+        m.store_journaled_bytes.set(journal.journaled_bytes as i64);
     }
 
     /// Fails every client still waiting: the host is stopping.

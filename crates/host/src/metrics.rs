@@ -71,6 +71,12 @@ metrics! {
         "Consensus timeouts that fired, by kind";
     p2p_connections_refused: Counter = Counter::default(),
         "Peer-to-peer connections refused at accept: over the total or per-address bound";
+    store_checkpoints: Counter = Counter::default(),
+        "Checkpoints of the store's journal written into its file";
+    store_stalls: Counter = Counter::default(),
+        "Store commits that waited for a checkpoint: the journaled batches had reached their bound";
+    store_journaled_bytes: Gauge = Gauge::default(),
+        "Bytes of journaled batches held in memory, not yet checkpointed into the store's file";
     api_connections: Gauge = Gauge::default(), "HTTP API connections open";
     api_connections_refused: Counter = Counter::default(),
         "HTTP API connections refused at accept: over the total or per-address bound";

@@ -2,8 +2,10 @@
 //! embedded redb implementation (one file per host, one fsync per committed batch), and an
 //! in-memory one with the same atomicity for the simulator and tests.
 
+mod journal;
 mod mem_store;
 mod redb_store;
+mod tables;
 
 use std::collections::BTreeMap;
 use std::ops::{Bound, RangeInclusive};
@@ -16,10 +18,10 @@ use myriad_types::{
 };
 
 pub use mem_store::MemStore;
-pub use redb_store::RedbStore;
+pub use redb_store::{RedbStore, CHECKPOINT_BYTES, CHECKPOINT_MS, JOURNALED_MAX_BYTES};
 
 /// The version of the on-disk layout this build reads and writes.
-pub const SCHEMA_VERSION: u64 = 5;
+pub const SCHEMA_VERSION: u64 = 6;
 
 /// A failure of the store, saying what was being done and what to do about it.
 #[derive(Debug, thiserror::Error)]
@@ -64,7 +66,7 @@ pub struct ChainHead {
 /// Each table's changes are kept by key: a key written twice in one batch (a chain's signer
 /// state at its prevote and its precommit of one tick) is written once, with its last value,
 /// and the store inserts them in key order, the order its trees are laid out in.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, BorshSerialize, BorshDeserialize)]
 pub struct WriteBatch {
     pub(crate) geneses: BTreeMap<ChainId, Vec<u8>>,
     pub(crate) heads: BTreeMap<ChainId, Vec<u8>>,
@@ -154,6 +156,23 @@ impl WriteBatch {
         self.signers.insert(chain, encode(&(state, lock_proof)));
     }
 
+    /// The bytes of the values the batch holds.
+    fn value_bytes(&self) -> usize {
+        fn values<K>(table: &BTreeMap<K, Vec<u8>>) -> usize {
+            table.values().map(Vec::len).sum()
+        }
+        values(&self.geneses)
+            + values(&self.heads)
+            + values(&self.blocks)
+            + values(&self.signers)
+            + self
+                .accounts
+                .values()
+                .flatten()
+                .map(Vec::len)
+                .sum::<usize>()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.geneses.is_empty()
             && self.heads.is_empty()
@@ -199,6 +218,25 @@ pub trait HostStore: ChainStore {
     /// What the host's signer guard and lock last recorded for `chain`; the default (nothing
     /// signed, no lock) if nothing was.
     fn signer_record(&self, chain: &ChainId) -> Result<SignerRecord, StoreError>;
+
+    /// What the store's journal and its checkpoints have done; nothing for a store without
+    /// a journal.
+    fn journal_stats(&self) -> JournalStats {
+        JournalStats::default()
+    }
+}
+
+/// What a store's journal and its checkpoints into the file have done, for the host's
+/// metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JournalStats {
+    /// Checkpoints written into the file since the store was opened.
+    pub checkpoints: u64,
+    /// Commits that waited for a checkpoint: the journaled layer had reached
+    /// `JOURNALED_MAX_BYTES`.
+    pub stalls: u64,
+    /// About how many bytes of journaled batches are held in memory, not yet in the file.
+    pub journaled_bytes: u64,
 }
 
 /// What readers (the API) need besides the chain reads: listings and indexes.

@@ -3,7 +3,6 @@
 //! (dropped, or failed by [`MemStore::fail_next_commit`]) leaves nothing. A host that crashes
 //! and restarts over the same `MemStore` finds exactly what it committed.
 
-use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use myriad_ledger::ChainState;
@@ -12,20 +11,9 @@ use myriad_types::{
 };
 
 use crate::{
-    account_txs_before, accounts_of, chains_after, rebuild_chain_state, AccountTxKey, ChainHead,
-    ChainKey, ChainStore, HostStore, ReadStore, SignerRecord, StoreError, WriteBatch,
+    account_txs_before, accounts_of, chains_after, rebuild_chain_state, tables::Tables, ChainHead,
+    ChainStore, HostStore, ReadStore, SignerRecord, StoreError, WriteBatch,
 };
-
-#[derive(Debug, Default)]
-struct Tables {
-    geneses: BTreeMap<ChainKey, Vec<u8>>,
-    heads: BTreeMap<ChainKey, Vec<u8>>,
-    accounts: BTreeMap<(ChainKey, [u8; 32]), Vec<u8>>,
-    blocks: BTreeMap<(ChainKey, u64), Vec<u8>>,
-    signers: BTreeMap<ChainKey, Vec<u8>>,
-    txs: BTreeMap<[u8; 32], (ChainKey, u64)>,
-    account_txs: BTreeMap<AccountTxKey, [u8; 32]>,
-}
 
 #[derive(Debug, Default)]
 struct Inner {
@@ -77,7 +65,8 @@ fn accounts(tables: &Tables, chain: &ChainId) -> Result<Vec<(Address, Account)>,
     tables
         .accounts
         .range(accounts_of(chain))
-        .map(|((_, address), bytes)| Ok((Address(*address), decode("stored account", bytes)?)))
+        .filter_map(|((_, address), bytes)| Some((address, bytes.as_ref()?)))
+        .map(|(address, bytes)| Ok((Address(*address), decode("stored account", bytes)?)))
         .collect()
 }
 
@@ -124,34 +113,8 @@ impl HostStore for MemStore {
                 source: "the store crashed during the write".into(),
             });
         }
-        // Every insert below is infallible: under the lock, the batch lands whole.
-        let tables = &mut inner.tables;
-        for (chain, bytes) in batch.geneses {
-            tables.geneses.insert(chain.0, bytes);
-        }
-        for (chain, bytes) in batch.heads {
-            tables.heads.insert(chain.0, bytes);
-        }
-        for ((chain, address), bytes) in batch.accounts {
-            let key = (chain.0, address.0);
-            match bytes {
-                Some(bytes) => tables.accounts.insert(key, bytes),
-                None => tables.accounts.remove(&key),
-            };
-        }
-        for ((chain, height), bytes) in batch.blocks {
-            tables.blocks.insert((chain.0, height.0), bytes);
-        }
-        for (tx, (chain, height)) in batch.txs {
-            tables.txs.insert(tx.0, (chain.0, height.0));
-        }
-        for ((chain, address, height, position), tx) in batch.account_txs {
-            let key = (chain.0, address.0, height.0, position);
-            tables.account_txs.insert(key, tx.0);
-        }
-        for (chain, bytes) in batch.signers {
-            tables.signers.insert(chain.0, bytes);
-        }
+        // Applying is infallible: under the lock, the batch lands whole.
+        inner.tables.apply(batch);
         inner.commits += 1;
         Ok(())
     }
@@ -183,7 +146,11 @@ impl ReadStore for MemStore {
 
     fn account(&self, chain: &ChainId, address: &Address) -> Result<Account, StoreError> {
         let inner = self.lock();
-        let bytes = inner.tables.accounts.get(&(chain.0, address.0));
+        let bytes = inner
+            .tables
+            .accounts
+            .get(&(chain.0, address.0))
+            .and_then(Option::as_ref);
         Ok(read(bytes, "stored account")?.unwrap_or_default())
     }
 

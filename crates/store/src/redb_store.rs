@@ -1,8 +1,22 @@
-//! The embedded store: one redb file per host. The byte layout of every table is written
-//! down in `docs/storage.md`.
+//! The embedded store: one redb file per host, with a journal in front of it. The byte
+//! layout of every table and of the journal is written down in `docs/storage.md`.
+//!
+//! A committed batch is appended to the journal and synced, then kept in memory in the
+//! newest of two layers of tables above the file, where reads find it first. When that layer
+//! has grown past [`CHECKPOINT_BYTES`] or lived [`CHECKPOINT_MS`], it is frozen and a
+//! background thread writes it into the file in one durable redb transaction that also
+//! records the last journal record it holds; then the journal files it covered are deleted.
+//! A checkpoint rewrites each page of the file it touches once for a second of batches,
+//! where a redb transaction per batch rewrote it at every tick that touched it (a chain's
+//! signer record is written at each of its votes). Opening the store replays the journal
+//! past the last checkpoint.
 
 use std::ops::Bound;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use myriad_ledger::ChainState;
 use myriad_types::{
@@ -13,10 +27,21 @@ use redb::{
     ReadableTableMetadata, TableDefinition,
 };
 
+use crate::journal::{self, Journal};
+use crate::tables::Tables;
 use crate::{
-    account_txs_before, chains_after, rebuild_chain_state, ChainHead, ChainKey, ChainStore,
-    HostStore, ReadStore, SignerRecord, StoreError, WriteBatch, SCHEMA_VERSION,
+    account_txs_before, accounts_of, chains_after, rebuild_chain_state, ChainHead, ChainKey,
+    ChainStore, HostStore, JournalStats, ReadStore, SignerRecord, StoreError, WriteBatch,
+    SCHEMA_VERSION,
 };
+
+/// A layer of journaled batches this large (in bytes, about) is written into the file.
+pub const CHECKPOINT_BYTES: usize = 8 << 20;
+/// A layer of journaled batches this old (in milliseconds) is written into the file.
+pub const CHECKPOINT_MS: u64 = 1_000;
+/// While a checkpoint is being written, the newest layer may grow to this many bytes; a
+/// commit that finds it larger waits for the checkpoint to finish (and is counted).
+pub const JOURNALED_MAX_BYTES: usize = 64 << 20;
 
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const GENESES: TableDefinition<ChainKey, &[u8]> = TableDefinition::new("geneses");
@@ -77,11 +102,49 @@ mod row {
 }
 
 const SCHEMA_VERSION_KEY: &str = "schema_version";
+/// The sequence number of the last journal record the file holds.
+const JOURNAL_SEQ_KEY: &str = "journal_seq";
 
-/// A [`Store`] in one redb file.
+/// A [`Store`](crate::Store) in one redb file, with a journal in front of it.
 #[derive(Debug)]
 pub struct RedbStore {
+    shared: Arc<Shared>,
+    /// Held through a whole commit: commits come one at a time.
+    journal: Mutex<Journal>,
+    checkpointer: Option<JoinHandle<()>>,
+}
+
+#[derive(Debug)]
+struct Shared {
     db: Database,
+    path: PathBuf,
+    layers: RwLock<Layers>,
+    checkpoint: Mutex<Checkpoint>,
+    /// Signalled when a checkpoint is asked for, finishes or fails, and at shutdown.
+    signal: Condvar,
+    chain_count: AtomicU64,
+    checkpoints: AtomicU64,
+    stalls: AtomicU64,
+}
+
+/// Batches journaled but not yet in the file.
+#[derive(Debug, Default)]
+struct Layers {
+    /// Where commits land.
+    active: Tables,
+    /// The layer being written into the file, older than `active`.
+    frozen: Option<Arc<Tables>>,
+}
+
+#[derive(Debug)]
+struct Checkpoint {
+    /// The last journal record of the frozen layer, until the file holds it.
+    pending: Option<u64>,
+    /// When the active layer began.
+    since: Instant,
+    /// Why writing a checkpoint failed: every later commit fails with it.
+    failed: Option<String>,
+    stop: bool,
 }
 
 fn backend<E>(what: &'static str) -> impl FnOnce(E) -> StoreError
@@ -94,9 +157,14 @@ where
     }
 }
 
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 impl RedbStore {
-    /// Opens the store at `path`, creating it if it does not exist. Refuses a store that
-    /// another process holds open, or one written in another schema version.
+    /// Opens the store at `path`, creating it if it does not exist, and replays its journal
+    /// into it. Refuses a store that another process holds open, or one written in another
+    /// schema version.
     pub fn open(path: &Path) -> Result<RedbStore, StoreError> {
         let shown = path.display().to_string();
         let db = Database::create(path).map_err(|error| match error {
@@ -109,7 +177,7 @@ impl RedbStore {
             },
         })?;
         let write = db.begin_write().map_err(backend("open"))?;
-        {
+        let applied = {
             let mut meta = write.open_table(META).map_err(backend("open"))?;
             let found = meta
                 .get(SCHEMA_VERSION_KEY)
@@ -136,13 +204,343 @@ impl RedbStore {
             write.open_table(GENESES).map_err(backend("open"))?;
             write.open_table(CHAINS).map_err(backend("open"))?;
             write.open_table(TXS).map_err(backend("open"))?;
-        }
+            let applied = meta.get(JOURNAL_SEQ_KEY).map_err(backend("open"))?;
+            applied.map_or(0, |seq| seq.value())
+        };
         write.commit().map_err(backend("open"))?;
-        Ok(RedbStore { db })
+
+        let mut replayed = Tables::default();
+        let last = journal::replay(path, applied, |batch| replayed.apply(batch))?;
+        if last > applied {
+            write_tables(&db, &replayed, last)?;
+        }
+        journal::delete_through(path, last, true)?;
+        let journal = Journal::create(path, last + 1)?;
+        let chain_count = {
+            let read = db.begin_read().map_err(backend("read"))?;
+            let geneses = read.open_table(GENESES).map_err(backend("read"))?;
+            geneses.len().map_err(backend("read"))?
+        };
+        let shared = Arc::new(Shared {
+            db,
+            path: path.to_path_buf(),
+            layers: RwLock::default(),
+            checkpoint: Mutex::new(Checkpoint {
+                pending: None,
+                since: Instant::now(),
+                failed: None,
+                stop: false,
+            }),
+            signal: Condvar::new(),
+            chain_count: AtomicU64::new(chain_count),
+            checkpoints: AtomicU64::new(0),
+            stalls: AtomicU64::new(0),
+        });
+        let thread_shared = shared.clone();
+        let checkpointer = std::thread::Builder::new()
+            .name("store-checkpoint".into())
+            .spawn(move || write_checkpoints(&thread_shared))
+            .map_err(backend("start the checkpoint thread"))?;
+        Ok(RedbStore {
+            shared,
+            journal: Mutex::new(journal),
+            checkpointer: Some(checkpointer),
+        })
     }
 
-    fn read(&self) -> Result<ReadTransaction, StoreError> {
-        self.db.begin_read().map_err(backend("read"))
+    fn view(&self) -> Result<View<'_>, StoreError> {
+        // The layers first: a checkpoint that finishes after this still leaves its layer
+        // here, and one that finished before is in the file the transaction reads.
+        let layers = self.shared.layers();
+        let read = self.shared.db.begin_read().map_err(backend("read"))?;
+        Ok(View { layers, read })
+    }
+
+    /// How many of `batch`'s geneses are of chains the store does not hold yet.
+    fn new_chains(&self, batch: &WriteBatch) -> Result<u64, StoreError> {
+        if batch.geneses.is_empty() {
+            return Ok(0);
+        }
+        let view = self.view()?;
+        let geneses = view.read.open_table(GENESES).map_err(backend("read"))?;
+        let mut new = 0;
+        for chain in batch.geneses.keys() {
+            let layered = view
+                .layered(|tables| tables.geneses.get(&chain.0))
+                .is_some();
+            if !layered && geneses.get(chain.0).map_err(backend("read"))?.is_none() {
+                new += 1;
+            }
+        }
+        Ok(new)
+    }
+
+    /// Freezes the active layer for the checkpoint thread once it is due, if the one before
+    /// is written; waits for that one when the active layer is full. `bytes` is the active
+    /// layer's size.
+    fn checkpoint_if_due(&self, journal: &mut Journal, bytes: usize) -> Result<(), StoreError> {
+        let shared = &*self.shared;
+        let mut checkpoint = lock(&shared.checkpoint);
+        let due = bytes >= CHECKPOINT_BYTES
+            || checkpoint.since.elapsed() >= Duration::from_millis(CHECKPOINT_MS);
+        if !due || (checkpoint.pending.is_some() && bytes < JOURNALED_MAX_BYTES) {
+            return Ok(());
+        }
+        if checkpoint.pending.is_some() {
+            shared.stalls.fetch_add(1, Ordering::Relaxed);
+        }
+        checkpoint = shared.written(checkpoint)?;
+        shared.freeze(&mut checkpoint, journal)
+    }
+
+    /// Writes everything journaled into the file now, and returns once it is there.
+    #[cfg(test)]
+    pub(crate) fn checkpoint_now(&self) -> Result<(), StoreError> {
+        let mut journal = lock(&self.journal);
+        let mut checkpoint = self.shared.written(lock(&self.shared.checkpoint))?;
+        self.shared.freeze(&mut checkpoint, &mut journal)?;
+        self.shared.written(checkpoint).map(drop)
+    }
+}
+
+impl Drop for RedbStore {
+    /// Stops the checkpoint thread (after the checkpoint it is writing, if any); what it
+    /// has not written is in the journal.
+    fn drop(&mut self) {
+        lock(&self.shared.checkpoint).stop = true;
+        self.shared.signal.notify_all();
+        if let Some(thread) = self.checkpointer.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Shared {
+    fn layers(&self) -> RwLockReadGuard<'_, Layers> {
+        self.layers.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits until no checkpoint is being written.
+    fn written<'a>(
+        &self,
+        mut checkpoint: MutexGuard<'a, Checkpoint>,
+    ) -> Result<MutexGuard<'a, Checkpoint>, StoreError> {
+        while checkpoint.pending.is_some() && checkpoint.failed.is_none() {
+            checkpoint = self
+                .signal
+                .wait(checkpoint)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        checkpoint.failed()?;
+        Ok(checkpoint)
+    }
+
+    /// Hands the active layer, up to the journal's last record, to the checkpoint thread;
+    /// the journal goes on in a new file. No checkpoint may be pending.
+    fn freeze(&self, checkpoint: &mut Checkpoint, journal: &mut Journal) -> Result<(), StoreError> {
+        journal.rotate()?;
+        {
+            let mut layers = self.layers.write().unwrap_or_else(PoisonError::into_inner);
+            let frozen = std::mem::take(&mut layers.active);
+            layers.frozen = Some(Arc::new(frozen));
+        }
+        checkpoint.pending = Some(journal.last_seq());
+        checkpoint.since = Instant::now();
+        self.signal.notify_all();
+        Ok(())
+    }
+}
+
+impl Checkpoint {
+    fn failed(&self) -> Result<(), StoreError> {
+        match &self.failed {
+            Some(why) => Err(StoreError::Backend {
+                what: "checkpoint",
+                source: why.clone().into(),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The checkpoint thread: writes each frozen layer into the file, then drops it and the
+/// journal files it covers. A failure stops it and fails every later commit.
+fn write_checkpoints(shared: &Shared) {
+    loop {
+        let seq = {
+            let mut checkpoint = lock(&shared.checkpoint);
+            loop {
+                if checkpoint.stop {
+                    return;
+                }
+                if let Some(seq) = checkpoint.pending {
+                    break seq;
+                }
+                checkpoint = shared
+                    .signal
+                    .wait(checkpoint)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+        };
+        let frozen = shared.layers().frozen.clone();
+        let written = match frozen {
+            Some(frozen) => write_tables(&shared.db, &frozen, seq),
+            None => Ok(()),
+        };
+        let result = written.and_then(|()| {
+            shared
+                .layers
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .frozen = None;
+            journal::delete_through(&shared.path, seq, false)
+        });
+        let mut checkpoint = lock(&shared.checkpoint);
+        match result {
+            Ok(()) => {
+                checkpoint.pending = None;
+                shared.checkpoints.fetch_add(1, Ordering::Relaxed);
+                shared.signal.notify_all();
+            }
+            Err(error) => {
+                checkpoint.failed = Some(error.to_string());
+                shared.signal.notify_all();
+                return;
+            }
+        }
+    }
+}
+
+/// Writes `tables` into the file in one durable transaction that records `seq` as the last
+/// journal record the file holds.
+fn write_tables(db: &Database, tables: &Tables, seq: u64) -> Result<(), StoreError> {
+    let mut write = db.begin_write().map_err(backend("write"))?;
+    write
+        .set_durability(Durability::Immediate)
+        .map_err(backend("write"))?;
+    {
+        let mut geneses = write.open_table(GENESES).map_err(backend("write"))?;
+        for (chain, bytes) in &tables.geneses {
+            geneses
+                .insert(chain, bytes.as_slice())
+                .map_err(backend("write genesis"))?;
+        }
+        let mut rows = write.open_table(CHAINS).map_err(backend("write"))?;
+        for (chain, bytes) in &tables.heads {
+            rows.insert(row::head(&ChainId(*chain)).as_slice(), bytes.as_slice())
+                .map_err(backend("write chain head"))?;
+        }
+        for ((chain, address), bytes) in &tables.accounts {
+            let key = row::account(&ChainId(*chain), &Address(*address));
+            match bytes {
+                Some(bytes) => rows.insert(key.as_slice(), bytes.as_slice()).map(drop),
+                None => rows.remove(key.as_slice()).map(drop),
+            }
+            .map_err(backend("write account"))?;
+        }
+        for ((chain, height), bytes) in &tables.blocks {
+            let key = row::block(&ChainId(*chain), Height(*height));
+            rows.insert(key.as_slice(), bytes.as_slice())
+                .map_err(backend("write block"))?;
+        }
+        for ((chain, address, height, position), tx) in &tables.account_txs {
+            let key = row::account_tx(
+                &ChainId(*chain),
+                &Address(*address),
+                Height(*height),
+                *position,
+            );
+            rows.insert(key.as_slice(), tx.as_slice())
+                .map_err(backend("write account transaction index"))?;
+        }
+        for (chain, bytes) in &tables.signers {
+            rows.insert(row::signer(&ChainId(*chain)).as_slice(), bytes.as_slice())
+                .map_err(backend("write signer record"))?;
+        }
+        let mut txs = write.open_table(TXS).map_err(backend("write"))?;
+        for (tx, location) in &tables.txs {
+            txs.insert(tx, location)
+                .map_err(backend("write transaction index"))?;
+        }
+        let mut meta = write.open_table(META).map_err(backend("write"))?;
+        meta.insert(JOURNAL_SEQ_KEY, seq)
+            .map_err(backend("write journal position"))?;
+    }
+    write.commit().map_err(backend("commit"))
+}
+
+/// A consistent view for one read: the journaled layers, then the file.
+struct View<'a> {
+    layers: RwLockReadGuard<'a, Layers>,
+    read: ReadTransaction,
+}
+
+impl View<'_> {
+    /// The layers, newest first.
+    fn layers(&self) -> impl Iterator<Item = &Tables> {
+        std::iter::once(&self.layers.active).chain(self.layers.frozen.as_deref())
+    }
+
+    /// What the newest layer that has it holds.
+    fn layered<'s, V>(&'s self, find: impl Fn(&'s Tables) -> Option<V>) -> Option<V> {
+        self.layers().find_map(find)
+    }
+
+    /// A row decoded as a `T`: from the layers if they hold it (`layered`), else from the file.
+    fn row<K, T>(
+        &self,
+        layered: Option<&Vec<u8>>,
+        table: TableDefinition<K, &[u8]>,
+        key: K::SelfType<'_>,
+        what: &'static str,
+    ) -> Result<Option<T>, StoreError>
+    where
+        K: redb::Key + 'static,
+        T: borsh::BorshDeserialize,
+    {
+        match layered {
+            Some(bytes) => Ok(Some(decode(what, bytes)?)),
+            None => get(&self.read, table, key, what),
+        }
+    }
+
+    fn chain_head(&self, chain: &ChainId) -> Result<Option<ChainHead>, StoreError> {
+        self.row(
+            self.layered(|tables| tables.heads.get(&chain.0)),
+            CHAINS,
+            &row::head(chain),
+            "stored chain head",
+        )
+    }
+
+    /// A chain's accounts, in address order.
+    fn accounts(&self, chain: &ChainId) -> Result<Vec<(Address, Account)>, StoreError> {
+        let table = self.read.open_table(CHAINS).map_err(backend("read"))?;
+        let first = row::account(chain, &Address([0; 32]));
+        let last = row::account(chain, &Address([0xff; 32]));
+        let range = table
+            .range(first.as_slice()..=last.as_slice())
+            .map_err(backend("read accounts"))?;
+        let mut rows = std::collections::BTreeMap::new();
+        for entry in range {
+            let (key, value) = entry.map_err(backend("read accounts"))?;
+            let address: [u8; 32] = key.value()[33..]
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("an account key of the wrong length".into()))?;
+            rows.insert(address, value.value().to_vec());
+        }
+        let layers: Vec<&Tables> = self.layers().collect();
+        for tables in layers.into_iter().rev() {
+            for ((_, address), bytes) in tables.accounts.range(accounts_of(chain)) {
+                match bytes {
+                    Some(bytes) => rows.insert(*address, bytes.clone()),
+                    None => rows.remove(address),
+                };
+            }
+        }
+        rows.into_iter()
+            .map(|(address, bytes)| Ok((Address(address), decode("stored account", &bytes)?)))
+            .collect()
     }
 }
 
@@ -164,54 +562,31 @@ where
     Ok(Some(decode(what, bytes.value())?))
 }
 
-fn accounts(
-    read: &ReadTransaction,
-    chain: &ChainId,
-) -> Result<Vec<(Address, Account)>, StoreError> {
-    let table = read.open_table(CHAINS).map_err(backend("read"))?;
-    let first = row::account(chain, &Address([0; 32]));
-    let last = row::account(chain, &Address([0xff; 32]));
-    let range = table
-        .range(first.as_slice()..=last.as_slice())
-        .map_err(backend("read accounts"))?;
-    let mut accounts = Vec::new();
-    for entry in range {
-        let (key, value) = entry.map_err(backend("read accounts"))?;
-        let account = decode("stored account", value.value())?;
-        let address = key.value()[33..]
-            .try_into()
-            .map_err(|_| StoreError::Corrupt("an account key of the wrong length".into()))?;
-        accounts.push((Address(address), account));
-    }
-    Ok(accounts)
-}
-
 impl ChainStore for RedbStore {
     fn genesis(&self, chain: &ChainId) -> Result<Option<SignedGenesis>, StoreError> {
-        get(&self.read()?, GENESES, chain.0, "stored genesis")
-    }
-
-    fn chain_head(&self, chain: &ChainId) -> Result<Option<ChainHead>, StoreError> {
-        get(
-            &self.read()?,
-            CHAINS,
-            &row::head(chain),
-            "stored chain head",
+        let view = self.view()?;
+        view.row(
+            view.layered(|tables| tables.geneses.get(&chain.0)),
+            GENESES,
+            chain.0,
+            "stored genesis",
         )
     }
 
+    fn chain_head(&self, chain: &ChainId) -> Result<Option<ChainHead>, StoreError> {
+        self.view()?.chain_head(chain)
+    }
+
     fn chain_count(&self) -> Result<u64, StoreError> {
-        let read = self.db.begin_read().map_err(backend("read"))?;
-        let table = read.open_table(GENESES).map_err(backend("read"))?;
-        table.len().map_err(backend("read"))
+        Ok(self.shared.chain_count.load(Ordering::Relaxed))
     }
 
     fn chain_state(&self, chain: &ChainId) -> Result<Option<ChainState>, StoreError> {
-        let read = self.read()?;
-        let Some(head) = get(&read, CHAINS, &row::head(chain), "stored chain head")? else {
+        let view = self.view()?;
+        let Some(head) = view.chain_head(chain)? else {
             return Ok(None);
         };
-        rebuild_chain_state(chain, head, accounts(&read, chain)?).map(Some)
+        rebuild_chain_state(chain, head, view.accounts(chain)?).map(Some)
     }
 
     fn certified_block(
@@ -219,8 +594,9 @@ impl ChainStore for RedbStore {
         chain: &ChainId,
         height: Height,
     ) -> Result<Option<(Block, Certificate)>, StoreError> {
-        get(
-            &self.read()?,
+        let view = self.view()?;
+        view.row(
+            view.layered(|tables| tables.blocks.get(&(chain.0, height.0))),
             CHAINS,
             &row::block(chain, height),
             "stored block and certificate",
@@ -229,56 +605,42 @@ impl ChainStore for RedbStore {
 }
 
 impl HostStore for RedbStore {
+    /// Appends the batch to the journal and syncs it; the batch is then durable, and
+    /// readable from the journaled layer until a checkpoint puts it in the file.
     fn commit(&self, batch: WriteBatch) -> Result<(), StoreError> {
-        let mut write = self.db.begin_write().map_err(backend("write"))?;
-        write
-            .set_durability(Durability::Immediate)
-            .map_err(backend("write"))?;
-        {
-            let mut geneses = write.open_table(GENESES).map_err(backend("write"))?;
-            for (chain, bytes) in &batch.geneses {
-                geneses
-                    .insert(chain.0, bytes.as_slice())
-                    .map_err(backend("write genesis"))?;
-            }
-            let mut rows = write.open_table(CHAINS).map_err(backend("write"))?;
-            for (chain, bytes) in &batch.heads {
-                rows.insert(row::head(chain).as_slice(), bytes.as_slice())
-                    .map_err(backend("write chain head"))?;
-            }
-            for ((chain, address), bytes) in &batch.accounts {
-                let key = row::account(chain, address);
-                match bytes {
-                    Some(bytes) => rows.insert(key.as_slice(), bytes.as_slice()).map(drop),
-                    None => rows.remove(key.as_slice()).map(drop),
-                }
-                .map_err(backend("write account"))?;
-            }
-            for ((chain, height), bytes) in &batch.blocks {
-                rows.insert(row::block(chain, *height).as_slice(), bytes.as_slice())
-                    .map_err(backend("write block"))?;
-            }
-            for ((chain, address, height, position), tx) in &batch.account_txs {
-                let key = row::account_tx(chain, address, *height, *position);
-                rows.insert(key.as_slice(), tx.0.as_slice())
-                    .map_err(backend("write account transaction index"))?;
-            }
-            for (chain, bytes) in &batch.signers {
-                rows.insert(row::signer(chain).as_slice(), bytes.as_slice())
-                    .map_err(backend("write signer record"))?;
-            }
-            let mut txs = write.open_table(TXS).map_err(backend("write"))?;
-            for (tx, (chain, height)) in &batch.txs {
-                txs.insert(tx.0, (chain.0, height.0))
-                    .map_err(backend("write transaction index"))?;
-            }
+        let mut journal = lock(&self.journal);
+        lock(&self.shared.checkpoint).failed()?;
+        let new_chains = self.new_chains(&batch)?;
+        journal.append(&batch)?;
+        let bytes = {
+            let mut layers = self
+                .shared
+                .layers
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            layers.active.apply(batch);
+            layers.active.bytes()
+        };
+        self.shared
+            .chain_count
+            .fetch_add(new_chains, Ordering::Relaxed);
+        self.checkpoint_if_due(&mut journal, bytes)
+    }
+
+    fn journal_stats(&self) -> JournalStats {
+        let layers = self.shared.layers();
+        let frozen = layers.frozen.as_deref().map_or(0, Tables::bytes);
+        JournalStats {
+            checkpoints: self.shared.checkpoints.load(Ordering::Relaxed),
+            stalls: self.shared.stalls.load(Ordering::Relaxed),
+            journaled_bytes: (layers.active.bytes() + frozen) as u64,
         }
-        write.commit().map_err(backend("commit"))
     }
 
     fn signer_record(&self, chain: &ChainId) -> Result<SignerRecord, StoreError> {
-        let record = get(
-            &self.read()?,
+        let view = self.view()?;
+        let record = view.row(
+            view.layered(|tables| tables.signers.get(&chain.0)),
             CHAINS,
             &row::signer(chain),
             "stored signer record",
@@ -293,16 +655,24 @@ impl ReadStore for RedbStore {
         after: Option<&ChainId>,
         limit: usize,
     ) -> Result<Vec<(ChainId, ChainHead)>, StoreError> {
-        let read = self.read()?;
-        let geneses = read.open_table(GENESES).map_err(backend("read"))?;
+        let view = self.view()?;
+        let geneses = view.read.open_table(GENESES).map_err(backend("read"))?;
         let range = geneses
             .range(chains_after(after))
             .map_err(backend("read chains"))?;
-        let mut chains = Vec::new();
+        let mut ids = std::collections::BTreeSet::new();
         for entry in range.take(limit) {
-            let chain = ChainId(entry.map_err(backend("read chains"))?.0.value());
+            ids.insert(entry.map_err(backend("read chains"))?.0.value());
+        }
+        for tables in view.layers() {
+            let range = tables.geneses.range(chains_after(after));
+            ids.extend(range.take(limit).map(|(chain, _)| *chain));
+        }
+        let mut chains = Vec::new();
+        for chain in ids.into_iter().take(limit).map(ChainId) {
             // A genesis is written with its chain's first head, in one batch.
-            let head = get(&read, CHAINS, &row::head(&chain), "stored chain head")?
+            let head = view
+                .chain_head(&chain)?
                 .ok_or_else(|| StoreError::Corrupt(format!("chain {chain} has no head")))?;
             chains.push((chain, head));
         }
@@ -310,27 +680,35 @@ impl ReadStore for RedbStore {
     }
 
     fn account(&self, chain: &ChainId, address: &Address) -> Result<Account, StoreError> {
-        let account = get(
-            &self.read()?,
-            CHAINS,
-            &row::account(chain, address),
-            "stored account",
-        )?;
+        let view = self.view()?;
+        let account = match view.layered(|tables| tables.accounts.get(&(chain.0, address.0))) {
+            Some(None) => None,
+            Some(Some(bytes)) => Some(decode("stored account", bytes)?),
+            None => get(
+                &view.read,
+                CHAINS,
+                &row::account(chain, address),
+                "stored account",
+            )?,
+        };
         Ok(account.unwrap_or_default())
     }
 
     fn accounts(&self, chain: &ChainId) -> Result<Vec<(Address, Account)>, StoreError> {
-        accounts(&self.read()?, chain)
+        self.view()?.accounts(chain)
     }
 
     fn tx_location(&self, tx: &Hash) -> Result<Option<(ChainId, Height)>, StoreError> {
-        let read = self.read()?;
-        let table = read.open_table(TXS).map_err(backend("read"))?;
-        let found = table.get(tx.0).map_err(backend("read"))?;
-        Ok(found.map(|entry| {
-            let (chain, height) = entry.value();
-            (ChainId(chain), Height(height))
-        }))
+        let view = self.view()?;
+        let location = match view.layered(|tables| tables.txs.get(&tx.0)) {
+            Some(location) => Some(*location),
+            None => {
+                let table = view.read.open_table(TXS).map_err(backend("read"))?;
+                let found = table.get(tx.0).map_err(backend("read"))?;
+                found.map(|entry| entry.value())
+            }
+        };
+        Ok(location.map(|(chain, height)| (ChainId(chain), Height(height))))
     }
 
     fn account_txs(
@@ -340,19 +718,19 @@ impl ReadStore for RedbStore {
         before: Option<(Height, u32)>,
         limit: usize,
     ) -> Result<Vec<(Height, u32, Hash)>, StoreError> {
-        let (_, end) = account_txs_before(chain, address, before);
+        let (start, end) = account_txs_before(chain, address, before);
         let first = row::account_tx(chain, address, Height(0), 0);
-        let end = end.map(|(_, _, height, position)| {
+        let file_end = end.map(|(_, _, height, position)| {
             row::account_tx(chain, address, Height(height), position)
         });
-        let read = self.read()?;
-        let table = read.open_table(CHAINS).map_err(backend("read"))?;
-        let end = end.as_ref().map(Vec::as_slice);
+        let view = self.view()?;
+        let table = view.read.open_table(CHAINS).map_err(backend("read"))?;
+        let file_end = file_end.as_ref().map(Vec::as_slice);
         let range = table
-            .range::<&[u8]>((Bound::Included(first.as_slice()), end))
+            .range::<&[u8]>((Bound::Included(first.as_slice()), file_end))
             .map_err(backend("read account transactions"))?;
         let corrupt = || StoreError::Corrupt("an account history row of the wrong size".into());
-        let mut txs = Vec::new();
+        let mut found = std::collections::BTreeMap::new();
         for entry in range.rev().take(limit) {
             let (key, value) = entry.map_err(backend("read account transactions"))?;
             // chain (32) ‖ kind (1) ‖ account (32) ‖ height (8) ‖ position (4)
@@ -365,14 +743,24 @@ impl ReadStore for RedbStore {
                 .get(73..77)
                 .and_then(|b| b.try_into().ok())
                 .ok_or_else(corrupt)?;
-            let tx = value.value().try_into().map_err(|_| corrupt())?;
-            txs.push((
-                Height(u64::from_be_bytes(height)),
-                u32::from_be_bytes(position),
-                Hash(tx),
-            ));
+            let tx: [u8; 32] = value.value().try_into().map_err(|_| corrupt())?;
+            found.insert(
+                (u64::from_be_bytes(height), u32::from_be_bytes(position)),
+                tx,
+            );
         }
-        Ok(txs)
+        for tables in view.layers() {
+            let range = tables.account_txs.range((start, end));
+            for ((_, _, height, position), tx) in range.rev().take(limit) {
+                found.insert((*height, *position), *tx);
+            }
+        }
+        Ok(found
+            .into_iter()
+            .rev()
+            .take(limit)
+            .map(|((height, position), tx)| (Height(height), position, Hash(tx)))
+            .collect())
     }
 }
 

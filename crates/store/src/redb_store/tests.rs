@@ -8,6 +8,7 @@ use myriad_types::{
 use myriad_testing::key;
 
 use super::*;
+use crate::journal;
 use crate::{MemStore, SignerRecord, Store};
 
 fn genesis(salt: u64) -> SignedGenesis {
@@ -47,15 +48,24 @@ fn chain_with_block(salt: u64) -> (SignedGenesis, ChainState, Block, Certificate
             &owner,
         ),
     ];
+    let (state, block, certificate) = next_block(state, txs);
+    certificate.verify(&genesis.verify().unwrap()).unwrap();
+    (genesis, state, block, certificate)
+}
+
+/// The next block of `state` with `txs`, executed, and its certificate.
+fn next_block(state: ChainState, txs: Vec<SignedTransaction>) -> (ChainState, Block, Certificate) {
+    let chain_id = state.chain_id();
+    let height = state.next_height();
     let validators_hash = state.meta().validators.hash();
     let (state, receipts, state_root) = execute_block(state, &txs);
     assert!(receipts.iter().all(Result::is_ok));
     let block = Block {
         header: BlockHeader {
             chain_id,
-            height: Height(1),
+            height,
             prev_hash: Hash::ZERO,
-            timestamp_ms: 1,
+            timestamp_ms: height.0,
             proposer: key(10).host_id(),
             tx_root: tx_root(&txs),
             state_root,
@@ -65,14 +75,14 @@ fn chain_with_block(salt: u64) -> (SignedGenesis, ChainState, Block, Certificate
     };
     let vote = Vote {
         chain_id,
-        height: Height(1),
+        height,
         round: Round(0),
         step: VoteStep::Precommit,
         block_hash: Some(block.hash()),
     };
     let certificate = Certificate {
         chain_id,
-        height: Height(1),
+        height,
         round: Round(0),
         block_hash: block.hash(),
         signatures: BoundedVec::new(vec![CommitSignature {
@@ -81,8 +91,7 @@ fn chain_with_block(salt: u64) -> (SignedGenesis, ChainState, Block, Certificate
         }])
         .unwrap(),
     };
-    certificate.verify(&genesis.verify().unwrap()).unwrap();
-    (genesis, state, block, certificate)
+    (state, block, certificate)
 }
 
 fn signer_state(block: &Block) -> SignerState {
@@ -262,7 +271,7 @@ fn a_redb_write_dropped_before_commit_leaves_nothing_behind() {
     let path = dir.path().join("host.redb");
     let store = RedbStore::open(&path).unwrap();
     {
-        let write = store.db.begin_write().unwrap();
+        let write = store.shared.db.begin_write().unwrap();
         let mut rows = write.open_table(CHAINS).unwrap();
         let key = row::head(&ChainId([9; 32]));
         rows.insert(key.as_slice(), b"half-written".as_slice())
@@ -428,4 +437,123 @@ fn a_failed_commit_writes_nothing_and_keeps_what_was_committed() {
     // Only that one commit failed.
     write_chain(&store, 2);
     assert_eq!(store.chain_count().unwrap(), 2);
+}
+
+/// Key 2's burn of `amount` on `state`'s chain, its `nonce`th transaction.
+fn burn(state: &ChainState, nonce: u64, amount: u128) -> SignedTransaction {
+    let holder = key(2);
+    SignedTransaction::sign(
+        Transaction {
+            chain_id: state.chain_id(),
+            sender: holder.address(),
+            nonce,
+            kind: TxKind::Burn { amount },
+        },
+        &holder,
+    )
+}
+
+#[test]
+fn a_checkpoint_moves_the_journal_into_the_file_and_reads_join_the_two() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("host.redb");
+    let store = RedbStore::open(&path).unwrap();
+    let (state, first_block, _) = write_chain(&store, 1);
+    let chain = state.chain_id();
+    let transfer = first_block.txs[1].hash();
+    store.checkpoint_now().unwrap();
+    assert_eq!(store.journal_stats().checkpoints, 1);
+    assert_eq!(store.journal_stats().journaled_bytes, 0);
+
+    // Chain 1's second block and a second chain, journaled over chain 1's first block in
+    // the file.
+    let spend = burn(&state, 1, 100);
+    let (state, second_block, certificate) = next_block(state, vec![spend.clone()]);
+    let mut batch = WriteBatch::new();
+    batch.put_chain_state(&state, second_block.hash());
+    batch.put_block(&second_block, &certificate);
+    store.commit(batch).unwrap();
+    let other = write_chain(&store, 2).0.chain_id();
+    assert!(store.journal_stats().journaled_bytes > 0);
+
+    let check = |store: &RedbStore| {
+        assert_eq!(store.chain_count().unwrap(), 2);
+        let mut ids = vec![chain, other];
+        ids.sort();
+        let listed: Vec<ChainId> = store
+            .chains(None, 10)
+            .unwrap()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(listed, ids);
+        assert_eq!(store.chains(None, 1).unwrap().len(), 1);
+        let history = store.account_txs(&chain, &key(2).address(), None, 10);
+        assert_eq!(
+            history.unwrap(),
+            vec![(Height(2), 0, spend.hash()), (Height(1), 1, transfer)]
+        );
+        let page = store.account_txs(&chain, &key(2).address(), Some((Height(2), 0)), 10);
+        assert_eq!(page.unwrap(), vec![(Height(1), 1, transfer)]);
+        let holder = store.account(&chain, &key(2).address()).unwrap();
+        assert_eq!((holder.balance, holder.nonce), (150, 1));
+        assert_eq!(store.accounts(&chain).unwrap().len(), 2);
+        let loaded = store.chain_state(&chain).unwrap().unwrap();
+        assert_eq!(loaded.state_root(), state.state_root());
+        assert_eq!(
+            store.block(&chain, Height(1)).unwrap(),
+            Some(first_block.clone())
+        );
+        assert_eq!(
+            store.block(&chain, Height(2)).unwrap(),
+            Some(second_block.clone())
+        );
+        assert_eq!(
+            store.tx_location(&transfer).unwrap(),
+            Some((chain, Height(1)))
+        );
+        assert_eq!(
+            store.tx_location(&spend.hash()).unwrap(),
+            Some((chain, Height(2)))
+        );
+        assert!(store.signer_record(&chain).unwrap().state.is_some());
+    };
+    check(&store);
+    drop(store);
+    let store = RedbStore::open(&path).unwrap();
+    check(&store);
+    assert_eq!(
+        journal::files(&path).unwrap().len(),
+        1,
+        "opening puts the journal in the file and starts a new one"
+    );
+}
+
+#[test]
+fn a_record_cut_short_at_the_end_of_the_journal_is_dropped_and_the_rest_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("host.redb");
+    let store = RedbStore::open(&path).unwrap();
+    let first = write_chain(&store, 1).0.chain_id();
+    let second = write_chain(&store, 2).0.chain_id();
+    drop(store);
+    let files = journal::files(&path).unwrap();
+    assert_eq!(files.len(), 1);
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&files[0].1)
+        .unwrap();
+    let length = file.metadata().unwrap().len();
+    file.set_len(length - 5).unwrap();
+    drop(file);
+
+    let store = RedbStore::open(&path).unwrap();
+    assert!(store.chain_state(&first).unwrap().is_some());
+    assert!(store.chain_state(&second).unwrap().is_none());
+    assert_eq!(store.chain_count().unwrap(), 1);
+    let third = write_chain(&store, 3).0.chain_id();
+    drop(store);
+    let store = RedbStore::open(&path).unwrap();
+    assert_eq!(store.chain_count().unwrap(), 2);
+    assert!(store.chain_state(&third).unwrap().is_some());
 }

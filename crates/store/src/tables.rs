@@ -1,0 +1,67 @@
+//! The store's tables held in memory, keyed as on disk and holding the same encoded bytes:
+//! the whole of a [`MemStore`](crate::MemStore), and the layers of batches a
+//! [`RedbStore`](crate::RedbStore) has journaled but not yet written into its file.
+
+use std::collections::BTreeMap;
+
+use crate::{AccountTxKey, ChainKey, WriteBatch};
+
+/// Each table by key. An account that became the default is kept as `None`: in a layer
+/// above the file, that is what removes its row below.
+#[derive(Debug, Default)]
+pub(crate) struct Tables {
+    pub geneses: BTreeMap<ChainKey, Vec<u8>>,
+    pub heads: BTreeMap<ChainKey, Vec<u8>>,
+    pub accounts: BTreeMap<(ChainKey, [u8; 32]), Option<Vec<u8>>>,
+    pub blocks: BTreeMap<(ChainKey, u64), Vec<u8>>,
+    pub signers: BTreeMap<ChainKey, Vec<u8>>,
+    pub txs: BTreeMap<[u8; 32], (ChainKey, u64)>,
+    pub account_txs: BTreeMap<AccountTxKey, [u8; 32]>,
+    /// About how many bytes the tables hold, keys and values, counting every write.
+    bytes: usize,
+}
+
+/// What a row costs in memory beyond its value: its key, and the map's own node.
+const ROW_OVERHEAD: usize = 96;
+
+impl Tables {
+    /// Applies every change of `batch`, a later write of a key replacing an earlier one.
+    pub fn apply(&mut self, batch: WriteBatch) {
+        let rows = batch.geneses.len()
+            + batch.heads.len()
+            + batch.accounts.len()
+            + batch.blocks.len()
+            + batch.signers.len()
+            + batch.txs.len()
+            + batch.account_txs.len();
+        self.bytes += rows * ROW_OVERHEAD + batch.value_bytes();
+        for (chain, bytes) in batch.geneses {
+            self.geneses.insert(chain.0, bytes);
+        }
+        for (chain, bytes) in batch.heads {
+            self.heads.insert(chain.0, bytes);
+        }
+        for ((chain, address), bytes) in batch.accounts {
+            self.accounts.insert((chain.0, address.0), bytes);
+        }
+        for ((chain, height), bytes) in batch.blocks {
+            self.blocks.insert((chain.0, height.0), bytes);
+        }
+        for (tx, (chain, height)) in batch.txs {
+            self.txs.insert(tx.0, (chain.0, height.0));
+        }
+        for ((chain, address, height, position), tx) in batch.account_txs {
+            self.account_txs
+                .insert((chain.0, address.0, height.0, position), tx.0);
+        }
+        for (chain, bytes) in batch.signers {
+            self.signers.insert(chain.0, bytes);
+        }
+    }
+
+    /// About how many bytes the tables hold (an upper bound: a key written twice counts
+    /// twice).
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
