@@ -62,7 +62,12 @@ impl Journal {
     /// Appends `batch` as the next record and syncs it.
     pub fn append(&mut self, batch: &WriteBatch) -> Result<(), StoreError> {
         let seq = self.next_seq;
-        let mut record = vec![0; HEADER];
+        // Room for every value, and per row for the largest fixed part (an account history
+        // row: chain, account, height, position and a transaction hash) or a value's length
+        // prefix: one allocation for the record.
+        let capacity = HEADER + batch.value_bytes() + batch.rows() * 112 + CHECK;
+        let mut record = Vec::with_capacity(capacity);
+        record.resize(HEADER, 0);
         borsh::to_writer(&mut record, batch).map_err(io("encode journal record"))?;
         let length = u32::try_from(record.len() - HEADER)
             .map_err(|_| StoreError::Corrupt("a batch too large for one journal record".into()))?;

@@ -156,6 +156,17 @@ impl WriteBatch {
         self.signers.insert(chain, encode(&(state, lock_proof)));
     }
 
+    /// How many rows the batch writes.
+    fn rows(&self) -> usize {
+        self.geneses.len()
+            + self.heads.len()
+            + self.accounts.len()
+            + self.blocks.len()
+            + self.signers.len()
+            + self.txs.len()
+            + self.account_txs.len()
+    }
+
     /// The bytes of the values the batch holds.
     fn value_bytes(&self) -> usize {
         fn values<K>(table: &BTreeMap<K, Vec<u8>>) -> usize {

@@ -27,14 +27,7 @@ const ROW_OVERHEAD: usize = 96;
 impl Tables {
     /// Applies every change of `batch`, a later write of a key replacing an earlier one.
     pub fn apply(&mut self, batch: WriteBatch) {
-        let rows = batch.geneses.len()
-            + batch.heads.len()
-            + batch.accounts.len()
-            + batch.blocks.len()
-            + batch.signers.len()
-            + batch.txs.len()
-            + batch.account_txs.len();
-        self.bytes += rows * ROW_OVERHEAD + batch.value_bytes();
+        self.bytes += batch.rows() * ROW_OVERHEAD + batch.value_bytes();
         for (chain, bytes) in batch.geneses {
             self.geneses.insert(chain.0, bytes);
         }
