@@ -203,12 +203,23 @@ impl Mempool {
     /// Up to `max` transactions that could go in the next block as it stands: each the next
     /// nonce of its sender.
     pub fn ready(&self, state: &ChainState, max: usize) -> Vec<SignedTransaction> {
+        self.ready_txs(state).take(max).cloned().collect()
+    }
+
+    /// Whether some transaction could go in the next block as it stands: whether there is
+    /// anything to start a height for. Transactions that wait behind a nonce gap cannot.
+    pub fn has_ready(&self, state: &ChainState) -> bool {
+        self.ready_txs(state).next().is_some()
+    }
+
+    fn ready_txs<'a>(
+        &'a self,
+        state: &'a ChainState,
+    ) -> impl Iterator<Item = &'a SignedTransaction> + 'a {
         self.txs
             .values()
-            .filter(|p| p.tx.tx.nonce == state.account(&p.tx.tx.sender).nonce.saturating_add(1))
-            .take(max)
-            .map(|p| p.tx.clone())
-            .collect()
+            .map(|p| &p.tx)
+            .filter(|tx| tx.tx.nonce == state.account(&tx.tx.sender).nonce.saturating_add(1))
     }
 
     /// The candidates for the next block.
@@ -415,6 +426,21 @@ mod tests {
         );
         pool.admit(transfer(chain, &holder, 4, &other, 20), &state, room(16), 0)
             .unwrap();
+    }
+
+    #[test]
+    fn only_a_senders_next_nonce_is_ready() {
+        let (state, _, holder) = funded();
+        let chain = state.chain_id();
+        let mut pool = Mempool::default();
+        pool.admit(burn(chain, &holder, 2, 1), &state, room(16), 0)
+            .unwrap();
+        assert!(!pool.has_ready(&state), "nonce 2 waits for nonce 1");
+        assert!(pool.ready(&state, 16).is_empty());
+        let next = burn(chain, &holder, 1, 1);
+        pool.admit(next.clone(), &state, room(16), 0).unwrap();
+        assert!(pool.has_ready(&state));
+        assert_eq!(pool.ready(&state, 16), vec![next]);
     }
 
     #[test]

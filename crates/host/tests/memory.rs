@@ -1,5 +1,6 @@
 //! Hosts over the in-memory transport: a host's policy on chains, a flood of unfunded
-//! transfers refused while a holder's transfer commits, and a host cut off from the others
+//! transfers refused while a holder's transfer commits, a transaction behind a nonce gap
+//! that starts no height until the gap fills, and a host cut off from the others
 //! that falls behind and, once joined again, catches up by block sync and validates the next
 //! block.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -142,6 +143,57 @@ async fn a_flood_of_unfunded_transfers_leaves_room_for_a_holder() {
         );
         assert!(metrics.contains(&line), "no `{line}` in\n{metrics}");
     }
+    host.stop().await.unwrap();
+}
+
+/// A transaction behind a nonce gap waits without starting a height: one would only run
+/// rounds without a proposal (nothing can go in a block) until the gap fills or it expires.
+/// Once the missing nonce arrives, both commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_behind_a_nonce_gap_starts_no_height() {
+    let dir = tempfile::tempdir().unwrap();
+    let (owner, holder) = (key(2), key(3));
+    let key = key(1);
+    let overrides = Overrides {
+        data_dir: Some(dir.path().to_owned()),
+        tick_ms: Some(5),
+        ..Overrides::default()
+    };
+    let mut config = HostConfig::load(None, overrides).unwrap();
+    config.consensus.propose_ms = 20;
+    config.consensus.prevote_ms = 20;
+    config.consensus.precommit_ms = 20;
+    let store = Arc::new(RedbStore::open(&config.store_path()).unwrap());
+    let (transport, inbound) = MemoryNetwork::new().join(key.host_id());
+    let host =
+        RunningHost::start(config, key.clone(), store, Arc::new(transport), inbound).unwrap();
+    let chain = create(&host, genesis(&owner, &[(key.host_id(), 1)], 0))
+        .await
+        .unwrap();
+    commit(&host, mint(chain, &owner, 1, &holder, 100)).await;
+
+    let gapped = transfer(chain, &holder, 2, &owner, 10);
+    assert!(matches!(
+        submit(&host, gapped).await,
+        Ok(TxStatus::Pending { .. })
+    ));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let metrics = host.handle.metrics.render();
+    assert!(
+        !metrics.contains("myriad_timeouts_fired_total"),
+        "rounds ran for a transaction that cannot go in a block:\n{metrics}"
+    );
+    assert!(
+        metrics.contains("myriad_blocks_committed_total 1\n"),
+        "{metrics}"
+    );
+
+    commit(&host, transfer(chain, &holder, 1, &owner, 10)).await;
+    let height = commit(&host, transfer(chain, &holder, 3, &owner, 10)).await;
+    assert!(
+        height >= Height(3),
+        "nonce 3 commits after 1 and 2, at {height:?}"
+    );
     host.stop().await.unwrap();
 }
 

@@ -323,7 +323,10 @@ impl<S: HostStore> Host<S> {
             .filter(|h| !before.contains(h))
             .collect();
         let next = slot.state.next_height();
-        let start = !slot.mempool.is_empty();
+        // Transactions behind a nonce gap start nothing: a height for them would only run
+        // rounds without a proposal until they expire (many chains at once after a burst
+        // refused their senders' earlier nonces).
+        let start = slot.mempool.has_ready(&slot.state);
         let buffered: Vec<(HostId, Height, Msg)> = slot.future.drain(..).collect();
         let in_block: HashSet<Hash> = txs.iter().copied().collect();
         self.mempools

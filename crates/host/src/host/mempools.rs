@@ -87,7 +87,8 @@ impl<S: HostStore> Host<S> {
             .inc();
     }
 
-    /// Admits a transaction to its chain's mempool; starts the chain's instance if idle.
+    /// Admits a transaction to its chain's mempool; starts the chain's instance if idle and
+    /// the pool now holds a transaction that can go in the next block.
     pub(super) fn admit(
         &mut self,
         tx: SignedTransaction,
@@ -109,7 +110,7 @@ impl<S: HostStore> Host<S> {
         };
         self.mempools.txs += 1;
         self.mempools.bytes += bytes;
-        if slot.instance.is_none() {
+        if slot.instance.is_none() && slot.mempool.has_ready(&slot.state) {
             work.push_back((chain, slot.state.next_height(), Input::Start));
         }
         Ok(())
