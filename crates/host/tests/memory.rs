@@ -41,6 +41,25 @@ async fn submit(host: &RunningHost, tx: SignedTransaction) -> Result<TxStatus, S
     answer.await.unwrap()
 }
 
+/// A host validating alone over the in-memory transport, ticking every 5 ms, its
+/// configuration adjusted by `configure`.
+fn lone_host(
+    dir: &std::path::Path,
+    key: &SecretKey,
+    configure: impl FnOnce(&mut HostConfig),
+) -> RunningHost {
+    let overrides = Overrides {
+        data_dir: Some(dir.to_owned()),
+        tick_ms: Some(5),
+        ..Overrides::default()
+    };
+    let mut config = HostConfig::load(None, overrides).unwrap();
+    configure(&mut config);
+    let store = Arc::new(RedbStore::open(&config.store_path()).unwrap());
+    let (transport, inbound) = MemoryNetwork::new().join(key.host_id());
+    RunningHost::start(config, key.clone(), store, Arc::new(transport), inbound).unwrap()
+}
+
 /// The consensus timeouts a host has fired, of every kind.
 fn timeouts_fired(host: &RunningHost) -> u64 {
     host.handle
@@ -110,18 +129,10 @@ async fn a_flood_of_unfunded_transfers_leaves_room_for_a_holder() {
     let dir = tempfile::tempdir().unwrap();
     let (owner, holder) = (key(2), key(3));
     let key = key(1);
-    let overrides = Overrides {
-        data_dir: Some(dir.path().to_owned()),
-        tick_ms: Some(5),
-        ..Overrides::default()
-    };
-    let mut config = HostConfig::load(None, overrides).unwrap();
-    config.limits.mempool_txs_per_chain = 32;
-    let places = config.limits.mempool_txs_per_chain;
-    let store = Arc::new(RedbStore::open(&config.store_path()).unwrap());
-    let (transport, inbound) = MemoryNetwork::new().join(key.host_id());
-    let host =
-        RunningHost::start(config, key.clone(), store, Arc::new(transport), inbound).unwrap();
+    let places = 32;
+    let host = lone_host(dir.path(), &key, |config| {
+        config.limits.mempool_txs_per_chain = places;
+    });
     let genesis = genesis(&owner, &[(key.host_id(), 1)], 0);
     let chain = create(&host, genesis).await.unwrap();
     commit(&host, mint(chain, &owner, 1, &holder, 100)).await;
@@ -165,20 +176,12 @@ async fn a_transaction_behind_a_nonce_gap_starts_no_height() {
     let dir = tempfile::tempdir().unwrap();
     let (owner, holder) = (key(2), key(3));
     let key = key(1);
-    let overrides = Overrides {
-        data_dir: Some(dir.path().to_owned()),
-        tick_ms: Some(5),
-        ..Overrides::default()
-    };
-    let mut config = HostConfig::load(None, overrides).unwrap();
-    config.consensus.propose_ms = 20;
-    config.consensus.prevote_ms = 20;
-    config.consensus.precommit_ms = 20;
-    config.consensus.round_increase_ms = 10;
-    let store = Arc::new(RedbStore::open(&config.store_path()).unwrap());
-    let (transport, inbound) = MemoryNetwork::new().join(key.host_id());
-    let host =
-        RunningHost::start(config, key.clone(), store, Arc::new(transport), inbound).unwrap();
+    let host = lone_host(dir.path(), &key, |config| {
+        config.consensus.propose_ms = 20;
+        config.consensus.prevote_ms = 20;
+        config.consensus.precommit_ms = 20;
+        config.consensus.round_increase_ms = 10;
+    });
     let chain = create(&host, genesis(&owner, &[(key.host_id(), 1)], 0))
         .await
         .unwrap();
