@@ -42,6 +42,9 @@ pub const CHECKPOINT_MS: u64 = 1_000;
 /// While a checkpoint is being written, the newest layer may grow to this many bytes; a
 /// commit that finds it larger waits for the checkpoint to finish (and is counted).
 pub const JOURNALED_MAX_BYTES: usize = 64 << 20;
+/// The file's pages cached in memory, in bytes (redb's read cache and write buffer
+/// together). Pages beyond it are read from the file, that is from the kernel's page cache.
+pub const CACHE_BYTES: usize = 128 << 20;
 
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const GENESES: TableDefinition<ChainKey, &[u8]> = TableDefinition::new("geneses");
@@ -109,8 +112,6 @@ const JOURNAL_SEQ_KEY: &str = "journal_seq";
 #[derive(Debug)]
 pub struct RedbStore {
     shared: Arc<Shared>,
-    /// Held through a whole commit: commits come one at a time.
-    journal: Mutex<Journal>,
     checkpointer: Option<JoinHandle<()>>,
 }
 
@@ -118,6 +119,9 @@ pub struct RedbStore {
 struct Shared {
     db: Database,
     path: PathBuf,
+    /// Held through a whole commit, so commits come one at a time; taken before
+    /// `checkpoint` and `layers`.
+    journal: Mutex<Journal>,
     layers: RwLock<Layers>,
     checkpoint: Mutex<Checkpoint>,
     /// Signalled when a checkpoint is asked for, finishes or fails, and at shutdown.
@@ -167,15 +171,18 @@ impl RedbStore {
     /// schema version.
     pub fn open(path: &Path) -> Result<RedbStore, StoreError> {
         let shown = path.display().to_string();
-        let db = Database::create(path).map_err(|error| match error {
-            DatabaseError::DatabaseAlreadyOpen => StoreError::Locked {
-                path: shown.clone(),
-            },
-            other => StoreError::Backend {
-                what: "open",
-                source: Box::new(other),
-            },
-        })?;
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
+            .map_err(|error| match error {
+                DatabaseError::DatabaseAlreadyOpen => StoreError::Locked {
+                    path: shown.clone(),
+                },
+                other => StoreError::Backend {
+                    what: "open",
+                    source: Box::new(other),
+                },
+            })?;
         let write = db.begin_write().map_err(backend("open"))?;
         let applied = {
             let mut meta = write.open_table(META).map_err(backend("open"))?;
@@ -224,6 +231,7 @@ impl RedbStore {
         let shared = Arc::new(Shared {
             db,
             path: path.to_path_buf(),
+            journal: Mutex::new(journal),
             layers: RwLock::default(),
             checkpoint: Mutex::new(Checkpoint {
                 pending: None,
@@ -243,7 +251,6 @@ impl RedbStore {
             .map_err(backend("start the checkpoint thread"))?;
         Ok(RedbStore {
             shared,
-            journal: Mutex::new(journal),
             checkpointer: Some(checkpointer),
         })
     }
@@ -296,7 +303,7 @@ impl RedbStore {
     /// Writes everything journaled into the file now, and returns once it is there.
     #[cfg(test)]
     pub(crate) fn checkpoint_now(&self) -> Result<(), StoreError> {
-        let mut journal = lock(&self.journal);
+        let mut journal = lock(&self.shared.journal);
         let mut checkpoint = self.shared.written(lock(&self.shared.checkpoint))?;
         self.shared.freeze(&mut checkpoint, &mut journal)?;
         self.shared.written(checkpoint).map(drop)
@@ -349,6 +356,24 @@ impl Shared {
         self.signal.notify_all();
         Ok(())
     }
+
+    /// Freezes the active layer once it has lived [`CHECKPOINT_MS`], for a store whose
+    /// commits have stopped: what they left in the journal goes into the file all the same,
+    /// and a restart has nothing to replay.
+    fn freeze_stale(&self) -> Result<(), StoreError> {
+        let mut journal = lock(&self.journal);
+        let mut checkpoint = lock(&self.checkpoint);
+        if checkpoint.pending.is_some()
+            || checkpoint.since.elapsed() < Duration::from_millis(CHECKPOINT_MS)
+        {
+            return Ok(());
+        }
+        if self.layers().active.bytes() == 0 {
+            checkpoint.since = Instant::now();
+            return Ok(());
+        }
+        self.freeze(&mut checkpoint, &mut journal)
+    }
 }
 
 impl Checkpoint {
@@ -364,7 +389,8 @@ impl Checkpoint {
 }
 
 /// The checkpoint thread: writes each frozen layer into the file, then drops it and the
-/// journal files it covers. A failure stops it and fails every later commit.
+/// journal files it covers; freezes the active layer itself once it is stale. A failure
+/// stops it and fails every later commit.
 fn write_checkpoints(shared: &Shared) {
     loop {
         let seq = {
@@ -376,10 +402,24 @@ fn write_checkpoints(shared: &Shared) {
                 if let Some(seq) = checkpoint.pending {
                     break seq;
                 }
+                let fresh =
+                    Duration::from_millis(CHECKPOINT_MS).saturating_sub(checkpoint.since.elapsed());
+                if fresh.is_zero() {
+                    drop(checkpoint);
+                    let frozen = shared.freeze_stale();
+                    checkpoint = lock(&shared.checkpoint);
+                    if let Err(error) = frozen {
+                        checkpoint.failed = Some(error.to_string());
+                        shared.signal.notify_all();
+                        return;
+                    }
+                    continue;
+                }
                 checkpoint = shared
                     .signal
-                    .wait(checkpoint)
-                    .unwrap_or_else(PoisonError::into_inner);
+                    .wait_timeout(checkpoint, fresh)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
             }
         };
         let frozen = shared.layers().frozen.clone();
@@ -608,7 +648,7 @@ impl HostStore for RedbStore {
     /// Appends the batch to the journal and syncs it; the batch is then durable, and
     /// readable from the journaled layer until a checkpoint puts it in the file.
     fn commit(&self, batch: WriteBatch) -> Result<(), StoreError> {
-        let mut journal = lock(&self.journal);
+        let mut journal = lock(&self.shared.journal);
         lock(&self.shared.checkpoint).failed()?;
         let new_chains = self.new_chains(&batch)?;
         journal.append(&batch)?;

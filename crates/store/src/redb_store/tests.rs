@@ -530,6 +530,29 @@ fn a_checkpoint_moves_the_journal_into_the_file_and_reads_join_the_two() {
 }
 
 #[test]
+fn a_store_whose_commits_stop_still_moves_its_journal_into_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("host.redb");
+    let store = RedbStore::open(&path).unwrap();
+    let chain = write_chain(&store, 1).0.chain_id();
+    assert!(store.journal_stats().journaled_bytes > 0);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while store.journal_stats().checkpoints == 0 || store.journal_stats().journaled_bytes > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "no checkpoint {CHECKPOINT_MS} ms after the last commit"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let read = store.shared.db.begin_read().unwrap();
+    let geneses = read.open_table(GENESES).unwrap();
+    assert!(
+        geneses.get(chain.0).unwrap().is_some(),
+        "the file holds the chain"
+    );
+}
+
+#[test]
 fn a_record_cut_short_at_the_end_of_the_journal_is_dropped_and_the_rest_kept() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("host.redb");
