@@ -1,8 +1,8 @@
 //! Building a chain's genesis, checked against the genesis rules before its owner signs it.
 
 use myriad_types::{
-    Address, Amount, BoundedVec, Genesis, GenesisError, HostId, Symbol, Validator, ValidatorList,
-    ValidatorSet, ValidatorSetError, VALIDATORS_MAX,
+    Address, Amount, BoundedVec, ChainParams, Genesis, GenesisError, HostId, Symbol, Validator,
+    ValidatorList, ValidatorSet, ValidatorSetError, VALIDATORS_MAX,
 };
 
 /// Why a genesis or a validator list is not built.
@@ -56,6 +56,7 @@ pub fn checked_genesis(
         validators: validator_list(validators)?,
         created_at_ms,
         salt,
+        params: ChainParams::default(),
     };
     genesis.validator_set()?;
     Ok(genesis)

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use myriad_types::{
-    Block, BoundedVec, Certificate, ChainId, CommitSignature, Hash, Height, HostId, Lock,
-    LockProof, Proposal, Round, SignedProposal, SignedStep, SignedTransaction, SignedVote,
+    Block, BoundedVec, Certificate, ChainId, ChainParams, CommitSignature, Hash, Height, HostId,
+    Lock, LockProof, Proposal, Round, SignedProposal, SignedStep, SignedTransaction, SignedVote,
     SignerState, ValidatorSet, Vote, VoteStep,
 };
 
@@ -58,8 +58,12 @@ pub struct Timeout {
 pub enum Input {
     /// This host has transactions for the height: start round 0.
     Start,
-    /// A proposal whose signature the host has checked.
-    Proposal(Box<SignedProposal>),
+    /// A proposal whose signature the host has checked, and when the host received it (by
+    /// its own clock, in ms since the Unix epoch): a fresh proposal must be timely.
+    Proposal {
+        signed: Box<SignedProposal>,
+        received_ms: u64,
+    },
     /// A vote whose signature the host has checked.
     Vote(SignedVote),
     Timeout(Timeout),
@@ -122,6 +126,9 @@ pub enum Effect {
 struct Proposed {
     signed: SignedProposal,
     valid: Option<bool>,
+    /// Whether its block's time was within the chain's clock bounds of when it arrived
+    /// ([`ChainParams::is_timely`]); only a fresh proposal needs to be.
+    timely: bool,
 }
 
 /// Which votes a tally counts.
@@ -139,6 +146,7 @@ pub struct Instance {
     height: Height,
     me: HostId,
     validators: Arc<ValidatorSet>,
+    params: ChainParams,
     round: Round,
     step: Step,
     locked: Option<Lock>,
@@ -162,12 +170,14 @@ impl Instance {
         height: Height,
         me: HostId,
         validators: Arc<ValidatorSet>,
+        params: ChainParams,
     ) -> Instance {
         Instance {
             chain_id,
             height,
             me,
             validators,
+            params,
             round: Round(0),
             step: Step::Propose,
             locked: None,
@@ -191,10 +201,11 @@ impl Instance {
         chain_id: ChainId,
         me: HostId,
         validators: Arc<ValidatorSet>,
+        params: ChainParams,
         state: &SignerState,
         lock_proof: Option<LockProof>,
     ) -> (Instance, Vec<Effect>) {
-        let mut instance = Instance::new(chain_id, state.height, me, validators);
+        let mut instance = Instance::new(chain_id, state.height, me, validators, params);
         instance.started = true;
         instance.round = state.round;
         instance.locked = state.lock;
@@ -210,9 +221,11 @@ impl Instance {
             // The locked block was valid: this host precommitted it.
             instance.valid = state.lock;
             instance.votes.extend(proof.prevotes.into_inner());
+            // This host prevoted it (or saw its polka), so it was timely then.
             instance.proposals.push(Proposed {
                 signed: proof.proposal,
                 valid: Some(true),
+                timely: true,
             });
         }
         let mut effects = Vec::new();
@@ -297,7 +310,10 @@ impl Instance {
         self.start_once(config, &mut effects);
         match input {
             Input::Start => {}
-            Input::Proposal(signed) => self.on_proposal(*signed, &mut effects),
+            Input::Proposal {
+                signed,
+                received_ms,
+            } => self.on_proposal(*signed, received_ms, &mut effects),
             Input::Vote(signed) => self.on_vote(signed, &mut effects),
             Input::Timeout(timeout) => self.on_timeout(config, timeout, &mut effects),
             Input::BlockVerdict { block_hash, valid } => {
@@ -381,7 +397,7 @@ impl Instance {
         });
     }
 
-    fn on_proposal(&mut self, signed: SignedProposal, effects: &mut Vec<Effect>) {
+    fn on_proposal(&mut self, signed: SignedProposal, received_ms: u64, effects: &mut Vec<Effect>) {
         let proposal = &signed.proposal;
         let round = proposal.round;
         let acceptable = proposal.chain_id == self.chain_id
@@ -406,9 +422,13 @@ impl Instance {
         if known.is_none() {
             effects.push(Effect::VerifyBlock(signed.block.clone()));
         }
+        let timely = self
+            .params
+            .is_timely(signed.block.header.timestamp_ms, received_ms, round);
         self.proposals.push(Proposed {
             signed,
             valid: known,
+            timely,
         });
     }
 
@@ -495,8 +515,9 @@ impl Instance {
         };
         let block_hash = proposed.signed.proposal.block_hash;
         let accept = match proposed.signed.proposal.valid_round {
-            // L22-23: valid(v) ∧ (lockedRound = −1 ∨ lockedValue = v).
-            None => valid && self.lock_allows(config, block_hash, None),
+            // L22-23: valid(v) ∧ (lockedRound = −1 ∨ lockedValue = v), and, as in PBTS, a
+            // fresh proposal is timely.
+            None => valid && proposed.timely && self.lock_allows(config, block_hash, None),
             // L28-29: needs 2f+1 prevotes for v in vr; valid(v) ∧ (lockedRound ≤ vr ∨ lockedValue = v).
             Some(valid_round) => {
                 let polka =

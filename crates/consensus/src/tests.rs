@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use myriad_testing::keys;
 use myriad_types::{
-    sign_alone, Block, BlockHeader, BoundedVec, Certificate, ChainId, CommitSignature, Hash,
-    Height, HostId, Proposal, Round, SecretKey, SignedProposal, SignedVote, Validator,
+    sign_alone, Block, BlockHeader, BoundedVec, Certificate, ChainId, ChainParams, CommitSignature,
+    Hash, Height, HostId, Proposal, Round, SecretKey, SignedProposal, SignedVote, Validator,
     ValidatorSet, Vote, VoteStep,
 };
 
@@ -41,13 +41,13 @@ struct Net {
     now: u64,
 }
 
-fn block(proposer: &HostId, round: Round) -> Block {
+fn block(proposer: &HostId, round: Round, time_ms: u64) -> Block {
     Block {
         header: BlockHeader {
             chain_id: CHAIN,
             height: HEIGHT,
             prev_hash: Hash::ZERO,
-            timestamp_ms: u64::from(round.0),
+            timestamp_ms: time_ms,
             proposer: *proposer,
             tx_root: Hash::ZERO,
             state_root: Hash::digest(&round.0.to_le_bytes()),
@@ -78,7 +78,13 @@ impl Net {
         let nodes = keys
             .into_iter()
             .map(|key| Node {
-                instance: Instance::new(CHAIN, HEIGHT, key.host_id(), validators.clone()),
+                instance: Instance::new(
+                    CHAIN,
+                    HEIGHT,
+                    key.host_id(),
+                    validators.clone(),
+                    ChainParams::default(),
+                ),
                 key,
                 guard: SignerGuard::default(),
                 timers: vec![],
@@ -132,16 +138,21 @@ impl Net {
                     let proposal = approval.release();
                     let signature = sign_alone(&node.key, &proposal);
                     let proposer = node.key.host_id();
-                    self.broadcast(Input::Proposal(Box::new(SignedProposal {
+                    let signed = Box::new(SignedProposal {
                         proposal,
                         proposer,
                         signature,
                         block,
-                    })));
+                    });
+                    let received_ms = self.now;
+                    self.broadcast(Input::Proposal {
+                        signed,
+                        received_ms,
+                    });
                 }
                 Effect::BuildProposal { round } => {
                     let host = self.nodes[i].key.host_id();
-                    let block = Some(block(&host, round));
+                    let block = Some(block(&host, round, self.now));
                     self.queue
                         .push_back((i, Input::ProposalBuilt { round, block }));
                 }
@@ -247,11 +258,20 @@ fn a_certificate_carries_just_enough_precommits() {
         |input: &&Input| matches!(input, Input::Vote(v) if v.vote.step == VoteStep::Precommit);
     let precommits: Vec<Input> = net.sent.iter().filter(is_precommit).cloned().collect();
     assert_eq!(precommits.len(), 4);
-    let proposal = net.sent.iter().find(|i| matches!(i, Input::Proposal(_)));
+    let proposal = net
+        .sent
+        .iter()
+        .find(|i| matches!(i, Input::Proposal { .. }));
     // A validator that hears all four precommits before the proposal.
     let late = &net.nodes[0];
     let validators = late.instance.validators().clone();
-    let mut instance = Instance::new(CHAIN, HEIGHT, late.key.host_id(), validators);
+    let mut instance = Instance::new(
+        CHAIN,
+        HEIGHT,
+        late.key.host_id(),
+        validators,
+        ChainParams::default(),
+    );
     let verdict = Input::BlockVerdict {
         block_hash: block.hash(),
         valid: true,
@@ -293,12 +313,12 @@ fn a_silent_proposer_is_skipped_after_its_timeout() {
 fn a_block_the_ledger_refuses_is_never_decided() {
     let mut net = Net::new(4);
     let first = proposer(net.nodes[0].instance.validators(), &CHAIN, HEIGHT, Round(0));
-    net.invalid.push(block(&first, Round(0)).hash());
+    net.invalid.push(block(&first, Round(0), 0).hash());
     net.start_all();
     net.run();
     let decisions = net.decisions();
     assert_eq!(decisions.len(), 1);
-    assert!(!decisions.contains_key(&block(&first, Round(0)).hash()));
+    assert!(!decisions.contains_key(&block(&first, Round(0), 0).hash()));
 }
 
 #[test]
@@ -329,7 +349,13 @@ fn signed_vote(key: &SecretKey, round: u32, step: VoteStep, block: Option<Hash>)
 #[test]
 fn two_different_votes_from_one_validator_are_evidence() {
     let keys = keys(4);
-    let mut instance = Instance::new(CHAIN, HEIGHT, keys[0].host_id(), set(&keys));
+    let mut instance = Instance::new(
+        CHAIN,
+        HEIGHT,
+        keys[0].host_id(),
+        set(&keys),
+        ChainParams::default(),
+    );
     let first = signed_vote(&keys[2], 0, VoteStep::Prevote, Some(Hash([1; 32])));
     let second = signed_vote(&keys[2], 0, VoteStep::Prevote, None);
     instance.handle(&config(), Input::Vote(first.clone()));
@@ -344,7 +370,13 @@ fn two_different_votes_from_one_validator_are_evidence() {
 #[test]
 fn an_instance_does_nothing_until_its_first_input_and_ignores_other_heights() {
     let keys = keys(4);
-    let mut instance = Instance::new(CHAIN, HEIGHT, keys[0].host_id(), set(&keys));
+    let mut instance = Instance::new(
+        CHAIN,
+        HEIGHT,
+        keys[0].host_id(),
+        set(&keys),
+        ChainParams::default(),
+    );
     assert_eq!(instance.heap_bytes(), 0);
     let mut other_height = signed_vote(&keys[1], 0, VoteStep::Prevote, None);
     other_height.vote.height = Height(2);
@@ -360,7 +392,7 @@ fn an_instance_does_nothing_until_its_first_input_and_ignores_other_heights() {
 fn fresh_proposal(keys: &[SecretKey], round: Round) -> SignedProposal {
     let proposer_host = proposer(&set(keys), &CHAIN, HEIGHT, round);
     let proposer_key = keys.iter().find(|k| k.host_id() == proposer_host).unwrap();
-    let value = block(&proposer_host, round);
+    let value = block(&proposer_host, round, 0);
     let proposal = Proposal {
         chain_id: CHAIN,
         height: HEIGHT,
@@ -376,12 +408,131 @@ fn fresh_proposal(keys: &[SecretKey], round: Round) -> SignedProposal {
     }
 }
 
+/// The prevote among `effects`, if any: `Some(None)` is a nil prevote.
+fn prevote_in(effects: &[Effect]) -> Option<Option<Hash>> {
+    effects.iter().find_map(|e| match e {
+        Effect::SignVote(vote) if vote.step == VoteStep::Prevote => Some(vote.block_hash),
+        _ => None,
+    })
+}
+
+/// What a validator other than the proposer prevotes for the round-0 proposal (of block
+/// time 0), received at `received_ms`.
+fn prevote_when_received(keys: &[SecretKey], received_ms: u64) -> Option<Option<Hash>> {
+    let round0 = proposer(&set(keys), &CHAIN, HEIGHT, Round(0));
+    let me = keys.iter().position(|k| k.host_id() != round0).unwrap();
+    let params = ChainParams::default();
+    let mut instance = Instance::new(CHAIN, HEIGHT, keys[me].host_id(), set(keys), params);
+    let signed = fresh_proposal(keys, Round(0));
+    let block_hash = signed.block.hash();
+    let mut effects = instance.handle(
+        &config(),
+        Input::Proposal {
+            signed: Box::new(signed),
+            received_ms,
+        },
+    );
+    effects.extend(instance.handle(
+        &config(),
+        Input::BlockVerdict {
+            block_hash,
+            valid: true,
+        },
+    ));
+    prevote_in(&effects)
+}
+
+#[test]
+fn a_fresh_proposal_that_is_not_timely_gets_a_nil_prevote() {
+    let keys = keys(4);
+    let ChainParams {
+        precision_ms,
+        msg_delay_ms,
+    } = ChainParams::default();
+    let value = fresh_proposal(&keys, Round(0)).block.hash();
+    let latest = precision_ms + msg_delay_ms;
+    assert_eq!(prevote_when_received(&keys, latest), Some(Some(value)));
+    assert_eq!(prevote_when_received(&keys, latest + 1), Some(None));
+}
+
+#[test]
+fn a_reproposal_with_a_polka_need_not_be_timely() {
+    let keys = keys(4);
+    let validators = set(&keys);
+    let round1 = proposer(&validators, &CHAIN, HEIGHT, Round(1));
+    let me = keys.iter().position(|k| k.host_id() != round1).unwrap();
+    let params = ChainParams::default();
+    let mut instance = Instance::new(CHAIN, HEIGHT, keys[me].host_id(), validators, params);
+    let others: Vec<&SecretKey> = keys
+        .iter()
+        .filter(|k| k.host_id() != keys[me].host_id())
+        .collect();
+    // f+1 votes of round 1 move the instance there.
+    for key in &others[..2] {
+        instance.handle(
+            &config(),
+            Input::Vote(signed_vote(key, 1, VoteStep::Prevote, None)),
+        );
+    }
+    assert_eq!(instance.round(), Round(1));
+    // The value of round 0, with its polka, re-proposed long after its time.
+    let value = fresh_proposal(&keys, Round(0)).block;
+    for key in &others {
+        instance.handle(
+            &config(),
+            Input::Vote(signed_vote(key, 0, VoteStep::Prevote, Some(value.hash()))),
+        );
+    }
+    let proposal = Proposal {
+        chain_id: CHAIN,
+        height: HEIGHT,
+        round: Round(1),
+        block_hash: value.hash(),
+        valid_round: Some(Round(0)),
+    };
+    let proposer_key = keys.iter().find(|k| k.host_id() == round1).unwrap();
+    let signed = SignedProposal {
+        signature: sign_alone(proposer_key, &proposal),
+        proposal,
+        proposer: round1,
+        block: value.clone(),
+    };
+    let received_ms = 10 * (params.precision_ms + params.msg_delay_ms);
+    let mut effects = instance.handle(
+        &config(),
+        Input::Proposal {
+            signed: Box::new(signed),
+            received_ms,
+        },
+    );
+    effects.extend(instance.handle(
+        &config(),
+        Input::BlockVerdict {
+            block_hash: value.hash(),
+            valid: true,
+        },
+    ));
+    assert_eq!(prevote_in(&effects), Some(Some(value.hash())));
+}
+
 /// Drives the instance of `keys[me]` to lock on the round-0 proposal.
 fn locked_instance(keys: &[SecretKey], me: usize) -> (Instance, Hash) {
-    let mut instance = Instance::new(CHAIN, HEIGHT, keys[me].host_id(), set(keys));
+    let mut instance = Instance::new(
+        CHAIN,
+        HEIGHT,
+        keys[me].host_id(),
+        set(keys),
+        ChainParams::default(),
+    );
     let signed = fresh_proposal(keys, Round(0));
     let value = signed.block.clone();
-    instance.handle(&config(), Input::Proposal(Box::new(signed)));
+    instance.handle(
+        &config(),
+        Input::Proposal {
+            signed: Box::new(signed),
+            received_ms: 0,
+        },
+    );
     instance.handle(
         &config(),
         Input::BlockVerdict {
@@ -427,7 +578,13 @@ fn a_locked_validator_prevotes_nil_for_another_fresh_proposal() {
     let signed = fresh_proposal(&keys, Round(1));
     let other = signed.block.clone();
     assert_ne!(other.hash(), locked);
-    let mut effects = instance.handle(&config(), Input::Proposal(Box::new(signed)));
+    let mut effects = instance.handle(
+        &config(),
+        Input::Proposal {
+            signed: Box::new(signed),
+            received_ms: 0,
+        },
+    );
     effects.extend(instance.handle(
         &config(),
         Input::BlockVerdict {
@@ -461,6 +618,7 @@ fn a_restarted_instance_resumes_its_round_with_its_lock_and_resends_its_last_vot
         CHAIN,
         keys[0].host_id(),
         set(&keys),
+        ChainParams::default(),
         &state,
         None,
     );
@@ -485,7 +643,13 @@ fn a_restarted_instance_resumes_its_round_with_its_lock_and_resends_its_last_vot
 #[test]
 fn f_plus_one_in_a_higher_round_moves_the_instance_there() {
     let keys = keys(4);
-    let mut instance = Instance::new(CHAIN, HEIGHT, keys[0].host_id(), set(&keys));
+    let mut instance = Instance::new(
+        CHAIN,
+        HEIGHT,
+        keys[0].host_id(),
+        set(&keys),
+        ChainParams::default(),
+    );
     instance.handle(&config(), Input::Start);
     instance.handle(
         &config(),
@@ -504,7 +668,13 @@ fn f_plus_one_in_a_higher_round_moves_the_instance_there() {
 fn instance_memory() {
     for count in [4u8, 7] {
         let keys = keys(count);
-        let fresh = Instance::new(CHAIN, HEIGHT, keys[0].host_id(), set(&keys));
+        let fresh = Instance::new(
+            CHAIN,
+            HEIGHT,
+            keys[0].host_id(),
+            set(&keys),
+            ChainParams::default(),
+        );
         let mut net = Net::new(count);
         net.nodes.truncate(count as usize);
         // Mid-round: the proposal and every prevote delivered, no precommit yet.

@@ -331,7 +331,12 @@ impl<S: HostStore> Host<S> {
             }
             Msg::Proposal(signed) => {
                 let height = signed.proposal.height;
-                self.route(from, chain, height, Input::Proposal(signed), work);
+                let received_ms = self.now_ms;
+                let input = Input::Proposal {
+                    signed,
+                    received_ms,
+                };
+                self.route(from, chain, height, input, work);
             }
             Msg::Vote(signed) => {
                 if from.is_some() {

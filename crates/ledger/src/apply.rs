@@ -258,17 +258,20 @@ fn mint(
     Ok(())
 }
 
-/// Executes the next block's transactions in order: each is applied or rejected on its own
-/// (a rejected one changes nothing). Then the height advances and a validator set chosen in
-/// the block takes over. Returns the new state, one result per transaction, and the root.
+/// Executes the next block, of time `time_ms`, and its transactions in order: each is
+/// applied or rejected on its own (a rejected one changes nothing). Then the height and the
+/// chain's time advance and a validator set chosen in the block takes over. Returns the new
+/// state, one result per transaction, and the root.
 pub fn execute_block(
     mut state: ChainState,
+    time_ms: u64,
     txs: &[SignedTransaction],
 ) -> (ChainState, Vec<Result<Receipt, TxError>>, Hash) {
     let receipts = txs.iter().map(|tx| apply(&mut state, tx)).collect();
     let height = state.next_height();
     let meta = state.meta_mut();
     meta.height = height;
+    meta.time_ms = time_ms;
     if let Some(next) = meta.next_validators.take() {
         meta.validators = next;
     }

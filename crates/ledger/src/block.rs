@@ -23,6 +23,8 @@ const BUILD_PASSES: usize = 4;
 pub struct BlockTemplate {
     /// The hash of the chain's last block (zero after genesis).
     pub prev_hash: Hash,
+    /// The proposer's clock; the block's time is one millisecond after its parent's if the
+    /// clock is not past that.
     pub timestamp_ms: u64,
     pub proposer: HostId,
 }
@@ -36,6 +38,8 @@ pub enum BlockError {
     WrongHeight { expected: Height, got: Height },
     #[error("block extends {got}, the chain's last block is {expected}")]
     WrongParent { expected: Hash, got: Hash },
+    #[error("block time {got} ms is not after its parent's, {parent} ms")]
+    TimeNotAfterParent { parent: u64, got: u64 },
     #[error("block names validator set {got}, the chain's is {expected}")]
     WrongValidators { expected: Hash, got: Hash },
     #[error("block's tx_root does not match its transactions")]
@@ -84,12 +88,15 @@ pub fn build_block(
     }
     let validators_hash = state.meta().validators.hash();
     let height = state.next_height();
-    let (after, _, state_root) = execute_block(state.clone(), &chosen);
+    let timestamp_ms = template
+        .timestamp_ms
+        .max(state.meta().time_ms.saturating_add(1));
+    let (after, _, state_root) = execute_block(state.clone(), timestamp_ms, &chosen);
     let header = BlockHeader {
         chain_id: state.chain_id(),
         height,
         prev_hash: template.prev_hash,
-        timestamp_ms: template.timestamp_ms,
+        timestamp_ms,
         proposer: template.proposer,
         tx_root: tx_root(&chosen),
         state_root,
@@ -128,6 +135,12 @@ pub fn check_block(
             got: header.prev_hash,
         });
     }
+    if header.timestamp_ms <= meta.time_ms {
+        return Err(BlockError::TimeNotAfterParent {
+            parent: meta.time_ms,
+            got: header.timestamp_ms,
+        });
+    }
     let validators = meta.validators.hash();
     if header.validators_hash != validators {
         return Err(BlockError::WrongValidators {
@@ -142,7 +155,7 @@ pub fn check_block(
     if bytes > BLOCK_TX_BYTES_MAX {
         return Err(BlockError::TooLarge { bytes });
     }
-    let (after, receipts, computed) = execute_block(state.clone(), &block.txs);
+    let (after, receipts, computed) = execute_block(state.clone(), header.timestamp_ms, &block.txs);
     if let Some((index, Err(error))) = receipts.into_iter().enumerate().find(|(_, r)| r.is_err()) {
         return Err(BlockError::Rejected { index, error });
     }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use myriad_types::{
-    Account, Address, Amount, ChainId, Genesis, GenesisError, Hash, Height, HostId, SignedGenesis,
-    Symbol, ValidatorSet,
+    Account, Address, Amount, ChainId, ChainParams, Genesis, GenesisError, Hash, Height, HostId,
+    SignedGenesis, Symbol, ValidatorSet,
 };
 
 use crate::tree::{account_key, account_value, AccountTree, TreeProof};
@@ -30,6 +30,10 @@ pub struct ChainMeta {
     pub validators: Arc<ValidatorSet>,
     /// A set chosen by the block being executed; it takes over once that block ends.
     pub next_validators: Option<Arc<ValidatorSet>>,
+    /// The time of the last executed block (the genesis's creation time at height 0), in ms
+    /// since the Unix epoch: the next block's time must be later.
+    pub time_ms: u64,
+    pub params: ChainParams,
 }
 
 impl ChainMeta {
@@ -127,6 +131,8 @@ impl ChainState {
             burned: 0,
             validators: Arc::new(validators),
             next_validators: None,
+            time_ms: genesis.created_at_ms,
+            params: genesis.params,
         };
         ChainState::from_parts(meta, [])
     }

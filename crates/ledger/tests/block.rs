@@ -44,6 +44,46 @@ fn a_built_block_checks_and_takes_what_applies_in_order() {
 }
 
 #[test]
+fn a_block_comes_after_its_parent_in_time() {
+    let state = chain();
+    let created = state.meta().time_ms;
+    let mint = |nonce| mint(state.chain_id(), &key(1), nonce, &key(2), 5);
+    // A proposer whose clock is behind the genesis still builds a block after it.
+    let late = BlockTemplate {
+        timestamp_ms: created.saturating_sub(10),
+        ..template()
+    };
+    let (first, after) = build_block(&state, &[mint(1)], late, 10).unwrap();
+    assert_eq!(first.header.timestamp_ms, created + 1);
+    assert_eq!(after.meta().time_ms, created + 1);
+
+    let mut same_time = first.clone();
+    same_time.header.timestamp_ms = created;
+    assert_eq!(
+        check_block(&state, &Hash::ZERO, &same_time).unwrap_err(),
+        BlockError::TimeNotAfterParent {
+            parent: created,
+            got: created
+        }
+    );
+
+    // The next block's time is after the first's, whatever the proposer's clock says.
+    let next = BlockTemplate {
+        prev_hash: first.hash(),
+        ..late
+    };
+    let (second, _) = build_block(&after, &[mint(2)], next, 10).unwrap();
+    assert_eq!(second.header.timestamp_ms, created + 2);
+    let mut earlier = second.clone();
+    earlier.header.timestamp_ms = created;
+    assert!(matches!(
+        check_block(&after, &first.hash(), &earlier),
+        Err(BlockError::TimeNotAfterParent { .. })
+    ));
+    assert!(check_block(&after, &first.hash(), &second).is_ok());
+}
+
+#[test]
 fn nothing_to_apply_builds_no_block() {
     let state = chain();
     let stranger = burn(state.chain_id(), &key(5), 1, 1);

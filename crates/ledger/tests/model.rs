@@ -367,7 +367,8 @@ fn run(
             check_scratch(&block_start, &std::mem::take(&mut tried), &state)?;
             // End the block: its transactions are applied; the height advances and a
             // validator set chosen in it takes over.
-            let (next, receipts, root) = execute_block(state, &[]);
+            let time_ms = state.next_height().0;
+            let (next, receipts, root) = execute_block(state, time_ms, &[]);
             prop_assert!(receipts.is_empty());
             prop_assert_eq!(root, next.state_root());
             state = next;
@@ -394,7 +395,8 @@ proptest! {
         // The same transactions in the same blocks give the same root.
         let mut replay = ChainState::from_genesis(&genesis(max_supply)).unwrap();
         for txs in &blocks {
-            let (next, receipts, _) = execute_block(replay, txs);
+            let time_ms = replay.next_height().0;
+            let (next, receipts, _) = execute_block(replay, time_ms, txs);
             prop_assert!(receipts.iter().all(Result::is_ok));
             replay = next;
         }
@@ -426,7 +428,7 @@ fn set_validators_takes_effect_from_the_next_height() {
         old,
         "the block with the change is signed by the old set"
     );
-    let (after, receipts, _) = execute_block(state, &[change]);
+    let (after, receipts, _) = execute_block(state, 1, &[change]);
     assert!(receipts[0].is_ok());
     let new = ValidatorSet::new(vec![host(4), host(5)]).unwrap();
     assert_eq!(*after.meta().validators, new);

@@ -119,9 +119,15 @@ impl Checker {
         holds
     }
 
-    /// Agreement and validity of one honest host's decision, read back from its store. The
-    /// first decision of a height moves the reference chain on; it is returned.
-    pub fn decision(&mut self, host: usize, block: &Block, certificate: &Certificate) -> Advance {
+    /// Agreement and validity of one honest host's decision at `now_ms`, read back from its
+    /// store. The first decision of a height moves the reference chain on; it is returned.
+    pub fn decision(
+        &mut self,
+        host: usize,
+        block: &Block,
+        certificate: &Certificate,
+        now_ms: u64,
+    ) -> Advance {
         let chain = block.header.chain_id;
         let height = block.header.height;
         let hash = block.hash();
@@ -164,17 +170,33 @@ impl Checker {
             ));
             return Advance::default();
         }
-        self.advance(host, block, certificate)
+        self.advance(host, block, certificate, now_ms)
     }
 
-    fn advance(&mut self, host: usize, block: &Block, certificate: &Certificate) -> Advance {
+    fn advance(
+        &mut self,
+        host: usize,
+        block: &Block,
+        certificate: &Certificate,
+        now_ms: u64,
+    ) -> Advance {
         let chain = block.header.chain_id;
         let height = block.header.height;
         let Some(reference) = self.chains.get(&chain) else {
             return Advance::default();
         };
+        // Every host reads the simulation's clock, so a block decided with the prevotes of
+        // correct hosts, each of which found it timely, is at most the precision ahead.
+        let time = block.header.timestamp_ms;
+        let precision = reference.state.meta().params.precision_ms;
         let set = reference.state.meta().validators.clone();
         let checked = check_block(&reference.state, &reference.head, block);
+        if time > now_ms.saturating_add(precision) {
+            self.fail(
+                "block time",
+                format!("chain {chain} height {height}: decided at {now_ms} ms with block time {time} ms, more than {precision} ms ahead"),
+            );
+        }
         if !self.certificate_holds(certificate, &set) {
             self.fail(
                 "validity",

@@ -39,7 +39,7 @@ fn next_block(
     };
     let txs = vec![tx];
     let validators_hash = state.meta().validators.hash();
-    let (state, _, state_root) = execute_block(state, &txs);
+    let (state, _, state_root) = execute_block(state, height.0, &txs);
     let header = BlockHeader {
         chain_id,
         height,

@@ -17,8 +17,8 @@ use std::net::{SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
 use myriad_types::{
-    Address, Amount, BoundedVec, ChainId, Genesis, HostId, Memo, SecretKey, SignedGenesis,
-    SignedTransaction, Symbol, Transaction, TxKind, Validator,
+    Address, Amount, BoundedVec, ChainId, ChainParams, Genesis, HostId, Memo, SecretKey,
+    SignedGenesis, SignedTransaction, Symbol, Transaction, TxKind, Validator,
 };
 
 #[cfg(feature = "host")]
@@ -62,6 +62,7 @@ pub fn unsigned_genesis(owner: Address, validators: &[(HostId, u64)], salt: u64)
         validators: BoundedVec::new(validators).unwrap(),
         created_at_ms: 0,
         salt,
+        params: ChainParams::default(),
     }
 }
 

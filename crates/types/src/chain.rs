@@ -8,7 +8,7 @@ use crate::crypto::{
     verify, Domain, SecretKey, Signable, Signature, SignatureCheck, SignatureError,
 };
 use crate::encoding::{invalid, BoundedBytes, BoundedVec};
-use crate::ids::{Address, Amount, ChainId, Hash, HostId};
+use crate::ids::{Address, Amount, ChainId, Hash, HostId, Round};
 
 /// The most validators one chain may have.
 pub const VALIDATORS_MAX: usize = 64;
@@ -162,6 +162,44 @@ impl BorshDeserialize for Symbol {
     }
 }
 
+/// The most milliseconds a genesis may give [`ChainParams::precision_ms`] or
+/// [`ChainParams::msg_delay_ms`].
+pub const CLOCK_PARAM_MS_MAX: u64 = 60_000;
+
+/// A chain's parameters, fixed by its genesis. The two clock bounds are those of
+/// proposer-based timestamps (CometBFT's PBTS): a validator takes a fresh proposal only if
+/// its block's time is within [receive time − `precision_ms` − message delay, receive time
+/// + `precision_ms`], the message delay being `msg_delay_ms` plus a tenth of it per round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize)]
+pub struct ChainParams {
+    /// How far apart the clocks of two correct hosts may be.
+    pub precision_ms: u64,
+    /// How long a proposal may take to reach a validator in round 0.
+    pub msg_delay_ms: u64,
+}
+
+impl Default for ChainParams {
+    fn default() -> ChainParams {
+        ChainParams {
+            precision_ms: 500,
+            msg_delay_ms: 2_000,
+        }
+    }
+}
+
+impl ChainParams {
+    /// Whether a fresh proposal in `round` whose block says `block_time_ms` is timely for a
+    /// validator that received it at `received_ms`.
+    pub fn is_timely(&self, block_time_ms: u64, received_ms: u64, round: Round) -> bool {
+        let delay = self.msg_delay_ms.saturating_mul(10 + u64::from(round.0)) / 10;
+        let earliest = received_ms
+            .saturating_sub(self.precision_ms)
+            .saturating_sub(delay);
+        let latest = received_ms.saturating_add(self.precision_ms);
+        (earliest..=latest).contains(&block_time_ms)
+    }
+}
+
 /// The founding document of a chain, signed by its owner. `ChainId = blake3(canonical genesis)`.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Genesis {
@@ -170,8 +208,10 @@ pub struct Genesis {
     pub decimals: u8,
     pub max_supply: Option<Amount>,
     pub validators: ValidatorList,
+    /// The chain's time before its first block, which must come after it.
     pub created_at_ms: u64,
     pub salt: u64,
+    pub params: ChainParams,
 }
 
 /// Why a genesis is refused.
@@ -181,6 +221,8 @@ pub enum GenesisError {
     Decimals(u8),
     #[error("genesis validators: {0}")]
     Validators(ValidatorSetError),
+    #[error("genesis {name} is {value} ms, over the limit of {CLOCK_PARAM_MS_MAX} ms")]
+    ClockParam { name: &'static str, value: u64 },
     #[error("genesis owner signature: {0}")]
     Signature(SignatureError),
 }
@@ -194,6 +236,18 @@ impl Genesis {
     pub fn validator_set(&self) -> Result<ValidatorSet, GenesisError> {
         if self.decimals > DECIMALS_MAX {
             return Err(GenesisError::Decimals(self.decimals));
+        }
+        let ChainParams {
+            precision_ms,
+            msg_delay_ms,
+        } = self.params;
+        for (name, value) in [
+            ("precision_ms", precision_ms),
+            ("msg_delay_ms", msg_delay_ms),
+        ] {
+            if value > CLOCK_PARAM_MS_MAX {
+                return Err(GenesisError::ClockParam { name, value });
+            }
         }
         ValidatorSet::new(self.validators.to_vec()).map_err(GenesisError::Validators)
     }

@@ -18,8 +18,9 @@ pub use block::{
     BLOCK_TXS_MAX,
 };
 pub use chain::{
-    Account, Genesis, GenesisError, SignedGenesis, Symbol, Validator, ValidatorList, ValidatorSet,
-    ValidatorSetError, DECIMALS_MAX, SYMBOL_BYTES_MAX, VALIDATORS_MAX,
+    Account, ChainParams, Genesis, GenesisError, SignedGenesis, Symbol, Validator, ValidatorList,
+    ValidatorSet, ValidatorSetError, CLOCK_PARAM_MS_MAX, DECIMALS_MAX, SYMBOL_BYTES_MAX,
+    VALIDATORS_MAX,
 };
 pub use crypto::{
     verify, BatchVerifier, Domain, SecretKey, Signable, Signature, SignatureCheck, SignatureError,

@@ -340,6 +340,7 @@ fn genesis(owner: &SecretKey) -> SignedGenesis {
         .unwrap(),
         created_at_ms: 1_700_000_000_000,
         salt: 1,
+        params: ChainParams::default(),
     };
     SignedGenesis {
         signature: owner.sign(&genesis),
@@ -373,6 +374,48 @@ fn genesis_is_signed_by_its_owner_and_names_its_chain() {
     assert!(Symbol::new("alice").is_err());
     assert!(Symbol::new("").is_err());
     assert!(Symbol::new("ABCDEFGHIJKLM").is_err());
+
+    let mut slow = signed.genesis.clone();
+    slow.params.msg_delay_ms = CLOCK_PARAM_MS_MAX + 1;
+    let resigned = SignedGenesis::sign(slow, &owner);
+    assert_eq!(
+        resigned.verify(),
+        Err(GenesisError::ClockParam {
+            name: "msg_delay_ms",
+            value: CLOCK_PARAM_MS_MAX + 1
+        })
+    );
+}
+
+#[test]
+fn a_fresh_proposal_is_timely_within_precision_and_message_delay_of_its_arrival() {
+    let params = ChainParams {
+        precision_ms: 500,
+        msg_delay_ms: 2_000,
+    };
+    let received = 1_000_000;
+    let timely = |block_time, round| params.is_timely(block_time, received, Round(round));
+    // Sent up to the message delay ago, by a clock up to the precision behind or ahead.
+    assert!(timely(received, 0));
+    assert!(timely(received + 500, 0));
+    assert!(
+        !timely(received + 501, 0),
+        "from further in the future than clocks drift"
+    );
+    assert!(timely(received - 2_500, 0));
+    assert!(
+        !timely(received - 2_501, 0),
+        "older than the message delay allows"
+    );
+    // The delay grows by a tenth each round, so that some round is slow enough for a
+    // network slower than the chain's parameters.
+    assert!(timely(received - 2_700, 1));
+    assert!(!timely(received - 2_701, 1));
+    assert!(timely(received - 4_500, 10));
+    // At the last round the delay has outgrown any age, without overflowing; the future
+    // stays bounded by the precision.
+    assert!(timely(0, u32::MAX));
+    assert!(!timely(received + 501, u32::MAX));
 }
 
 #[test]

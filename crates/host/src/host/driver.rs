@@ -85,15 +85,13 @@ impl<S: HostStore> Host<S> {
             }
         } else if height > next {
             let Some(peer) = from else { return };
-            let msg = match input {
-                Input::Proposal(p) => Msg::Proposal(p),
-                Input::Vote(v) => Msg::Vote(v),
-                _ => return,
-            };
+            if !matches!(input, Input::Proposal { .. } | Input::Vote(_)) {
+                return;
+            }
             if slot.future.len() >= FUTURE_MSGS_MAX {
                 slot.future.pop_front();
             }
-            slot.future.push_back((peer, height, msg));
+            slot.future.push_back((peer, height, input));
             self.need(chain, peer);
         } else {
             work.push_back((chain, height, input));
@@ -130,16 +128,17 @@ impl<S: HostStore> Host<S> {
             return;
         }
         let validators = slot.state.meta().validators.clone();
+        let params = slot.state.meta().params;
         let effects = match slot.guard.last().filter(|state| state.height == height) {
             Some(state) => {
                 let proof = slot.lock_proof.clone();
                 let (instance, effects) =
-                    Instance::recover(consensus, chain, me, validators, state, proof);
+                    Instance::recover(consensus, chain, me, validators, params, state, proof);
                 slot.instance = Some(instance);
                 effects
             }
             None => {
-                slot.instance = Some(Instance::new(chain, height, me, validators));
+                slot.instance = Some(Instance::new(chain, height, me, validators, params));
                 Vec::new()
             }
         };
@@ -327,7 +326,7 @@ impl<S: HostStore> Host<S> {
         // rounds without a proposal until they expire (many chains at once after a burst
         // refused their senders' earlier nonces).
         let start = slot.mempool.has_ready(&slot.state);
-        let buffered: Vec<(HostId, Height, Msg)> = slot.future.drain(..).collect();
+        let buffered: Vec<(HostId, Height, Input)> = slot.future.drain(..).collect();
         let in_block: HashSet<Hash> = txs.iter().copied().collect();
         self.mempools
             .removed(chain, removed, &mut self.replies, |hash| {
@@ -372,13 +371,8 @@ impl<S: HostStore> Host<S> {
     }
 
     /// Routes again the messages a chain buffered for later heights, now that it moved on.
-    fn replay(&mut self, chain: ChainId, buffered: Vec<(HostId, Height, Msg)>, work: &mut Work) {
-        for (peer, at, msg) in buffered {
-            let input = match msg {
-                Msg::Proposal(p) => Input::Proposal(p),
-                Msg::Vote(v) => Input::Vote(v),
-                _ => continue,
-            };
+    fn replay(&mut self, chain: ChainId, buffered: Vec<(HostId, Height, Input)>, work: &mut Work) {
+        for (peer, at, input) in buffered {
             self.route(Some(peer), chain, at, input, work);
         }
     }

@@ -4,9 +4,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Weak};
 
-use myriad_consensus::{Instance, SignerGuard};
+use myriad_consensus::{Input, Instance, SignerGuard};
 use myriad_ledger::ChainState;
-use myriad_net::Msg;
 use myriad_store::{HostStore, SignerRecord, StoreError};
 use myriad_types::{ChainId, Hash, Height, HostId, LockProof, SignerState, ValidatorSet};
 
@@ -22,8 +21,8 @@ pub(super) struct Slot {
     pub(super) guard: SignerGuard,
     pub(super) lock_proof: Option<LockProof>,
     pub(super) mempool: Mempool,
-    /// Messages for heights above the instance's, with their senders.
-    pub(super) future: VecDeque<(HostId, Height, Msg)>,
+    /// Proposals and votes for heights above the instance's, with their senders.
+    pub(super) future: VecDeque<(HostId, Height, Input)>,
     /// Post-states of blocks checked at the current height, by block hash.
     pub(super) checked: HashMap<Hash, ChainState>,
 }

@@ -169,7 +169,7 @@ impl World {
             return; // The durability checker has already said so.
         };
         self.stats.blocks_decided += 1;
-        let advance = self.checker.decision(node, &block, &certificate);
+        let advance = self.checker.decision(node, &block, &certificate, self.now);
         self.stats.txs_committed += advance.txs.len() as u64;
         self.stats.validator_changes += advance.validator_changes;
         if let Some(entry) = self.chains.iter_mut().find(|c| c.id == chain) {

@@ -58,7 +58,7 @@ fn next_block(state: ChainState, txs: Vec<SignedTransaction>) -> (ChainState, Bl
     let chain_id = state.chain_id();
     let height = state.next_height();
     let validators_hash = state.meta().validators.hash();
-    let (state, receipts, state_root) = execute_block(state, &txs);
+    let (state, receipts, state_root) = execute_block(state, height.0, &txs);
     assert!(receipts.iter().all(Result::is_ok));
     let block = Block {
         header: BlockHeader {
@@ -226,7 +226,7 @@ fn a_spent_account_keeps_its_nonce_and_reloads() {
             },
             &holder,
         );
-        let (state, receipts, _) = execute_block(state, &[spend]);
+        let (state, receipts, _) = execute_block(state, 2, &[spend]);
         assert!(receipts[0].is_ok());
         let mut batch = WriteBatch::new();
         batch.put_chain_state(&state, Hash::digest(b"block 2"));
