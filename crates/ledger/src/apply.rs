@@ -275,6 +275,7 @@ pub fn execute_block(
     if let Some(next) = meta.next_validators.take() {
         meta.validators = next;
     }
+    debug_assert_eq!(state.check_invariants(), Ok(()), "after a block");
     let root = state.state_root();
     (state, receipts, root)
 }

@@ -13,4 +13,4 @@ pub use apply::{
 };
 pub use block::{build_block, check_block, BlockError, BlockTemplate, BLOCK_TX_BYTES_MAX};
 pub use scratch::Scratch;
-pub use state::{verify_account, AccountProof, ChainMeta, ChainState};
+pub use state::{verify_account, AccountProof, ChainMeta, ChainState, InvariantError};

@@ -42,6 +42,24 @@ impl ChainMeta {
     }
 }
 
+/// A broken rule of a chain's state: a bug in the ledger, never a bad transaction.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvariantError {
+    #[error("supply {supply} is not minted {minted} − burned {burned}")]
+    Supply {
+        supply: Amount,
+        minted: Amount,
+        burned: Amount,
+    },
+    #[error("supply {supply} is over the chain's maximum {max}")]
+    OverMax { supply: Amount, max: Amount },
+    #[error("balances add up to {balances:?} (None: past u128), not the supply {supply}")]
+    Balances {
+        balances: Option<Amount>,
+        supply: Amount,
+    },
+}
+
 /// A chain's full state. Accounts holding nothing and having sent nothing are absent.
 /// A copy shares the accounts with its original (see [`AccountTree`]): building or checking
 /// a block on a copy costs what the block touches, not the size of the chain.
@@ -240,5 +258,36 @@ impl ChainState {
 
     pub fn clear_changed(&mut self) {
         self.changed.clear();
+    }
+
+    /// Checks the rules every state keeps, whatever the transactions: supply = minted −
+    /// burned ≤ the maximum, and the balances add up to the supply. It reads every account:
+    /// the ledger's model test and the simulator call it at each block, debug builds at
+    /// each executed block.
+    pub fn check_invariants(&self) -> Result<(), InvariantError> {
+        let ChainMeta {
+            supply,
+            minted,
+            burned,
+            max_supply,
+            ..
+        } = self.meta;
+        if minted.checked_sub(burned) != Some(supply) {
+            return Err(InvariantError::Supply {
+                supply,
+                minted,
+                burned,
+            });
+        }
+        if let Some(max) = max_supply.filter(|max| supply > *max) {
+            return Err(InvariantError::OverMax { supply, max });
+        }
+        let balances = self
+            .accounts()
+            .try_fold(0u128, |sum, (_, account)| sum.checked_add(account.balance));
+        if balances != Some(supply) {
+            return Err(InvariantError::Balances { balances, supply });
+        }
+        Ok(())
     }
 }

@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 
 use myriad_ledger::{
-    apply, check_stateless, execute_block, verify_account, ChainState, Scratch, TxError,
+    apply, check_stateless, execute_block, verify_account, ChainMeta, ChainState, InvariantError,
+    Scratch, TxError,
 };
 use myriad_testing::{tx, unsigned_genesis};
 use myriad_types::{
@@ -283,6 +284,7 @@ fn check_against_model(state: &ChainState, model: &Model) -> Result<(), TestCase
         ));
     }
     prop_assert_eq!(total, meta.supply, "balances add up to the supply");
+    prop_assert_eq!(state.check_invariants(), Ok(()));
     let rebuilt = ChainState::from_parts(
         meta.clone(),
         state
@@ -479,4 +481,48 @@ fn errors_say_what_was_wrong() {
         Err(TxError::BadSignature(_))
     ));
     assert_eq!(s.state_root(), state.state_root());
+}
+
+#[test]
+fn check_invariants_finds_each_broken_rule() {
+    let state = ChainState::from_genesis(&genesis(Some(MAX_SUPPLY))).unwrap();
+    let holder = key(1).address();
+    let holding = Account {
+        balance: 7,
+        nonce: 0,
+    };
+    let with = |edit: &dyn Fn(&mut ChainMeta), balance: Amount| {
+        let mut meta = state.meta().clone();
+        edit(&mut meta);
+        let account = Account { balance, ..holding };
+        ChainState::from_parts(meta, [(holder, account)]).check_invariants()
+    };
+    let issued = |meta: &mut ChainMeta| {
+        meta.minted = 7;
+        meta.supply = 7;
+    };
+    assert_eq!(with(&issued, 7), Ok(()));
+    assert_eq!(
+        with(&issued, 8),
+        Err(InvariantError::Balances {
+            balances: Some(8),
+            supply: 7
+        })
+    );
+    let unbalanced = |meta: &mut ChainMeta| {
+        issued(meta);
+        meta.burned = 1;
+    };
+    assert!(matches!(
+        with(&unbalanced, 7),
+        Err(InvariantError::Supply { .. })
+    ));
+    let over = |meta: &mut ChainMeta| {
+        meta.minted = MAX_SUPPLY + 1;
+        meta.supply = MAX_SUPPLY + 1;
+    };
+    assert!(matches!(
+        with(&over, MAX_SUPPLY + 1),
+        Err(InvariantError::OverMax { .. })
+    ));
 }

@@ -271,20 +271,10 @@ impl Checker {
         }
     }
 
-    /// supply = minted − burned = the sum of all balances.
+    /// The ledger's invariants (supply = minted − burned = the sum of all balances, …).
     fn conservation(&mut self, at: &str, state: &ChainState) {
-        let meta = state.meta();
-        let total = state
-            .accounts()
-            .try_fold(0u128, |sum, (_, account)| sum.checked_add(account.balance));
-        if meta.minted.checked_sub(meta.burned) != Some(meta.supply) || total != Some(meta.supply) {
-            self.fail(
-                "conservation",
-                format!(
-                    "{at}: supply {} minted {} burned {} balances {total:?}",
-                    meta.supply, meta.minted, meta.burned
-                ),
-            );
+        if let Err(error) = state.check_invariants() {
+            self.fail("conservation", format!("{at}: {error}"));
         }
     }
 
