@@ -51,6 +51,10 @@ pub struct Receipt {
     pub tx_hash: Hash,
     pub sender: Address,
     pub nonce: u64,
+    /// Every account the transaction concerns, its sender first, each once: those whose
+    /// entries it wrote, and one it names without writing (a chain's new owner). A store
+    /// indexes each account's history from these.
+    pub accounts: Vec<Address>,
 }
 
 /// Checks that need no state: chain id, size, signature and the transaction's own shape.
@@ -96,20 +100,25 @@ fn check_shape(kind: &TxKind) -> Result<(), TxError> {
 /// Applies one transaction whose signature has already been checked (see
 /// [`check_stateless`]). On rejection the state is left exactly as it was.
 pub fn apply(state: &mut ChainState, signed: &SignedTransaction) -> Result<Receipt, TxError> {
-    apply_to(state, signed)?;
+    let other = apply_to(state, signed)?;
+    let sender = signed.tx.sender;
+    let mut accounts = vec![sender];
+    accounts.extend(other.filter(|account| *account != sender));
     Ok(Receipt {
         tx_hash: signed.hash(),
-        sender: signed.tx.sender,
+        sender,
         nonce: signed.tx.nonce,
+        accounts,
     })
 }
 
 /// [`apply`] to any view of a chain's state: the one set of transaction rules, for the state
-/// itself and for a [`Scratch`](crate::Scratch) over it.
+/// itself and for a [`Scratch`](crate::Scratch) over it. Returns the account the
+/// transaction concerns besides its sender, if any.
 pub(crate) fn apply_to(
     state: &mut impl StateView,
     signed: &SignedTransaction,
-) -> Result<(), TxError> {
+) -> Result<Option<Address>, TxError> {
     let tx = &signed.tx;
     check_chain(&state.meta().chain_id, signed)?;
     check_shape(&tx.kind)?;
@@ -130,7 +139,10 @@ pub(crate) fn apply_to(
     };
     // Every check happens before the first write below.
     match &tx.kind {
-        TxKind::Mint { to, amount } => mint(state, tx.sender, sender_after, *to, *amount)?,
+        TxKind::Mint { to, amount } => {
+            mint(state, tx.sender, sender_after, *to, *amount)?;
+            Ok(Some(*to))
+        }
         TxKind::Transfer { to, amount, .. } => {
             let balance = debit(sender_after.balance, *amount)?;
             let sender_after = Account {
@@ -138,6 +150,7 @@ pub(crate) fn apply_to(
                 ..sender_after
             };
             credit(state, tx.sender, sender_after, *to, *amount)?;
+            Ok(Some(*to))
         }
         TxKind::Burn { amount } => {
             let balance = debit(sender_after.balance, *amount)?;
@@ -160,20 +173,22 @@ pub(crate) fn apply_to(
             let meta = state.meta_mut();
             meta.supply = supply;
             meta.burned = burned;
+            Ok(None)
         }
         TxKind::SetValidators { validators } => {
             require_owner(state, &tx.sender, "set validators")?;
             let set = ValidatorSet::new(validators.to_vec()).map_err(TxError::InvalidValidators)?;
             state.set_account(tx.sender, sender_after);
             state.meta_mut().next_validators = Some(Arc::new(set));
+            Ok(None)
         }
         TxKind::TransferOwnership { new_owner } => {
             require_owner(state, &tx.sender, "transfer ownership")?;
             state.set_account(tx.sender, sender_after);
             state.meta_mut().owner = *new_owner;
+            Ok(Some(*new_owner))
         }
     }
-    Ok(())
 }
 
 fn require_owner(

@@ -6,7 +6,7 @@ use myriad_types::{
     SignedTransaction, BLOCK_TXS_MAX, MESSAGE_BYTES_MAX,
 };
 
-use crate::apply::{execute_block, TxError};
+use crate::apply::{execute_block, Receipt, TxError};
 use crate::scratch::Scratch;
 use crate::state::ChainState;
 
@@ -27,6 +27,13 @@ pub struct BlockTemplate {
     /// clock is not past that.
     pub timestamp_ms: u64,
     pub proposer: HostId,
+}
+
+/// What executing a block gives: the state after it and a receipt per transaction.
+#[derive(Debug, Clone)]
+pub struct BlockOutcome {
+    pub state: ChainState,
+    pub receipts: Vec<Receipt>,
 }
 
 /// Why a proposed block is refused.
@@ -54,13 +61,13 @@ pub enum BlockError {
 
 /// Builds the block after `state` from `candidates`: those that apply, taken in (nonce, hash)
 /// order, at most `txs_max` (and [`BLOCK_TXS_MAX`]) and [`BLOCK_TX_BYTES_MAX`] bytes of them.
-/// Returns the block and the state after it, or `None` when nothing applies: no empty blocks.
+/// Returns the block and what it gives, or `None` when nothing applies: no empty blocks.
 pub fn build_block(
     state: &ChainState,
     candidates: &[SignedTransaction],
     template: BlockTemplate,
     txs_max: usize,
-) -> Option<(Block, ChainState)> {
+) -> Option<(Block, BlockOutcome)> {
     let mut candidates: Vec<&SignedTransaction> = candidates.iter().collect();
     candidates.sort_by_key(|tx| (tx.tx.nonce, tx.hash()));
     let txs_max = txs_max.min(BLOCK_TXS_MAX);
@@ -91,7 +98,9 @@ pub fn build_block(
     let timestamp_ms = template
         .timestamp_ms
         .max(state.meta().time_ms.saturating_add(1));
-    let (after, _, state_root) = execute_block(state.clone(), timestamp_ms, &chosen);
+    let (after, receipts, state_root) = execute_block(state.clone(), timestamp_ms, &chosen);
+    // Each was applied in the same order on the scratch, by the same rules.
+    let receipts = receipts.into_iter().collect::<Result<Vec<_>, _>>().ok()?;
     let header = BlockHeader {
         chain_id: state.chain_id(),
         height,
@@ -103,17 +112,21 @@ pub fn build_block(
         validators_hash,
     };
     let txs = BoundedVec::new(chosen).ok()?;
-    Some((Block { header, txs }, after))
+    let outcome = BlockOutcome {
+        state: after,
+        receipts,
+    };
+    Some((Block { header, txs }, outcome))
 }
 
 /// Checks a block offered as the one after `state`, whose last block is `head_hash`, and
-/// returns the state after it. Everything is checked but the transactions' signatures: the
+/// returns what it gives. Everything is checked but the transactions' signatures: the
 /// host verifies those in one batch with the rest of its tick (see `check_stateless`).
 pub fn check_block(
     state: &ChainState,
     head_hash: &Hash,
     block: &Block,
-) -> Result<ChainState, BlockError> {
+) -> Result<BlockOutcome, BlockError> {
     let header = &block.header;
     let meta = state.meta();
     if header.chain_id != meta.chain_id {
@@ -155,9 +168,10 @@ pub fn check_block(
     if bytes > BLOCK_TX_BYTES_MAX {
         return Err(BlockError::TooLarge { bytes });
     }
-    let (after, receipts, computed) = execute_block(state.clone(), header.timestamp_ms, &block.txs);
-    if let Some((index, Err(error))) = receipts.into_iter().enumerate().find(|(_, r)| r.is_err()) {
-        return Err(BlockError::Rejected { index, error });
+    let (after, results, computed) = execute_block(state.clone(), header.timestamp_ms, &block.txs);
+    let mut receipts = Vec::with_capacity(results.len());
+    for (index, result) in results.into_iter().enumerate() {
+        receipts.push(result.map_err(|error| BlockError::Rejected { index, error })?);
     }
     if computed != header.state_root {
         return Err(BlockError::WrongStateRoot {
@@ -165,5 +179,8 @@ pub fn check_block(
             computed,
         });
     }
-    Ok(after)
+    Ok(BlockOutcome {
+        state: after,
+        receipts,
+    })
 }

@@ -11,6 +11,8 @@ pub mod tree;
 pub use apply::{
     apply, check_form, check_stateless, execute_block, Receipt, TxError, TX_BYTES_MAX,
 };
-pub use block::{build_block, check_block, BlockError, BlockTemplate, BLOCK_TX_BYTES_MAX};
+pub use block::{
+    build_block, check_block, BlockError, BlockOutcome, BlockTemplate, BLOCK_TX_BYTES_MAX,
+};
 pub use scratch::Scratch;
 pub use state::{verify_account, AccountProof, ChainMeta, ChainState, InvariantError};

@@ -41,7 +41,7 @@ impl<'a> Scratch<'a> {
     /// Applies a transaction here exactly as [`apply`](crate::apply) would to the state; a
     /// rejected one changes nothing.
     pub fn apply(&mut self, signed: &SignedTransaction) -> Result<(), TxError> {
-        apply_to(self, signed)
+        apply_to(self, signed).map(drop)
     }
 
     /// [`Scratch::apply`] as if the transaction's nonce were its sender's next: the
@@ -64,7 +64,7 @@ impl<'a> Scratch<'a> {
                 ..before
             },
         );
-        let applied = apply_to(self, signed);
+        let applied = apply_to(self, signed).map(drop);
         if applied.is_err() {
             self.accounts.insert(sender, before);
         }

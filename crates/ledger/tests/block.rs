@@ -38,9 +38,14 @@ fn a_built_block_checks_and_takes_what_applies_in_order() {
     assert_eq!(block.txs.to_vec(), vec![mint, spend]);
     assert_eq!(block.header.height, Height(1));
     let checked = check_block(&state, &Hash::ZERO, &block).unwrap();
-    assert_eq!(checked.state_root(), after.state_root());
-    assert_eq!(block.header.state_root, after.state_root());
-    assert_eq!(after.account(&key(3).address()).balance, 60);
+    assert_eq!(checked.state.state_root(), after.state.state_root());
+    assert_eq!(block.header.state_root, after.state.state_root());
+    assert_eq!(after.state.account(&key(3).address()).balance, 60);
+    // Each receipt names the accounts its transaction concerns, its sender first.
+    let accounts: Vec<_> = after.receipts.iter().map(|r| r.accounts.clone()).collect();
+    let (owner, holder, payee) = (key(1).address(), holder.address(), key(3).address());
+    assert_eq!(accounts, vec![vec![owner, holder], vec![holder, payee]]);
+    assert_eq!(checked.receipts, after.receipts);
 }
 
 #[test]
@@ -53,7 +58,8 @@ fn a_block_comes_after_its_parent_in_time() {
         timestamp_ms: created.saturating_sub(10),
         ..template()
     };
-    let (first, after) = build_block(&state, &[mint(1)], late, 10).unwrap();
+    let (first, outcome) = build_block(&state, &[mint(1)], late, 10).unwrap();
+    let after = outcome.state;
     assert_eq!(first.header.timestamp_ms, created + 1);
     assert_eq!(after.meta().time_ms, created + 1);
 

@@ -204,7 +204,7 @@ impl Checker {
             );
         }
         let post = match checked {
-            Ok(post) => post,
+            Ok(outcome) => outcome.state,
             Err(error) => {
                 self.fail(
                     "validity",

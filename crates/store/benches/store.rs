@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use myriad_ledger::{execute_block, ChainState};
+use myriad_ledger::{execute_block, ChainState, Receipt};
 use myriad_store::{HostStore, RedbStore, WriteBatch};
 use myriad_testing::{genesis, key, mint, transfer};
 use myriad_types::{
@@ -28,7 +28,7 @@ fn next_block(
     state: ChainState,
     owner: &SecretKey,
     host: &SecretKey,
-) -> (ChainState, Block, Certificate) {
+) -> (ChainState, Block, Certificate, Vec<Receipt>) {
     let chain_id = state.chain_id();
     let height = state.next_height();
     let nonce = state.account(&owner.address()).nonce + 1;
@@ -39,7 +39,8 @@ fn next_block(
     };
     let txs = vec![tx];
     let validators_hash = state.meta().validators.hash();
-    let (state, _, state_root) = execute_block(state, height.0, &txs);
+    let (state, receipts, state_root) = execute_block(state, height.0, &txs);
+    let receipts = receipts.into_iter().map(Result::unwrap).collect();
     let header = BlockHeader {
         chain_id,
         height,
@@ -72,7 +73,7 @@ fn next_block(
         }])
         .unwrap(),
     };
-    (state, block, certificate)
+    (state, block, certificate, receipts)
 }
 
 fn commit_10k_chains(c: &mut Criterion) {
@@ -104,16 +105,17 @@ fn commit_10k_chains(c: &mut Criterion) {
                 states = std::mem::take(&mut states)
                     .into_iter()
                     .map(|state| {
-                        let (state, block, certificate) = next_block(state, &owner, &host);
-                        blocks.push((block, certificate));
+                        let (state, block, certificate, receipts) =
+                            next_block(state, &owner, &host);
+                        blocks.push((block, certificate, receipts));
                         state
                     })
                     .collect();
                 let start = Instant::now();
                 let mut batch = WriteBatch::new();
-                for (state, (block, certificate)) in states.iter().zip(&blocks) {
+                for (state, (block, certificate, receipts)) in states.iter().zip(&blocks) {
                     batch.put_chain_state(state, block.hash());
-                    batch.put_block(block, certificate);
+                    batch.put_block(block, certificate, receipts);
                 }
                 store.commit(batch).unwrap();
                 spent += start.elapsed();

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::ops::{Bound, RangeInclusive};
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use myriad_ledger::{ChainMeta, ChainState};
+use myriad_ledger::{ChainMeta, ChainState, Receipt};
 use myriad_types::{
     encode, Account, Address, Block, Certificate, ChainId, DecodeError, Hash, Height, LockProof,
     SignedGenesis, SignerState,
@@ -116,8 +116,9 @@ impl WriteBatch {
     }
 
     /// Records a decided block with its certificate, where each of its transactions was
-    /// committed, and which accounts each one concerns (its sender and its recipient).
-    pub fn put_block(&mut self, block: &Block, certificate: &Certificate) {
+    /// committed, and which accounts each one concerns (from its receipt, one per
+    /// transaction in order).
+    pub fn put_block(&mut self, block: &Block, certificate: &Certificate, receipts: &[Receipt]) {
         let header = &block.header;
         assert_eq!(
             (
@@ -133,13 +134,20 @@ impl WriteBatch {
             // The bytes of a `(Block, Certificate)`.
             encode(&(block, certificate)),
         );
-        for (position, tx) in (0u32..).zip(block.txs.iter()) {
-            let hash = tx.hash();
+        debug_assert!(
+            receipts.len() == block.txs.len()
+                && receipts
+                    .iter()
+                    .zip(block.txs.iter())
+                    .all(|(receipt, tx)| receipt.tx_hash == tx.hash()),
+            "a block is stored with its own receipts"
+        );
+        for (position, receipt) in (0u32..).zip(receipts) {
+            let hash = receipt.tx_hash;
             self.txs.insert(hash, (header.chain_id, header.height));
-            let recipient = tx.tx.kind.recipient().filter(|to| *to != tx.tx.sender);
-            for account in std::iter::once(tx.tx.sender).chain(recipient) {
+            for account in &receipt.accounts {
                 self.account_txs
-                    .insert((header.chain_id, account, header.height, position), hash);
+                    .insert((header.chain_id, *account, header.height, position), hash);
             }
         }
     }

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use myriad_consensus::{Effect, Input, Instance, TimeoutKind};
-use myriad_ledger::{build_block, check_block, BlockTemplate, ChainState, Scratch};
+use myriad_ledger::{build_block, check_block, BlockOutcome, BlockTemplate, Scratch};
 use myriad_net::Msg;
 use myriad_store::HostStore;
 use myriad_types::{
@@ -29,8 +29,9 @@ impl Slot {
         if self.checked.contains_key(&hash) {
             return Ok(());
         }
-        let after = check_block(&self.state, &self.head_hash, block).map_err(|e| e.to_string())?;
-        self.checked.insert(hash, after);
+        let outcome =
+            check_block(&self.state, &self.head_hash, block).map_err(|e| e.to_string())?;
+        self.checked.insert(hash, outcome);
         Ok(())
     }
 }
@@ -233,8 +234,8 @@ impl<S: HostStore> Host<S> {
             proposer: me,
         };
         let candidates = slot.mempool.candidates();
-        if let Some((block, after)) = build_block(&slot.state, &candidates, template, block_txs) {
-            slot.checked.insert(block.hash(), after);
+        if let Some((block, outcome)) = build_block(&slot.state, &candidates, template, block_txs) {
+            slot.checked.insert(block.hash(), outcome);
             return Some(block);
         }
         let state = &slot.state;
@@ -291,12 +292,16 @@ impl<S: HostStore> Host<S> {
     /// after it go into the tick's write, the mempool lets go of what the block settled,
     /// and the chain moves on to its next height.
     fn decide(&mut self, chain: ChainId, block: Block, certificate: Certificate, work: &mut Work) {
-        let Some((mut post, before)) = self.decided_state(chain, &block) else {
+        let Some((outcome, before)) = self.decided_state(chain, &block) else {
             return;
         };
+        let BlockOutcome {
+            state: mut post,
+            receipts,
+        } = outcome;
         let block_hash = block.hash();
         self.table.share_validators(&mut post);
-        self.batch.put_block(&block, &certificate);
+        self.batch.put_block(&block, &certificate, &receipts);
         self.batch.put_chain_state(&post, block_hash);
         post.clear_changed();
         // Found by `decided_state` just above; nothing was unloaded since.
@@ -346,13 +351,13 @@ impl<S: HostStore> Host<S> {
         }
     }
 
-    /// The state after a decided block, checked at the chain's next height, with the hosts
-    /// that validated the chain before it; `None` if the block is invalid here.
+    /// What a decided block gives, checked at the chain's next height, with the hosts that
+    /// validated the chain before it; `None` if the block is invalid here.
     fn decided_state(
         &mut self,
         chain: ChainId,
         block: &Block,
-    ) -> Option<(ChainState, HashSet<HostId>)> {
+    ) -> Option<(BlockOutcome, HashSet<HostId>)> {
         let slot = self.table.get_mut(&chain)?;
         if let Err(error) = slot.check(block) {
             tracing::error!(%chain, %error, "consensus decided a block this host finds invalid");

@@ -5,7 +5,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Weak};
 
 use myriad_consensus::{Input, Instance, SignerGuard};
-use myriad_ledger::ChainState;
+use myriad_ledger::{BlockOutcome, ChainState};
 use myriad_store::{HostStore, SignerRecord, StoreError};
 use myriad_types::{ChainId, Hash, Height, HostId, LockProof, SignerState, ValidatorSet};
 
@@ -23,8 +23,8 @@ pub(super) struct Slot {
     pub(super) mempool: Mempool,
     /// Proposals and votes for heights above the instance's, with their senders.
     pub(super) future: VecDeque<(HostId, Height, Input)>,
-    /// Post-states of blocks checked at the current height, by block hash.
-    pub(super) checked: HashMap<Hash, ChainState>,
+    /// What the blocks checked at the current height give, by block hash.
+    pub(super) checked: HashMap<Hash, BlockOutcome>,
 }
 
 impl Slot {

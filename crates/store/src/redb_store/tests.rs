@@ -1,4 +1,4 @@
-use myriad_ledger::{execute_block, ChainState};
+use myriad_ledger::{execute_block, ChainState, Receipt};
 use myriad_types::{
     tx_root, Address, BlockHeader, BoundedVec, CommitSignature, Hash, Lock, LockProof, Memo,
     Proposal, Round, SignedProposal, SignedStep, SignedTransaction, SignedVote, SignerState,
@@ -15,8 +15,21 @@ fn genesis(salt: u64) -> SignedGenesis {
     myriad_testing::genesis(&key(1), &[(key(10).host_id(), 1)], salt)
 }
 
-/// A chain one block past genesis, the block, and its certificate.
-fn chain_with_block(salt: u64) -> (SignedGenesis, ChainState, Block, Certificate) {
+/// A block as a host decides it: with its certificate and its transactions' receipts.
+struct Decided {
+    block: Block,
+    certificate: Certificate,
+    receipts: Vec<Receipt>,
+}
+
+impl Decided {
+    fn put(&self, batch: &mut WriteBatch) {
+        batch.put_block(&self.block, &self.certificate, &self.receipts);
+    }
+}
+
+/// A chain one block past genesis, and the block.
+fn chain_with_block(salt: u64) -> (SignedGenesis, ChainState, Decided) {
     let genesis = genesis(salt);
     let state = ChainState::from_genesis(&genesis).unwrap();
     let chain_id = state.chain_id();
@@ -48,18 +61,21 @@ fn chain_with_block(salt: u64) -> (SignedGenesis, ChainState, Block, Certificate
             &owner,
         ),
     ];
-    let (state, block, certificate) = next_block(state, txs);
-    certificate.verify(&genesis.verify().unwrap()).unwrap();
-    (genesis, state, block, certificate)
+    let (state, decided) = next_block(state, txs);
+    decided
+        .certificate
+        .verify(&genesis.verify().unwrap())
+        .unwrap();
+    (genesis, state, decided)
 }
 
-/// The next block of `state` with `txs`, executed, and its certificate.
-fn next_block(state: ChainState, txs: Vec<SignedTransaction>) -> (ChainState, Block, Certificate) {
+/// The next block of `state` with `txs`, executed and certified.
+fn next_block(state: ChainState, txs: Vec<SignedTransaction>) -> (ChainState, Decided) {
     let chain_id = state.chain_id();
     let height = state.next_height();
     let validators_hash = state.meta().validators.hash();
     let (state, receipts, state_root) = execute_block(state, height.0, &txs);
-    assert!(receipts.iter().all(Result::is_ok));
+    let receipts = receipts.into_iter().map(Result::unwrap).collect();
     let block = Block {
         header: BlockHeader {
             chain_id,
@@ -91,7 +107,12 @@ fn next_block(state: ChainState, txs: Vec<SignedTransaction>) -> (ChainState, Bl
         }])
         .unwrap(),
     };
-    (state, block, certificate)
+    let decided = Decided {
+        block,
+        certificate,
+        receipts,
+    };
+    (state, decided)
 }
 
 fn signer_state(block: &Block) -> SignerState {
@@ -141,19 +162,20 @@ fn lock_proof(block: &Block) -> LockProof {
 }
 
 fn write_chain(store: &dyn Store, salt: u64) -> (ChainState, Block, Certificate) {
-    let (genesis, mut state, block, certificate) = chain_with_block(salt);
+    let (genesis, mut state, decided) = chain_with_block(salt);
+    let block = &decided.block;
     let mut batch = WriteBatch::new();
     batch.put_genesis(&genesis);
     batch.put_chain_state(&state, block.hash());
-    batch.put_block(&block, &certificate);
+    decided.put(&mut batch);
     batch.put_signer(
         state.chain_id(),
-        Some(&signer_state(&block)),
-        Some(&lock_proof(&block)),
+        Some(&signer_state(block)),
+        Some(&lock_proof(block)),
     );
     store.commit(batch).unwrap();
     state.clear_changed();
-    (state, block, certificate)
+    (state, decided.block, decided.certificate)
 }
 
 /// Runs a test that holds for every store against each implementation.
@@ -246,11 +268,11 @@ fn a_batch_dropped_before_commit_leaves_nothing_behind() {
     let store = RedbStore::open(&path).unwrap();
     let (first, _, _) = write_chain(&store, 1);
 
-    let (genesis, second, block, certificate) = chain_with_block(2);
+    let (genesis, second, decided) = chain_with_block(2);
     let mut batch = WriteBatch::new();
     batch.put_genesis(&genesis);
-    batch.put_chain_state(&second, block.hash());
-    batch.put_block(&block, &certificate);
+    batch.put_chain_state(&second, decided.block.hash());
+    decided.put(&mut batch);
     assert!(!batch.is_empty());
     drop(batch);
     drop(store);
@@ -368,6 +390,29 @@ fn chains_list_in_id_order_page_by_page() {
 }
 
 #[test]
+fn an_account_history_follows_the_receipts() {
+    each_store(|store| {
+        let (genesis, state, mut decided) = chain_with_block(4);
+        // A receipt may name an account the transaction's kind does not (an escrow's
+        // beneficiary, say): the history follows the receipt.
+        let named = key(7).address();
+        decided.receipts[1].accounts.push(named);
+        let mut batch = WriteBatch::new();
+        batch.put_genesis(&genesis);
+        batch.put_chain_state(&state, decided.block.hash());
+        decided.put(&mut batch);
+        store.commit(batch).unwrap();
+        let transfer = decided.block.txs[1].hash();
+        assert_eq!(
+            store
+                .account_txs(&state.chain_id(), &named, None, 10)
+                .unwrap(),
+            vec![(Height(1), 1, transfer)]
+        );
+    });
+}
+
+#[test]
 fn an_account_history_holds_what_it_sent_and_received_newest_first() {
     each_store(|store| {
         let (state, block, _) = write_chain(store, 3);
@@ -419,11 +464,11 @@ fn an_account_history_holds_what_it_sent_and_received_newest_first() {
 fn a_failed_commit_writes_nothing_and_keeps_what_was_committed() {
     let store = MemStore::new();
     let (first, _, _) = write_chain(&store, 1);
-    let (genesis, second, block, certificate) = chain_with_block(2);
+    let (genesis, second, decided) = chain_with_block(2);
     let mut batch = WriteBatch::new();
     batch.put_genesis(&genesis);
-    batch.put_chain_state(&second, block.hash());
-    batch.put_block(&block, &certificate);
+    batch.put_chain_state(&second, decided.block.hash());
+    decided.put(&mut batch);
     store.fail_next_commit(true);
     assert!(store.commit(batch).is_err());
     assert_eq!(store.commits(), 1);
@@ -468,10 +513,11 @@ fn a_checkpoint_moves_the_journal_into_the_file_and_reads_join_the_two() {
     // Chain 1's second block and a second chain, journaled over chain 1's first block in
     // the file.
     let spend = burn(&state, 1, 100);
-    let (state, second_block, certificate) = next_block(state, vec![spend.clone()]);
+    let (state, decided) = next_block(state, vec![spend.clone()]);
+    let second_block = decided.block.clone();
     let mut batch = WriteBatch::new();
     batch.put_chain_state(&state, second_block.hash());
-    batch.put_block(&second_block, &certificate);
+    decided.put(&mut batch);
     store.commit(batch).unwrap();
     let other = write_chain(&store, 2).0.chain_id();
     assert!(store.journal_stats().journaled_bytes > 0);
