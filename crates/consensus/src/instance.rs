@@ -517,7 +517,11 @@ impl Instance {
         let accept = match proposed.signed.proposal.valid_round {
             // L22-23: valid(v) ∧ (lockedRound = −1 ∨ lockedValue = v), and, as in PBTS, a
             // fresh proposal is timely.
-            None => valid && proposed.timely && self.lock_allows(config, block_hash, None),
+            None => {
+                valid
+                    && Self::timely(config, proposed)
+                    && self.lock_allows(config, block_hash, None)
+            }
             // L28-29: needs 2f+1 prevotes for v in vr; valid(v) ∧ (lockedRound ≤ vr ∨ lockedValue = v).
             Some(valid_round) => {
                 let polka =
@@ -532,6 +536,17 @@ impl Instance {
         self.vote(VoteStep::Prevote, accept.then_some(block_hash), effects);
         self.step = Step::Prevote;
         true
+    }
+
+    /// Whether a fresh proposal arrived in time for its block's time (PBTS).
+    fn timely(config: &Config, proposed: &Proposed) -> bool {
+        #[cfg(feature = "canary")]
+        if config.canary_ignore_time {
+            return true;
+        }
+        #[cfg(not(feature = "canary"))]
+        let _ = config;
+        proposed.timely
     }
 
     /// Whether the lock lets this host prevote `block_hash`, offered with `valid_round`.

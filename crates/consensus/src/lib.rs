@@ -30,6 +30,9 @@ pub struct Config {
     /// Test-only: prevote as if never locked, breaking Tendermint's lock rule (L23, L29).
     #[cfg(feature = "canary")]
     pub canary_ignore_lock: bool,
+    /// Test-only: prevote a fresh proposal whatever its block's time (breaking PBTS).
+    #[cfg(feature = "canary")]
+    pub canary_ignore_time: bool,
 }
 
 impl Default for Config {
@@ -43,6 +46,8 @@ impl Default for Config {
             resend_ms: 1_000,
             #[cfg(feature = "canary")]
             canary_ignore_lock: false,
+            #[cfg(feature = "canary")]
+            canary_ignore_time: false,
         }
     }
 }

@@ -1,10 +1,11 @@
 //! Myriad's deterministic simulator: 4 to 7 real hosts (`myriad-host` over in-memory
 //! stores) validating 50+ chains over a seeded, faulty network in virtual time — drops,
 //! delays, duplicates, partitions, crashes between ticks and in the middle of a write,
-//! byzantine twins and equivocators, chains created and validators changed during the run,
+//! byzantine twins, equivocators and skewed clocks, chains created and validators changed during the run,
 //! bursts that overflow mempools, floods of unfunded transfers, overloads that make the hosts
 //! busy (ticks take virtual time by the work they do) — with checkers for agreement, validity, durability,
-//! acknowledgements, conservation, stores that reopen, liveness and never signing twice.
+//! acknowledgements, conservation, block time, stores that reopen, liveness and never signing
+//! twice.
 //! One seed, one trace.
 #![forbid(unsafe_code)]
 
@@ -30,6 +31,10 @@ pub enum Byzantine {
     /// The host signs a conflicting vote for about half the votes it sends, and sends it
     /// instead.
     Equivocator,
+    /// The host's clock is ahead of or behind the others' by about a chain's clock bounds
+    /// (drawn per run: at the edge of what validators accept, or past it), so the blocks it
+    /// proposes carry times at the edges.
+    SkewedClock,
 }
 
 /// How one simulated run is set up. Everything not set here is drawn from the seed.

@@ -111,6 +111,20 @@ fn a_canary_that_ignores_the_lock_is_caught() {
     println!("canary caught by seed {seed}");
 }
 
+/// Prevoting fresh proposals whatever their time lets a proposer whose clock runs ahead
+/// have blocks decided from the future, and the block-time checker must say so.
+#[test]
+fn a_canary_that_ignores_block_time_is_caught() {
+    let honest = SimConfig {
+        byzantine: Some(Byzantine::SkewedClock),
+        ..SimConfig::default()
+    };
+    let mut canary = honest.clone();
+    canary.host.consensus.canary_ignore_time = true;
+    let seed = caught(&canary, &honest, "block time", 40);
+    println!("canary caught by seed {seed}");
+}
+
 /// Acknowledging a commit before the write that holds it is durable must be caught by the
 /// durability checker, once a host crashes in the middle of that write.
 #[test]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use myriad_host::{Command, CreateError, Host, HostEvent, SubmitError, TxStatus};
 use myriad_net::{Envelope, Inbound};
 use myriad_store::MemStore;
-use myriad_types::{ChainId, Hash, HostId, SecretKey, SignedGenesis, Symbol};
+use myriad_types::{ChainId, ChainParams, Hash, HostId, SecretKey, SignedGenesis, Symbol};
 use tokio::sync::{broadcast, oneshot};
 
 use crate::check::Checker;
@@ -120,6 +120,8 @@ struct Node {
     crash_on_write: bool,
     /// Every block this host told its subscribers was committed.
     acked: Vec<(ChainId, myriad_types::Height, Hash)>,
+    /// How far this host's clock is ahead of the simulation's (behind if negative), in ms.
+    clock_offset_ms: i64,
 }
 
 impl Node {
@@ -141,6 +143,7 @@ impl Node {
             epoch: 0,
             crash_on_write: false,
             acked: Vec::new(),
+            clock_offset_ms: 0,
         }
     }
 
@@ -184,10 +187,11 @@ impl World {
     fn new(seed: u64, config: SimConfig, verbose: bool) -> World {
         let mut rng = Rng::new(seed);
         let hosts = rng.between(4, 7) as usize;
-        let drawn = match rng.below(3) {
+        let drawn = match rng.below(4) {
             0 => Byzantine::None,
             1 => Byzantine::Twins,
-            _ => Byzantine::Equivocator,
+            2 => Byzantine::Equivocator,
+            _ => Byzantine::SkewedClock,
         };
         let byzantine = config.byzantine.unwrap_or(drawn);
         let keys: Vec<SecretKey> = (0..hosts)
@@ -223,6 +227,7 @@ impl World {
                     Byzantine::None => None,
                     Byzantine::Twins => Some("twins"),
                     Byzantine::Equivocator => Some("equivocator"),
+                    Byzantine::SkewedClock => Some("skewed clock"),
                 },
                 ..Stats::default()
             },
@@ -232,8 +237,13 @@ impl World {
             #[allow(clippy::expect_used)]
             symbol: Symbol::new("SIM").expect("SIM is a valid symbol"),
         };
+        let offset = world.clock_offset();
         for (key, honest) in nodes {
-            world.nodes.push(Node::new(key, honest));
+            let mut node = Node::new(key, honest);
+            if !honest && byzantine == Byzantine::SkewedClock {
+                node.clock_offset_ms = offset;
+            }
+            world.nodes.push(node);
             world.start_host(world.nodes.len() - 1);
         }
         for _ in 0..world.config.chains {
@@ -241,6 +251,23 @@ impl World {
         }
         world.schedule_faults();
         world
+    }
+
+    /// A skewed clock's offset, from the clock bounds of the chains' parameters: ahead by
+    /// the precision (the latest a block's time may be) or twice it, or behind by the
+    /// precision and the message delay (the earliest) or that and the precision again.
+    fn clock_offset(&mut self) -> i64 {
+        let ChainParams {
+            precision_ms,
+            msg_delay_ms,
+        } = ChainParams::default();
+        let (precision, delay) = (precision_ms as i64, msg_delay_ms as i64);
+        match self.rng.below(4) {
+            0 => precision,
+            1 => 2 * precision,
+            2 => -(precision + delay),
+            _ => -(2 * precision + delay),
+        }
     }
 
     fn schedule_faults(&mut self) {

@@ -77,15 +77,16 @@ impl World {
         let inbound = std::mem::take(&mut n.inbox);
         let commands = std::mem::take(&mut n.commands);
         let cost = self.config.tick_cost;
+        // The host reads its own clock, which a skewed one offsets from the simulation's.
+        let offset = n.clock_offset_ms;
+        let clock = now.saturating_add_signed(offset);
         let result = host
-            .tick(now, inbound, commands, &n.transport)
+            .tick(clock, inbound, commands, &n.transport)
             .map(|report| {
                 let took = cost.of(&report);
-                (
-                    report.messages,
-                    took,
-                    host.next_tick_ms(&report, now + took),
-                )
+                let next = host.next_tick_ms(&report, clock + took);
+                let next = next.saturating_add_signed(-offset).max(now);
+                (report.messages, took, next)
             });
         let took = result.as_ref().map_or(0, |(_, took, _)| *took);
         self.nodes[node].busy_until = now + took;
