@@ -408,22 +408,9 @@ fn fresh_proposal(keys: &[SecretKey], round: Round) -> SignedProposal {
     }
 }
 
-/// The prevote among `effects`, if any: `Some(None)` is a nil prevote.
-fn prevote_in(effects: &[Effect]) -> Option<Option<Hash>> {
-    effects.iter().find_map(|e| match e {
-        Effect::SignVote(vote) if vote.step == VoteStep::Prevote => Some(vote.block_hash),
-        _ => None,
-    })
-}
-
-/// What a validator other than the proposer prevotes for the round-0 proposal (of block
-/// time 0), received at `received_ms`.
-fn prevote_when_received(keys: &[SecretKey], received_ms: u64) -> Option<Option<Hash>> {
-    let round0 = proposer(&set(keys), &CHAIN, HEIGHT, Round(0));
-    let me = keys.iter().position(|k| k.host_id() != round0).unwrap();
-    let params = ChainParams::default();
-    let mut instance = Instance::new(CHAIN, HEIGHT, keys[me].host_id(), set(keys), params);
-    let signed = fresh_proposal(keys, Round(0));
+/// Offers `signed`, received at `received_ms`, and the ledger's verdict that its block is
+/// valid; returns what the instance does.
+fn offer(instance: &mut Instance, signed: SignedProposal, received_ms: u64) -> Vec<Effect> {
     let block_hash = signed.block.hash();
     let mut effects = instance.handle(
         &config(),
@@ -439,6 +426,25 @@ fn prevote_when_received(keys: &[SecretKey], received_ms: u64) -> Option<Option<
             valid: true,
         },
     ));
+    effects
+}
+
+/// The prevote among `effects`, if any: `Some(None)` is a nil prevote.
+fn prevote_in(effects: &[Effect]) -> Option<Option<Hash>> {
+    effects.iter().find_map(|e| match e {
+        Effect::SignVote(vote) if vote.step == VoteStep::Prevote => Some(vote.block_hash),
+        _ => None,
+    })
+}
+
+/// What a validator other than the proposer prevotes for the round-0 proposal (of block
+/// time 0), received at `received_ms`.
+fn prevote_when_received(keys: &[SecretKey], received_ms: u64) -> Option<Option<Hash>> {
+    let round0 = proposer(&set(keys), &CHAIN, HEIGHT, Round(0));
+    let me = keys.iter().position(|k| k.host_id() != round0).unwrap();
+    let params = ChainParams::default();
+    let mut instance = Instance::new(CHAIN, HEIGHT, keys[me].host_id(), set(keys), params);
+    let effects = offer(&mut instance, fresh_proposal(keys, Round(0)), received_ms);
     prevote_in(&effects)
 }
 
@@ -498,20 +504,7 @@ fn a_reproposal_with_a_polka_need_not_be_timely() {
         block: value.clone(),
     };
     let received_ms = 10 * (params.precision_ms + params.msg_delay_ms);
-    let mut effects = instance.handle(
-        &config(),
-        Input::Proposal {
-            signed: Box::new(signed),
-            received_ms,
-        },
-    );
-    effects.extend(instance.handle(
-        &config(),
-        Input::BlockVerdict {
-            block_hash: value.hash(),
-            valid: true,
-        },
-    ));
+    let effects = offer(&mut instance, signed, received_ms);
     assert_eq!(prevote_in(&effects), Some(Some(value.hash())));
 }
 
@@ -526,20 +519,7 @@ fn locked_instance(keys: &[SecretKey], me: usize) -> (Instance, Hash) {
     );
     let signed = fresh_proposal(keys, Round(0));
     let value = signed.block.clone();
-    instance.handle(
-        &config(),
-        Input::Proposal {
-            signed: Box::new(signed),
-            received_ms: 0,
-        },
-    );
-    instance.handle(
-        &config(),
-        Input::BlockVerdict {
-            block_hash: value.hash(),
-            valid: true,
-        },
-    );
+    offer(&mut instance, signed, 0);
     let mut precommitted = false;
     for (_, key) in keys.iter().enumerate().filter(|(i, _)| *i != me) {
         let effects = instance.handle(
@@ -578,24 +558,8 @@ fn a_locked_validator_prevotes_nil_for_another_fresh_proposal() {
     let signed = fresh_proposal(&keys, Round(1));
     let other = signed.block.clone();
     assert_ne!(other.hash(), locked);
-    let mut effects = instance.handle(
-        &config(),
-        Input::Proposal {
-            signed: Box::new(signed),
-            received_ms: 0,
-        },
-    );
-    effects.extend(instance.handle(
-        &config(),
-        Input::BlockVerdict {
-            block_hash: other.hash(),
-            valid: true,
-        },
-    ));
-    let prevote = effects.iter().find_map(|e| match e {
-        Effect::SignVote(vote) if vote.step == VoteStep::Prevote => Some(vote.block_hash),
-        _ => None,
-    });
+    let effects = offer(&mut instance, signed, 0);
+    let prevote = prevote_in(&effects);
     assert_eq!(prevote, Some(None), "locked on another block: prevote nil");
 }
 
