@@ -441,18 +441,34 @@ impl Instance {
         {
             return;
         }
-        let earlier = self.votes.iter().find(|v| {
+        let same_step = |v: &&SignedVote| {
             v.voter == signed.voter && v.vote.round == vote.round && v.vote.step == vote.step
+        };
+        let earlier: Vec<&SignedVote> = self.votes.iter().filter(same_step).collect();
+        if earlier.iter().any(|v| v.vote.block_hash == vote.block_hash) {
+            return;
+        }
+        let Some(first) = earlier.first() else {
+            self.votes.push(signed);
+            return;
+        };
+        effects.push(Effect::Evidence(Equivocation {
+            first: (*first).clone(),
+            second: signed.clone(),
+        }));
+        // An equivocator's vote for a block still counts towards that block's quorums: a
+        // polka that holds it is a polka (the voter could have sent that vote alone to
+        // everyone). Without it, a host that first got the equivocator's other vote could
+        // never see the polka of a value others are locked on, and the height would never
+        // end. Kept for a block proposed here, or as the one second vote, so a voter holds
+        // at most 2 + the proposals kept per step.
+        let proposed = vote.block_hash.is_some_and(|hash| {
+            self.proposals
+                .iter()
+                .any(|p| p.signed.proposal.block_hash == hash)
         });
-        match earlier {
-            Some(earlier) if earlier.vote.block_hash != vote.block_hash => {
-                effects.push(Effect::Evidence(Equivocation {
-                    first: earlier.clone(),
-                    second: signed,
-                }));
-            }
-            Some(_) => {}
-            None => self.votes.push(signed),
+        if vote.block_hash.is_some() && (proposed || earlier.len() < 2) {
+            self.votes.push(signed);
         }
     }
 
@@ -845,11 +861,18 @@ impl Instance {
         })
     }
 
-    /// Whether votes for `choice` in (`round`, `step`) hold more than 2/3 of the power.
+    /// Whether votes for `choice` in (`round`, `step`) hold more than 2/3 of the power, each
+    /// voter counted once (an equivocator's two votes are both "any").
     fn has_quorum(&self, round: Round, step: VoteStep, choice: Choice) -> bool {
-        let power: u64 = self
+        let mut voters: Vec<HostId> = self
             .votes_for(round, step, choice)
-            .filter_map(|v| self.validators.power_of(&v.voter))
+            .map(|v| v.voter)
+            .collect();
+        voters.sort_unstable();
+        voters.dedup();
+        let power: u64 = voters
+            .iter()
+            .filter_map(|voter| self.validators.power_of(voter))
             .sum();
         self.validators.is_quorum(power)
     }
