@@ -454,6 +454,7 @@ fn a_fresh_proposal_that_is_not_timely_gets_a_nil_prevote() {
     let ChainParams {
         precision_ms,
         msg_delay_ms,
+        ..
     } = ChainParams::default();
     let value = fresh_proposal(&keys, Round(0)).block.hash();
     let latest = precision_ms + msg_delay_ms;
@@ -461,8 +462,10 @@ fn a_fresh_proposal_that_is_not_timely_gets_a_nil_prevote() {
     assert_eq!(prevote_when_received(&keys, latest + 1), Some(None));
 }
 
-#[test]
-fn a_reproposal_with_a_polka_need_not_be_timely() {
+/// What a validator prevotes on the round-0 value re-proposed in round 1 with its polka,
+/// long after its time; with `equivocator`, one of the polka's voters first sent it a nil
+/// prevote in round 0. Returns the prevote and the value.
+fn prevote_on_reproposal(equivocator: bool) -> (Option<Option<Hash>>, Hash) {
     let keys = keys(4);
     let validators = set(&keys);
     let round1 = proposer(&validators, &CHAIN, HEIGHT, Round(1));
@@ -483,6 +486,12 @@ fn a_reproposal_with_a_polka_need_not_be_timely() {
     assert_eq!(instance.round(), Round(1));
     // The value of round 0, with its polka, re-proposed long after its time.
     let value = fresh_proposal(&keys, Round(0)).block;
+    if equivocator {
+        instance.handle(
+            &config(),
+            Input::Vote(signed_vote(others[2], 0, VoteStep::Prevote, None)),
+        );
+    }
     for key in &others {
         instance.handle(
             &config(),
@@ -505,7 +514,22 @@ fn a_reproposal_with_a_polka_need_not_be_timely() {
     };
     let received_ms = 10 * (params.precision_ms + params.msg_delay_ms);
     let effects = offer(&mut instance, signed, received_ms);
-    assert_eq!(prevote_in(&effects), Some(Some(value.hash())));
+    (prevote_in(&effects), value.hash())
+}
+
+#[test]
+fn a_reproposal_with_a_polka_need_not_be_timely() {
+    let (prevote, value) = prevote_on_reproposal(false);
+    assert_eq!(prevote, Some(Some(value)));
+}
+
+/// Its 3 prevotes of 4 are a polka even though one voter also prevoted nil to this host:
+/// counting only each voter's first vote, the host would never see the polka the others
+/// are locked on, and the height would never end (simulator seed 103 found it).
+#[test]
+fn an_equivocators_prevote_counts_towards_the_polka_it_joins() {
+    let (prevote, value) = prevote_on_reproposal(true);
+    assert_eq!(prevote, Some(Some(value)));
 }
 
 /// Drives the instance of `keys[me]` to lock on the round-0 proposal.
