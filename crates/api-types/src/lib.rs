@@ -68,9 +68,13 @@ pub struct TxInfo {
     pub sender: String,
     pub nonce: u64,
     pub kind: String,
-    /// The recipient of a mint or transfer; the new owner of an ownership transfer.
+    /// The recipient of a mint, transfer or lock, the payee of a channel, the new owner of
+    /// an ownership transfer.
     pub to: Option<String>,
     pub amount: Option<String>,
+    /// The escrow (`escrow1…`) or channel (`chan1…`) the transaction opens or acts on, or
+    /// the allowlist it sets.
+    pub object: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -100,7 +104,7 @@ pub struct AccountInfo {
     /// The height and state root the proof is for.
     pub height: u64,
     pub state_root: String,
-    /// Hex of the borsh-encoded `AccountProof`: checks with `verify_account` against the root.
+    /// Hex of the borsh-encoded `StateProof`: checks with `verify_account` against the root.
     pub proof: String,
 }
 
@@ -166,4 +170,77 @@ pub struct Health {
     pub status: String,
     pub host: String,
     pub chains: u64,
+}
+
+/// An escrow locked by a hash and a time.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EscrowInfo {
+    /// `escrow1…`
+    pub id: String,
+    pub locker: String,
+    pub to: String,
+    pub amount: String,
+    /// SHA-256 of the secret that claims it, 64 hex digits.
+    pub hash_lock: String,
+    pub expires_at_ms: u64,
+    /// `open`, `claimed` or `refunded`.
+    pub state: String,
+    /// The secret, once a claim revealed it.
+    pub secret: Option<String>,
+    /// The time of the block that claimed or refunded it.
+    pub closed_at_ms: Option<u64>,
+}
+
+/// A one-way payment channel.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ChannelInfo {
+    /// `chan1…`
+    pub id: String,
+    pub payer: String,
+    pub payee: String,
+    /// Everything the payer has put in.
+    pub amount: String,
+    pub expires_at_ms: u64,
+    /// `open`, `closed` or `refunded`.
+    pub state: String,
+    /// What the closing voucher paid the payee.
+    pub paid: Option<String>,
+    pub closed_at_ms: Option<u64>,
+}
+
+/// A change an allowlist waits for.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PendingAllowlistInfo {
+    /// Empty: the allowlist is removed.
+    pub addresses: Vec<String>,
+    pub delay_ms: u64,
+    pub effective_at_ms: u64,
+}
+
+/// An account's withdrawal allowlist, as stored: a pending change whose time has come is in
+/// force even before a transaction rewrites it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AllowlistInfo {
+    pub owner: String,
+    pub addresses: Vec<String>,
+    pub delay_ms: u64,
+    pub pending: Option<PendingAllowlistInfo>,
+}
+
+/// An object of a chain's state (one of `escrow`, `channel`, `allowlist` is set), with the
+/// proof that the state of `height` holds it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ObjectInfo {
+    pub chain_id: String,
+    /// The height and state root the proof is for; the block of that height carries the
+    /// root in its header.
+    pub height: u64,
+    pub state_root: String,
+    pub escrow: Option<EscrowInfo>,
+    pub channel: Option<ChannelInfo>,
+    pub allowlist: Option<AllowlistInfo>,
+    /// Hex of the borsh-encoded `Object`: what the proof is for.
+    pub object: String,
+    /// Hex of the borsh-encoded `StateProof`: checks with `verify_object` against the root.
+    pub proof: String,
 }

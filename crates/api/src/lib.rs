@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod objects;
 mod request;
 mod serve;
 mod transactions;
@@ -28,15 +29,16 @@ use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
 use futures::Stream;
 pub use myriad_api_types::{
-    AccountHistory, AccountInfo, BlockInfo, ChainInfo, ChainList, CreateChainRequest, CreatedChain,
-    ErrorBody, Health, HistoryEntry, SubmitBatchAnswer, SubmitRequest, SubmitResult, TxInfo,
-    TxStatusBody, ValidatorInfo, PAGE_ENTRIES_MAX, SUBMIT_BATCH_TXS_MAX, SUBMIT_BODY_BYTES_MAX,
+    AccountHistory, AccountInfo, AllowlistInfo, BlockInfo, ChainInfo, ChainList, ChannelInfo,
+    CreateChainRequest, CreatedChain, ErrorBody, EscrowInfo, Health, HistoryEntry, ObjectInfo,
+    PendingAllowlistInfo, SubmitBatchAnswer, SubmitRequest, SubmitResult, TxInfo, TxStatusBody,
+    ValidatorInfo, PAGE_ENTRIES_MAX, SUBMIT_BATCH_TXS_MAX, SUBMIT_BODY_BYTES_MAX,
 };
 use myriad_host::{AdmitError, Command, CreateError, HostEvent, HostHandle, SubmitError, TxStatus};
 use myriad_ledger::ChainState;
 use myriad_store::ChainHead;
 use myriad_types::{
-    decode, encode, Address, Block, ChainId, Hash, Height, SignedGenesis, SignedTransaction, TxKind,
+    decode, encode, Address, Block, ChainId, Hash, Height, SignedGenesis, SignedTransaction,
 };
 use serde::Deserialize;
 use tokio::sync::oneshot;
@@ -77,6 +79,9 @@ pub const WAIT_MAX: Duration = Duration::from_secs(30);
         block,
         account,
         account_history,
+        objects::escrow,
+        objects::channel,
+        objects::allowlist,
         transactions::submit,
         transactions::tx_status,
         events,
@@ -99,7 +104,12 @@ pub const WAIT_MAX: Duration = Duration::from_secs(30);
         SubmitBatchAnswer,
         SubmitResult,
         TxStatusBody,
-        Health
+        Health,
+        ObjectInfo,
+        EscrowInfo,
+        ChannelInfo,
+        AllowlistInfo,
+        PendingAllowlistInfo
     ))
 )]
 struct ApiDoc;
@@ -153,6 +163,12 @@ pub fn router(handle: HostHandle, limits: ApiLimits) -> Router {
         .route(
             "/chains/{chain}/accounts/{address}/txs",
             get(account_history),
+        )
+        .route("/chains/{chain}/escrows/{id}", get(objects::escrow))
+        .route("/chains/{chain}/channels/{id}", get(objects::channel))
+        .route(
+            "/chains/{chain}/allowlists/{address}",
+            get(objects::allowlist),
         )
         .route("/transactions", post(submit))
         .route("/transactions/{hash}", get(tx_status))
@@ -330,19 +346,14 @@ async fn list_chains(
 }
 
 fn tx_info(tx: &SignedTransaction) -> TxInfo {
-    let amount = match &tx.tx.kind {
-        TxKind::Mint { amount, .. } | TxKind::Transfer { amount, .. } | TxKind::Burn { amount } => {
-            Some(amount.to_string())
-        }
-        TxKind::SetValidators { .. } | TxKind::TransferOwnership { .. } => None,
-    };
     TxInfo {
         hash: tx.hash().to_string(),
         sender: tx.tx.sender.to_string(),
         nonce: tx.tx.nonce,
         kind: tx.tx.kind.name().to_owned(),
         to: tx.tx.kind.recipient().map(|to| to.to_string()),
-        amount,
+        amount: tx.tx.kind.amount().map(|amount| amount.to_string()),
+        object: tx.tx.object().map(|object| object.to_string()),
     }
 }
 

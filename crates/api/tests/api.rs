@@ -9,11 +9,12 @@ use std::time::{Duration, Instant};
 
 use common::Served;
 use myriad_api::ApiLimits;
-use myriad_ledger::{verify_account, AccountProof};
+use myriad_ledger::{verify_account, verify_object, StateProof};
 use myriad_testing::*;
 use myriad_types::{
-    decode, tx_root, Account, Address, Block, Certificate, ChainId, Hash, Height, HostId,
-    SignedGenesis, SignedTransaction, Transaction, TxKind, Validator, ValidatorSet,
+    decode, tx_root, Account, Address, Block, BoundedVec, Certificate, ChainId, ChannelId,
+    EscrowId, Hash, Height, HostId, Object, ObjectKey, Secret, SignedGenesis, SignedTransaction,
+    Transaction, TxKind, Validator, ValidatorSet,
 };
 use serde_json::{json, Value};
 
@@ -48,7 +49,7 @@ fn account_checked(api: SocketAddr, chain: &ChainId, who: &Address) -> (u128, u6
     let balance: u128 = body["balance"].as_str().unwrap().parse().unwrap();
     let nonce = body["nonce"].as_u64().unwrap();
     let root: Hash = body["state_root"].as_str().unwrap().parse().unwrap();
-    let proof: AccountProof = from_hex("proof", &body, "proof");
+    let proof: StateProof = from_hex("proof", &body, "proof");
     let account = Account { balance, nonce };
     assert!(
         verify_account(&root, who, &account, &proof),
@@ -151,6 +152,9 @@ fn every_endpoint_of_one_host_with_good_and_bad_input() {
         "/chains/{chain}/blocks/{height}",
         "/chains/{chain}/accounts/{address}",
         "/chains/{chain}/accounts/{address}/txs",
+        "/chains/{chain}/escrows/{id}",
+        "/chains/{chain}/channels/{id}",
+        "/chains/{chain}/allowlists/{address}",
         "/transactions",
         "/transactions/{hash}",
         "/events",
@@ -852,4 +856,124 @@ fn every_endpoint_of_one_host_with_good_and_bad_input() {
     assert_eq!(body["chain_id"], chain_c.to_string());
 
     served.stop();
+}
+
+/// GET an object (`escrows`, `channels` or `allowlists`) and check its proof against the
+/// state root the answer names, and that the proof fails for anything else.
+fn object_checked(api: SocketAddr, chain: &ChainId, path: &str, key: ObjectKey) -> (Object, Value) {
+    let (status, body) = get(api, &format!("/chains/{chain}/{path}"));
+    assert_eq!(status, 200, "{body}");
+    let root: Hash = body["state_root"].as_str().unwrap().parse().unwrap();
+    let object: Object = from_hex("object", &body, "object");
+    let proof: StateProof = from_hex("proof", &body, "proof");
+    assert_eq!(object.key(), key);
+    assert!(verify_object(&root, &key, Some(&object), &proof), "{body}");
+    assert!(!verify_object(&root, &key, None, &proof));
+    (object, body)
+}
+
+#[test]
+fn escrows_channels_and_allowlists_are_served_with_their_proofs() {
+    let served = Served::start(ApiLimits::default());
+    let api = served.api;
+    let (owner, alice, bob) = (key(50), key(51), key(52));
+    let signed = genesis(&owner, &[(served.host, 1)], 1);
+    let chain = signed.genesis.chain_id();
+    assert_eq!(create_chain(api, &signed).0, 201);
+    let committed = |tx: &SignedTransaction| {
+        let (status, body) = submit(api, tx, true);
+        assert_eq!(
+            (status, body["status"].as_str()),
+            (200, Some("committed")),
+            "{body}"
+        );
+    };
+    committed(&mint(chain, &owner, 1, &alice, 1_000));
+    let in_an_hour = myriad_client::genesis::now_ms() + 3_600_000;
+
+    // An escrow, open, then claimed with its secret, which the API shows.
+    let secret = Secret([9; 32]);
+    let lock = TxKind::Lock {
+        to: bob.address(),
+        amount: 300,
+        hash_lock: secret.hash_lock(),
+        expires_at_ms: in_an_hour,
+    };
+    committed(&tx(chain, &alice, 1, lock));
+    let escrow = EscrowId::derive(&chain, &alice.address(), 1);
+    let key = ObjectKey::Escrow(escrow);
+    let (_, body) = object_checked(api, &chain, &format!("escrows/{escrow}"), key);
+    assert_eq!(body["escrow"]["state"], "open");
+    assert_eq!(body["escrow"]["amount"], "300");
+    assert_eq!(body["escrow"]["to"], bob.address().to_string());
+    assert_eq!(body["escrow"]["hash_lock"], secret.hash_lock().to_string());
+    assert!(body["escrow"]["secret"].is_null());
+    committed(&tx(chain, &bob, 1, TxKind::Claim { escrow, secret }));
+    let (_, body) = object_checked(api, &chain, &format!("escrows/{escrow}"), key);
+    assert_eq!(body["escrow"]["state"], "claimed");
+    assert_eq!(body["escrow"]["secret"], secret.to_string());
+    // A second claim is refused with the reason.
+    let (status, body) = submit(
+        api,
+        &tx(chain, &bob, 2, TxKind::Claim { escrow, secret }),
+        true,
+    );
+    assert!(
+        status == 422 && body["error"].as_str().unwrap().contains("already claimed"),
+        "{status} {body}"
+    );
+
+    // A channel and an allowlist.
+    let open = TxKind::OpenChannel {
+        payee: bob.address(),
+        amount: 100,
+        expires_at_ms: in_an_hour,
+    };
+    committed(&tx(chain, &alice, 2, open));
+    let channel = ChannelId::derive(&chain, &alice.address(), 2);
+    let (_, body) = object_checked(
+        api,
+        &chain,
+        &format!("channels/{channel}"),
+        ObjectKey::Channel(channel),
+    );
+    assert_eq!(body["channel"]["payee"], bob.address().to_string());
+    assert_eq!(body["channel"]["state"], "open");
+    let list = TxKind::SetAllowlist {
+        addresses: BoundedVec::new(vec![bob.address()]).unwrap(),
+        delay_ms: 60_000,
+    };
+    committed(&tx(chain, &alice, 3, list));
+    let (_, body) = object_checked(
+        api,
+        &chain,
+        &format!("allowlists/{}", alice.address()),
+        ObjectKey::Allowlist(alice.address()),
+    );
+    assert_eq!(
+        body["allowlist"]["addresses"],
+        json!([bob.address().to_string()])
+    );
+    assert_eq!(body["allowlist"]["delay_ms"], 60_000);
+
+    // What is not there, and what is not an id.
+    let unknown = EscrowId([7; 32]);
+    assert_error(
+        get(api, &format!("/chains/{chain}/escrows/{unknown}")),
+        404,
+        "there is no escrow1",
+    );
+    assert_error(
+        get(api, &format!("/chains/{chain}/escrows/{}", alice.address())),
+        400,
+        "escrow id",
+    );
+    assert_error(
+        get(
+            api,
+            &format!("/chains/{chain}/allowlists/{}", bob.address()),
+        ),
+        404,
+        "allowlist of",
+    );
 }

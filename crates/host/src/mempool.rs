@@ -141,7 +141,7 @@ impl Mempool {
         room: Room,
         now_ms: u64,
     ) -> Result<usize, AdmitError> {
-        self.check(&tx, state)?;
+        self.check(&tx, state, now_ms)?;
         let bytes = encode(&tx).len();
         if self.txs.len() >= room.chain_txs || self.bytes + bytes > room.chain_bytes {
             return Err(AdmitError::Busy("this chain's mempool"));
@@ -166,10 +166,15 @@ impl Mempool {
         Ok(bytes)
     }
 
-    /// Every check of admission but the room left: whether `tx` would be admitted now if
-    /// there were room (see the module's documentation). Cheap enough to run before the
-    /// transaction's signature is verified.
-    pub fn check(&self, tx: &SignedTransaction, state: &ChainState) -> Result<(), AdmitError> {
+    /// Every check of admission but the room left: whether `tx` would be admitted at
+    /// `now_ms` if there were room (see the module's documentation). Cheap enough to run
+    /// before the transaction's signature is verified.
+    pub fn check(
+        &self,
+        tx: &SignedTransaction,
+        state: &ChainState,
+        now_ms: u64,
+    ) -> Result<(), AdmitError> {
         let hash = tx.hash();
         if self.txs.contains_key(&hash) {
             return Err(AdmitError::Duplicate(hash));
@@ -197,7 +202,7 @@ impl Mempool {
             .flat_map(|p| p.range(..nonce).map(|(_, hash)| hash))
             .filter_map(|hash| self.txs.get(hash).map(|p| &p.tx))
             .collect();
-        check_funds(tx, &earlier, state)
+        check_funds(tx, &earlier, state, now_ms)
     }
 
     /// Up to `max` transactions that could go in the next block as it stands: each the next
@@ -254,14 +259,16 @@ impl Mempool {
     }
 }
 
-/// Whether the ledger would accept `tx` after its sender's `pending` transactions (in nonce
-/// order), each applied to a scratch view of `state` as if its nonce came next.
+/// Whether the ledger would accept `tx` in a block built at `now_ms` after its sender's
+/// `pending` transactions (in nonce order), each applied to a scratch view of `state` as if
+/// its nonce came next.
 fn check_funds(
     tx: &SignedTransaction,
     pending: &[&SignedTransaction],
     state: &ChainState,
+    now_ms: u64,
 ) -> Result<(), AdmitError> {
-    let mut scratch = Scratch::new(state);
+    let mut scratch = Scratch::new(state, state.next_block_time(now_ms));
     for earlier in pending {
         // One that would fail changes nothing: it spends nothing.
         let _ = scratch.apply_as_next(earlier);
@@ -313,7 +320,7 @@ mod tests {
         let mut state =
             ChainState::from_genesis(&genesis(&owner, &[(key(9).host_id(), 1)], 0)).unwrap();
         let chain = state.chain_id();
-        apply(&mut state, &mint(chain, &owner, 1, &holder, 100)).unwrap();
+        apply(&mut state, 1, &mint(chain, &owner, 1, &holder, 100)).unwrap();
         (state, owner, holder)
     }
 
@@ -500,7 +507,7 @@ mod tests {
         let (mut state, owner, holder) = funded();
         let chain = state.chain_id();
         let second = key(5);
-        apply(&mut state, &mint(chain, &owner, 2, &second, 100)).unwrap();
+        apply(&mut state, 1, &mint(chain, &owner, 2, &second, 100)).unwrap();
         let places = 2 * SENDER_TXS_MAX;
         let mut pool = Mempool::default();
         for i in 0..4 * places as u64 {

@@ -13,7 +13,7 @@ fn chain() -> (SecretKey, ChainState) {
     let genesis = genesis(&owner, &[(key(2).host_id(), 1)], 0);
     let mut state = ChainState::from_genesis(&genesis).unwrap();
     let mint = mint(state.chain_id(), &owner, 1, &owner, 1_000_000);
-    apply(&mut state, &mint).unwrap();
+    apply(&mut state, 1, &mint).unwrap();
     (owner, state)
 }
 
@@ -23,7 +23,7 @@ fn apply_transfer(c: &mut Criterion) {
     c.bench_function("apply one transfer", |b| {
         b.iter_batched_ref(
             || state.clone(),
-            |state| apply(state, &transfer).unwrap(),
+            |state| apply(state, 1, &transfer).unwrap(),
             BatchSize::SmallInput,
         )
     });
@@ -73,7 +73,7 @@ fn block_on_a_large_chain(c: &mut Criterion) {
         nonce += 1;
         if txs.len() == 1_000 {
             for tx in txs.drain(..) {
-                apply(&mut state, &tx).unwrap();
+                apply(&mut state, 1, &tx).unwrap();
             }
         }
     }

@@ -1,13 +1,14 @@
-//! Applying transactions: stateless checks, then `apply` against a state. A rejected
-//! transaction changes nothing; every sum is checked, so an overflow is a rejection.
-
-use std::sync::Arc;
+//! Applying transactions: stateless checks, then `apply` against a state in a block's
+//! context. What every transaction shares — chain, size, signature, nonce, receipt — is
+//! here; what each kind does is its module's (see `modules`). A rejected transaction
+//! changes nothing; every sum is checked, so an overflow is a rejection.
 
 use myriad_types::{
-    encode, Account, Address, Amount, ChainId, Hash, SignatureError, SignedTransaction, TxKind,
-    ValidatorSet, ValidatorSetError,
+    encode, Address, Amount, ChainId, ChannelId, EscrowId, Hash, ObjectKey, SignatureError,
+    SignedTransaction, ValidatorSetError, ALLOWLIST_DELAY_MS_MAX,
 };
 
+use crate::modules::{self, BlockContext, Sending};
 use crate::state::{ChainState, StateView};
 
 /// The largest encoded signed transaction, in bytes.
@@ -43,6 +44,48 @@ pub enum TxError {
     Overflow(&'static str),
     #[error("new validator set: {0}")]
     InvalidValidators(ValidatorSetError),
+    #[error("expiry {expires_at_ms} ms is outside the chain's lock bounds for this block: {earliest} to {latest} ms")]
+    LockExpiry {
+        expires_at_ms: u64,
+        earliest: u64,
+        latest: u64,
+    },
+    #[error("{0} already exists")]
+    ObjectExists(ObjectKey),
+    #[error("there is no {0} on this chain")]
+    NoSuchObject(ObjectKey),
+    #[error("escrow {escrow} is already {how}")]
+    EscrowClosed { escrow: EscrowId, how: &'static str },
+    #[error("expired at {expires_at_ms} ms; the block's time is {time_ms} ms")]
+    Expired { expires_at_ms: u64, time_ms: u64 },
+    #[error("does not expire until {expires_at_ms} ms; the block's time is {time_ms} ms")]
+    NotExpired { expires_at_ms: u64, time_ms: u64 },
+    #[error("the secret's SHA-256 is not the escrow's hash lock {hash_lock}")]
+    WrongSecret { hash_lock: Hash },
+    #[error("channel {channel} is already {how}")]
+    ChannelClosed {
+        channel: ChannelId,
+        how: &'static str,
+    },
+    #[error("only {party} may {action} this channel")]
+    NotChannelParty {
+        party: Address,
+        action: &'static str,
+    },
+    #[error("the voucher is for channel {channel} (or another chain), not this one")]
+    VoucherForAnotherChannel { channel: ChannelId },
+    #[error("the voucher pays {cumulative}, more than the channel's {amount}")]
+    VoucherOverAmount { cumulative: Amount, amount: Amount },
+    #[error("voucher signature: {0}")]
+    VoucherSignature(SignatureError),
+    #[error("the sender's allowlist does not let it pay {to}")]
+    NotAllowlisted { to: Address },
+    #[error("allowlist delay {delay_ms} ms is over the limit of {ALLOWLIST_DELAY_MS_MAX} ms")]
+    AllowlistDelay { delay_ms: u64 },
+    #[error("the allowlist names an address twice")]
+    AllowlistDuplicate,
+    #[error("the sender has no allowlist to clear")]
+    NoAllowlist,
 }
 
 /// What an accepted transaction did.
@@ -55,6 +98,8 @@ pub struct Receipt {
     /// entries it wrote, and one it names without writing (a chain's new owner). A store
     /// indexes each account's history from these.
     pub accounts: Vec<Address>,
+    /// Every object the transaction created or changed.
+    pub objects: Vec<ObjectKey>,
 }
 
 /// Checks that need no state: chain id, size, signature and the transaction's own shape.
@@ -70,7 +115,7 @@ pub fn check_form(chain_id: &ChainId, signed: &SignedTransaction) -> Result<(), 
     if size > TX_BYTES_MAX {
         return Err(TxError::TooLarge { size });
     }
-    check_shape(&signed.tx.kind)
+    modules::check_shape(&signed.tx.kind)
 }
 
 fn check_chain(chain_id: &ChainId, signed: &SignedTransaction) -> Result<(), TxError> {
@@ -83,45 +128,28 @@ fn check_chain(chain_id: &ChainId, signed: &SignedTransaction) -> Result<(), TxE
     Ok(())
 }
 
-fn check_shape(kind: &TxKind) -> Result<(), TxError> {
-    match kind {
-        TxKind::Mint { amount, .. } | TxKind::Transfer { amount, .. } | TxKind::Burn { amount }
-            if *amount == 0 =>
-        {
-            Err(TxError::ZeroAmount)
-        }
-        TxKind::SetValidators { validators } => ValidatorSet::new(validators.to_vec())
-            .map(drop)
-            .map_err(TxError::InvalidValidators),
-        _ => Ok(()),
-    }
-}
-
 /// Applies one transaction whose signature has already been checked (see
-/// [`check_stateless`]). On rejection the state is left exactly as it was.
-pub fn apply(state: &mut ChainState, signed: &SignedTransaction) -> Result<Receipt, TxError> {
-    let other = apply_to(state, signed)?;
-    let sender = signed.tx.sender;
-    let mut accounts = vec![sender];
-    accounts.extend(other.filter(|account| *account != sender));
-    Ok(Receipt {
-        tx_hash: signed.hash(),
-        sender,
-        nonce: signed.tx.nonce,
-        accounts,
-    })
+/// [`check_stateless`]) as part of the next block, of time `time_ms`. On rejection the
+/// state is left exactly as it was.
+pub fn apply(
+    state: &mut ChainState,
+    time_ms: u64,
+    signed: &SignedTransaction,
+) -> Result<Receipt, TxError> {
+    let context = BlockContext::next(state.meta(), time_ms);
+    apply_to(&context, state, signed)
 }
 
 /// [`apply`] to any view of a chain's state: the one set of transaction rules, for the state
-/// itself and for a [`Scratch`](crate::Scratch) over it. Returns the account the
-/// transaction concerns besides its sender, if any.
+/// itself and for a [`Scratch`](crate::Scratch) over it.
 pub(crate) fn apply_to(
+    context: &BlockContext,
     state: &mut impl StateView,
     signed: &SignedTransaction,
-) -> Result<Option<Address>, TxError> {
+) -> Result<Receipt, TxError> {
     let tx = &signed.tx;
     check_chain(&state.meta().chain_id, signed)?;
-    check_shape(&tx.kind)?;
+    modules::check_shape(&tx.kind)?;
     let sender = state.account(&tx.sender);
     let expected = sender
         .nonce
@@ -133,144 +161,28 @@ pub(crate) fn apply_to(
             got: tx.nonce,
         });
     }
-    let sender_after = Account {
-        nonce: expected,
-        ..sender
-    };
-    // Every check happens before the first write below.
-    match &tx.kind {
-        TxKind::Mint { to, amount } => {
-            mint(state, tx.sender, sender_after, *to, *amount)?;
-            Ok(Some(*to))
-        }
-        TxKind::Transfer { to, amount, .. } => {
-            let balance = debit(sender_after.balance, *amount)?;
-            let sender_after = Account {
-                balance,
-                ..sender_after
-            };
-            credit(state, tx.sender, sender_after, *to, *amount)?;
-            Ok(Some(*to))
-        }
-        TxKind::Burn { amount } => {
-            let balance = debit(sender_after.balance, *amount)?;
-            let meta = state.meta();
-            let supply = meta
-                .supply
-                .checked_sub(*amount)
-                .ok_or(TxError::Overflow("supply"))?;
-            let burned = meta
-                .burned
-                .checked_add(*amount)
-                .ok_or(TxError::Overflow("burned total"))?;
-            state.set_account(
-                tx.sender,
-                Account {
-                    balance,
-                    ..sender_after
-                },
-            );
-            let meta = state.meta_mut();
-            meta.supply = supply;
-            meta.burned = burned;
-            Ok(None)
-        }
-        TxKind::SetValidators { validators } => {
-            require_owner(state, &tx.sender, "set validators")?;
-            let set = ValidatorSet::new(validators.to_vec()).map_err(TxError::InvalidValidators)?;
-            state.set_account(tx.sender, sender_after);
-            state.meta_mut().next_validators = Some(Arc::new(set));
-            Ok(None)
-        }
-        TxKind::TransferOwnership { new_owner } => {
-            require_owner(state, &tx.sender, "transfer ownership")?;
-            state.set_account(tx.sender, sender_after);
-            state.meta_mut().owner = *new_owner;
-            Ok(Some(*new_owner))
-        }
-    }
-}
-
-fn require_owner(
-    state: &impl StateView,
-    sender: &Address,
-    action: &'static str,
-) -> Result<(), TxError> {
-    let owner = state.meta().owner;
-    if *sender != owner {
-        return Err(TxError::NotOwner { owner, action });
-    }
-    Ok(())
-}
-
-fn debit(balance: Amount, amount: Amount) -> Result<Amount, TxError> {
-    balance
-        .checked_sub(amount)
-        .ok_or(TxError::InsufficientBalance {
-            have: balance,
-            need: amount,
-        })
-}
-
-/// Writes the sender's new entry and adds `amount` to `to` (who may be the sender).
-fn credit(
-    state: &mut impl StateView,
-    sender: Address,
-    sender_after: Account,
-    to: Address,
-    amount: Amount,
-) -> Result<(), TxError> {
-    let receiver = if to == sender {
-        sender_after
-    } else {
-        state.account(&to)
-    };
-    let balance = receiver
-        .balance
-        .checked_add(amount)
-        .ok_or(TxError::Overflow("balance"))?;
-    state.set_account(sender, sender_after);
-    state.set_account(
-        to,
-        Account {
-            balance,
-            ..receiver
+    let sending = Sending {
+        sender: tx.sender,
+        nonce: tx.nonce,
+        sender_after: myriad_types::Account {
+            nonce: expected,
+            ..sender
         },
-    );
-    Ok(())
-}
-
-fn mint(
-    state: &mut impl StateView,
-    sender: Address,
-    sender_after: Account,
-    to: Address,
-    amount: Amount,
-) -> Result<(), TxError> {
-    require_owner(state, &sender, "mint")?;
-    let meta = state.meta();
-    let supply = meta
-        .supply
-        .checked_add(amount)
-        .ok_or(TxError::Overflow("supply"))?;
-    if let Some(max) = meta.max_supply {
-        if supply > max {
-            return Err(TxError::SupplyCapExceeded {
-                max,
-                supply: meta.supply,
-                amount,
-            });
+    };
+    let touched = modules::apply(context, state, sending, &tx.kind)?;
+    let mut accounts = vec![tx.sender];
+    for account in touched.accounts {
+        if !accounts.contains(&account) {
+            accounts.push(account);
         }
     }
-    let minted = meta
-        .minted
-        .checked_add(amount)
-        .ok_or(TxError::Overflow("minted total"))?;
-    credit(state, sender, sender_after, to, amount)?;
-    let meta = state.meta_mut();
-    meta.supply = supply;
-    meta.minted = minted;
-    Ok(())
+    Ok(Receipt {
+        tx_hash: signed.hash(),
+        sender: tx.sender,
+        nonce: tx.nonce,
+        accounts,
+        objects: touched.objects,
+    })
 }
 
 /// Executes the next block, of time `time_ms`, and its transactions in order: each is
@@ -282,8 +194,12 @@ pub fn execute_block(
     time_ms: u64,
     txs: &[SignedTransaction],
 ) -> (ChainState, Vec<Result<Receipt, TxError>>, Hash) {
-    let receipts = txs.iter().map(|tx| apply(&mut state, tx)).collect();
-    let height = state.next_height();
+    let context = BlockContext::next(state.meta(), time_ms);
+    let receipts = txs
+        .iter()
+        .map(|tx| apply_to(&context, &mut state, tx))
+        .collect();
+    let height = context.height;
     let meta = state.meta_mut();
     meta.height = height;
     meta.time_ms = time_ms;

@@ -71,9 +71,10 @@ pub fn build_block(
     let mut candidates: Vec<&SignedTransaction> = candidates.iter().collect();
     candidates.sort_by_key(|tx| (tx.tx.nonce, tx.hash()));
     let txs_max = txs_max.min(BLOCK_TXS_MAX);
-    // Choosing on a scratch copies only the accounts the candidates touch; the chosen ones
+    let timestamp_ms = state.next_block_time(template.timestamp_ms);
+    // Choosing on a scratch copies only the entries the candidates touch; the chosen ones
     // are then executed once on the state that the block leaves.
-    let mut scratch = Scratch::new(state);
+    let mut scratch = Scratch::new(state, timestamp_ms);
     let mut chosen: Vec<SignedTransaction> = Vec::new();
     let mut bytes = 0;
     for _ in 0..BUILD_PASSES {
@@ -95,9 +96,6 @@ pub fn build_block(
     }
     let validators_hash = state.meta().validators.hash();
     let height = state.next_height();
-    let timestamp_ms = template
-        .timestamp_ms
-        .max(state.meta().time_ms.saturating_add(1));
     let (after, receipts, state_root) = execute_block(state.clone(), timestamp_ms, &chosen);
     // Each was applied in the same order on the scratch, by the same rules.
     let receipts = receipts.into_iter().collect::<Result<Vec<_>, _>>().ok()?;

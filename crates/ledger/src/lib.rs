@@ -1,9 +1,11 @@
 //! Myriad's ledger: the pure, deterministic state machine of one chain — apply transactions,
-//! build and check blocks, and keep an authenticated state root with proofs for accounts.
+//! build and check blocks, and keep an authenticated state root with proofs for accounts
+//! and objects.
 #![forbid(unsafe_code)]
 
 mod apply;
 mod block;
+mod modules;
 mod scratch;
 mod state;
 pub mod tree;
@@ -14,5 +16,6 @@ pub use apply::{
 pub use block::{
     build_block, check_block, BlockError, BlockOutcome, BlockTemplate, BLOCK_TX_BYTES_MAX,
 };
+pub use modules::BlockContext;
 pub use scratch::Scratch;
-pub use state::{verify_account, AccountProof, ChainMeta, ChainState, InvariantError};
+pub use state::{verify_account, verify_object, ChainMeta, ChainState, InvariantError, StateProof};

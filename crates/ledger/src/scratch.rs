@@ -4,29 +4,37 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use myriad_types::{Account, Address, SignedTransaction};
+use myriad_types::{Account, Address, Object, ObjectKey, SignedTransaction};
 
 use crate::apply::{apply_to, TxError};
+use crate::modules::BlockContext;
 use crate::state::{ChainMeta, ChainState, StateView};
 
-/// Transactions applied on top of a chain's state, which stays as it is: reads fall through
-/// to the state, writes stay here. It holds only what the transactions applied to it wrote
-/// (their senders' and recipients' entries, and the chain's metadata once changed), so
-/// checking a few transactions costs a few entries whatever the size of the chain.
+/// Transactions applied on top of a chain's state, which stays as it is, as if in its next
+/// block: reads fall through to the state, writes stay here. It holds only what the
+/// transactions applied to it wrote (their accounts' entries and objects, and the chain's
+/// metadata once changed), so checking a few transactions costs a few entries whatever the
+/// size of the chain.
 #[derive(Debug)]
 pub struct Scratch<'a> {
     base: &'a ChainState,
+    context: BlockContext,
     meta: Cow<'a, ChainMeta>,
     /// The entries written here, the default one included: each hides the state's.
     accounts: BTreeMap<Address, Account>,
+    /// The objects written here, removals included: each hides the state's.
+    objects: BTreeMap<ObjectKey, Option<Object>>,
 }
 
 impl<'a> Scratch<'a> {
-    pub fn new(base: &'a ChainState) -> Scratch<'a> {
+    /// A scratch over `base` for its next block, of time `time_ms`.
+    pub fn new(base: &'a ChainState, time_ms: u64) -> Scratch<'a> {
         Scratch {
             base,
+            context: BlockContext::next(base.meta(), time_ms),
             meta: Cow::Borrowed(base.meta()),
             accounts: BTreeMap::new(),
+            objects: BTreeMap::new(),
         }
     }
 
@@ -38,10 +46,19 @@ impl<'a> Scratch<'a> {
         }
     }
 
+    /// An object, with what was applied here.
+    pub fn object(&self, key: &ObjectKey) -> Option<Object> {
+        match self.objects.get(key) {
+            Some(object) => object.clone(),
+            None => self.base.object(key).cloned(),
+        }
+    }
+
     /// Applies a transaction here exactly as [`apply`](crate::apply) would to the state; a
     /// rejected one changes nothing.
     pub fn apply(&mut self, signed: &SignedTransaction) -> Result<(), TxError> {
-        apply_to(self, signed).map(drop)
+        let context = self.context;
+        apply_to(&context, self, signed).map(drop)
     }
 
     /// [`Scratch::apply`] as if the transaction's nonce were its sender's next: the
@@ -64,7 +81,7 @@ impl<'a> Scratch<'a> {
                 ..before
             },
         );
-        let applied = apply_to(self, signed).map(drop);
+        let applied = self.apply(signed);
         if applied.is_err() {
             self.accounts.insert(sender, before);
         }
@@ -88,6 +105,14 @@ impl StateView for Scratch<'_> {
     fn set_account(&mut self, address: Address, account: Account) {
         self.accounts.insert(address, account);
     }
+
+    fn object(&self, key: &ObjectKey) -> Option<Object> {
+        Scratch::object(self, key)
+    }
+
+    fn set_object(&mut self, key: ObjectKey, object: Option<Object>) {
+        self.objects.insert(key, object);
+    }
 }
 
 #[cfg(test)]
@@ -104,10 +129,10 @@ mod tests {
         let mut state =
             ChainState::from_genesis(&genesis(&owner, &[(key(9).host_id(), 1)], 0)).unwrap();
         let chain = state.chain_id();
-        apply(&mut state, &mint(chain, &owner, 1, &alice, 100)).unwrap();
+        apply(&mut state, 1, &mint(chain, &owner, 1, &alice, 100)).unwrap();
         let root = state.state_root();
 
-        let mut scratch = Scratch::new(&state);
+        let mut scratch = Scratch::new(&state, 1);
         // Nonce 3 while the account's next is 1: nonces 1 and 2 are taken to spend nothing.
         scratch
             .apply_as_next(&transfer(chain, &alice, 3, &bob, 60))

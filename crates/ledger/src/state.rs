@@ -1,5 +1,5 @@
-//! One chain's state: its parameters, supply, owner, validators and accounts, with a root
-//! hash that commits to all of it.
+//! One chain's state: its parameters, supply, owner, validators, accounts and objects
+//! (escrows, channels, allowlists), with a root hash that commits to all of it.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -7,10 +7,10 @@ use std::sync::Arc;
 use borsh::{BorshDeserialize, BorshSerialize};
 use myriad_types::{
     Account, Address, Amount, ChainId, ChainParams, Genesis, GenesisError, Hash, Height, HostId,
-    SignedGenesis, Symbol, ValidatorSet,
+    Object, ObjectKey, SignedGenesis, Symbol, ValidatorSet,
 };
 
-use crate::tree::{account_key, account_value, AccountTree, TreeProof};
+use crate::tree::{AccountTree, ObjectTree, TreeEntry, TreeProof};
 
 /// Everything about a chain but its accounts.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -53,31 +53,39 @@ pub enum InvariantError {
     },
     #[error("supply {supply} is over the chain's maximum {max}")]
     OverMax { supply: Amount, max: Amount },
-    #[error("balances add up to {balances:?} (None: past u128), not the supply {supply}")]
-    Balances {
-        balances: Option<Amount>,
+    #[error("balances and what objects lock add up to {held:?} (None: past u128), not the supply {supply}")]
+    Holdings {
+        held: Option<Amount>,
         supply: Amount,
     },
+    #[error("object {stored:?} is stored under the key of {key:?}")]
+    MisplacedObject { key: ObjectKey, stored: ObjectKey },
 }
 
 /// A chain's full state. Accounts holding nothing and having sent nothing are absent.
-/// A copy shares the accounts with its original (see [`AccountTree`]): building or checking
-/// a block on a copy costs what the block touches, not the size of the chain.
+/// A copy shares the accounts and objects with its original (see [`Tree`](crate::tree::Tree)):
+/// building or checking a block on a copy costs what the block touches, not the size of the
+/// chain.
 #[derive(Debug, Clone)]
 pub struct ChainState {
     meta: ChainMeta,
     accounts: AccountTree,
+    objects: ObjectTree,
     changed: BTreeSet<Address>,
+    changed_objects: BTreeSet<ObjectKey>,
 }
 
-/// What applying a transaction reads and writes of a chain: its metadata and its accounts.
-/// The chain's state is one view; a [`Scratch`](crate::Scratch) over it is another.
+/// What applying a transaction reads and writes of a chain: its metadata, accounts and
+/// objects. The chain's state is one view; a [`Scratch`](crate::Scratch) over it is another.
 pub(crate) trait StateView {
     fn meta(&self) -> &ChainMeta;
     fn meta_mut(&mut self) -> &mut ChainMeta;
     /// An account's entry; the default one for an account that is absent.
     fn account(&self, address: &Address) -> Account;
     fn set_account(&mut self, address: Address, account: Account);
+    fn object(&self, key: &ObjectKey) -> Option<Object>;
+    /// Stores `object` under `key`, or removes what is there (`None`).
+    fn set_object(&mut self, key: ObjectKey, object: Option<Object>);
 }
 
 impl StateView for ChainState {
@@ -96,17 +104,33 @@ impl StateView for ChainState {
     fn set_account(&mut self, address: Address, account: Account) {
         ChainState::set_account(self, address, account);
     }
+
+    fn object(&self, key: &ObjectKey) -> Option<Object> {
+        ChainState::object(self, key).cloned()
+    }
+
+    fn set_object(&mut self, key: ObjectKey, object: Option<Object>) {
+        ChainState::set_object(self, key, object);
+    }
 }
 
-/// Proof that an account holds a given entry under a state root.
+/// Proof that an account or an object holds a given entry under a state root: its path in
+/// its tree, and the hashes of the rest of the state.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
-pub struct AccountProof {
+pub struct StateProof {
     pub meta_hash: Hash,
+    /// The root of the other tree: the objects' for an account, the accounts' for an object.
+    pub other_root: Hash,
     pub path: TreeProof,
 }
 
-fn state_root(accounts_root: &Hash, meta_hash: &Hash) -> Hash {
-    Hash::of_parts(&[b"myriad/state/1", &accounts_root.0, &meta_hash.0])
+fn state_root(accounts_root: &Hash, objects_root: &Hash, meta_hash: &Hash) -> Hash {
+    Hash::of_parts(&[
+        b"myriad/state/2",
+        &accounts_root.0,
+        &objects_root.0,
+        &meta_hash.0,
+    ])
 }
 
 /// Whether `proof` shows that `address` holds `account` in the state with root `root`.
@@ -115,13 +139,35 @@ pub fn verify_account(
     root: &Hash,
     address: &Address,
     account: &Account,
-    proof: &AccountProof,
+    proof: &StateProof,
 ) -> bool {
-    let value = (*account != Account::default()).then(|| account_value(account));
+    let value = (*account != Account::default()).then(|| account.tree_value());
     proof
         .path
-        .root_for(&account_key(address), value.as_ref())
-        .is_some_and(|accounts_root| state_root(&accounts_root, &proof.meta_hash) == *root)
+        .root_for(&Account::tree_key(address), value.as_ref())
+        .is_some_and(|accounts_root| {
+            state_root(&accounts_root, &proof.other_root, &proof.meta_hash) == *root
+        })
+}
+
+/// Whether `proof` shows that `key` holds `object` (`None`: nothing) in the state with
+/// root `root`.
+pub fn verify_object(
+    root: &Hash,
+    key: &ObjectKey,
+    object: Option<&Object>,
+    proof: &StateProof,
+) -> bool {
+    if object.is_some_and(|object| object.key() != *key) {
+        return false;
+    }
+    let value = object.map(Object::tree_value);
+    proof
+        .path
+        .root_for(&Object::tree_key(key), value.as_ref())
+        .is_some_and(|objects_root| {
+            state_root(&proof.other_root, &objects_root, &proof.meta_hash) == *root
+        })
 }
 
 impl ChainState {
@@ -152,23 +198,29 @@ impl ChainState {
             time_ms: genesis.created_at_ms,
             params: genesis.params,
         };
-        ChainState::from_parts(meta, [])
+        ChainState::from_parts(meta, [], [])
     }
 
     /// Rebuilds a state from its stored parts.
     pub fn from_parts(
         meta: ChainMeta,
         accounts: impl IntoIterator<Item = (Address, Account)>,
+        objects: impl IntoIterator<Item = Object>,
     ) -> ChainState {
         let mut state = ChainState {
             meta,
             accounts: AccountTree::default(),
+            objects: ObjectTree::default(),
             changed: BTreeSet::new(),
+            changed_objects: BTreeSet::new(),
         };
         for (address, account) in accounts {
             state.set_account(address, account);
         }
-        state.changed.clear();
+        for object in objects {
+            state.set_object(object.key(), Some(object));
+        }
+        state.clear_changed();
         state
     }
 
@@ -201,6 +253,12 @@ impl ChainState {
         let height = self.meta.height;
         // A chain of 2^64 blocks is out of reach; saturate rather than panic.
         height.next().unwrap_or(height)
+    }
+
+    /// The time of the next block built by a proposer whose clock says `clock_ms`: the clock,
+    /// or one millisecond after the last block if the clock is not past it.
+    pub fn next_block_time(&self, clock_ms: u64) -> u64 {
+        clock_ms.max(self.meta.time_ms.saturating_add(1))
     }
 
     /// The hosts that validate the chain now or from its next height, in id order.
@@ -236,15 +294,47 @@ impl ChainState {
         self.changed.insert(address);
     }
 
-    /// The root that commits to every account and to the chain's metadata.
-    pub fn state_root(&self) -> Hash {
-        state_root(&self.accounts.root(), &self.meta.hash())
+    pub fn object(&self, key: &ObjectKey) -> Option<&Object> {
+        self.objects.get(key)
     }
 
-    pub fn prove(&self, address: &Address) -> AccountProof {
-        AccountProof {
+    /// Every object, escrows, channels and allowlists, open or closed.
+    pub fn objects(&self) -> impl Iterator<Item = &Object> {
+        self.objects.iter().map(|(_, object)| object)
+    }
+
+    pub(crate) fn set_object(&mut self, key: ObjectKey, object: Option<Object>) {
+        match object {
+            Some(object) => self.objects.insert(key, object),
+            None => self.objects.remove(&key),
+        }
+        self.changed_objects.insert(key);
+    }
+
+    /// The root that commits to every account, every object and the chain's metadata.
+    pub fn state_root(&self) -> Hash {
+        state_root(
+            &self.accounts.root(),
+            &self.objects.root(),
+            &self.meta.hash(),
+        )
+    }
+
+    /// The proof of an account's entry (or of its absence).
+    pub fn prove(&self, address: &Address) -> StateProof {
+        StateProof {
             meta_hash: self.meta.hash(),
-            path: self.accounts.prove(&account_key(address)),
+            other_root: self.objects.root(),
+            path: self.accounts.prove(&Account::tree_key(address)),
+        }
+    }
+
+    /// The proof of an object (or of its absence).
+    pub fn prove_object(&self, key: &ObjectKey) -> StateProof {
+        StateProof {
+            meta_hash: self.meta.hash(),
+            other_root: self.accounts.root(),
+            path: self.objects.prove(&Object::tree_key(key)),
         }
     }
 
@@ -256,14 +346,25 @@ impl ChainState {
             .map(|address| (*address, self.account(address)))
     }
 
+    /// Objects written since the last [`ChainState::clear_changed`], with what they hold now
+    /// (`None`: removed).
+    pub fn changed_objects(&self) -> impl Iterator<Item = (ObjectKey, Option<&Object>)> + '_ {
+        self.changed_objects
+            .iter()
+            .map(|key| (*key, self.object(key)))
+    }
+
+    /// Marks every change as persisted.
     pub fn clear_changed(&mut self) {
         self.changed.clear();
+        self.changed_objects.clear();
     }
 
     /// Checks the rules every state keeps, whatever the transactions: supply = minted −
-    /// burned ≤ the maximum, and the balances add up to the supply. It reads every account:
-    /// the ledger's model test and the simulator call it at each block, debug builds at
-    /// each executed block.
+    /// burned ≤ the maximum = the balances plus what open escrows and channels lock, and
+    /// each object lies under its own key, so none is counted twice. It reads the whole
+    /// state: the ledger's model test and the simulator call it at each block, debug builds
+    /// at each executed block.
     pub fn check_invariants(&self) -> Result<(), InvariantError> {
         let ChainMeta {
             supply,
@@ -282,11 +383,21 @@ impl ChainState {
         if let Some(max) = max_supply.filter(|max| supply > *max) {
             return Err(InvariantError::OverMax { supply, max });
         }
-        let balances = self
-            .accounts()
-            .try_fold(0u128, |sum, (_, account)| sum.checked_add(account.balance));
-        if balances != Some(supply) {
-            return Err(InvariantError::Balances { balances, supply });
+        for (key, object) in self.objects.iter() {
+            if object.key() != *key {
+                return Err(InvariantError::MisplacedObject {
+                    key: *key,
+                    stored: object.key(),
+                });
+            }
+        }
+        let balances = self.accounts().map(|(_, account)| account.balance);
+        let locked = self.objects().map(Object::locked);
+        let held = balances
+            .chain(locked)
+            .try_fold(0u128, |sum, amount| sum.checked_add(amount));
+        if held != Some(supply) {
+            return Err(InvariantError::Holdings { held, supply });
         }
         Ok(())
     }

@@ -1,60 +1,106 @@
-//! A compact sparse Merkle tree over accounts: a binary trie on `blake3(address)` where a
-//! subtree holding a single account collapses into its leaf. Its shape depends only on the
-//! set of keys, so equal account sets give equal roots whatever order they were written in.
-//! The tree holds the accounts themselves: it is the chain's map of accounts.
+//! A compact sparse Merkle tree: a binary trie on each entry's key hash where a subtree
+//! holding a single entry collapses into its leaf. Its shape depends only on the set of
+//! keys, so equal sets give equal roots whatever order they were written in. The tree holds
+//! the entries themselves: a chain's state keeps its accounts in one and its objects
+//! (escrows, channels, allowlists) in another.
 //!
-//! Hashes: empty = zero; leaf = blake3(0x00 ‖ key ‖ blake3(account)); branch =
-//! blake3(0x01 ‖ left ‖ right). An update rehashes one path: O(log n) for n accounts.
+//! Hashes: empty = zero; leaf = blake3(0x00 ‖ key ‖ value); branch =
+//! blake3(0x01 ‖ left ‖ right), where an account's key is blake3(address) and its value
+//! blake3(account), an object's key blake3("myriad/object/1" ‖ object key) and its value
+//! blake3(object). An update rehashes one path: O(log n) for n entries.
 //!
 //! Nodes are shared between copies of a tree: a copy costs one reference count, and an
 //! update to a copy copies only the nodes on its path that another copy still holds, so a
-//! block is built and checked on a copy of its chain's state at the cost of the accounts it
+//! block is built and checked on a copy of its chain's state at the cost of the entries it
 //! touches.
 
 use std::sync::Arc;
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use myriad_types::{encode, Account, Address, BoundedVec, Hash};
+use myriad_types::{encode, Account, Address, BoundedVec, Hash, Object, ObjectKey};
 
 /// The deepest a path can go: one level per bit of a key.
 pub const TREE_DEPTH_MAX: usize = 256;
 
-#[derive(Debug, Clone, Default)]
-enum Node {
+/// What a tree holds: entries found by an id, hashed into the tree's key and value.
+pub trait TreeEntry: std::fmt::Debug {
+    type Id: std::fmt::Debug;
+    /// Where the entry of `id` lies in the tree.
+    fn tree_key(id: &Self::Id) -> Hash;
+    /// What the tree commits to for the entry.
+    fn tree_value(&self) -> Hash;
+}
+
+impl TreeEntry for Account {
+    type Id = Address;
+    fn tree_key(address: &Address) -> Hash {
+        Hash::digest(address.as_bytes())
+    }
+    fn tree_value(&self) -> Hash {
+        Hash::digest(&encode(self))
+    }
+}
+
+impl TreeEntry for Object {
+    type Id = ObjectKey;
+    fn tree_key(key: &ObjectKey) -> Hash {
+        key.tree_key()
+    }
+    fn tree_value(&self) -> Hash {
+        Hash::digest(&encode(self))
+    }
+}
+
+#[derive(Debug, Default)]
+enum Node<E: TreeEntry> {
     #[default]
     Empty,
-    Leaf(Arc<Leaf>),
+    Leaf(Arc<Leaf<E>>),
     Branch {
-        children: Arc<[Node; 2]>,
+        children: Arc<[Node<E>; 2]>,
         hash: Hash,
     },
 }
 
-/// One account in the tree, with its key, its value and its leaf's hash.
-#[derive(Debug)]
-struct Leaf {
-    key: Hash,
-    value: Hash,
-    hash: Hash,
-    address: Address,
-    account: Account,
-}
-
-impl Leaf {
-    fn new(address: Address, account: Account) -> Leaf {
-        let key = account_key(&address);
-        let value = account_value(&account);
-        Leaf {
-            hash: leaf_hash(&key, &value),
-            key,
-            value,
-            address,
-            account,
+// Derived, this would ask `E: Clone`, which sharing does not need.
+impl<E: TreeEntry> Clone for Node<E> {
+    fn clone(&self) -> Self {
+        match self {
+            Node::Empty => Node::Empty,
+            Node::Leaf(leaf) => Node::Leaf(Arc::clone(leaf)),
+            Node::Branch { children, hash } => Node::Branch {
+                children: Arc::clone(children),
+                hash: *hash,
+            },
         }
     }
 }
 
-impl Node {
+/// One entry in the tree, with its key, its value and its leaf's hash.
+#[derive(Debug)]
+struct Leaf<E: TreeEntry> {
+    key: Hash,
+    value: Hash,
+    hash: Hash,
+    id: E::Id,
+    entry: E,
+}
+
+impl<E: TreeEntry> Leaf<E> {
+    fn new(id: E::Id, entry: E) -> Leaf<E> {
+        let key = E::tree_key(&id);
+        let value = entry.tree_value();
+        Leaf {
+            hash: leaf_hash(&key, &value),
+            key,
+            value,
+            id,
+            entry,
+        }
+    }
+}
+
+impl<E: TreeEntry> Node<E> {
     fn hash(&self) -> Hash {
         match self {
             Node::Empty => Hash::ZERO,
@@ -63,7 +109,7 @@ impl Node {
         }
     }
 
-    fn branch(children: Arc<[Node; 2]>) -> Node {
+    fn branch(children: Arc<[Node<E>; 2]>) -> Node<E> {
         let hash = branch_hash(&children[0].hash(), &children[1].hash());
         Node::Branch { children, hash }
     }
@@ -77,16 +123,6 @@ fn leaf_hash(key: &Hash, value: &Hash) -> Hash {
     Hash::of_parts(&[&[0], &key.0, &value.0])
 }
 
-/// The tree key of an account.
-pub fn account_key(address: &Address) -> Hash {
-    Hash::digest(address.as_bytes())
-}
-
-/// The tree value of an account.
-pub fn account_value(account: &Account) -> Hash {
-    Hash::digest(&encode(account))
-}
-
 /// Bit `depth` of `key`, most significant first: 0 goes left, 1 goes right.
 fn bit(key: &Hash, depth: usize) -> usize {
     usize::from((key.0[depth / 8] >> (7 - depth % 8)) & 1)
@@ -97,26 +133,49 @@ fn shares_prefix(a: &Hash, b: &Hash, depth: usize) -> bool {
     (0..depth).all(|i| bit(a, i) == bit(b, i))
 }
 
-/// The accounts of one chain, authenticated by one root hash.
-#[derive(Debug, Clone, Default)]
-pub struct AccountTree {
-    root: Node,
+/// Entries of one kind, authenticated by one root hash.
+#[derive(Debug)]
+pub struct Tree<E: TreeEntry> {
+    root: Node<E>,
 }
 
-impl AccountTree {
+impl<E: TreeEntry> Clone for Tree<E> {
+    fn clone(&self) -> Self {
+        Tree {
+            root: self.root.clone(),
+        }
+    }
+}
+
+impl<E: TreeEntry> Default for Tree<E> {
+    fn default() -> Self {
+        Tree { root: Node::Empty }
+    }
+}
+
+/// A chain's accounts.
+pub type AccountTree = Tree<Account>;
+/// A chain's objects.
+pub type ObjectTree = Tree<Object>;
+
+impl<E: TreeEntry> Tree<E> {
     pub fn root(&self) -> Hash {
         self.root.hash()
     }
 
-    /// The account stored for `address`, if any.
-    pub fn get(&self, address: &Address) -> Option<&Account> {
-        let key = account_key(address);
+    pub fn is_empty(&self) -> bool {
+        matches!(self.root, Node::Empty)
+    }
+
+    /// The entry stored for `id`, if any.
+    pub fn get(&self, id: &E::Id) -> Option<&E> {
+        let key = E::tree_key(id);
         let mut node = &self.root;
         let mut depth = 0;
         loop {
             match node {
                 Node::Empty => return None,
-                Node::Leaf(leaf) => return (leaf.key == key).then_some(&leaf.account),
+                Node::Leaf(leaf) => return (leaf.key == key).then_some(&leaf.entry),
                 Node::Branch { children, .. } => {
                     node = &children[bit(&key, depth)];
                     depth += 1;
@@ -125,25 +184,25 @@ impl AccountTree {
         }
     }
 
-    /// Stores `account` for `address`, replacing what was there.
-    pub fn insert(&mut self, address: Address, account: Account) {
+    /// Stores `entry` for `id`, replacing what was there.
+    pub fn insert(&mut self, id: E::Id, entry: E) {
         let root = std::mem::take(&mut self.root);
-        self.root = insert(root, 0, Arc::new(Leaf::new(address, account)));
+        self.root = insert(root, 0, Arc::new(Leaf::new(id, entry)));
     }
 
-    /// Removes the account of `address`; nothing happens if it is absent.
-    pub fn remove(&mut self, address: &Address) {
+    /// Removes the entry of `id`; nothing happens if it is absent.
+    pub fn remove(&mut self, id: &E::Id) {
         let root = std::mem::take(&mut self.root);
-        self.root = remove(root, 0, &account_key(address));
+        self.root = remove(root, 0, &E::tree_key(id));
     }
 
-    /// Every account, in the order of their keys.
-    pub fn iter(&self) -> impl Iterator<Item = (&Address, &Account)> {
+    /// Every entry, in the order of their keys.
+    pub fn iter(&self) -> impl Iterator<Item = (&E::Id, &E)> {
         let mut stack = vec![&self.root];
         std::iter::from_fn(move || loop {
             match stack.pop()? {
                 Node::Empty => {}
-                Node::Leaf(leaf) => return Some((&leaf.address, &leaf.account)),
+                Node::Leaf(leaf) => return Some((&leaf.id, &leaf.entry)),
                 Node::Branch { children, .. } => {
                     stack.push(&children[1]);
                     stack.push(&children[0]);
@@ -182,11 +241,11 @@ impl AccountTree {
 }
 
 /// Children to change: the node's own, or a copy when another tree still holds them.
-fn own(children: &mut Arc<[Node; 2]>) -> &mut [Node; 2] {
+fn own<E: TreeEntry>(children: &mut Arc<[Node<E>; 2]>) -> &mut [Node<E>; 2] {
     Arc::make_mut(children)
 }
 
-fn insert(node: Node, depth: usize, leaf: Arc<Leaf>) -> Node {
+fn insert<E: TreeEntry>(node: Node<E>, depth: usize, leaf: Arc<Leaf<E>>) -> Node<E> {
     match node {
         Node::Empty => Node::Leaf(leaf),
         Node::Leaf(found) if found.key == leaf.key => Node::Leaf(leaf),
@@ -201,7 +260,7 @@ fn insert(node: Node, depth: usize, leaf: Arc<Leaf>) -> Node {
 }
 
 /// A subtree at `depth` holding exactly two leaves of distinct keys.
-fn split(depth: usize, a: Arc<Leaf>, b: Arc<Leaf>) -> Node {
+fn split<E: TreeEntry>(depth: usize, a: Arc<Leaf<E>>, b: Arc<Leaf<E>>) -> Node<E> {
     let (side_a, side_b) = (bit(&a.key, depth), bit(&b.key, depth));
     let mut children = [Node::Empty, Node::Empty];
     if side_a == side_b {
@@ -215,7 +274,7 @@ fn split(depth: usize, a: Arc<Leaf>, b: Arc<Leaf>) -> Node {
     Node::branch(Arc::new(children))
 }
 
-fn remove(node: Node, depth: usize, key: &Hash) -> Node {
+fn remove<E: TreeEntry>(node: Node<E>, depth: usize, key: &Hash) -> Node<E> {
     match node {
         Node::Leaf(found) if found.key == *key => Node::Empty,
         Node::Empty | Node::Leaf(_) => node,
@@ -311,7 +370,7 @@ mod tests {
     }
 
     fn entry(n: u32) -> (Hash, Hash) {
-        (account_key(&address(n)), account_value(&account(n)))
+        (Account::tree_key(&address(n)), account(n).tree_value())
     }
 
     /// The root computed from scratch by definition, for comparison.
@@ -392,7 +451,7 @@ mod tests {
         assert_eq!(original.get(&address(1_000)), None);
         // The copy is what its own updates made of it.
         let mut entries: Vec<(Hash, Hash)> = (0..200).filter(|n| *n != 6).map(entry).collect();
-        entries[5] = (account_key(&address(5)), account_value(&account(500)));
+        entries[5] = (Account::tree_key(&address(5)), account(500).tree_value());
         entries.push(entry(1_000));
         assert_eq!(copy.root(), reference_root(&entries, 0));
         assert_eq!(copy.iter().count(), 200);

@@ -1,22 +1,42 @@
 //! State-machine test of the ledger against a simple model: random mints, transfers, burns,
-//! validator and ownership changes from several accounts, valid and invalid, in blocks.
+//! validator and ownership changes, escrows (locks, claims, refunds), payment channels
+//! (opens, top-ups, closes with vouchers, refunds) and allowlists from several accounts,
+//! valid and invalid, in blocks whose time advances.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
 
 use myriad_ledger::{
-    apply, check_stateless, execute_block, verify_account, ChainMeta, ChainState, InvariantError,
-    Scratch, TxError,
+    apply, check_stateless, execute_block, verify_account, verify_object, ChainMeta, ChainState,
+    InvariantError, Scratch, TxError,
 };
 use myriad_testing::{tx, unsigned_genesis};
 use myriad_types::{
-    Account, Address, Amount, BoundedVec, Genesis, Memo, SecretKey, SignedGenesis,
-    SignedTransaction, TxKind, Validator, ValidatorSet,
+    Account, Address, Allowlist, Amount, BoundedVec, ChainParams, Channel, ChannelId, ChannelState,
+    Escrow, EscrowId, EscrowState, Genesis, Memo, Object, ObjectKey, PendingAllowlist, Secret,
+    SecretKey, SignedGenesis, SignedTransaction, SignedVoucher, TxKind, Validator, ValidatorSet,
+    Voucher,
 };
 use proptest::prelude::*;
 
 const ACCOUNTS: usize = 5;
 const MAX_SUPPLY: Amount = 1_000_000;
+/// How far each block's time is after the last's.
+const BLOCK_MS: u64 = 10_000;
+/// The chain's lock bounds: an escrow or channel expires one to ten blocks after it opens.
+const LOCK_MIN_MS: u64 = BLOCK_MS;
+const LOCK_MAX_MS: u64 = 10 * BLOCK_MS;
+/// How many secrets the steps choose from.
+const SECRETS: u8 = 3;
+
+fn secret(i: u8) -> Secret {
+    Secret([i + 1; 32])
+}
+
+/// The time of block `height`.
+fn block_time(height: u64) -> u64 {
+    height * BLOCK_MS
+}
 
 /// The key of account `i`.
 fn key(i: usize) -> SecretKey {
@@ -35,6 +55,11 @@ fn genesis(max_supply: Option<Amount>) -> SignedGenesis {
     let validators: Vec<_> = (0..4).map(host).map(|v| (v.host, v.power)).collect();
     let genesis = Genesis {
         max_supply,
+        params: ChainParams {
+            lock_min_ms: LOCK_MIN_MS,
+            lock_max_ms: LOCK_MAX_MS,
+            ..ChainParams::default()
+        },
         ..unsigned_genesis(owner.address(), &validators, 0)
     };
     SignedGenesis::sign(genesis, &owner)
@@ -68,11 +93,66 @@ impl ValidatorChoice {
 
 #[derive(Debug, Clone)]
 enum Op {
-    Mint { to: usize, amount: Amount },
-    Transfer { to: usize, amount: Amount },
-    Burn { amount: Amount },
+    /// `by_owner`: sent by the chain's owner rather than the step's sender.
+    Mint {
+        to: usize,
+        amount: Amount,
+        by_owner: bool,
+    },
+    Transfer {
+        to: usize,
+        amount: Amount,
+    },
+    Burn {
+        amount: Amount,
+    },
     SetValidators(ValidatorChoice),
-    TransferOwnership { to: usize },
+    TransferOwnership {
+        to: usize,
+    },
+    /// `expires_in` is from the block's time, in ms; outside the lock bounds at times.
+    Lock {
+        to: usize,
+        amount: Amount,
+        secret: u8,
+        expires_in: u64,
+    },
+    /// The `escrow`th escrow made so far (modulo), or an unknown one if none was; with its
+    /// own secret (`None`) or one of the others.
+    Claim {
+        escrow: usize,
+        secret: Option<u8>,
+    },
+    Refund {
+        escrow: usize,
+    },
+    OpenChannel {
+        payee: usize,
+        amount: Amount,
+        expires_in: u64,
+    },
+    /// `by_party`: sent by the channel's payer (its payee for a close) rather than the
+    /// step's sender.
+    TopUpChannel {
+        channel: usize,
+        amount: Amount,
+        by_party: bool,
+    },
+    /// With a voucher for `cumulative` signed by `signer` (`None`: the payer).
+    CloseChannel {
+        channel: usize,
+        cumulative: Amount,
+        signer: Option<usize>,
+        by_party: bool,
+    },
+    RefundChannel {
+        channel: usize,
+        by_party: bool,
+    },
+    SetAllowlist {
+        addresses: Vec<usize>,
+        delay_ms: u64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -103,11 +183,53 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(ValidatorChoice::Duplicate),
     ];
     prop_oneof![
-        4 => (0..ACCOUNTS, amount()).prop_map(|(to, amount)| Op::Mint { to, amount }),
+        4 => (0..ACCOUNTS, amount(), proptest::bool::weighted(0.7))
+            .prop_map(|(to, amount, by_owner)| Op::Mint { to, amount, by_owner }),
         6 => (0..ACCOUNTS, amount()).prop_map(|(to, amount)| Op::Transfer { to, amount }),
         2 => amount().prop_map(|amount| Op::Burn { amount }),
         1 => validators.prop_map(Op::SetValidators),
         1 => (0..ACCOUNTS).prop_map(|to| Op::TransferOwnership { to }),
+        4 => (0..ACCOUNTS, amount(), 0..SECRETS, expires_in()).prop_map(
+            |(to, amount, secret, expires_in)| Op::Lock { to, amount, secret, expires_in }
+        ),
+        4 => (0..8usize, proptest::option::weighted(0.3, 0..SECRETS))
+            .prop_map(|(escrow, secret)| Op::Claim { escrow, secret }),
+        2 => (0..8usize).prop_map(|escrow| Op::Refund { escrow }),
+        2 => (0..ACCOUNTS, amount(), expires_in()).prop_map(
+            |(payee, amount, expires_in)| Op::OpenChannel { payee, amount, expires_in }
+        ),
+        1 => (0..8usize, amount(), proptest::bool::weighted(0.8)).prop_map(
+            |(channel, amount, by_party)| Op::TopUpChannel { channel, amount, by_party }
+        ),
+        3 => (
+            0..8usize,
+            0..1_500u128,
+            proptest::option::weighted(0.2, 0..ACCOUNTS),
+            proptest::bool::weighted(0.8),
+        )
+            .prop_map(|(channel, cumulative, signer, by_party)| Op::CloseChannel {
+                channel,
+                cumulative,
+                signer,
+                by_party
+            }),
+        2 => (0..8usize, proptest::bool::weighted(0.8))
+            .prop_map(|(channel, by_party)| Op::RefundChannel { channel, by_party }),
+        1 => (
+            proptest::collection::vec(0..ACCOUNTS, 0..3),
+            prop_oneof![Just(0u64), Just(BLOCK_MS), Just(3 * BLOCK_MS)],
+        )
+            .prop_map(|(addresses, delay_ms)| Op::SetAllowlist { addresses, delay_ms }),
+    ]
+}
+
+/// An expiry from a block's time: mostly within the lock bounds, at times just outside.
+fn expires_in() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        6 => LOCK_MIN_MS..=LOCK_MAX_MS,
+        1 => Just(LOCK_MIN_MS - 1),
+        1 => Just(LOCK_MAX_MS + 1),
+        1 => Just(0u64),
     ]
 }
 
@@ -116,7 +238,7 @@ fn step() -> impl Strategy<Value = Step> {
         0..ACCOUNTS,
         prop_oneof![8 => Just(0i8), 1 => -1i8..=2],
         op(),
-        proptest::bool::weighted(0.2),
+        proptest::bool::weighted(0.3),
     )
         .prop_map(|(sender, nonce_offset, op, end_block)| Step {
             sender,
@@ -126,9 +248,25 @@ fn step() -> impl Strategy<Value = Step> {
         })
 }
 
+/// An allowlist as the model keeps it: account indexes, and a pending change (addresses,
+/// delay, when it takes effect).
+#[derive(Debug, Clone, PartialEq)]
+struct ModelAllowlist {
+    addresses: Vec<usize>,
+    delay_ms: u64,
+    pending: Option<(Vec<usize>, u64, u64)>,
+}
+
 /// The model: plain maps and integers, rules written out once more.
 #[derive(Debug, Clone, Default)]
 struct Model {
+    /// The chain's id; none in the tests that make no escrow or channel.
+    chain: Option<myriad_types::ChainId>,
+    /// The time of the block being built.
+    time_ms: u64,
+    escrows: Vec<Escrow>,
+    channels: Vec<Channel>,
+    allowlists: HashMap<usize, ModelAllowlist>,
     balances: HashMap<usize, Amount>,
     nonces: HashMap<usize, u64>,
     owner: usize,
@@ -145,14 +283,308 @@ impl Model {
         self.balances.get(&i).copied().unwrap_or(0)
     }
 
+    fn credit(&mut self, i: usize, amount: Amount) {
+        *self.balances.entry(i).or_default() += amount;
+    }
+
+    /// Takes `amount` from `i` if it has that much.
+    fn debit(&mut self, i: usize, amount: Amount) -> bool {
+        let enough = amount > 0 && self.balance(i) >= amount;
+        if enough {
+            *self.balances.entry(i).or_default() -= amount;
+        }
+        enough
+    }
+
+    /// The allowlist of `owner` in force now, with a change that is due applied.
+    fn allowlist(&self, owner: usize) -> Option<ModelAllowlist> {
+        let list = self.allowlists.get(&owner)?;
+        match &list.pending {
+            Some((addresses, delay_ms, at)) if self.time_ms >= *at => {
+                (!addresses.is_empty()).then(|| ModelAllowlist {
+                    addresses: addresses.clone(),
+                    delay_ms: *delay_ms,
+                    pending: None,
+                })
+            }
+            _ => Some(list.clone()),
+        }
+    }
+
+    fn allows(&self, from: usize, to: usize) -> bool {
+        self.allowlist(from)
+            .is_none_or(|list| to == from || list.addresses.contains(&to))
+    }
+
+    fn expiry_fits(&self, expires_in: u64) -> bool {
+        (LOCK_MIN_MS..=LOCK_MAX_MS).contains(&expires_in)
+    }
+
+    /// The secret a claim step gives: the escrow's own (`None`), or secret `s`.
+    fn claim_secret(&self, escrow: usize, s: Option<u8>) -> Secret {
+        let own = || {
+            let i = self.escrow(escrow)?;
+            (0..SECRETS).find(|s| secret(*s).hash_lock() == self.escrows[i].hash_lock)
+        };
+        secret(s.or_else(own).unwrap_or(0))
+    }
+
+    /// Who sends a step: the channel's party for a channel step that says so, else the
+    /// step's sender.
+    fn sender_of(&self, step: &Step) -> usize {
+        let party = match &step.op {
+            Op::TopUpChannel {
+                channel,
+                by_party: true,
+                ..
+            }
+            | Op::RefundChannel {
+                channel,
+                by_party: true,
+            } => self.channel(*channel).map(|i| self.channels[i].payer),
+            Op::CloseChannel {
+                channel,
+                by_party: true,
+                ..
+            } => self.channel(*channel).map(|i| self.channels[i].payee),
+            Op::Mint { by_owner: true, .. } => return self.owner,
+            _ => None,
+        };
+        party.map_or(step.sender, |address| Model::index_of(&address))
+    }
+
+    fn escrow(&self, i: usize) -> Option<usize> {
+        (!self.escrows.is_empty()).then(|| i % self.escrows.len())
+    }
+
+    fn channel(&self, i: usize) -> Option<usize> {
+        (!self.channels.is_empty()).then(|| i % self.channels.len())
+    }
+
+    fn index_of(address: &Address) -> usize {
+        (0..ACCOUNTS)
+            .find(|i| key(*i).address() == *address)
+            .expect("a model account")
+    }
+
+    /// Applies an escrow, channel or allowlist step from `sender`; returns whether it was
+    /// accepted.
+    fn apply_object(&mut self, sender: usize, nonce: u64, op: &Op) -> bool {
+        let now = self.time_ms;
+        let address = key(sender).address();
+        match op {
+            Op::Lock {
+                to,
+                amount,
+                secret: s,
+                expires_in,
+            } => {
+                let ok = self.allows(sender, *to) && self.expiry_fits(*expires_in);
+                if !(ok && self.debit(sender, *amount)) {
+                    return false;
+                }
+                self.escrows.push(Escrow {
+                    id: EscrowId::derive(&self.chain.unwrap(), &address, nonce),
+                    locker: address,
+                    to: key(*to).address(),
+                    amount: *amount,
+                    hash_lock: secret(*s).hash_lock(),
+                    expires_at_ms: now + expires_in,
+                    state: EscrowState::Open,
+                });
+                true
+            }
+            Op::Claim { escrow, secret: s } => {
+                let Some(i) = self.escrow(*escrow) else {
+                    return false;
+                };
+                let e = &self.escrows[i];
+                let given = self.claim_secret(*escrow, *s);
+                if e.state != EscrowState::Open
+                    || now >= e.expires_at_ms
+                    || given.hash_lock() != e.hash_lock
+                {
+                    return false;
+                }
+                let (to, amount) = (Model::index_of(&e.to), e.amount);
+                self.escrows[i].state = EscrowState::Claimed {
+                    secret: given,
+                    at_ms: now,
+                };
+                self.credit(to, amount);
+                true
+            }
+            Op::Refund { escrow } => {
+                let Some(i) = self.escrow(*escrow) else {
+                    return false;
+                };
+                let e = &self.escrows[i];
+                if e.state != EscrowState::Open || now < e.expires_at_ms {
+                    return false;
+                }
+                let (locker, amount) = (Model::index_of(&e.locker), e.amount);
+                self.escrows[i].state = EscrowState::Refunded { at_ms: now };
+                self.credit(locker, amount);
+                true
+            }
+            Op::OpenChannel {
+                payee,
+                amount,
+                expires_in,
+            } => {
+                let ok = self.allows(sender, *payee) && self.expiry_fits(*expires_in);
+                if !(ok && self.debit(sender, *amount)) {
+                    return false;
+                }
+                self.channels.push(Channel {
+                    id: ChannelId::derive(&self.chain.unwrap(), &address, nonce),
+                    payer: address,
+                    payee: key(*payee).address(),
+                    amount: *amount,
+                    expires_at_ms: now + expires_in,
+                    state: ChannelState::Open,
+                });
+                true
+            }
+            Op::TopUpChannel {
+                channel, amount, ..
+            } => {
+                let Some(i) = self.channel(*channel) else {
+                    return false;
+                };
+                let c = &self.channels[i];
+                if c.state != ChannelState::Open
+                    || c.payer != address
+                    || now >= c.expires_at_ms
+                    || c.amount.checked_add(*amount).is_none()
+                    || !self.debit(sender, *amount)
+                {
+                    return false;
+                }
+                self.channels[i].amount += amount;
+                true
+            }
+            Op::CloseChannel {
+                channel,
+                cumulative,
+                signer,
+                ..
+            } => {
+                let Some(i) = self.channel(*channel) else {
+                    return false;
+                };
+                let c = &self.channels[i];
+                if c.state != ChannelState::Open
+                    || c.payee != address
+                    || *cumulative > c.amount
+                    || signer.is_some_and(|signer| key(signer).address() != c.payer)
+                {
+                    return false;
+                }
+                let payer = Model::index_of(&c.payer);
+                let rest = c.amount - cumulative;
+                self.channels[i].state = ChannelState::Closed {
+                    paid: *cumulative,
+                    at_ms: now,
+                };
+                self.credit(sender, *cumulative);
+                self.credit(payer, rest);
+                true
+            }
+            Op::RefundChannel { channel, .. } => {
+                let Some(i) = self.channel(*channel) else {
+                    return false;
+                };
+                let c = &self.channels[i];
+                if c.state != ChannelState::Open || c.payer != address || now < c.expires_at_ms {
+                    return false;
+                }
+                let amount = c.amount;
+                self.channels[i].state = ChannelState::Refunded { at_ms: now };
+                self.credit(sender, amount);
+                true
+            }
+            Op::SetAllowlist {
+                addresses,
+                delay_ms,
+            } => {
+                let mut unique = addresses.clone();
+                unique.sort();
+                unique.dedup();
+                if unique.len() != addresses.len() {
+                    return false;
+                }
+                match self.allowlist(sender) {
+                    None if addresses.is_empty() => return false,
+                    Some(ModelAllowlist { delay_ms: 0, .. }) if addresses.is_empty() => {
+                        self.allowlists.remove(&sender);
+                    }
+                    // None in force, or a change that need not wait: in force at once.
+                    Some(ModelAllowlist { delay_ms: 0, .. }) | None => {
+                        self.allowlists.insert(
+                            sender,
+                            ModelAllowlist {
+                                addresses: addresses.clone(),
+                                delay_ms: *delay_ms,
+                                pending: None,
+                            },
+                        );
+                    }
+                    Some(current) => {
+                        let at = now + current.delay_ms;
+                        self.allowlists.insert(
+                            sender,
+                            ModelAllowlist {
+                                pending: Some((addresses.clone(), *delay_ms, at)),
+                                ..current
+                            },
+                        );
+                    }
+                }
+                true
+            }
+            _ => unreachable!("only object steps come here"),
+        }
+    }
+
+    /// The objects the ledger should hold, as the ledger writes them.
+    fn objects(&self) -> Vec<Object> {
+        let addresses = |list: &[usize]| {
+            BoundedVec::new(list.iter().map(|i| key(*i).address()).collect()).unwrap()
+        };
+        let mut objects: Vec<Object> = self
+            .escrows
+            .iter()
+            .cloned()
+            .map(Object::Escrow)
+            .chain(self.channels.iter().cloned().map(Object::Channel))
+            .collect();
+        for (owner, list) in &self.allowlists {
+            objects.push(Object::Allowlist(Allowlist {
+                owner: key(*owner).address(),
+                addresses: addresses(&list.addresses),
+                delay_ms: list.delay_ms,
+                pending: list
+                    .pending
+                    .as_ref()
+                    .map(|(listed, delay_ms, at)| PendingAllowlist {
+                        addresses: addresses(listed),
+                        delay_ms: *delay_ms,
+                        effective_at_ms: *at,
+                    }),
+            }));
+        }
+        objects
+    }
+
     /// Applies a step; returns whether it was accepted.
     fn apply(&mut self, step: &Step, nonce: u64) -> bool {
-        if nonce != self.nonces.get(&step.sender).copied().unwrap_or(0) + 1 {
+        let sender = self.sender_of(step);
+        if nonce != self.nonces.get(&sender).copied().unwrap_or(0) + 1 {
             return false;
         }
-        let sender = step.sender;
         let ok = match &step.op {
-            Op::Mint { to, amount } => {
+            Op::Mint { to, amount, .. } => {
                 let fits = self.supply.checked_add(*amount).is_some_and(|supply| {
                     self.max_supply.is_none_or(|max| supply <= max)
                         && self.minted.checked_add(*amount).is_some()
@@ -167,13 +599,11 @@ impl Model {
                 }
             }
             Op::Transfer { to, amount } => {
-                if *amount > 0 && self.balance(sender) >= *amount {
-                    *self.balances.entry(sender).or_default() -= amount;
-                    *self.balances.entry(*to).or_default() += amount;
-                    true
-                } else {
-                    false
+                let ok = self.allows(sender, *to) && self.debit(sender, *amount);
+                if ok {
+                    self.credit(*to, *amount);
                 }
+                ok
             }
             Op::Burn { amount } => {
                 if *amount > 0 && self.balance(sender) >= *amount {
@@ -199,6 +629,7 @@ impl Model {
                 }
                 ok
             }
+            op => self.apply_object(sender, nonce, op),
         };
         if ok {
             *self.nonces.entry(sender).or_default() += 1;
@@ -210,15 +641,17 @@ impl Model {
         if let Some(next) = self.next_validators.take() {
             self.validators = next;
         }
+        self.time_ms += BLOCK_MS;
     }
 }
 
 fn transaction(state: &ChainState, model: &Model, step: &Step) -> SignedTransaction {
-    let sender = key(step.sender);
-    let right = model.nonces.get(&step.sender).copied().unwrap_or(0) + 1;
+    let index = model.sender_of(step);
+    let sender = key(index);
+    let right = model.nonces.get(&index).copied().unwrap_or(0) + 1;
     let nonce = right.saturating_add_signed(i64::from(step.nonce_offset));
     let kind = match &step.op {
-        Op::Mint { to, amount } => TxKind::Mint {
+        Op::Mint { to, amount, .. } => TxKind::Mint {
             to: key(*to).address(),
             amount: *amount,
         },
@@ -234,8 +667,85 @@ fn transaction(state: &ChainState, model: &Model, step: &Step) -> SignedTransact
         Op::TransferOwnership { to } => TxKind::TransferOwnership {
             new_owner: key(*to).address(),
         },
+        Op::Lock {
+            to,
+            amount,
+            secret: s,
+            expires_in,
+        } => TxKind::Lock {
+            to: key(*to).address(),
+            amount: *amount,
+            hash_lock: secret(*s).hash_lock(),
+            expires_at_ms: model.time_ms + expires_in,
+        },
+        Op::Claim { escrow, secret: s } => TxKind::Claim {
+            escrow: escrow_id(model, *escrow),
+            secret: model.claim_secret(*escrow, *s),
+        },
+        Op::Refund { escrow } => TxKind::Refund {
+            escrow: escrow_id(model, *escrow),
+        },
+        Op::OpenChannel {
+            payee,
+            amount,
+            expires_in,
+        } => TxKind::OpenChannel {
+            payee: key(*payee).address(),
+            amount: *amount,
+            expires_at_ms: model.time_ms + expires_in,
+        },
+        Op::TopUpChannel {
+            channel, amount, ..
+        } => TxKind::TopUpChannel {
+            channel: channel_id(model, *channel),
+            amount: *amount,
+        },
+        Op::CloseChannel {
+            channel,
+            cumulative,
+            signer,
+            ..
+        } => {
+            let voucher = Voucher {
+                chain_id: state.chain_id(),
+                channel: channel_id(model, *channel),
+                cumulative: *cumulative,
+            };
+            let payer = model.channel(*channel).map(|i| model.channels[i].payer);
+            let signer = signer
+                .or_else(|| payer.map(|payer| Model::index_of(&payer)))
+                .unwrap_or(0);
+            TxKind::CloseChannel {
+                channel: voucher.channel,
+                voucher: Box::new(SignedVoucher::sign(voucher, &key(signer))),
+            }
+        }
+        Op::RefundChannel { channel, .. } => TxKind::RefundChannel {
+            channel: channel_id(model, *channel),
+        },
+        Op::SetAllowlist {
+            addresses,
+            delay_ms,
+        } => TxKind::SetAllowlist {
+            addresses: BoundedVec::new(addresses.iter().map(|i| key(*i).address()).collect())
+                .unwrap(),
+            delay_ms: *delay_ms,
+        },
     };
     tx(state.chain_id(), &sender, nonce, kind)
+}
+
+/// The id of the model's `i`th escrow (modulo), or of none.
+fn escrow_id(model: &Model, i: usize) -> EscrowId {
+    model
+        .escrow(i)
+        .map_or(EscrowId([0xee; 32]), |i| model.escrows[i].id)
+}
+
+fn channel_id(model: &Model, i: usize) -> ChannelId {
+    model
+        .channel(i)
+        .map_or(ChannelId([0xcc; 32]), |i| model.channels[i].id)
 }
 
 fn addresses() -> Vec<Address> {
@@ -283,13 +793,36 @@ fn check_against_model(state: &ChainState, model: &Model) -> Result<(), TestCase
             &proof
         ));
     }
-    prop_assert_eq!(total, meta.supply, "balances add up to the supply");
+    let root = state.state_root();
+    let expected = model.objects();
+    prop_assert_eq!(state.objects().count(), expected.len());
+    for object in &expected {
+        let key = object.key();
+        prop_assert_eq!(state.object(&key), Some(object));
+        let proof = state.prove_object(&key);
+        prop_assert!(verify_object(&root, &key, Some(object), &proof));
+        prop_assert!(!verify_object(&root, &key, None, &proof));
+        total += object.locked();
+    }
+    let absent = ObjectKey::Escrow(EscrowId([0xee; 32]));
+    prop_assert!(verify_object(
+        &root,
+        &absent,
+        None,
+        &state.prove_object(&absent)
+    ));
+    prop_assert_eq!(
+        total,
+        meta.supply,
+        "balances and what is locked add up to the supply"
+    );
     prop_assert_eq!(state.check_invariants(), Ok(()));
     let rebuilt = ChainState::from_parts(
         meta.clone(),
         state
             .accounts()
             .map(|(address, account)| (*address, *account)),
+        state.objects().cloned(),
     );
     prop_assert_eq!(
         rebuilt.state_root(),
@@ -307,13 +840,16 @@ fn check_scratch(
     end: &ChainState,
 ) -> Result<(), TestCaseError> {
     let root = start.state_root();
-    let mut scratch = Scratch::new(start);
+    let mut scratch = Scratch::new(start, block_time(start.next_height().0));
     for (signed, accepted) in tried {
         let result = scratch.apply(signed);
         prop_assert_eq!(result.is_ok(), *accepted, "scratch gave {:?}", result);
     }
     for address in addresses() {
         prop_assert_eq!(scratch.account(&address), end.account(&address));
+    }
+    for object in end.objects() {
+        prop_assert_eq!(scratch.object(&object.key()), Some(object.clone()));
     }
     prop_assert_eq!(start.state_root(), root, "a scratch view changed its state");
     Ok(())
@@ -327,6 +863,8 @@ fn run(
     let signed_genesis = genesis(max_supply);
     let mut state = ChainState::from_genesis(&signed_genesis).unwrap();
     let mut model = Model {
+        chain: Some(state.chain_id()),
+        time_ms: block_time(1),
         max_supply,
         validators: signed_genesis.genesis.validators.to_vec(),
         ..Model::default()
@@ -342,14 +880,17 @@ fn run(
         prop_assert!(
             matches!(
                 stateless,
-                Ok(()) | Err(TxError::ZeroAmount | TxError::InvalidValidators(_))
+                Ok(())
+                    | Err(TxError::ZeroAmount
+                        | TxError::InvalidValidators(_)
+                        | TxError::AllowlistDuplicate)
             ),
             "stateless check: {:?}",
             stateless
         );
         let before = state.clone();
         let accepted = model.apply(step, signed.tx.nonce);
-        let result = apply(&mut state, &signed);
+        let result = apply(&mut state, model.time_ms, &signed);
         prop_assert_eq!(result.is_ok(), accepted, "{:?} gave {:?}", step, result);
         tried.push((signed.clone(), accepted));
         if accepted {
@@ -361,6 +902,10 @@ fn run(
                 "a rejection changed the root"
             );
             prop_assert_eq!(state.meta(), before.meta(), "a rejection changed the chain");
+            prop_assert!(
+                state.objects().eq(before.objects()),
+                "a rejection changed an object"
+            );
             for address in addresses() {
                 prop_assert_eq!(state.account(&address), before.account(&address));
             }
@@ -369,8 +914,7 @@ fn run(
             check_scratch(&block_start, &std::mem::take(&mut tried), &state)?;
             // End the block: its transactions are applied; the height advances and a
             // validator set chosen in it takes over.
-            let time_ms = state.next_height().0;
-            let (next, receipts, root) = execute_block(state, time_ms, &[]);
+            let (next, receipts, root) = execute_block(state, model.time_ms, &[]);
             prop_assert!(receipts.is_empty());
             prop_assert_eq!(root, next.state_root());
             state = next;
@@ -397,7 +941,7 @@ proptest! {
         // The same transactions in the same blocks give the same root.
         let mut replay = ChainState::from_genesis(&genesis(max_supply)).unwrap();
         for txs in &blocks {
-            let time_ms = replay.next_height().0;
+            let time_ms = block_time(replay.next_height().0);
             let (next, receipts, _) = execute_block(replay, time_ms, txs);
             prop_assert!(receipts.iter().all(Result::is_ok));
             replay = next;
@@ -424,7 +968,7 @@ fn set_validators_takes_effect_from_the_next_height() {
         },
     );
     let mut during = state.clone();
-    apply(&mut during, &change).unwrap();
+    apply(&mut during, 1, &change).unwrap();
     assert_eq!(
         during.meta().validators,
         old,
@@ -449,8 +993,19 @@ fn errors_say_what_was_wrong() {
         end_block: false,
     };
     let mut s = state.clone();
-    let mint = transaction(&s, &model, &step(1, Op::Mint { to: 1, amount: 5 }));
-    let error = apply(&mut s, &mint).unwrap_err();
+    let mint = transaction(
+        &s,
+        &model,
+        &step(
+            1,
+            Op::Mint {
+                to: 1,
+                amount: 5,
+                by_owner: false,
+            },
+        ),
+    );
+    let error = apply(&mut s, 1, &mint).unwrap_err();
     assert!(
         error.to_string().contains("only the chain owner"),
         "{error}"
@@ -458,13 +1013,24 @@ fn errors_say_what_was_wrong() {
 
     let transfer = transaction(&s, &model, &step(1, Op::Transfer { to: 2, amount: 5 }));
     assert_eq!(
-        apply(&mut s, &transfer),
+        apply(&mut s, 1, &transfer),
         Err(TxError::InsufficientBalance { have: 0, need: 5 })
     );
 
-    let too_much = transaction(&s, &model, &step(0, Op::Mint { to: 1, amount: 11 }));
+    let too_much = transaction(
+        &s,
+        &model,
+        &step(
+            0,
+            Op::Mint {
+                to: 1,
+                amount: 11,
+                by_owner: false,
+            },
+        ),
+    );
     assert!(matches!(
-        apply(&mut s, &too_much),
+        apply(&mut s, 1, &too_much),
         Err(TxError::SupplyCapExceeded { max: 10, .. })
     ));
 
@@ -495,7 +1061,7 @@ fn check_invariants_finds_each_broken_rule() {
         let mut meta = state.meta().clone();
         edit(&mut meta);
         let account = Account { balance, ..holding };
-        ChainState::from_parts(meta, [(holder, account)]).check_invariants()
+        ChainState::from_parts(meta, [(holder, account)], []).check_invariants()
     };
     let issued = |meta: &mut ChainMeta| {
         meta.minted = 7;
@@ -504,8 +1070,8 @@ fn check_invariants_finds_each_broken_rule() {
     assert_eq!(with(&issued, 7), Ok(()));
     assert_eq!(
         with(&issued, 8),
-        Err(InvariantError::Balances {
-            balances: Some(8),
+        Err(InvariantError::Holdings {
+            held: Some(8),
             supply: 7
         })
     );

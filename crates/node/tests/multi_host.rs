@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use myriad_ledger::{verify_account, AccountProof};
+use myriad_ledger::{verify_account, StateProof};
 use myriad_node::Node;
 use myriad_testing::*;
 use myriad_types::{decode, Account, Address, ChainId, Hash, HostId, SecretKey};
@@ -30,7 +30,7 @@ fn balance_with_proof(api: std::net::SocketAddr, chain: &ChainId, who: &Address)
         nonce: body["nonce"].as_u64().unwrap(),
     };
     let root: Hash = body["state_root"].as_str().unwrap().parse().unwrap();
-    let proof: AccountProof = decode(
+    let proof: StateProof = decode(
         "proof",
         &hex::decode(body["proof"].as_str().unwrap()).unwrap(),
     )

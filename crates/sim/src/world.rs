@@ -260,6 +260,7 @@ impl World {
         let ChainParams {
             precision_ms,
             msg_delay_ms,
+            ..
         } = ChainParams::default();
         let (precision, delay) = (precision_ms as i64, msg_delay_ms as i64);
         match self.rng.below(4) {

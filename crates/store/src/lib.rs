@@ -13,15 +13,15 @@ use std::ops::{Bound, RangeInclusive};
 use borsh::{BorshDeserialize, BorshSerialize};
 use myriad_ledger::{ChainMeta, ChainState, Receipt};
 use myriad_types::{
-    encode, Account, Address, Block, Certificate, ChainId, DecodeError, Hash, Height, LockProof,
-    SignedGenesis, SignerState,
+    decode, encode, Account, Address, Block, Certificate, ChainId, DecodeError, Hash, Height,
+    LockProof, Object, SignedGenesis, SignerState,
 };
 
 pub use mem_store::MemStore;
 pub use redb_store::{RedbStore, CHECKPOINT_BYTES, CHECKPOINT_MS, JOURNALED_MAX_BYTES};
 
 /// The version of the on-disk layout this build reads and writes.
-pub const SCHEMA_VERSION: u64 = 7;
+pub const SCHEMA_VERSION: u64 = 8;
 
 /// A failure of the store, saying what was being done and what to do about it.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +71,8 @@ pub struct WriteBatch {
     pub(crate) geneses: BTreeMap<ChainId, Vec<u8>>,
     pub(crate) heads: BTreeMap<ChainId, Vec<u8>>,
     pub(crate) accounts: BTreeMap<(ChainId, Address), Option<Vec<u8>>>,
+    /// (chain, the object's tree key) → the object, `None` once removed.
+    pub(crate) objects: BTreeMap<(ChainId, Hash), Option<Vec<u8>>>,
     /// (chain, height) → the block and its certificate.
     pub(crate) blocks: BTreeMap<(ChainId, Height), Vec<u8>>,
     pub(crate) txs: BTreeMap<Hash, (ChainId, Height)>,
@@ -100,7 +102,7 @@ impl WriteBatch {
     }
 
     /// Records a chain's state after its block `block_hash` (zero at genesis): its head and
-    /// every account changed since the state was last marked persisted.
+    /// every account and object changed since the state was last marked persisted.
     pub fn put_chain_state(&mut self, state: &ChainState, block_hash: Hash) {
         let chain = state.chain_id();
         let head = ChainHead {
@@ -112,6 +114,10 @@ impl WriteBatch {
         for (address, account) in state.changed_accounts() {
             let value = (account != Account::default()).then(|| encode(&account));
             self.accounts.insert((chain, address), value);
+        }
+        for (key, object) in state.changed_objects() {
+            self.objects
+                .insert((chain, key.tree_key()), object.map(encode));
         }
     }
 
@@ -169,6 +175,7 @@ impl WriteBatch {
         self.geneses.len()
             + self.heads.len()
             + self.accounts.len()
+            + self.objects.len()
             + self.blocks.len()
             + self.signers.len()
             + self.txs.len()
@@ -187,6 +194,7 @@ impl WriteBatch {
             + self
                 .accounts
                 .values()
+                .chain(self.objects.values())
                 .flatten()
                 .map(Vec::len)
                 .sum::<usize>()
@@ -196,6 +204,7 @@ impl WriteBatch {
         self.geneses.is_empty()
             && self.heads.is_empty()
             && self.accounts.is_empty()
+            && self.objects.is_empty()
             && self.blocks.is_empty()
             && self.signers.is_empty()
     }
@@ -211,7 +220,7 @@ pub trait ChainStore: std::fmt::Debug + Send + Sync {
     /// How many chains have a stored genesis.
     fn chain_count(&self) -> Result<u64, StoreError>;
 
-    /// Rebuilds a chain's state from its head and accounts, read from one snapshot, and
+    /// Rebuilds a chain's state from its head, accounts and objects, read from one snapshot, and
     /// checks it against the stored state root.
     fn chain_state(&self, chain: &ChainId) -> Result<Option<ChainState>, StoreError>;
 
@@ -297,8 +306,8 @@ impl<S: HostStore + ReadStore> Store for S {}
 type ChainKey = [u8; 32];
 type AccountTxKey = (ChainKey, [u8; 32], u64, u32);
 
-/// The keys of one chain's accounts, (chain, address), in both stores.
-fn accounts_of(chain: &ChainId) -> RangeInclusive<(ChainKey, [u8; 32])> {
+/// The keys of one chain's entries of a kind, (chain, address or object key), in both stores.
+fn entries_of(chain: &ChainId) -> RangeInclusive<(ChainKey, [u8; 32])> {
     (chain.0, [0u8; 32])..=(chain.0, [0xff; 32])
 }
 
@@ -325,17 +334,39 @@ fn account_txs_before(
     (Bound::Included((chain.0, address.0, 0, 0)), end)
 }
 
-/// A chain's state rebuilt from what was stored, refused if it does not match the state
-/// root stored beside it.
+/// The rows of a chain's entries of one kind: (key, encoded entry), in key order.
+pub(crate) type EntryRows = Vec<([u8; 32], Vec<u8>)>;
+
+/// A chain's entries of one kind decoded, from their rows in key order.
+pub(crate) fn decode_entries<T: BorshDeserialize>(
+    rows: impl IntoIterator<Item = ([u8; 32], Vec<u8>)>,
+    what: &'static str,
+) -> Result<Vec<([u8; 32], T)>, StoreError> {
+    rows.into_iter()
+        .map(|(key, bytes)| Ok((key, decode(what, &bytes)?)))
+        .collect()
+}
+
+/// A chain's state rebuilt from what was stored (its head, and the rows of its accounts and
+/// of its objects), refused if it does not match the state root stored beside it.
 pub(crate) fn rebuild_chain_state(
     chain: &ChainId,
     head: ChainHead,
-    accounts: Vec<(Address, Account)>,
+    accounts: EntryRows,
+    objects: EntryRows,
 ) -> Result<ChainState, StoreError> {
-    let state = ChainState::from_parts(head.meta, accounts);
+    let accounts = decode_entries::<Account>(accounts, "stored account")?;
+    let objects = decode_entries::<Object>(objects, "stored object")?;
+    let state = ChainState::from_parts(
+        head.meta,
+        accounts
+            .into_iter()
+            .map(|(address, account)| (Address(address), account)),
+        objects.into_iter().map(|(_, object)| object),
+    );
     if state.state_root() != head.state_root {
         return Err(StoreError::Corrupt(format!(
-            "chain {chain}: accounts give state root {}, the head records {}",
+            "chain {chain}: accounts and objects give state root {}, the head records {}",
             state.state_root(),
             head.state_root
         )));

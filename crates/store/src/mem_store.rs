@@ -11,8 +11,9 @@ use myriad_types::{
 };
 
 use crate::{
-    account_txs_before, accounts_of, chains_after, rebuild_chain_state, tables::Tables, ChainHead,
-    ChainStore, HostStore, ReadStore, SignerRecord, StoreError, WriteBatch,
+    account_txs_before, chains_after, decode_entries, entries_of, rebuild_chain_state,
+    tables::{Entries, Tables},
+    ChainHead, ChainStore, EntryRows, HostStore, ReadStore, SignerRecord, StoreError, WriteBatch,
 };
 
 #[derive(Debug, Default)]
@@ -61,12 +62,11 @@ fn read<T: borsh::BorshDeserialize>(
         .map_err(StoreError::from)
 }
 
-fn accounts(tables: &Tables, chain: &ChainId) -> Result<Vec<(Address, Account)>, StoreError> {
-    tables
-        .accounts
-        .range(accounts_of(chain))
-        .filter_map(|((_, address), bytes)| Some((address, bytes.as_ref()?)))
-        .map(|(address, bytes)| Ok((Address(*address), decode("stored account", bytes)?)))
+/// The rows of one chain's entries of a kind, in key order.
+fn entries(table: &Entries, chain: &ChainId) -> EntryRows {
+    table
+        .range(entries_of(chain))
+        .filter_map(|((_, key), bytes)| Some((*key, bytes.clone()?)))
         .collect()
 }
 
@@ -88,7 +88,14 @@ impl ChainStore for MemStore {
         let Some(head) = read(inner.tables.heads.get(&chain.0), "stored chain head")? else {
             return Ok(None);
         };
-        rebuild_chain_state(chain, head, accounts(&inner.tables, chain)?).map(Some)
+        let tables = &inner.tables;
+        rebuild_chain_state(
+            chain,
+            head,
+            entries(&tables.accounts, chain),
+            entries(&tables.objects, chain),
+        )
+        .map(Some)
     }
 
     fn certified_block(
@@ -155,7 +162,12 @@ impl ReadStore for MemStore {
     }
 
     fn accounts(&self, chain: &ChainId) -> Result<Vec<(Address, Account)>, StoreError> {
-        accounts(&self.lock().tables, chain)
+        let rows = entries(&self.lock().tables.accounts, chain);
+        let accounts = decode_entries(rows, "stored account")?;
+        Ok(accounts
+            .into_iter()
+            .map(|(address, account)| (Address(address), account))
+            .collect())
     }
 
     fn tx_location(&self, tx: &Hash) -> Result<Option<(ChainId, Height)>, StoreError> {

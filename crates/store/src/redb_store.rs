@@ -28,11 +28,11 @@ use redb::{
 };
 
 use crate::journal::{self, Journal};
-use crate::tables::Tables;
+use crate::tables::{Entries, Tables};
 use crate::{
-    account_txs_before, accounts_of, chains_after, rebuild_chain_state, ChainHead, ChainKey,
-    ChainStore, HostStore, JournalStats, ReadStore, SignerRecord, StoreError, WriteBatch,
-    SCHEMA_VERSION,
+    account_txs_before, chains_after, decode_entries, entries_of, rebuild_chain_state, ChainHead,
+    ChainKey, ChainStore, EntryRows, HostStore, JournalStats, ReadStore, SignerRecord, StoreError,
+    WriteBatch, SCHEMA_VERSION,
 };
 
 /// A layer of journaled batches this large (in bytes, about) is written into the file.
@@ -63,6 +63,7 @@ mod row {
     pub const ACCOUNT: u8 = 3;
     pub const BLOCK: u8 = 4;
     pub const ACCOUNT_TX: u8 = 5;
+    pub const OBJECT: u8 = 6;
 
     pub fn key(chain: &ChainId, kind: u8, rest: &[&[u8]]) -> Vec<u8> {
         let mut key = Vec::with_capacity(32 + 1 + 32 + 8 + 4);
@@ -470,13 +471,18 @@ fn write_tables(db: &Database, tables: &Tables, seq: u64) -> Result<(), StoreErr
             rows.insert(row::head(&ChainId(*chain)).as_slice(), bytes.as_slice())
                 .map_err(backend("write chain head"))?;
         }
-        for ((chain, address), bytes) in &tables.accounts {
-            let key = row::account(&ChainId(*chain), &Address(*address));
-            match bytes {
-                Some(bytes) => rows.insert(key.as_slice(), bytes.as_slice()).map(drop),
-                None => rows.remove(key.as_slice()).map(drop),
+        for (kind, entries, what) in [
+            (row::ACCOUNT, &tables.accounts, "write account"),
+            (row::OBJECT, &tables.objects, "write object"),
+        ] {
+            for ((chain, entry), bytes) in entries {
+                let key = row::key(&ChainId(*chain), kind, &[entry]);
+                match bytes {
+                    Some(bytes) => rows.insert(key.as_slice(), bytes.as_slice()).map(drop),
+                    None => rows.remove(key.as_slice()).map(drop),
+                }
+                .map_err(backend(what))?;
             }
-            .map_err(backend("write account"))?;
         }
         for ((chain, height), bytes) in &tables.blocks {
             let key = row::block(&ChainId(*chain), Height(*height));
@@ -553,34 +559,38 @@ impl View<'_> {
         )
     }
 
-    /// A chain's accounts, in address order.
-    fn accounts(&self, chain: &ChainId) -> Result<Vec<(Address, Account)>, StoreError> {
+    /// The rows of a chain's entries of one kind (`row::ACCOUNT` or `row::OBJECT`, held in
+    /// the layers' `layered` table), in key order.
+    fn entries(
+        &self,
+        chain: &ChainId,
+        kind: u8,
+        layered: fn(&Tables) -> &Entries,
+    ) -> Result<EntryRows, StoreError> {
         let table = self.read.open_table(CHAINS).map_err(backend("read"))?;
-        let first = row::account(chain, &Address([0; 32]));
-        let last = row::account(chain, &Address([0xff; 32]));
+        let first = row::key(chain, kind, &[&[0; 32]]);
+        let last = row::key(chain, kind, &[&[0xff; 32]]);
         let range = table
             .range(first.as_slice()..=last.as_slice())
-            .map_err(backend("read accounts"))?;
+            .map_err(backend("read entries"))?;
         let mut rows = std::collections::BTreeMap::new();
         for entry in range {
-            let (key, value) = entry.map_err(backend("read accounts"))?;
-            let address: [u8; 32] = key.value()[33..]
+            let (key, value) = entry.map_err(backend("read entries"))?;
+            let entry_key: [u8; 32] = key.value()[33..]
                 .try_into()
-                .map_err(|_| StoreError::Corrupt("an account key of the wrong length".into()))?;
-            rows.insert(address, value.value().to_vec());
+                .map_err(|_| StoreError::Corrupt("an entry key of the wrong length".into()))?;
+            rows.insert(entry_key, value.value().to_vec());
         }
         let layers: Vec<&Tables> = self.layers().collect();
         for tables in layers.into_iter().rev() {
-            for ((_, address), bytes) in tables.accounts.range(accounts_of(chain)) {
+            for ((_, entry_key), bytes) in layered(tables).range(entries_of(chain)) {
                 match bytes {
-                    Some(bytes) => rows.insert(*address, bytes.clone()),
-                    None => rows.remove(address),
+                    Some(bytes) => rows.insert(*entry_key, bytes.clone()),
+                    None => rows.remove(entry_key),
                 };
             }
         }
-        rows.into_iter()
-            .map(|(address, bytes)| Ok((Address(address), decode("stored account", &bytes)?)))
-            .collect()
+        Ok(rows.into_iter().collect())
     }
 }
 
@@ -626,7 +636,9 @@ impl ChainStore for RedbStore {
         let Some(head) = view.chain_head(chain)? else {
             return Ok(None);
         };
-        rebuild_chain_state(chain, head, view.accounts(chain)?).map(Some)
+        let accounts = view.entries(chain, row::ACCOUNT, |tables| &tables.accounts)?;
+        let objects = view.entries(chain, row::OBJECT, |tables| &tables.objects)?;
+        rebuild_chain_state(chain, head, accounts, objects).map(Some)
     }
 
     fn certified_block(
@@ -735,7 +747,14 @@ impl ReadStore for RedbStore {
     }
 
     fn accounts(&self, chain: &ChainId) -> Result<Vec<(Address, Account)>, StoreError> {
-        self.view()?.accounts(chain)
+        let rows = self
+            .view()?
+            .entries(chain, row::ACCOUNT, |tables| &tables.accounts)?;
+        let accounts = decode_entries(rows, "stored account")?;
+        Ok(accounts
+            .into_iter()
+            .map(|(address, account)| (Address(address), account))
+            .collect())
     }
 
     fn tx_location(&self, tx: &Hash) -> Result<Option<(ChainId, Height)>, StoreError> {

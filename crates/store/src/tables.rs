@@ -6,13 +6,17 @@ use std::collections::BTreeMap;
 
 use crate::{AccountTxKey, ChainKey, WriteBatch};
 
-/// Each table by key. An account that became the default is kept as `None`: in a layer
-/// above the file, that is what removes its row below.
+/// A chain's entries of one kind (accounts, objects) by (chain, key). An entry that was
+/// removed is kept as `None`: in a layer above the file, that is what removes its row below.
+pub(crate) type Entries = BTreeMap<(ChainKey, [u8; 32]), Option<Vec<u8>>>;
+
+/// Each table by key.
 #[derive(Debug, Default)]
 pub(crate) struct Tables {
     pub geneses: BTreeMap<ChainKey, Vec<u8>>,
     pub heads: BTreeMap<ChainKey, Vec<u8>>,
-    pub accounts: BTreeMap<(ChainKey, [u8; 32]), Option<Vec<u8>>>,
+    pub accounts: Entries,
+    pub objects: Entries,
     pub blocks: BTreeMap<(ChainKey, u64), Vec<u8>>,
     pub signers: BTreeMap<ChainKey, Vec<u8>>,
     pub txs: BTreeMap<[u8; 32], (ChainKey, u64)>,
@@ -36,6 +40,9 @@ impl Tables {
         }
         for ((chain, address), bytes) in batch.accounts {
             self.accounts.insert((chain.0, address.0), bytes);
+        }
+        for ((chain, key), bytes) in batch.objects {
+            self.objects.insert((chain.0, key.0), bytes);
         }
         for ((chain, height), bytes) in batch.blocks {
             self.blocks.insert((chain.0, height.0), bytes);

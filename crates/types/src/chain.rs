@@ -166,16 +166,27 @@ impl BorshDeserialize for Symbol {
 /// [`ChainParams::msg_delay_ms`].
 pub const CLOCK_PARAM_MS_MAX: u64 = 60_000;
 
+/// The longest a genesis may let an escrow or a payment channel stay locked
+/// ([`ChainParams::lock_max_ms`]): a year.
+pub const LOCK_MS_MAX: u64 = 365 * 24 * 3_600_000;
+
 /// A chain's parameters, fixed by its genesis. The two clock bounds are those of
 /// proposer-based timestamps (CometBFT's PBTS): a validator takes a fresh proposal only if
 /// its block's time is within [receive time − `precision_ms` − message delay, receive time
 /// + `precision_ms`], the message delay being `msg_delay_ms` plus a tenth of it per round.
+///
+/// The lock bounds limit how long after the block that opens it an escrow or a payment
+/// channel may expire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize)]
 pub struct ChainParams {
     /// How far apart the clocks of two correct hosts may be.
     pub precision_ms: u64,
     /// How long a proposal may take to reach a validator in round 0.
     pub msg_delay_ms: u64,
+    /// The shortest time from a lock's block to its expiry.
+    pub lock_min_ms: u64,
+    /// The longest time from a lock's block to its expiry.
+    pub lock_max_ms: u64,
 }
 
 impl Default for ChainParams {
@@ -183,6 +194,8 @@ impl Default for ChainParams {
         ChainParams {
             precision_ms: 500,
             msg_delay_ms: 2_000,
+            lock_min_ms: 60_000,
+            lock_max_ms: 7 * 24 * 3_600_000,
         }
     }
 }
@@ -223,6 +236,10 @@ pub enum GenesisError {
     Validators(ValidatorSetError),
     #[error("genesis {name} is {value} ms, over the limit of {CLOCK_PARAM_MS_MAX} ms")]
     ClockParam { name: &'static str, value: u64 },
+    #[error(
+        "genesis lock bounds {min} ms to {max} ms are not a range within 0 to {LOCK_MS_MAX} ms"
+    )]
+    LockBounds { min: u64, max: u64 },
     #[error("genesis owner signature: {0}")]
     Signature(SignatureError),
 }
@@ -240,6 +257,8 @@ impl Genesis {
         let ChainParams {
             precision_ms,
             msg_delay_ms,
+            lock_min_ms,
+            lock_max_ms,
         } = self.params;
         for (name, value) in [
             ("precision_ms", precision_ms),
@@ -248,6 +267,12 @@ impl Genesis {
             if value > CLOCK_PARAM_MS_MAX {
                 return Err(GenesisError::ClockParam { name, value });
             }
+        }
+        if lock_min_ms > lock_max_ms || lock_max_ms > LOCK_MS_MAX {
+            return Err(GenesisError::LockBounds {
+                min: lock_min_ms,
+                max: lock_max_ms,
+            });
         }
         ValidatorSet::new(self.validators.to_vec()).map_err(GenesisError::Validators)
     }

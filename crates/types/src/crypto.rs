@@ -24,6 +24,8 @@ pub enum Domain {
     Proposal,
     /// The root over a host's proposals and votes of one tick ([`crate::tick`]).
     Tick,
+    /// A payment channel's voucher ([`crate::objects::Voucher`]).
+    Voucher,
 }
 
 impl Domain {
@@ -34,6 +36,7 @@ impl Domain {
             Domain::Vote => b"myriad/vote/1\0\0\0",
             Domain::Proposal => b"myriad/propose/1",
             Domain::Tick => b"myriad/tick/1\0\0\0",
+            Domain::Voucher => b"myriad/voucher/1",
         }
     }
 }

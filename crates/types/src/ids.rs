@@ -158,7 +158,7 @@ macro_rules! bech32_id {
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&to_bech32m($prefix, &self.0))
+                f.write_str(&$crate::ids::to_bech32m($prefix, &self.0))
             }
         }
 
@@ -172,11 +172,13 @@ macro_rules! bech32_id {
         impl FromStr for $name {
             type Err = ParseIdError;
             fn from_str(text: &str) -> Result<$name, ParseIdError> {
-                from_bech32m($prefix, $kind, text).map($name)
+                $crate::ids::from_bech32m($prefix, $kind, text).map($name)
             }
         }
     };
 }
+
+pub(crate) use bech32_id;
 
 bech32_id!(
     /// A chain: blake3 of its canonical genesis. Shown as `chain1…`.
@@ -197,13 +199,17 @@ bech32_id!(
     "account"
 );
 
-fn to_bech32m(prefix: &'static str, bytes: &[u8; 32]) -> String {
+pub(crate) fn to_bech32m(prefix: &'static str, bytes: &[u8; 32]) -> String {
     let hrp = Hrp::parse_unchecked(prefix);
     // Only an over-long string can fail to encode, and 32 bytes are far from that.
     bech32::encode::<Bech32m>(hrp, bytes).unwrap_or_default()
 }
 
-fn from_bech32m(prefix: &str, kind: &'static str, text: &str) -> Result<[u8; 32], ParseIdError> {
+pub(crate) fn from_bech32m(
+    prefix: &str,
+    kind: &'static str,
+    text: &str,
+) -> Result<[u8; 32], ParseIdError> {
     let bad = |reason: String| ParseIdError {
         kind,
         text: text.to_owned(),

@@ -8,6 +8,7 @@ pub mod chain;
 pub mod crypto;
 pub mod encoding;
 pub mod ids;
+pub mod objects;
 pub mod tick;
 pub mod transaction;
 
@@ -19,14 +20,19 @@ pub use block::{
 };
 pub use chain::{
     Account, ChainParams, Genesis, GenesisError, SignedGenesis, Symbol, Validator, ValidatorList,
-    ValidatorSet, ValidatorSetError, CLOCK_PARAM_MS_MAX, DECIMALS_MAX, SYMBOL_BYTES_MAX,
-    VALIDATORS_MAX,
+    ValidatorSet, ValidatorSetError, CLOCK_PARAM_MS_MAX, DECIMALS_MAX, LOCK_MS_MAX,
+    SYMBOL_BYTES_MAX, VALIDATORS_MAX,
 };
 pub use crypto::{
     verify, BatchVerifier, Domain, SecretKey, Signable, Signature, SignatureCheck, SignatureError,
 };
 pub use encoding::{decode, encode, BoundedBytes, BoundedVec, DecodeError, MESSAGE_BYTES_MAX};
 pub use ids::{Address, Amount, ChainId, Hash, Height, HostId, ParseIdError, Round};
+pub use objects::{
+    Allowlist, AllowlistAddresses, Channel, ChannelId, ChannelState, Escrow, EscrowId, EscrowState,
+    Object, ObjectKey, PendingAllowlist, Secret, SignedVoucher, Voucher, ALLOWLIST_DELAY_MS_MAX,
+    ALLOWLIST_MAX,
+};
 pub use tick::{sign_alone, sign_tick, tick_leaf, TickSignature, TICK_PATH_MAX};
 pub use transaction::{Memo, SignedTransaction, Transaction, TxKind, MEMO_BYTES_MAX};
 

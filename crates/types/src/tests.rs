@@ -385,6 +385,16 @@ fn genesis_is_signed_by_its_owner_and_names_its_chain() {
             value: CLOCK_PARAM_MS_MAX + 1
         })
     );
+
+    for (min, max) in [(2, 1), (0, LOCK_MS_MAX + 1)] {
+        let mut locks = signed.genesis.clone();
+        locks.params.lock_min_ms = min;
+        locks.params.lock_max_ms = max;
+        assert_eq!(
+            SignedGenesis::sign(locks, &owner).verify(),
+            Err(GenesisError::LockBounds { min, max })
+        );
+    }
 }
 
 #[test]
@@ -392,6 +402,7 @@ fn a_fresh_proposal_is_timely_within_precision_and_message_delay_of_its_arrival(
     let params = ChainParams {
         precision_ms: 500,
         msg_delay_ms: 2_000,
+        ..ChainParams::default()
     };
     let received = 1_000_000;
     let timely = |block_time, round| params.is_timely(block_time, received, Round(round));

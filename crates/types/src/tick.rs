@@ -211,6 +211,7 @@ mod tests {
             Domain::Transaction,
             Domain::Vote,
             Domain::Proposal,
+            Domain::Voucher,
         ];
         assert!(tags.iter().all(|d| d.tag() != Domain::Tick.tag()));
     }

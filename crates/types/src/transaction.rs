@@ -8,6 +8,7 @@ use crate::crypto::{
 };
 use crate::encoding::BoundedBytes;
 use crate::ids::{Address, Amount, ChainId, Hash};
+use crate::objects::{AllowlistAddresses, ChannelId, EscrowId, ObjectKey, Secret, SignedVoucher};
 
 /// The longest transfer memo, in bytes.
 pub const MEMO_BYTES_MAX: usize = 256;
@@ -32,6 +33,42 @@ pub enum TxKind {
     SetValidators { validators: ValidatorList },
     /// Hand the chain to a new owner. Owner only.
     TransferOwnership { new_owner: Address },
+    /// Move `amount` from the sender into an escrow for `to`, claimable with the secret whose
+    /// SHA-256 is `hash_lock` until `expires_at_ms`, refundable to the sender from then on.
+    /// Its id is [`EscrowId::derive`] of the sender and this transaction's nonce.
+    Lock {
+        to: Address,
+        amount: Amount,
+        hash_lock: Hash,
+        expires_at_ms: u64,
+    },
+    /// Pay an open escrow to its `to` with its secret, before it expires. Anyone may send it.
+    Claim { escrow: EscrowId, secret: Secret },
+    /// Give an expired escrow back to its locker. Anyone may send it.
+    Refund { escrow: EscrowId },
+    /// From now on, let the sender pay only `addresses` (none: no allowlist); once an
+    /// allowlist is in force, a change waits for its delay.
+    SetAllowlist {
+        addresses: AllowlistAddresses,
+        delay_ms: u64,
+    },
+    /// Lock `amount` in a payment channel to `payee` until `expires_at_ms`. Its id is
+    /// [`ChannelId::derive`] of the sender and this transaction's nonce.
+    OpenChannel {
+        payee: Address,
+        amount: Amount,
+        expires_at_ms: u64,
+    },
+    /// Add `amount` to the sender's open channel.
+    TopUpChannel { channel: ChannelId, amount: Amount },
+    /// By the payee: pay the voucher's cumulative amount to the payee and the rest back to
+    /// the payer, closing the channel. (Boxed: it is the largest kind by far.)
+    CloseChannel {
+        channel: ChannelId,
+        voucher: Box<SignedVoucher>,
+    },
+    /// By the payer, once the channel has expired unclosed: take it all back.
+    RefundChannel { channel: ChannelId },
 }
 
 impl TxKind {
@@ -43,16 +80,41 @@ impl TxKind {
             TxKind::Burn { .. } => "burn",
             TxKind::SetValidators { .. } => "set-validators",
             TxKind::TransferOwnership { .. } => "transfer-ownership",
+            TxKind::Lock { .. } => "lock",
+            TxKind::Claim { .. } => "claim",
+            TxKind::Refund { .. } => "refund",
+            TxKind::SetAllowlist { .. } => "set-allowlist",
+            TxKind::OpenChannel { .. } => "open-channel",
+            TxKind::TopUpChannel { .. } => "top-up-channel",
+            TxKind::CloseChannel { .. } => "close-channel",
+            TxKind::RefundChannel { .. } => "refund-channel",
         }
     }
 
-    /// The account a transaction gives something to, besides its sender: the recipient of
-    /// a mint or transfer, the new owner of a chain.
+    /// The amount a transaction moves, for those that name one.
+    pub fn amount(&self) -> Option<Amount> {
+        match self {
+            TxKind::Mint { amount, .. }
+            | TxKind::Transfer { amount, .. }
+            | TxKind::Burn { amount }
+            | TxKind::Lock { amount, .. }
+            | TxKind::OpenChannel { amount, .. }
+            | TxKind::TopUpChannel { amount, .. } => Some(*amount),
+            _ => None,
+        }
+    }
+
+    /// The account a transaction names to give something to, besides its sender: the
+    /// recipient of a mint, transfer or lock, the payee of a channel, the new owner of a
+    /// chain. (Claims and refunds pay whom their escrow or channel names.)
     pub fn recipient(&self) -> Option<Address> {
         match self {
-            TxKind::Mint { to, .. } | TxKind::Transfer { to, .. } => Some(*to),
+            TxKind::Mint { to, .. } | TxKind::Transfer { to, .. } | TxKind::Lock { to, .. } => {
+                Some(*to)
+            }
+            TxKind::OpenChannel { payee, .. } => Some(*payee),
             TxKind::TransferOwnership { new_owner } => Some(*new_owner),
-            TxKind::Burn { .. } | TxKind::SetValidators { .. } => None,
+            _ => None,
         }
     }
 }
@@ -73,6 +135,30 @@ impl Signable for Transaction {
 }
 
 impl Transaction {
+    /// The escrow or channel the transaction opens or acts on, if any.
+    pub fn object(&self) -> Option<ObjectKey> {
+        match &self.kind {
+            TxKind::Lock { .. } => Some(ObjectKey::Escrow(EscrowId::derive(
+                &self.chain_id,
+                &self.sender,
+                self.nonce,
+            ))),
+            TxKind::Claim { escrow, .. } | TxKind::Refund { escrow } => {
+                Some(ObjectKey::Escrow(*escrow))
+            }
+            TxKind::OpenChannel { .. } => Some(ObjectKey::Channel(ChannelId::derive(
+                &self.chain_id,
+                &self.sender,
+                self.nonce,
+            ))),
+            TxKind::TopUpChannel { channel, .. }
+            | TxKind::CloseChannel { channel, .. }
+            | TxKind::RefundChannel { channel } => Some(ObjectKey::Channel(*channel)),
+            TxKind::SetAllowlist { .. } => Some(ObjectKey::Allowlist(self.sender)),
+            _ => None,
+        }
+    }
+
     /// The transaction's id. It covers everything but the signature, so it is the same
     /// whatever valid encoding of the signature travels with it.
     pub fn hash(&self) -> Hash {

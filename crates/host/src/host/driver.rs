@@ -245,7 +245,7 @@ impl<S: HostStore> Host<S> {
             if tx.tx.nonce != next {
                 return true;
             }
-            match Scratch::new(state).apply(tx) {
+            match Scratch::new(state, state.next_block_time(now)).apply(tx) {
                 Ok(_) => true,
                 Err(error) => {
                     reasons.insert(tx.hash(), error.to_string());

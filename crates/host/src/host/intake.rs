@@ -212,7 +212,7 @@ impl<S: HostStore> Host<S> {
                 check_form(&item.chain, tx).map_err(drop)?;
                 // Refused before its signature costs anything.
                 slot.mempool
-                    .check(tx, &slot.state)
+                    .check(tx, &slot.state, self.now_ms)
                     .map_err(|error| self.refused(&error, Origin::Peer))?;
                 Ok(vec![tx.signature_check()])
             }
@@ -258,10 +258,12 @@ impl<S: HostStore> Host<S> {
         let Some(slot) = self.table.get(&chain) else {
             return Err(SubmitError::UnknownChain(chain));
         };
-        slot.mempool.check(tx, &slot.state).map_err(|error| {
-            self.refused(&error, Origin::Client);
-            SubmitError::Admit(error)
-        })
+        slot.mempool
+            .check(tx, &slot.state, self.now_ms)
+            .map_err(|error| {
+                self.refused(&error, Origin::Client);
+                SubmitError::Admit(error)
+            })
     }
 
     /// Handles each item whose signatures are valid; a peer that sent a bad one is
