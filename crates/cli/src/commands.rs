@@ -9,7 +9,7 @@ use myriad_api_types::{ChainInfo, TxStatusBody};
 use myriad_client::client::{Client, ClientError};
 use myriad_client::genesis::{checked_genesis, now_ms, validator_list};
 use myriad_client::transaction::SendOptions;
-use myriad_client::wallet::{PassphraseSource, Wallet, WalletError};
+use myriad_client::wallet::{PassphraseSource, Unlocked, Wallet, WalletError};
 use myriad_devnet::Devnet;
 use myriad_types::{
     format_amount, parse_amount, Address, Amount, ChainId, Hash, HostId, Memo, SecretKey,
@@ -103,14 +103,14 @@ pub struct Context {
 
 /// A chain with what is needed to read and write amounts of its currency.
 #[derive(Debug)]
-struct Chain {
-    id: ChainId,
-    client: Client,
-    info: ChainInfo,
+pub(crate) struct Chain {
+    pub(crate) id: ChainId,
+    pub(crate) client: Client,
+    pub(crate) info: ChainInfo,
 }
 
 impl Chain {
-    fn amount(&self, amount: Amount) -> String {
+    pub(crate) fn amount(&self, amount: Amount) -> String {
         format!(
             "{} {}",
             format_amount(amount, self.info.decimals),
@@ -118,7 +118,7 @@ impl Chain {
         )
     }
 
-    fn parse(&self, text: &str) -> Result<Amount> {
+    pub(crate) fn parse(&self, text: &str) -> Result<Amount> {
         let amount = parse_amount(text, self.info.decimals)?;
         if amount == 0 {
             bail!("amount must be greater than zero");
@@ -133,7 +133,7 @@ fn amount_of(text: &str) -> Result<Amount> {
 }
 
 impl Context {
-    fn print(&self, human: impl std::fmt::Display, machine: serde_json::Value) {
+    pub(crate) fn print(&self, human: impl std::fmt::Display, machine: serde_json::Value) {
         if self.json {
             println!("{machine}");
         } else {
@@ -141,12 +141,18 @@ impl Context {
         }
     }
 
-    fn open_wallet(&self) -> Result<Wallet> {
+    pub(crate) fn open_wallet(&self) -> Result<Wallet> {
         Ok(Wallet::open(&self.wallet)?)
     }
 
     /// The secret key `name` (a wallet name or address), unlocked with the passphrase.
     fn signer(&self, name: &str) -> Result<SecretKey> {
+        let (wallet, unlocked) = self.unlocked_wallet(name)?;
+        Ok(wallet.secret(&unlocked, name)?)
+    }
+
+    /// The wallet, unlocked with the passphrase, once it is known to hold `name`.
+    pub(crate) fn unlocked_wallet(&self, name: &str) -> Result<(Wallet, Unlocked)> {
         let wallet = self.open_wallet()?;
         wallet.entry(name)?;
         let passphrase = self.passphrase.read(
@@ -154,11 +160,11 @@ impl Context {
             false,
         )?;
         let unlocked = wallet.unlock(&passphrase)?;
-        Ok(wallet.secret(&unlocked, name)?)
+        Ok((wallet, unlocked))
     }
 
     /// An account given as `acct1…` or as a wallet name.
-    fn address(&self, text: &str) -> Result<Address> {
+    pub(crate) fn address(&self, text: &str) -> Result<Address> {
         if let Ok(address) = text.parse::<Address>() {
             return Ok(address);
         }
@@ -198,7 +204,7 @@ impl Context {
             .ok_or_else(|| anyhow!("which chain? pass --chain chain1… (see `myriad chain list`)"))
     }
 
-    fn chain(&self, chain: Option<&str>) -> Result<Chain> {
+    pub(crate) fn chain(&self, chain: Option<&str>) -> Result<Chain> {
         let id = self.chain_id(chain)?;
         let (client, info) = self.network.chain(&id)?;
         Ok(Chain { id, client, info })
@@ -218,7 +224,12 @@ impl Context {
         self.report(&what, &sent.status, options.wait.then_some(latency_ms))
     }
 
-    fn report(&self, what: &str, status: &TxStatusBody, latency_ms: Option<u128>) -> Result<()> {
+    pub(crate) fn report(
+        &self,
+        what: &str,
+        status: &TxStatusBody,
+        latency_ms: Option<u128>,
+    ) -> Result<()> {
         if status.status == "rejected" {
             bail!(
                 "{what}: rejected: {}",

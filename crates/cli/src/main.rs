@@ -2,6 +2,7 @@
 //! transactions.
 
 mod commands;
+mod swap;
 
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
@@ -156,6 +157,11 @@ enum Command {
         command: ValidatorsCommand,
     },
     /// Transactions by hash.
+    /// An atomic swap between two chains: offer, accept, claim, status, refund.
+    Swap {
+        #[command(subcommand)]
+        command: SwapCommand,
+    },
     Tx {
         #[command(subcommand)]
         command: TxCommand,
@@ -230,6 +236,57 @@ impl TxArgs {
             nonce: self.nonce,
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+enum SwapCommand {
+    /// Lock what you give for the taker, with a fresh secret kept sealed in your wallet, and
+    /// print the offer to hand to the taker.
+    Offer {
+        /// The maker: a wallet name or acct1….
+        #[arg(long)]
+        from: String,
+        /// What you give, in the give chain's units.
+        #[arg(long)]
+        give: String,
+        #[arg(long)]
+        give_chain: String,
+        /// What you get, in the get chain's units.
+        #[arg(long)]
+        get: String,
+        #[arg(long)]
+        get_chain: String,
+        /// The taker: a wallet name or acct1….
+        #[arg(long)]
+        to: String,
+        /// How long your lock lasts, e.g. 30m or 2h; the taker's lasts half as long.
+        #[arg(long, default_value = "2h")]
+        expires: String,
+    },
+    /// Check the maker's lock as committed (proof and certificate), then lock what the
+    /// offer asks of you with the same hash lock and an earlier expiry.
+    Accept {
+        /// The offer (myriad-swap-1:…).
+        offer: String,
+        #[arg(long)]
+        from: String,
+    },
+    /// The maker claims the taker's lock with her secret; the taker then claims the
+    /// maker's with the secret her claim revealed.
+    Claim {
+        /// The swap: its id (the maker's escrow, in your wallet) or the offer.
+        id: String,
+        #[arg(long)]
+        from: String,
+    },
+    /// Both escrows of a swap, their deadlines, and who can do what next.
+    Status { id: String },
+    /// Take back your expired lock.
+    Refund {
+        id: String,
+        #[arg(long)]
+        from: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -524,6 +581,21 @@ fn run(cli: Cli) -> Result<()> {
         Command::Tx {
             command: TxCommand::Status { hash },
         } => context()?.tx_status(&hash),
+        Command::Swap { command } => match command {
+            SwapCommand::Offer {
+                from,
+                give,
+                give_chain,
+                get,
+                get_chain,
+                to,
+                expires,
+            } => context()?.swap_offer(&from, &give, &give_chain, &get, &get_chain, &to, &expires),
+            SwapCommand::Accept { offer, from } => context()?.swap_accept(&offer, &from),
+            SwapCommand::Claim { id, from } => context()?.swap_claim(&id, &from),
+            SwapCommand::Status { id } => context()?.swap_status(&id),
+            SwapCommand::Refund { id, from } => context()?.swap_refund(&id, &from),
+        },
         Command::Bench { dir, command } => bench(&dir, command),
     }
 }

@@ -438,3 +438,111 @@ fn a_devnet_serves_the_cli_survives_a_killed_host_and_resumes() {
     assert_eq!(balance(root, &chain, "alice", None), "5.00");
     devnet.stop();
 }
+
+/// Creates a chain of `owner`'s validated by `validators` and mints `amount` to its owner;
+/// returns its id once every one of `hosts` holds it.
+fn chain_of(root: &Path, owner: &str, symbol: &str, validators: &str, amount: &str) -> String {
+    let created = json(
+        root,
+        &[
+            "chain",
+            "create",
+            "--owner",
+            owner,
+            "--symbol",
+            symbol,
+            "--decimals",
+            "2",
+            "--validators",
+            validators,
+        ],
+    );
+    let chain = created["chain_id"].as_str().unwrap().to_owned();
+    eventually(
+        Duration::from_secs(60),
+        "the new chain to be served",
+        || myriad(root, &["chain", "info", &chain]).status.success(),
+    );
+    send(root, &["mint", "--chain", &chain, "--to", owner, amount]);
+    chain
+}
+
+#[test]
+fn a_swap_between_two_chains_with_different_validators() {
+    let root = tempfile::tempdir().unwrap();
+    let root = root.path();
+    let devnet = Devnet::start(root, &[]);
+    let a = chain_of(root, "alice", "ALICE", "host-0,host-1,host-2", "100");
+    let b = chain_of(root, "bob", "BOB", "host-1,host-2,host-3", "100");
+
+    // Alice offers 10 A for 5 B; bob checks her lock as committed and locks his side.
+    let started = Instant::now();
+    let offered = json(
+        root,
+        &[
+            "swap",
+            "offer",
+            "--from",
+            "alice",
+            "--give",
+            "10",
+            "--give-chain",
+            &a,
+            "--get",
+            "5",
+            "--get-chain",
+            &b,
+            "--to",
+            "bob",
+            "--expires",
+            "6m",
+        ],
+    );
+    let id = offered["id"].as_str().unwrap().to_owned();
+    let offer = offered["offer"].as_str().unwrap().to_owned();
+    assert!(offer.starts_with("myriad-swap-1:"), "{offered}");
+    assert_eq!(balance(root, &a, "alice", None), "90.00");
+
+    // What would lose bob money is refused before he signs: an offer for someone else, an
+    // offer that says more than the lock holds.
+    let error = fails(root, &["swap", "accept", &offer, "--from", "carol"], &[]);
+    assert!(error.contains("the offer is for"), "{error}");
+    let mut inflated: myriad_client::swap::Offer = offer.parse().unwrap();
+    inflated.give += 1;
+    let error = fails(
+        root,
+        &["swap", "accept", &inflated.to_text(), "--from", "bob"],
+        &[],
+    );
+    assert!(
+        error.contains("its amount is 1000, the offer says 1001"),
+        "{error}"
+    );
+
+    let accepted = json(root, &["swap", "accept", &offer, "--from", "bob"]);
+    assert_eq!(accepted["id"], id.as_str());
+    let status = json(root, &["swap", "status", &id]);
+    assert_eq!(status["maker"]["state"], "open", "{status}");
+    assert_eq!(status["taker"]["state"], "open", "{status}");
+    // Bob cannot claim before alice has revealed the secret.
+    let error = fails(root, &["swap", "claim", &offer, "--from", "bob"], &[]);
+    assert!(error.contains("the secret is not known"), "{error}");
+
+    // Alice claims on B with her secret; bob claims on A with the secret her claim revealed.
+    json(root, &["swap", "claim", &id, "--from", "alice"]);
+    json(root, &["swap", "claim", &id, "--from", "bob"]);
+    let elapsed = started.elapsed();
+    println!("swap offer → both claimed: {} ms", elapsed.as_millis());
+    let status = json(root, &["swap", "status", &id]);
+    assert_eq!(status["maker"]["state"], "claimed", "{status}");
+    assert_eq!(status["taker"]["state"], "claimed", "{status}");
+    assert_eq!(balance(root, &a, "bob", None), "10.00");
+    assert_eq!(balance(root, &b, "alice", None), "5.00");
+    assert_eq!(balance(root, &b, "bob", None), "95.00");
+    // Each escrow closed once: a second claim and a refund are refused with the reason.
+    let error = fails(root, &["swap", "claim", &id, "--from", "alice"], &[]);
+    assert!(error.contains("is already claimed"), "{error}");
+    let error = fails(root, &["swap", "refund", &id, "--from", "alice"], &[]);
+    assert!(error.contains("is already claimed"), "{error}");
+    devnet.stop();
+}

@@ -4,5 +4,6 @@
 
 pub mod client;
 pub mod genesis;
+pub mod swap;
 pub mod transaction;
 pub mod wallet;

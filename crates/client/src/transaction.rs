@@ -33,6 +33,8 @@ pub struct SendOptions {
 /// The host's answer to a sent transaction, and how long that answer took.
 #[derive(Debug)]
 pub struct Sent {
+    /// The nonce the transaction was sent with.
+    pub nonce: u64,
     pub status: TxStatusBody,
     pub latency: Duration,
 }
@@ -80,6 +82,7 @@ impl Client {
                 answer => {
                     let latency = started.elapsed();
                     return Ok(Sent {
+                        nonce,
                         status: answer?,
                         latency,
                     });

@@ -127,8 +127,8 @@ pub struct Entry {
     pub name: String,
     #[serde(with = "address_text")]
     pub address: Address,
-    nonce: String,
-    ciphertext: String,
+    #[serde(flatten)]
+    sealed: Sealed,
 }
 
 /// Addresses in the file are written as people read them: `acct1…`.
@@ -146,12 +146,33 @@ mod address_text {
     }
 }
 
+/// A swap this wallet took part in: its offer, the other side's escrow once known, and the
+/// swap's secret for the side that made it, sealed like a key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SwapEntry {
+    /// The offer's escrow (`escrow1…`), which names the swap.
+    pub id: String,
+    /// The offer as text (`Offer::to_text`).
+    pub offer: String,
+    /// The counter-escrow on the other chain, once locked.
+    pub counter: Option<String>,
+    sealed: Option<Sealed>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Sealed {
+    nonce: String,
+    ciphertext: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct WalletFile {
     version: u32,
     kdf: KdfParams,
     cipher: String,
     keys: Vec<Entry>,
+    #[serde(default)]
+    swaps: Vec<SwapEntry>,
 }
 
 /// A wallet as read from its file.
@@ -185,6 +206,11 @@ fn check_name(name: &str) -> Result<(), WalletError> {
 
 fn aad(name: &str, address: &Address) -> Vec<u8> {
     [AAD_TAG, name.as_bytes(), &address.0].concat()
+}
+
+/// What a swap's sealed secret is bound to: its id, apart from any key's name.
+fn swap_aad(id: &str) -> Vec<u8> {
+    [AAD_TAG, b"/swap/", id.as_bytes()].concat()
 }
 
 impl Wallet {
@@ -258,6 +284,7 @@ impl Wallet {
                         },
                         cipher: "xchacha20poly1305".to_owned(),
                         keys: Vec::new(),
+                        swaps: Vec::new(),
                     },
                 })
             }
@@ -310,37 +337,68 @@ impl Wallet {
         Ok(unlocked)
     }
 
-    fn open_entry(&self, unlocked: &Unlocked, entry: &Entry) -> Result<SecretKey, WalletError> {
+    /// Seals `secret` under the wallet's key, bound to `aad`.
+    fn seal(unlocked: &Unlocked, aad: &[u8], secret: &[u8]) -> Result<Sealed, WalletError> {
+        let mut nonce = [0u8; 24];
+        OsRng.fill_bytes(&mut nonce);
+        let cipher = XChaCha20Poly1305::new(unlocked.0.as_ref().into());
+        let ciphertext = cipher
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: secret, aad })
+            .map_err(|_| WalletError::Seal)?;
+        Ok(Sealed {
+            nonce: hex::encode(nonce),
+            ciphertext: hex::encode(ciphertext),
+        })
+    }
+
+    /// Opens 32 bytes sealed under the wallet's key and bound to `aad`; `what` names them
+    /// in errors. A wrong key (or an altered secret) is `WrongPassphrase`.
+    fn unseal(
+        &self,
+        unlocked: &Unlocked,
+        aad: &[u8],
+        sealed: &Sealed,
+        what: &str,
+    ) -> Result<Zeroizing<[u8; 32]>, WalletError> {
         let malformed = |reason: &str| WalletError::Malformed {
             path: self.shown(),
-            reason: format!("key `{}`: {reason}", entry.name),
+            reason: format!("{what}: {reason}"),
         };
-        let nonce = hex::decode(&entry.nonce).map_err(|_| malformed("nonce is not hex"))?;
+        let nonce = hex::decode(&sealed.nonce).map_err(|_| malformed("nonce is not hex"))?;
         if nonce.len() != 24 {
             return Err(malformed("nonce is not 24 bytes"));
         }
         let ciphertext =
-            hex::decode(&entry.ciphertext).map_err(|_| malformed("ciphertext is not hex"))?;
+            hex::decode(&sealed.ciphertext).map_err(|_| malformed("ciphertext is not hex"))?;
         let cipher = XChaCha20Poly1305::new(unlocked.0.as_ref().into());
-        let seed = Zeroizing::new(
+        let bytes = Zeroizing::new(
             cipher
                 .decrypt(
                     XNonce::from_slice(&nonce),
                     Payload {
                         msg: &ciphertext,
-                        aad: &aad(&entry.name, &entry.address),
+                        aad,
                     },
                 )
                 .map_err(|_| WalletError::WrongPassphrase { path: self.shown() })?,
         );
-        let seed: Zeroizing<[u8; 32]> = Zeroizing::new(
-            seed.as_slice()
-                .try_into()
-                .map_err(|_| malformed("secret is not 32 bytes"))?,
-        );
+        let secret: [u8; 32] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| malformed("secret is not 32 bytes"))?;
+        Ok(Zeroizing::new(secret))
+    }
+
+    fn open_entry(&self, unlocked: &Unlocked, entry: &Entry) -> Result<SecretKey, WalletError> {
+        let what = format!("key `{}`", entry.name);
+        let aad = aad(&entry.name, &entry.address);
+        let seed = self.unseal(unlocked, &aad, &entry.sealed, &what)?;
         let key = SecretKey::from_seed(*seed);
         if key.address() != entry.address {
-            return Err(malformed("secret does not match its address"));
+            return Err(WalletError::Malformed {
+                path: self.shown(),
+                reason: format!("{what}: secret does not match its address"),
+            });
         }
         Ok(key)
     }
@@ -381,26 +439,74 @@ impl Wallet {
                 name: taken.name.clone(),
             });
         }
-        let mut nonce = [0u8; 24];
-        OsRng.fill_bytes(&mut nonce);
-        let cipher = XChaCha20Poly1305::new(unlocked.0.as_ref().into());
         let seed = Zeroizing::new(key.to_seed());
-        let ciphertext = cipher
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: seed.as_slice(),
-                    aad: &aad(name, &address),
-                },
-            )
-            .map_err(|_| WalletError::Seal)?;
+        let sealed = Wallet::seal(unlocked, &aad(name, &address), seed.as_slice())?;
         self.file.keys.push(Entry {
             name: name.to_owned(),
             address,
-            nonce: hex::encode(nonce),
-            ciphertext: hex::encode(ciphertext),
+            sealed,
         });
         Ok(address)
+    }
+
+    /// Records a swap (a secret, for the side that made it, sealed like a key), or updates
+    /// the one of the same id with what it now knows.
+    pub fn put_swap(
+        &mut self,
+        unlocked: &Unlocked,
+        id: &str,
+        offer: &str,
+        counter: Option<&str>,
+        secret: Option<&[u8; 32]>,
+    ) -> Result<(), WalletError> {
+        let sealed = secret
+            .map(|secret| Wallet::seal(unlocked, &swap_aad(id), secret))
+            .transpose()?;
+        let entry = match self.file.swaps.iter_mut().find(|s| s.id == id) {
+            Some(entry) => entry,
+            None => {
+                self.file.swaps.push(SwapEntry {
+                    id: id.to_owned(),
+                    offer: offer.to_owned(),
+                    counter: None,
+                    sealed: None,
+                });
+                self.file.swaps.last_mut().ok_or(WalletError::Seal)?
+            }
+        };
+        if let Some(counter) = counter {
+            entry.counter = Some(counter.to_owned());
+        }
+        if sealed.is_some() {
+            entry.sealed = sealed;
+        }
+        Ok(())
+    }
+
+    /// The swap of `id`, if this wallet took part in it.
+    pub fn swap(&self, id: &str) -> Option<&SwapEntry> {
+        self.file.swaps.iter().find(|s| s.id == id)
+    }
+
+    /// The secret of the swap of `id`, if this wallet made it.
+    pub fn swap_secret(
+        &self,
+        unlocked: &Unlocked,
+        id: &str,
+    ) -> Result<Option<Zeroizing<[u8; 32]>>, WalletError> {
+        let Some(sealed) = self.swap(id).and_then(|s| s.sealed.as_ref()) else {
+            return Ok(None);
+        };
+        let what = format!("swap `{id}`");
+        self.unseal(unlocked, &swap_aad(id), sealed, &what)
+            .map(Some)
+            .map_err(|error| match error {
+                WalletError::WrongPassphrase { path } => WalletError::Malformed {
+                    path,
+                    reason: format!("{what}: its secret was altered: it does not open"),
+                },
+                other => other,
+            })
     }
 
     /// Writes the wallet: a temporary file of mode 0600, fsynced, renamed over the old one.
@@ -543,5 +649,54 @@ mod tests {
             Wallet::open(&dir.path().join("none.json")),
             Err(WalletError::Missing { .. })
         ));
+    }
+
+    #[test]
+    fn a_swap_secret_is_sealed_and_bound_to_its_swap() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut wallet = new_wallet(dir.path(), "pass", &["alice"]);
+        let unlocked = wallet.unlock("pass").unwrap();
+        wallet
+            .put_swap(&unlocked, "escrow1one", "offer one", None, Some(&[7; 32]))
+            .unwrap();
+        wallet
+            .put_swap(&unlocked, "escrow1two", "offer two", Some("escrow1b"), None)
+            .unwrap();
+        // What a later step learns is added to the same record.
+        wallet
+            .put_swap(&unlocked, "escrow1one", "offer one", Some("escrow1c"), None)
+            .unwrap();
+        wallet.save().unwrap();
+        let path = dir.path().join("wallet.json");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            !text.contains(&hex::encode([7u8; 32])),
+            "the secret is sealed"
+        );
+        let wallet = Wallet::open(&path).unwrap();
+        let unlocked = wallet.unlock("pass").unwrap();
+        let one = wallet.swap("escrow1one").unwrap();
+        assert_eq!(
+            (one.offer.as_str(), one.counter.as_deref()),
+            ("offer one", Some("escrow1c"))
+        );
+        assert_eq!(
+            *wallet
+                .swap_secret(&unlocked, "escrow1one")
+                .unwrap()
+                .unwrap(),
+            [7; 32]
+        );
+        assert!(wallet
+            .swap_secret(&unlocked, "escrow1two")
+            .unwrap()
+            .is_none());
+        assert!(wallet.swap("escrow1three").is_none());
+        // A secret moved to another swap's record does not open.
+        let moved = text.replace("escrow1one", "escrow1other");
+        std::fs::write(&path, moved).unwrap();
+        let wallet = Wallet::open(&path).unwrap();
+        let error = wallet.swap_secret(&unlocked, "escrow1other").unwrap_err();
+        assert!(error.to_string().contains("was altered"), "{error}");
     }
 }
