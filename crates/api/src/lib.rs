@@ -14,6 +14,7 @@ mod objects;
 mod request;
 mod serve;
 mod transactions;
+mod watch;
 
 use std::convert::Infallible;
 use std::str::FromStr;
@@ -83,6 +84,7 @@ pub const WAIT_MAX: Duration = Duration::from_secs(30);
         objects::channel,
         objects::allowlist,
         transactions::submit,
+        watch::watch,
         transactions::tx_status,
         events,
         metrics,
@@ -105,6 +107,7 @@ pub const WAIT_MAX: Duration = Duration::from_secs(30);
         SubmitResult,
         TxStatusBody,
         Health,
+        watch::Watching,
         ObjectInfo,
         EscrowInfo,
         ChannelInfo,
@@ -127,11 +130,13 @@ fn from_hex<T: borsh::BorshDeserialize>(what: &'static str, text: &str) -> Resul
     decode(what, &bytes).map_err(|e| bad_request(e.to_string()))
 }
 
-/// What handlers read: the host, and the bounds requests are read within.
+/// What handlers read: the host, the bounds requests are read within, and the host's swap
+/// watcher if it runs one.
 #[derive(Debug, Clone)]
 struct Api {
     host: HostHandle,
     limits: ApiLimits,
+    watcher: Option<myriad_watcher::Watcher>,
 }
 
 impl FromRef<Api> for HostHandle {
@@ -154,7 +159,11 @@ impl Api {
 
 /// The API of one host, its requests read within `limits` (the connection bounds are
 /// [`serve`]'s).
-pub fn router(handle: HostHandle, limits: ApiLimits) -> Router {
+pub fn router(
+    handle: HostHandle,
+    limits: ApiLimits,
+    watcher: Option<myriad_watcher::Watcher>,
+) -> Router {
     Router::new()
         .route("/chains", post(create_chain).get(list_chains))
         .route("/chains/{chain}", get(chain_info))
@@ -170,6 +179,7 @@ pub fn router(handle: HostHandle, limits: ApiLimits) -> Router {
             "/chains/{chain}/allowlists/{address}",
             get(objects::allowlist),
         )
+        .route("/swaps/watch", post(watch::watch))
         .route("/transactions", post(submit))
         .route("/transactions/{hash}", get(tx_status))
         .route("/events", get(events))
@@ -190,6 +200,7 @@ pub fn router(handle: HostHandle, limits: ApiLimits) -> Router {
         .with_state(Api {
             host: handle,
             limits,
+            watcher,
         })
 }
 
@@ -574,13 +585,19 @@ async fn events(
 
 /// Prometheus metrics.
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format")))]
-async fn metrics(State(handle): State<HostHandle>) -> Response {
+async fn metrics(State(api): State<Api>) -> Response {
+    let mut text = api.host.metrics.render();
+    if let Some(watcher) = &api.watcher {
+        // Before the exposition's end marker.
+        let end = text.rfind("# EOF").unwrap_or(text.len());
+        text.insert_str(end, &watch::metrics(watcher));
+    }
     (
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        handle.metrics.render(),
+        text,
     )
         .into_response()
 }

@@ -78,10 +78,11 @@ pub async fn serve(
     listener: TcpListener,
     handle: HostHandle,
     limits: ApiLimits,
+    watcher: Option<myriad_watcher::Watcher>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let metrics = handle.metrics.clone();
-    let router = router(handle, limits);
+    let router = router(handle, limits, watcher);
     let bounds = Arc::new(ConnectionBounds::new(
         limits.connections_max,
         limits.connections_per_address_max,

@@ -155,6 +155,7 @@ fn every_endpoint_of_one_host_with_good_and_bad_input() {
         "/chains/{chain}/escrows/{id}",
         "/chains/{chain}/channels/{id}",
         "/chains/{chain}/allowlists/{address}",
+        "/swaps/watch",
         "/transactions",
         "/transactions/{hash}",
         "/events",

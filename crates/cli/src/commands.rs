@@ -8,6 +8,7 @@ use anyhow::{anyhow, bail, Context as _, Result};
 use myriad_api_types::{ChainInfo, TxStatusBody};
 use myriad_client::client::{Client, ClientError};
 use myriad_client::genesis::{checked_genesis, now_ms, validator_list};
+use myriad_client::network::Network;
 use myriad_client::transaction::SendOptions;
 use myriad_client::wallet::{PassphraseSource, Unlocked, Wallet, WalletError};
 use myriad_devnet::Devnet;
@@ -16,79 +17,6 @@ use myriad_types::{
     SignedGenesis, Symbol, TxKind, DECIMALS_MAX, MEMO_BYTES_MAX,
 };
 use serde_json::json;
-
-/// The hosts a command talks to.
-#[derive(Debug, Clone)]
-pub struct Network {
-    pub clients: Vec<Client>,
-}
-
-impl Network {
-    pub fn new(urls: &[String]) -> Network {
-        Network {
-            clients: urls.iter().map(|url| Client::new(url)).collect(),
-        }
-    }
-
-    /// The host with the newest view of `chain`, and that view. A host that dropped out of
-    /// the chain's validators keeps an old view; the highest head is the current one.
-    pub fn chain(&self, chain: &ChainId) -> Result<(Client, ChainInfo)> {
-        let mut best: Option<(Client, ChainInfo)> = None;
-        let mut unreachable = Vec::new();
-        for client in &self.clients {
-            match client.chain(chain) {
-                Ok(info) => {
-                    if best.as_ref().is_none_or(|(_, b)| info.height > b.height) {
-                        best = Some((client.clone(), info));
-                    }
-                }
-                Err(ClientError::NotFound { .. }) => {}
-                Err(error @ ClientError::Unreachable { .. }) => unreachable.push(error),
-                Err(error) => return Err(error.into()),
-            }
-        }
-        if let Some(best) = best {
-            return Ok(best);
-        }
-        if unreachable.len() == self.clients.len() {
-            if let Some(error) = unreachable.into_iter().next() {
-                return Err(error.into());
-            }
-        }
-        let urls: Vec<&str> = self.clients.iter().map(Client::url).collect();
-        bail!(
-            "unknown chain {chain}: no host at {} holds it; check the id with `myriad chain list`",
-            urls.join(", ")
-        )
-    }
-
-    /// The first host that answers, with its id.
-    pub fn any(&self) -> Result<(Client, HostId)> {
-        let mut last = None;
-        for client in &self.clients {
-            match client.health() {
-                Ok(health) => return Ok((client.clone(), health.host.parse()?)),
-                Err(error) => last = Some(error),
-            }
-        }
-        Err(last.map_or_else(|| anyhow!("no host to talk to: pass --host URL (or set MYRIAD_HOST), or run `myriad devnet` in this directory"), Into::into))
-    }
-
-    /// The reachable hosts whose ids are among `hosts`.
-    fn named(&self, hosts: &[HostId]) -> Vec<Client> {
-        self.clients
-            .iter()
-            .filter(|client| {
-                client
-                    .health()
-                    .ok()
-                    .and_then(|h| h.host.parse::<HostId>().ok())
-                    .is_some_and(|id| hosts.contains(&id))
-            })
-            .cloned()
-            .collect()
-    }
-}
 
 /// Everything a command needs: the hosts, the wallet, how to print.
 #[derive(Debug)]

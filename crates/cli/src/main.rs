@@ -23,7 +23,8 @@ use myriad_node::Node;
 use myriad_types::{HostId, SecretKey};
 use zeroize::Zeroizing;
 
-use crate::commands::{parse_validators, Context, Network};
+use crate::commands::{parse_validators, Context};
+use myriad_client::network::Network;
 
 /// The devnet directory when none is named.
 const DEVNET_DIR: &str = "devnet";

@@ -60,6 +60,26 @@ fn escrow_json(chain: &Chain, escrow: Option<&Escrow>) -> serde_json::Value {
 }
 
 impl Context {
+    /// Hands the swap to the watchers of the hosts of its two chains (those this command
+    /// knows of), so that it finishes or is refunded even if its parties go offline.
+    /// Returns how many watchers took it.
+    fn register_watch(&self, offer: &Offer, counter: Option<&EscrowId>) -> usize {
+        let urls: Vec<String> = self
+            .network
+            .clients
+            .iter()
+            .map(|c| c.url().to_owned())
+            .collect();
+        self.network
+            .clients
+            .iter()
+            .filter(|client| {
+                client.chain(&offer.give_chain).is_ok() || client.chain(&offer.get_chain).is_ok()
+            })
+            .filter(|client| client.watch(offer, counter, &urls).is_ok())
+            .count()
+    }
+
     /// The swap named by `id`: an offer's text, or the offer's escrow id in this wallet.
     fn offer(&self, id: &str) -> Result<Offer> {
         if id.starts_with(myriad_client::swap::OFFER_PREFIX) {
@@ -144,13 +164,14 @@ impl Context {
         let text = offer.to_text();
         wallet.put_swap(&unlocked, &escrow.to_string(), &text, None, Some(&secret.0))?;
         wallet.save()?;
+        let watchers = self.register_watch(&offer, None);
         self.print(
             format!(
-                "locked {} for {to} until {expires_at_ms} ms in escrow {escrow}\nswap {escrow}: give this offer to {to}:\n{text}",
+                "locked {} for {to} until {expires_at_ms} ms in escrow {escrow} ({watchers} watchers)\nswap {escrow}: give this offer to {to}:\n{text}",
                 give_chain.amount(give_amount)
             ),
             json!({"id": escrow.to_string(), "offer": text, "escrow": escrow.to_string(),
-                "expires_at_ms": expires_at_ms, "tx": sent.status.hash}),
+                "expires_at_ms": expires_at_ms, "tx": sent.status.hash, "watchers": watchers}),
         );
         Ok(())
     }
@@ -197,9 +218,10 @@ impl Context {
             None,
         )?;
         wallet.save()?;
+        let watchers = self.register_watch(&offer, Some(&counter));
         self.print(
             format!(
-                "checked escrow {} on {}: {} for you until {} ms\nlocked {} for {} until {expires_at_ms} ms in escrow {counter}",
+                "checked escrow {} on {}: {} for you until {} ms\nlocked {} for {} until {expires_at_ms} ms in escrow {counter} ({watchers} watchers)",
                 offer.escrow,
                 give.id,
                 give.amount(offer.give),
@@ -208,7 +230,7 @@ impl Context {
                 offer.maker
             ),
             json!({"id": id, "escrow": counter.to_string(), "expires_at_ms": expires_at_ms,
-                "tx": sent.status.hash}),
+                "tx": sent.status.hash, "watchers": watchers}),
         );
         Ok(())
     }

@@ -467,16 +467,9 @@ fn chain_of(root: &Path, owner: &str, symbol: &str, validators: &str, amount: &s
     chain
 }
 
-#[test]
-fn a_swap_between_two_chains_with_different_validators() {
-    let root = tempfile::tempdir().unwrap();
-    let root = root.path();
-    let devnet = Devnet::start(root, &[]);
-    let a = chain_of(root, "alice", "ALICE", "host-0,host-1,host-2", "100");
-    let b = chain_of(root, "bob", "BOB", "host-1,host-2,host-3", "100");
-
-    // Alice offers 10 A for 5 B; bob checks her lock as committed and locks his side.
-    let started = Instant::now();
+/// `myriad swap offer` of 10 ALICE on `a` for 5 BOB on `b` from alice to bob; returns the
+/// swap's id and offer.
+fn offer(root: &Path, a: &str, b: &str, expires: &str) -> (String, String) {
     let offered = json(
         root,
         &[
@@ -487,27 +480,52 @@ fn a_swap_between_two_chains_with_different_validators() {
             "--give",
             "10",
             "--give-chain",
-            &a,
+            a,
             "--get",
             "5",
             "--get-chain",
-            &b,
+            b,
             "--to",
             "bob",
             "--expires",
-            "6m",
+            expires,
         ],
     );
-    let id = offered["id"].as_str().unwrap().to_owned();
+    assert!(offered["watchers"].as_u64().unwrap() >= 1, "{offered}");
     let offer = offered["offer"].as_str().unwrap().to_owned();
     assert!(offer.starts_with("myriad-swap-1:"), "{offered}");
-    assert_eq!(balance(root, &a, "alice", None), "90.00");
+    (offered["id"].as_str().unwrap().to_owned(), offer)
+}
 
-    // What would lose bob money is refused before he signs: an offer for someone else, an
-    // offer that says more than the lock holds.
-    let error = fails(root, &["swap", "accept", &offer, "--from", "carol"], &[]);
+fn states(root: &Path, id: &str) -> (String, String) {
+    let status = json(root, &["swap", "status", id]);
+    let state = |side: &str| status[side]["state"].as_str().unwrap().to_owned();
+    (state("maker"), state("taker"))
+}
+
+#[test]
+fn swaps_between_two_chains_with_different_validators_finish_with_or_without_their_parties() {
+    let root = tempfile::tempdir().unwrap();
+    let root = root.path();
+    let devnet = Devnet::start(root, &[]);
+    let a = chain_of(root, "alice", "ALICE", "host-0,host-1,host-2", "100");
+    let b = chain_of(root, "bob", "BOB", "host-1,host-2,host-3", "100");
+
+    // A swap nobody finishes: the watchers refund both sides once they expire (below).
+    let (abandoned, offer_abandoned) = offer(root, &a, &b, "3m");
+    json(root, &["swap", "accept", &offer_abandoned, "--from", "bob"]);
+
+    // A swap done by hand, offer to both claims. What would lose bob money is refused
+    // before he signs: an offer for someone else, one that says more than the lock holds.
+    let started = Instant::now();
+    let (id, offer_text) = offer(root, &a, &b, "6m");
+    let error = fails(
+        root,
+        &["swap", "accept", &offer_text, "--from", "carol"],
+        &[],
+    );
     assert!(error.contains("the offer is for"), "{error}");
-    let mut inflated: myriad_client::swap::Offer = offer.parse().unwrap();
+    let mut inflated: myriad_client::swap::Offer = offer_text.parse().unwrap();
     inflated.give += 1;
     let error = fails(
         root,
@@ -518,31 +536,57 @@ fn a_swap_between_two_chains_with_different_validators() {
         error.contains("its amount is 1000, the offer says 1001"),
         "{error}"
     );
-
-    let accepted = json(root, &["swap", "accept", &offer, "--from", "bob"]);
+    let accepted = json(root, &["swap", "accept", &offer_text, "--from", "bob"]);
     assert_eq!(accepted["id"], id.as_str());
-    let status = json(root, &["swap", "status", &id]);
-    assert_eq!(status["maker"]["state"], "open", "{status}");
-    assert_eq!(status["taker"]["state"], "open", "{status}");
+    assert_eq!(states(root, &id), ("open".into(), "open".into()));
     // Bob cannot claim before alice has revealed the secret.
-    let error = fails(root, &["swap", "claim", &offer, "--from", "bob"], &[]);
+    let error = fails(root, &["swap", "claim", &offer_text, "--from", "bob"], &[]);
     assert!(error.contains("the secret is not known"), "{error}");
-
-    // Alice claims on B with her secret; bob claims on A with the secret her claim revealed.
+    // Alice claims on B with her secret; bob claims on A with the secret her claim
+    // revealed (unless a watcher was quicker: then his claim finds it done).
     json(root, &["swap", "claim", &id, "--from", "alice"]);
-    json(root, &["swap", "claim", &id, "--from", "bob"]);
-    let elapsed = started.elapsed();
-    println!("swap offer → both claimed: {} ms", elapsed.as_millis());
-    let status = json(root, &["swap", "status", &id]);
-    assert_eq!(status["maker"]["state"], "claimed", "{status}");
-    assert_eq!(status["taker"]["state"], "claimed", "{status}");
+    let _ = myriad(root, &["swap", "claim", &offer_text, "--from", "bob"]);
+    eventually(Duration::from_secs(30), "both sides claimed", || {
+        states(root, &id) == ("claimed".into(), "claimed".into())
+    });
+    println!(
+        "swap offer → both claimed: {} ms",
+        started.elapsed().as_millis()
+    );
     assert_eq!(balance(root, &a, "bob", None), "10.00");
     assert_eq!(balance(root, &b, "alice", None), "5.00");
-    assert_eq!(balance(root, &b, "bob", None), "95.00");
     // Each escrow closed once: a second claim and a refund are refused with the reason.
     let error = fails(root, &["swap", "claim", &id, "--from", "alice"], &[]);
     assert!(error.contains("is already claimed"), "{error}");
     let error = fails(root, &["swap", "refund", &id, "--from", "alice"], &[]);
     assert!(error.contains("is already claimed"), "{error}");
+
+    // Bob's client is gone once he has locked: alice claims, and the watchers claim her
+    // escrow for him with the secret her claim revealed.
+    let (gone, offer_gone) = offer(root, &a, &b, "6m");
+    json(root, &["swap", "accept", &offer_gone, "--from", "bob"]);
+    json(root, &["swap", "claim", &gone, "--from", "alice"]);
+    eventually(
+        Duration::from_secs(30),
+        "a watcher to claim for bob",
+        || balance(root, &a, "bob", None) == "20.00",
+    );
+    assert_eq!(states(root, &gone), ("claimed".into(), "claimed".into()));
+
+    // The abandoned swap: refunded to both by the watchers once each side expires.
+    let error = fails(
+        root,
+        &["swap", "refund", &abandoned, "--from", "alice"],
+        &[],
+    );
+    assert!(error.contains("it can be refunded only then"), "{error}");
+    eventually(
+        Duration::from_secs(240),
+        "the watchers to refund both sides",
+        || states(root, &abandoned) == ("refunded".into(), "refunded".into()),
+    );
+    assert_eq!(balance(root, &a, "alice", None), "80.00");
+    assert_eq!(balance(root, &b, "bob", None), "90.00");
+    assert_eq!(balance(root, &b, "alice", None), "10.00");
     devnet.stop();
 }

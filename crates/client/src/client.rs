@@ -283,7 +283,7 @@ impl Client {
         self.answer(self.agent.get(format!("{}{path}", self.url)).call())
     }
 
-    fn post<T: DeserializeOwned>(
+    pub(crate) fn post<T: DeserializeOwned>(
         &self,
         path: &str,
         body: &serde_json::Value,

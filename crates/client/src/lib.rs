@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod genesis;
+pub mod network;
 pub mod swap;
 pub mod transaction;
 pub mod wallet;

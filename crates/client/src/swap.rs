@@ -131,6 +131,26 @@ impl FromStr for Offer {
 }
 
 impl Client {
+    /// Hands a swap to the host's watcher (`POST /swaps/watch`): `counter` is the taker's
+    /// escrow once locked, `hosts` API URLs through which the watcher reaches both chains.
+    /// Returns the account the watcher signs with.
+    pub fn watch(
+        &self,
+        offer: &Offer,
+        counter: Option<&EscrowId>,
+        hosts: &[String],
+    ) -> Result<String, ClientError> {
+        let answer: serde_json::Value = self.post(
+            "/swaps/watch",
+            &serde_json::json!({
+                "offer": offer.to_text(),
+                "counter": counter.map(ToString::to_string),
+                "hosts": hosts,
+            }),
+        )?;
+        Ok(answer["watcher"].as_str().unwrap_or_default().to_owned())
+    }
+
     /// An object of a chain's latest state with its proof, as the host serves it.
     pub fn object(&self, chain: &ChainId, key: &ObjectKey) -> Result<ObjectInfo, ClientError> {
         let path = match key {

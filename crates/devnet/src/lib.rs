@@ -220,6 +220,14 @@ struct HostToml {
     listen: String,
     api: String,
     peers: Vec<String>,
+    watcher: WatcherToml,
+}
+
+/// Every devnet host runs a swap watcher that can reach every other host's API.
+#[derive(Debug, Serialize)]
+struct WatcherToml {
+    enabled: bool,
+    hosts: Vec<String>,
 }
 
 /// What `myriad devnet` was asked for.
@@ -319,6 +327,10 @@ fn create(options: &DevnetOptions) -> Result<Devnet> {
             listen: host.p2p.to_string(),
             api: host.api.to_string(),
             peers,
+            watcher: WatcherToml {
+                enabled: true,
+                hosts: devnet.api_urls(),
+            },
         })?;
         std::fs::write(host_dir.join("host.toml"), config)?;
     }

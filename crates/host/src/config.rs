@@ -1,6 +1,7 @@
 //! A host's configuration: a TOML file, with command-line flags laid over it. Every setting
 //! that is missing or wrong is an error naming the setting.
 
+use myriad_watcher::WatcherConfig;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -124,6 +125,8 @@ pub struct HostConfig {
     /// Appends every vote received from peers to this file, one line each: an audit trail
     /// that shows whether any host ever signed two conflicting votes.
     pub vote_log: Option<PathBuf>,
+    /// The swap watcher's settings (`[watcher]`); off by default.
+    pub watcher: WatcherConfig,
     /// A deliberately broken host for the simulator's canary: it acknowledges a tick's
     /// commits before its write is durable.
     #[cfg(feature = "canary")]
@@ -145,6 +148,8 @@ struct File {
     #[serde(default)]
     policy: FilePolicy,
     vote_log: Option<PathBuf>,
+    #[serde(default)]
+    watcher: WatcherConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -290,6 +295,7 @@ impl HostConfig {
             policy: parsed.policy.parse()?,
             consensus: ConsensusConfig::default(),
             vote_log: parsed.vote_log,
+            watcher: parsed.watcher,
             #[cfg(feature = "canary")]
             canary_ack_before_durable: false,
         })
@@ -310,6 +316,7 @@ impl HostConfig {
             policy: Policy::default(),
             consensus,
             vote_log: None,
+            watcher: WatcherConfig::default(),
             #[cfg(feature = "canary")]
             canary_ack_before_durable: false,
         }

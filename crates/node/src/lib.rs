@@ -8,6 +8,7 @@ use std::sync::Arc;
 use myriad_host::{ConfigError, HostConfig, HostError, HostHandle, RunningHost};
 use myriad_net::{Libp2pTransport, P2pError, P2pLimits};
 use myriad_store::{RedbStore, StoreError};
+use myriad_watcher::{WatchError, Watcher};
 use tokio::sync::oneshot;
 
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +25,8 @@ pub enum NodeError {
     Host(#[from] HostError),
     #[error("cannot listen for the API on {address}: {reason}")]
     Api { address: SocketAddr, reason: String },
+    #[error("swap watcher: {0}")]
+    Watcher(#[from] WatchError),
 }
 
 /// A host process's parts, running.
@@ -35,6 +38,7 @@ pub struct Node {
     /// Where the API listens.
     pub api_address: SocketAddr,
     host: RunningHost,
+    watcher: Option<Watcher>,
     api_stop: oneshot::Sender<()>,
     api_done: tokio::task::JoinHandle<()>,
 }
@@ -62,19 +66,31 @@ impl Node {
             address: config.api,
             reason: e.to_string(),
         })?;
+        let watcher = match config.watcher.enabled {
+            true => {
+                let own_api = format!("http://{api_address}");
+                let watcher = Watcher::open(&config.watcher, &config.data_dir, own_api)?;
+                watcher.start();
+                tracing::info!(account = %watcher.address(), swaps = watcher.watching(), "swap watcher started");
+                Some(watcher)
+            }
+            false => None,
+        };
         let host = RunningHost::start(config, key, store, Arc::new(transport), inbound)?;
         let handle = host.handle.clone();
         let (api_stop, stopped) = oneshot::channel::<()>();
         let limits = myriad_api::ApiLimits::default();
-        let api_done = tokio::spawn(myriad_api::serve(listener, handle.clone(), limits, async {
+        let served = myriad_api::serve(listener, handle.clone(), limits, watcher.clone(), async {
             let _ = stopped.await;
-        }));
+        });
+        let api_done = tokio::spawn(served);
         tracing::info!(host = %handle.host, %p2p_address, %api_address, "host started");
         Ok(Node {
             handle,
             p2p_address,
             api_address,
             host,
+            watcher,
             api_stop,
             api_done,
         })
@@ -82,6 +98,9 @@ impl Node {
 
     /// Stops the API, then the tick loop after its current tick.
     pub async fn stop(self) -> Result<(), NodeError> {
+        if let Some(watcher) = &self.watcher {
+            watcher.stop();
+        }
         let _ = self.api_stop.send(());
         let _ = self.api_done.await;
         self.host.stop().await?;

@@ -45,6 +45,7 @@ impl Served {
             listener,
             running.handle.clone(),
             limits,
+            None,
             async {
                 let _ = api_stopped.await;
             },
