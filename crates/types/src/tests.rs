@@ -443,7 +443,24 @@ fn tx_root_depends_on_every_transaction_and_their_order() {
 
 fn sample_block() -> Block {
     let owner = key(5);
-    let txs = vec![transfer(chain(1), &owner, 1), {
+    let lock = {
+        let tx = Transaction {
+            chain_id: chain(1),
+            sender: owner.address(),
+            nonce: 3,
+            kind: TxKind::Lock {
+                to: key(6).address(),
+                amount: 300,
+                hash_lock: Secret([7; 32]).hash_lock(),
+                expires_at_ms: 60_000,
+            },
+        };
+        SignedTransaction {
+            signature: owner.sign(&tx),
+            tx,
+        }
+    };
+    let txs = vec![transfer(chain(1), &owner, 1), lock, {
         let tx = Transaction {
             chain_id: chain(1),
             sender: owner.address(),
@@ -547,7 +564,50 @@ fn decoders() -> Vec<(&'static str, Vec<u8>, fn(&[u8]) -> Option<Vec<u8>>)> {
             encode(&proposal(&block, &keys[1])),
             round::<SignedProposal>,
         ),
+        ("voucher", encode(&sample_voucher()), round::<SignedVoucher>),
+        ("object", encode(&sample_escrow()), round::<Object>),
     ]
+}
+
+fn sample_voucher() -> SignedVoucher {
+    let voucher = Voucher {
+        chain_id: chain(1),
+        channel: ChannelId::derive(&chain(1), &key(5).address(), 3),
+        cumulative: 250,
+    };
+    SignedVoucher::sign(voucher, &key(5))
+}
+
+/// A claimed escrow: every field set, the secret revealed.
+fn sample_escrow() -> Object {
+    let secret = Secret([7; 32]);
+    Object::Escrow(Escrow {
+        id: EscrowId::derive(&chain(1), &key(5).address(), 4),
+        locker: key(5).address(),
+        to: key(6).address(),
+        amount: 300,
+        hash_lock: secret.hash_lock(),
+        expires_at_ms: 60_000,
+        state: EscrowState::Claimed {
+            secret,
+            at_ms: 30_000,
+        },
+    })
+}
+
+#[test]
+fn a_secret_opens_the_sha256_hash_lock_and_a_voucher_its_payers_signature_only() {
+    // SHA-256 of 32 zero bytes, as Bitcoin's and Lightning's hash locks compute it.
+    assert_eq!(
+        Secret([0; 32]).hash_lock().to_string(),
+        "66687aadf862bd776c8fc18b8e9f8e20089714856ee233b3902a591d0d5f2925"
+    );
+    let voucher = sample_voucher();
+    assert!(voucher.verify(&key(5).address()).is_ok());
+    assert!(voucher.verify(&key(6).address()).is_err());
+    let mut more = voucher;
+    more.voucher.cumulative += 1;
+    assert!(more.verify(&key(5).address()).is_err());
 }
 
 #[test]
