@@ -74,7 +74,7 @@ impl Context {
     }
 
     /// The secret key `name` (a wallet name or address), unlocked with the passphrase.
-    fn signer(&self, name: &str) -> Result<SecretKey> {
+    pub(crate) fn signer(&self, name: &str) -> Result<SecretKey> {
         let (wallet, unlocked) = self.unlocked_wallet(name)?;
         Ok(wallet.secret(&unlocked, name)?)
     }
@@ -103,7 +103,7 @@ impl Context {
     }
 
     /// A function giving the wallet name of an address, or the address itself.
-    fn namer(&self) -> impl Fn(&str) -> String {
+    pub(crate) fn namer(&self) -> impl Fn(&str) -> String {
         let names: HashMap<String, String> = Wallet::open(&self.wallet)
             .map(|w| {
                 w.entries()

@@ -1,6 +1,7 @@
 //! `myriad`: run a host or a local devnet, keep keys in a wallet, create chains and send
 //! transactions.
 
+mod channel;
 mod commands;
 mod swap;
 
@@ -158,6 +159,16 @@ enum Command {
         command: ValidatorsCommand,
     },
     /// Transactions by hash.
+    /// One-way payment channels, paid off-chain with vouchers.
+    Channel {
+        #[command(subcommand)]
+        command: ChannelCommand,
+    },
+    /// Withdrawal allowlists: whom an account may pay, changes delayed.
+    Allowlist {
+        #[command(subcommand)]
+        command: AllowlistCommand,
+    },
     /// An atomic swap between two chains: offer, accept, claim, status, refund.
     Swap {
         #[command(subcommand)]
@@ -237,6 +248,101 @@ impl TxArgs {
             nonce: self.nonce,
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+enum ChannelCommand {
+    /// Lock an amount in a channel to a payee until it expires.
+    Open {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        amount: String,
+        /// How long it lasts, e.g. 1h or 7d; then the payer may take back what is not paid.
+        #[arg(long, default_value = "1d")]
+        expires: String,
+        #[arg(long)]
+        chain: Option<String>,
+    },
+    /// Sign a voucher (offline) for a cumulative amount: it replaces the ones before it.
+    Pay {
+        channel: String,
+        #[arg(long)]
+        from: String,
+        /// The total paid so far, in the chain's units.
+        cumulative: String,
+        #[arg(long)]
+        chain: Option<String>,
+    },
+    /// Check a voucher as the payee: signature, cumulative, funds left.
+    Accept {
+        voucher: String,
+        #[arg(long)]
+        chain: Option<String>,
+    },
+    /// The payee closes the channel with a voucher: it is paid, the rest goes back.
+    Close {
+        channel: String,
+        #[arg(long)]
+        from: String,
+        voucher: String,
+        #[arg(long)]
+        chain: Option<String>,
+    },
+    /// Add to an open channel.
+    TopUp {
+        channel: String,
+        #[arg(long)]
+        from: String,
+        amount: String,
+        #[arg(long)]
+        chain: Option<String>,
+    },
+    /// The payer takes back an expired channel the payee never closed.
+    Refund {
+        channel: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        chain: Option<String>,
+    },
+    /// A channel as committed: amount, parties, state, expiry.
+    Status {
+        channel: String,
+        #[arg(long)]
+        chain: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AllowlistCommand {
+    /// From now on (or, to change one in force, after its delay) let WHO pay only these.
+    Set {
+        #[arg(long)]
+        from: String,
+        /// Wallet names or acct1… addresses, comma-separated.
+        #[arg(value_delimiter = ',', required = true)]
+        addresses: Vec<String>,
+        /// How long later changes wait, e.g. 1d.
+        #[arg(long, default_value = "1d")]
+        delay: String,
+        #[arg(long)]
+        chain: Option<String>,
+    },
+    /// Remove the allowlist, once its delay has passed.
+    Clear {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        chain: Option<String>,
+    },
+    /// An account's allowlist, with a pending change.
+    Show {
+        who: String,
+        #[arg(long)]
+        chain: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -582,6 +688,58 @@ fn run(cli: Cli) -> Result<()> {
         Command::Tx {
             command: TxCommand::Status { hash },
         } => context()?.tx_status(&hash),
+        Command::Channel { command } => match command {
+            ChannelCommand::Open {
+                from,
+                to,
+                amount,
+                expires,
+                chain,
+            } => context()?.channel_open(chain.as_deref(), &from, &to, &amount, &expires),
+            ChannelCommand::Pay {
+                channel,
+                from,
+                cumulative,
+                chain,
+            } => context()?.channel_pay(chain.as_deref(), &channel, &from, &cumulative),
+            ChannelCommand::Accept { voucher, chain } => {
+                context()?.channel_accept(chain.as_deref(), &voucher)
+            }
+            ChannelCommand::Close {
+                channel,
+                from,
+                voucher,
+                chain,
+            } => context()?.channel_close(chain.as_deref(), &channel, &from, &voucher),
+            ChannelCommand::TopUp {
+                channel,
+                from,
+                amount,
+                chain,
+            } => context()?.channel_top_up(chain.as_deref(), &channel, &from, &amount),
+            ChannelCommand::Refund {
+                channel,
+                from,
+                chain,
+            } => context()?.channel_refund(chain.as_deref(), &channel, &from),
+            ChannelCommand::Status { channel, chain } => {
+                context()?.channel_status(chain.as_deref(), &channel)
+            }
+        },
+        Command::Allowlist { command } => match command {
+            AllowlistCommand::Set {
+                from,
+                addresses,
+                delay,
+                chain,
+            } => context()?.allowlist_set(chain.as_deref(), &from, &addresses, &delay),
+            AllowlistCommand::Clear { from, chain } => {
+                context()?.allowlist_set(chain.as_deref(), &from, &[], "0s")
+            }
+            AllowlistCommand::Show { who, chain } => {
+                context()?.allowlist_show(chain.as_deref(), &who)
+            }
+        },
         Command::Swap { command } => match command {
             SwapCommand::Offer {
                 from,

@@ -590,3 +590,125 @@ fn swaps_between_two_chains_with_different_validators_finish_with_or_without_the
     assert_eq!(balance(root, &b, "alice", None), "10.00");
     devnet.stop();
 }
+
+#[test]
+fn an_allowlist_limits_payments_and_a_channel_pays_off_chain() {
+    let root = tempfile::tempdir().unwrap();
+    let root = root.path();
+    let devnet = Devnet::start(root, &[]);
+    let demo = devnet_file(root)["demo_chain"].as_str().unwrap().to_owned();
+    let chain = ["--chain", demo.as_str()];
+    let with_chain = |args: &[&str]| -> Vec<String> {
+        args.iter()
+            .chain(chain.iter())
+            .map(|a| a.to_string())
+            .collect()
+    };
+    let run = |args: &[&str]| {
+        let args = with_chain(args);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        json(root, &args)
+    };
+    let refused = |args: &[&str]| {
+        let args = with_chain(args);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        fails(root, &args, &[])
+    };
+
+    // Carol lets herself pay bob only; a transfer elsewhere is refused with the reason.
+    send(
+        root,
+        &[
+            "transfer", "--from", "alice", "--to", "carol", "100", "--chain", &demo,
+        ],
+    );
+    run(&[
+        "allowlist",
+        "set",
+        "--from",
+        "carol",
+        "bob",
+        "--delay",
+        "1d",
+    ]);
+    let shown = run(&["allowlist", "show", "carol"]);
+    assert_eq!(
+        shown["allowlist"]["addresses"],
+        serde_json::json!(["bob"]),
+        "{shown}"
+    );
+    let error = refused(&[
+        "transfer", "--from", "carol", "--to", "alice", "1", "--wait",
+    ]);
+    assert!(error.contains("allowlist does not let it pay"), "{error}");
+    send(
+        root,
+        &[
+            "transfer", "--from", "carol", "--to", "bob", "1", "--chain", &demo,
+        ],
+    );
+    // Clearing it waits a day: until then carol still cannot pay alice.
+    run(&["allowlist", "clear", "--from", "carol"]);
+    let shown = run(&["allowlist", "show", "carol"]);
+    assert_eq!(
+        shown["allowlist"]["pending"]["addresses"],
+        serde_json::json!([])
+    );
+    let error = refused(&[
+        "transfer", "--from", "carol", "--to", "alice", "1", "--wait",
+    ]);
+    assert!(error.contains("allowlist does not let it pay"), "{error}");
+
+    // Alice opens a channel to bob, pays him 100 times off-chain, and bob closes it with
+    // the last voucher: he gets its amount, alice the rest.
+    let opened = run(&[
+        "channel",
+        "open",
+        "--from",
+        "alice",
+        "--to",
+        "bob",
+        "50",
+        "--expires",
+        "1h",
+    ]);
+    let channel = opened["channel"].as_str().unwrap().to_owned();
+    let mut last = String::new();
+    for cents in 1..=100 {
+        let cumulative = format!("0.{cents:02}");
+        let cumulative = if cents == 100 {
+            "1.00".to_owned()
+        } else {
+            cumulative
+        };
+        let paid = run(&["channel", "pay", &channel, "--from", "alice", &cumulative]);
+        last = paid["voucher"].as_str().unwrap().to_owned();
+    }
+    let checked = run(&["channel", "accept", &last]);
+    assert_eq!(checked["cumulative"], "100", "{checked}");
+    // A voucher bob signs himself, or one for more than the channel holds, is refused.
+    let forged = run(&["channel", "pay", &channel, "--from", "bob", "2"]);
+    let error = refused(&["channel", "accept", forged["voucher"].as_str().unwrap()]);
+    assert!(error.contains("not signed by the payer"), "{error}");
+    let greedy = run(&["channel", "pay", &channel, "--from", "alice", "51"]);
+    let error = refused(&["channel", "accept", greedy["voucher"].as_str().unwrap()]);
+    assert!(error.contains("more than the channel's"), "{error}");
+    let bob_before = balance(root, &demo, "bob", None);
+    let alice_before = balance(root, &demo, "alice", None);
+    run(&["channel", "close", &channel, "--from", "bob", &last]);
+    let status = run(&["channel", "status", &channel]);
+    assert_eq!(status["state"], "closed", "{status}");
+    assert_eq!(status["paid"], "100", "{status}");
+    let cents = |text: String| -> i64 { (text.parse::<f64>().unwrap() * 100.0).round() as i64 };
+    assert_eq!(
+        cents(balance(root, &demo, "bob", None)) - cents(bob_before),
+        100
+    );
+    assert_eq!(
+        cents(balance(root, &demo, "alice", None)) - cents(alice_before),
+        4_900
+    );
+    let error = refused(&["channel", "close", &channel, "--from", "bob", &last]);
+    assert!(error.contains("already closed"), "{error}");
+    devnet.stop();
+}

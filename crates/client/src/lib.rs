@@ -5,6 +5,7 @@
 pub mod client;
 pub mod genesis;
 pub mod network;
+pub mod objects;
 pub mod swap;
 pub mod transaction;
 pub mod wallet;

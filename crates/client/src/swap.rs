@@ -7,14 +7,11 @@
 use std::str::FromStr;
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use myriad_api_types::{ChainInfo, ObjectInfo};
-use myriad_ledger::{verify_object, StateProof};
-use myriad_types::{
-    decode, encode, Address, Amount, Block, Certificate, ChainId, Escrow, EscrowId, EscrowState,
-    Hash, HostId, Object, ObjectKey, Validator, ValidatorSet,
-};
+use myriad_api_types::ChainInfo;
+use myriad_types::{decode, encode, Address, Amount, ChainId, Escrow, EscrowId, EscrowState, Hash};
 
 use crate::client::{Client, ClientError};
+use crate::objects::ObjectError;
 
 /// The text an offer starts with.
 pub const OFFER_PREFIX: &str = "myriad-swap-1:";
@@ -47,12 +44,8 @@ pub enum SwapError {
     Client(#[from] ClientError),
     #[error("not a swap offer: {0}")]
     BadOffer(String),
-    #[error("escrow {escrow} on {chain}: {reason}")]
-    Unverified {
-        chain: ChainId,
-        escrow: EscrowId,
-        reason: String,
-    },
+    #[error(transparent)]
+    Unverified(#[from] ObjectError),
     #[error("{0}")]
     Refused(String),
 }
@@ -150,105 +143,6 @@ impl Client {
         )?;
         Ok(answer["watcher"].as_str().unwrap_or_default().to_owned())
     }
-
-    /// An object of a chain's latest state with its proof, as the host serves it.
-    pub fn object(&self, chain: &ChainId, key: &ObjectKey) -> Result<ObjectInfo, ClientError> {
-        let path = match key {
-            ObjectKey::Escrow(id) => format!("/chains/{chain}/escrows/{id}"),
-            ObjectKey::Channel(id) => format!("/chains/{chain}/channels/{id}"),
-            ObjectKey::Allowlist(owner) => format!("/chains/{chain}/allowlists/{owner}"),
-        };
-        self.get(&path)
-    }
-
-    /// A block with its certificate, decoded from the bytes the host serves.
-    pub fn certified_block(
-        &self,
-        chain: &ChainId,
-        height: u64,
-    ) -> Result<(Block, Certificate), ClientError> {
-        let info: myriad_api_types::BlockInfo =
-            self.get(&format!("/chains/{chain}/blocks/{height}"))?;
-        let malformed = |reason: String| ClientError::Malformed {
-            url: self.url().to_owned(),
-            reason,
-        };
-        let bytes = |text: &str| hex::decode(text).map_err(|e| malformed(e.to_string()));
-        let block =
-            decode("block", &bytes(&info.block_bytes)?).map_err(|e| malformed(e.to_string()))?;
-        let certificate = decode("certificate", &bytes(&info.certificate_bytes)?)
-            .map_err(|e| malformed(e.to_string()))?;
-        Ok((block, certificate))
-    }
-
-    /// An escrow as committed on `chain`, trusting nothing the host says: its proof must
-    /// lead to the state root of a block whose certificate verifies against the chain's
-    /// validators (`info`, whose set must be the one the block names).
-    pub fn committed_escrow(
-        &self,
-        chain: &ChainId,
-        info: &ChainInfo,
-        id: &EscrowId,
-    ) -> Result<Escrow, SwapError> {
-        let unverified = |reason: String| SwapError::Unverified {
-            chain: *chain,
-            escrow: *id,
-            reason,
-        };
-        let key = ObjectKey::Escrow(*id);
-        let answer = self.object(chain, &key)?;
-        let object: Object = hex::decode(&answer.object)
-            .ok()
-            .and_then(|bytes| decode("object", &bytes).ok())
-            .ok_or_else(|| unverified("the host sent an object that does not decode".into()))?;
-        let proof: StateProof = hex::decode(&answer.proof)
-            .ok()
-            .and_then(|bytes| decode("proof", &bytes).ok())
-            .ok_or_else(|| unverified("the host sent a proof that does not decode".into()))?;
-        let (block, certificate) = self.certified_block(chain, answer.height)?;
-        let root = block.header.state_root;
-        if !verify_object(&root, &key, Some(&object), &proof) {
-            return Err(unverified(format!(
-                "its proof does not lead to the state root of block {}",
-                answer.height
-            )));
-        }
-        let validators = validator_set(info).map_err(unverified)?;
-        if validators.hash() != block.header.validators_hash {
-            return Err(unverified(format!(
-                "block {} names validator set {}, the chain's is {}",
-                answer.height,
-                block.header.validators_hash,
-                validators.hash()
-            )));
-        }
-        if certificate.block_hash != block.hash() || certificate.chain_id != *chain {
-            return Err(unverified("the certificate is for another block".into()));
-        }
-        certificate
-            .verify(&validators)
-            .map_err(|e| unverified(format!("certificate of block {}: {e}", answer.height)))?;
-        match object {
-            Object::Escrow(escrow) => Ok(escrow),
-            _ => Err(unverified("it is not an escrow".into())),
-        }
-    }
-}
-
-/// The validator set a chain's info lists.
-fn validator_set(info: &ChainInfo) -> Result<ValidatorSet, String> {
-    let validators = info
-        .validators
-        .iter()
-        .map(|v| {
-            let host: HostId = v.host.parse().map_err(|e| format!("{e}"))?;
-            Ok(Validator {
-                host,
-                power: v.power,
-            })
-        })
-        .collect::<Result<Vec<_>, String>>()?;
-    ValidatorSet::new(validators).map_err(|e| e.to_string())
 }
 
 impl Client {
