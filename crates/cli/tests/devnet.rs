@@ -11,7 +11,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use myriad_client::client::Client;
+use myriad_client::transaction::SendOptions;
 use myriad_testing::eventually;
+use myriad_types::{Address, ChainId, EscrowId, Secret, SecretKey, TxKind};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::Value;
@@ -515,6 +518,49 @@ fn swaps_between_two_chains_with_different_validators_finish_with_or_without_the
     let (abandoned, offer_abandoned) = offer(root, &a, &b, "3m");
     json(root, &["swap", "accept", &offer_abandoned, "--from", "bob"]);
 
+    // An escrow alice locks by hand for bob, watched by no one, to claim wrongly: with a
+    // wrong secret now, with the right one after it expires (below).
+    let alice: SecretKey = {
+        let shown = json(root, &["wallet", "show", "alice", "--secret"]);
+        let seed: [u8; 32] = hex::decode(shown["secret"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap();
+        SecretKey::from_seed(seed)
+    };
+    let bob_address: Address = json(root, &["wallet", "show", "bob"])["address"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let host_0 = Client::new(&format!(
+        "http://{}",
+        devnet_file(root)["hosts"][0]["api"].as_str().unwrap()
+    ));
+    let chain_a: ChainId = a.parse().unwrap();
+    let secret = Secret([42; 32]);
+    let lock = TxKind::Lock {
+        to: bob_address,
+        amount: 100,
+        hash_lock: secret.hash_lock(),
+        expires_at_ms: myriad_client::genesis::now_ms() + 90_000,
+    };
+    let waited = SendOptions {
+        wait: true,
+        nonce: None,
+    };
+    let locked = host_0.send(&chain_a, &alice, lock, waited).unwrap();
+    let by_hand = EscrowId::derive(&chain_a, &alice.address(), locked.nonce);
+    let claim = |secret| TxKind::Claim {
+        escrow: by_hand,
+        secret,
+    };
+    let error = host_0
+        .send(&chain_a, &alice, claim(Secret([41; 32])), waited)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("is not the escrow's hash lock"), "{error}");
+
     // A swap done by hand, offer to both claims. What would lose bob money is refused
     // before he signs: an offer for someone else, one that says more than the lock holds.
     let started = Instant::now();
@@ -585,7 +631,13 @@ fn swaps_between_two_chains_with_different_validators_finish_with_or_without_the
         "the watchers to refund both sides",
         || states(root, &abandoned) == ("refunded".into(), "refunded".into()),
     );
-    assert_eq!(balance(root, &a, "alice", None), "80.00");
+    // Too late for the right secret: the escrow by hand has expired.
+    let error = host_0
+        .send(&chain_a, &alice, claim(secret), waited)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("expired at"), "{error}");
+    assert_eq!(balance(root, &a, "alice", None), "79.00");
     assert_eq!(balance(root, &b, "bob", None), "90.00");
     assert_eq!(balance(root, &b, "alice", None), "10.00");
     devnet.stop();
