@@ -369,6 +369,9 @@ enum SwapCommand {
         /// How long your lock lasts, e.g. 30m or 2h; the taker's lasts half as long.
         #[arg(long, default_value = "2h")]
         expires: String,
+        /// Wait until the lock is committed (the taker can check it only then).
+        #[arg(long)]
+        wait: bool,
     },
     /// Check the maker's lock as committed (proof and certificate), then lock what the
     /// offer asks of you with the same hash lock and an earlier expiry.
@@ -377,6 +380,9 @@ enum SwapCommand {
         offer: String,
         #[arg(long)]
         from: String,
+        /// Wait until the counter-lock is committed.
+        #[arg(long)]
+        wait: bool,
     },
     /// The maker claims the taker's lock with her secret; the taker then claims the
     /// maker's with the secret her claim revealed.
@@ -749,8 +755,20 @@ fn run(cli: Cli) -> Result<()> {
                 get_chain,
                 to,
                 expires,
-            } => context()?.swap_offer(&from, &give, &give_chain, &get, &get_chain, &to, &expires),
-            SwapCommand::Accept { offer, from } => context()?.swap_accept(&offer, &from),
+                wait,
+            } => context()?.swap_offer(
+                &from,
+                &give,
+                &give_chain,
+                &get,
+                &get_chain,
+                &to,
+                &expires,
+                wait,
+            ),
+            SwapCommand::Accept { offer, from, wait } => {
+                context()?.swap_accept(&offer, &from, wait)
+            }
             SwapCommand::Claim { id, from } => context()?.swap_claim(&id, &from),
             SwapCommand::Status { id } => context()?.swap_status(&id),
             SwapCommand::Refund { id, from } => context()?.swap_refund(&id, &from),

@@ -5,8 +5,8 @@
 use anyhow::{bail, Context as _, Result};
 use myriad_client::genesis::now_ms;
 use myriad_client::swap::{Offer, MARGIN_MIN_MS};
-use myriad_client::transaction::SendOptions;
-use myriad_types::{Escrow, EscrowId, EscrowState, Secret, TxKind};
+use myriad_client::transaction::{SendOptions, Sent};
+use myriad_types::{Escrow, EscrowId, EscrowState, Secret, SecretKey, TxKind};
 use serde_json::json;
 
 use crate::commands::{Chain, Context};
@@ -15,6 +15,21 @@ const WAIT: SendOptions = SendOptions {
     wait: true,
     nonce: None,
 };
+
+/// Sends a lock; with `wait`, returns once it is committed. A refusal or rejection is an
+/// error with the host's reason.
+fn send_lock(chain: &Chain, key: &SecretKey, lock: TxKind, wait: bool) -> Result<Sent> {
+    let options = SendOptions { wait, nonce: None };
+    let sent = chain.client.send(&chain.id, key, lock, options)?;
+    let expected = if wait { "committed" } else { "pending" };
+    if sent.status.status != expected {
+        bail!(
+            "the lock was not {expected}: {}",
+            sent.status.reason.as_deref().unwrap_or(&sent.status.status)
+        );
+    }
+    Ok(sent)
+}
 
 /// A duration such as `90s`, `30m`, `2h` or `1d`, in ms.
 pub fn parse_duration(text: &str) -> Result<u64> {
@@ -116,6 +131,7 @@ impl Context {
         get_chain: &str,
         to: &str,
         expires: &str,
+        wait: bool,
     ) -> Result<()> {
         let give_chain = self.chain(Some(give_chain))?;
         let get_chain = self.chain(Some(get_chain))?;
@@ -142,13 +158,7 @@ impl Context {
             hash_lock: secret.hash_lock(),
             expires_at_ms,
         };
-        let sent = give_chain.client.send(&give_chain.id, &key, lock, WAIT)?;
-        if sent.status.status != "committed" {
-            bail!(
-                "the lock was not committed: {}",
-                sent.status.reason.as_deref().unwrap_or(&sent.status.status)
-            );
-        }
+        let sent = send_lock(&give_chain, &key, lock, wait)?;
         let escrow = EscrowId::derive(&give_chain.id, &key.address(), sent.nonce);
         let offer = Offer {
             maker: key.address(),
@@ -176,7 +186,7 @@ impl Context {
         Ok(())
     }
 
-    pub fn swap_accept(&self, offer_text: &str, from: &str) -> Result<()> {
+    pub fn swap_accept(&self, offer_text: &str, from: &str, wait: bool) -> Result<()> {
         let offer: Offer = offer_text.parse()?;
         let (mut wallet, unlocked) = self.unlocked_wallet(from)?;
         let key = wallet.secret(&unlocked, from)?;
@@ -201,13 +211,7 @@ impl Context {
             hash_lock: offer.hash_lock,
             expires_at_ms,
         };
-        let sent = get.client.send(&get.id, &key, lock, WAIT)?;
-        if sent.status.status != "committed" {
-            bail!(
-                "the lock was not committed: {}",
-                sent.status.reason.as_deref().unwrap_or(&sent.status.status)
-            );
-        }
+        let sent = send_lock(&get, &key, lock, wait)?;
         let counter = EscrowId::derive(&get.id, &key.address(), sent.nonce);
         let id = offer.escrow.to_string();
         wallet.put_swap(

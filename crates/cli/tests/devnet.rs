@@ -516,7 +516,17 @@ fn swaps_between_two_chains_with_different_validators_finish_with_or_without_the
 
     // A swap nobody finishes: the watchers refund both sides once they expire (below).
     let (abandoned, offer_abandoned) = offer(root, &a, &b, "3m");
-    json(root, &["swap", "accept", &offer_abandoned, "--from", "bob"]);
+    json(
+        root,
+        &[
+            "swap",
+            "accept",
+            &offer_abandoned,
+            "--from",
+            "bob",
+            "--wait",
+        ],
+    );
 
     // An escrow alice locks by hand for bob, watched by no one, to claim wrongly: with a
     // wrong secret now, with the right one after it expires (below).
@@ -582,7 +592,10 @@ fn swaps_between_two_chains_with_different_validators_finish_with_or_without_the
         error.contains("its amount is 1000, the offer says 1001"),
         "{error}"
     );
-    let accepted = json(root, &["swap", "accept", &offer_text, "--from", "bob"]);
+    let accepted = json(
+        root,
+        &["swap", "accept", &offer_text, "--from", "bob", "--wait"],
+    );
     assert_eq!(accepted["id"], id.as_str());
     assert_eq!(states(root, &id), ("open".into(), "open".into()));
     // Bob cannot claim before alice has revealed the secret.
@@ -610,7 +623,10 @@ fn swaps_between_two_chains_with_different_validators_finish_with_or_without_the
     // Bob's client is gone once he has locked: alice claims, and the watchers claim her
     // escrow for him with the secret her claim revealed.
     let (gone, offer_gone) = offer(root, &a, &b, "6m");
-    json(root, &["swap", "accept", &offer_gone, "--from", "bob"]);
+    json(
+        root,
+        &["swap", "accept", &offer_gone, "--from", "bob", "--wait"],
+    );
     json(root, &["swap", "claim", &gone, "--from", "alice"]);
     eventually(
         Duration::from_secs(30),
