@@ -308,8 +308,11 @@ impl Watcher {
     fn look(&self, swap: &Watched) -> Result<(bool, Option<EscrowId>), SwapError> {
         let offer = &swap.offer;
         let mut urls = vec![self.inner.own_api.clone()];
-        urls.extend(swap.request.hosts.iter().cloned());
-        urls.extend(self.inner.config.hosts.iter().cloned());
+        for url in swap.request.hosts.iter().chain(&self.inner.config.hosts) {
+            if !urls.contains(url) {
+                urls.push(url.clone());
+            }
+        }
         let network = Network::new(&urls);
         let chain = |id| {
             network
