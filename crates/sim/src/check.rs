@@ -362,6 +362,12 @@ impl Checker {
         }
     }
 
+    /// A swap that gave the taker's funds to the maker without the maker's to the taker
+    /// being claimable: the secret came out some other way.
+    pub fn swap_atomicity(&mut self, detail: String) {
+        self.fail("swap atomicity", detail);
+    }
+
     pub fn liveness(&mut self, detail: String) {
         self.fail("liveness", detail);
     }

@@ -3,15 +3,17 @@
 //! delays, duplicates, partitions, crashes between ticks and in the middle of a write,
 //! byzantine twins, equivocators and skewed clocks, chains created and validators changed during the run,
 //! bursts that overflow mempools, floods of unfunded transfers, overloads that make the hosts
-//! busy (ticks take virtual time by the work they do) — with checkers for agreement, validity, durability,
-//! acknowledgements, conservation, block time, stores that reopen, liveness and never signing
-//! twice.
+//! busy (ticks take virtual time by the work they do), swaps between chains whose claims and
+//! refunds race their expiries — with checkers for agreement, validity, durability,
+//! acknowledgements, conservation, block time, stores that reopen, liveness, swap atomicity
+//! and never signing twice.
 //! One seed, one trace.
 #![forbid(unsafe_code)]
 
 mod check;
 mod net;
 mod rng;
+mod swaps;
 mod workload;
 mod world;
 
@@ -70,6 +72,8 @@ pub struct SimConfig {
     pub new_chains_max: u64,
     /// The most validator set changes during the faulty time.
     pub validator_changes_max: u64,
+    /// The most swaps started during the faulty time.
+    pub swaps_max: u64,
     /// Every host's configuration: its tick, limits and consensus timeouts.
     pub host: HostConfig,
 }
@@ -114,6 +118,7 @@ impl Default for SimConfig {
             },
             new_chains_max: 6,
             validator_changes_max: 6,
+            swaps_max: 8,
             host: HostConfig::in_memory(5, limits, consensus),
         }
     }
@@ -184,6 +189,13 @@ pub struct Stats {
     pub evidence: u64,
     /// The most messages and commands one tick handled.
     pub max_tick_messages: usize,
+    pub swaps: u64,
+    /// Swaps whose maker's escrow was claimed (for the taker), or refunded to the maker.
+    pub swaps_completed: u64,
+    pub swaps_refunded: u64,
+    /// Swap claims and refunds the ledger rejected: another closed the escrow first, or
+    /// the block's time was on the other side of the expiry.
+    pub swap_races_lost: u64,
 }
 
 impl Stats {
@@ -209,6 +221,10 @@ impl Stats {
         self.txs_rejected += other.txs_rejected;
         self.evidence += other.evidence;
         self.max_tick_messages = self.max_tick_messages.max(other.max_tick_messages);
+        self.swaps += other.swaps;
+        self.swaps_completed += other.swaps_completed;
+        self.swaps_refunded += other.swaps_refunded;
+        self.swap_races_lost += other.swap_races_lost;
     }
 }
 

@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 
 use myriad_types::{
-    Amount, BoundedVec, ChainId, Hash, Memo, SecretKey, SignedTransaction, Transaction, TxKind,
-    Validator,
+    Address, Amount, BoundedVec, ChainId, Hash, Memo, SecretKey, SignedTransaction, Transaction,
+    TxKind, Validator,
 };
 
 use crate::rng::Rng;
@@ -98,6 +98,11 @@ impl Clients {
     ) -> SignedTransaction {
         let validators = BoundedVec::new(validators).unwrap_or_default();
         self.sign(chain_id, USERS, TxKind::SetValidators { validators })
+    }
+
+    /// The owner's mint to a swap's trader, pending like the clients' own.
+    pub fn fund(&mut self, chain_id: ChainId, to: Address, amount: Amount) -> SignedTransaction {
+        self.sign(chain_id, USERS, TxKind::Mint { to, amount })
     }
 
     /// Signs the next transaction of one client (`USERS` is the owner), pending from now on.

@@ -20,6 +20,7 @@ use clients::OVERLOAD_SLICE_MS;
 
 mod clients;
 mod hosts;
+mod swapping;
 
 #[derive(Debug)]
 enum Event {
@@ -49,6 +50,8 @@ enum Event {
     CreateChain,
     ChangeValidators,
     EndFaults,
+    StartSwap,
+    StepSwaps,
 }
 
 impl Event {
@@ -68,6 +71,8 @@ impl Event {
             Event::EndFaults => (11, 0),
             Event::Overload { slices_left, .. } => (12, *slices_left),
             Event::Recovered(at) => (13, *at),
+            Event::StartSwap => (14, 0),
+            Event::StepSwaps => (15, 0),
         }
     }
 }
@@ -82,6 +87,8 @@ enum Reply {
     /// A stranger's unfunded transfer, which must be refused.
     Flood(Hash, TxReceiver),
     Create(usize, oneshot::Receiver<Result<ChainId, CreateError>>),
+    /// A swap's transaction, which the ledger may reject (a race lost).
+    Swap(Hash, TxReceiver),
 }
 
 /// A chain the clients created, and its clients.
@@ -162,6 +169,7 @@ struct World {
     nodes: Vec<Node>,
     /// Every chain the clients created, in order.
     chains: Vec<Chain>,
+    swaps: Vec<crate::swaps::Swap>,
     faults: Faults,
     faulty: bool,
     /// Whether the clients' resend loop runs (it stops once nothing is pending after the
@@ -215,6 +223,7 @@ impl World {
             events: BTreeMap::new(),
             nodes: Vec::new(),
             chains: Vec::new(),
+            swaps: Vec::new(),
             faults,
             faulty: true,
             resending: true,
@@ -297,6 +306,11 @@ impl World {
             let at = self.rng.below(end);
             self.push(at, Event::ChangeValidators);
         }
+        for _ in 0..self.rng.between(0, self.config.swaps_max) {
+            let at = self.rng.below(end);
+            self.push(at, Event::StartSwap);
+        }
+        self.push(0, Event::StepSwaps);
         // Overloads come after the faults, one recovery apart, so that each is checked alone.
         let mut at = end;
         for _ in 0..self.rng.between(0, self.config.overloads_max) {
@@ -369,6 +383,8 @@ impl World {
             }
             Event::ChangeValidators => self.change_validators(),
             Event::EndFaults => self.end_faults(),
+            Event::StartSwap => self.start_swap(),
+            Event::StepSwaps => self.step_swaps(),
         }
     }
 
@@ -476,6 +492,7 @@ impl World {
     }
 
     fn finish(mut self, seed: u64) -> Outcome {
+        self.check_swaps();
         for Chain {
             id: chain, clients, ..
         } in &self.chains

@@ -7,7 +7,8 @@ use myriad_host::{AdmitError, Command, SubmitError, TxStatus, HOST_BUSY};
 use myriad_ledger::TxError;
 use myriad_testing::unsigned_genesis;
 use myriad_types::{
-    ChainId, Genesis, Hash, HostId, SecretKey, SignedGenesis, SignedTransaction, Validator,
+    ChainId, ChainParams, Genesis, Hash, HostId, SecretKey, SignedGenesis, SignedTransaction,
+    Validator,
 };
 use tokio::sync::oneshot;
 
@@ -38,6 +39,11 @@ impl World {
         let genesis = Genesis {
             symbol: self.symbol.clone(),
             created_at_ms: self.now,
+            // Locks as short as half a second, so that swaps race their expiries in a run.
+            params: ChainParams {
+                lock_min_ms: 500,
+                ..ChainParams::default()
+            },
             ..unsigned_genesis(owner.address(), &powers, self.chains.len() as u64)
         };
         let genesis = SignedGenesis::sign(genesis, &owner);
@@ -103,7 +109,7 @@ impl World {
     /// Sends a transaction to one validator of its chain that is up and did not just answer
     /// "busy", with `wait`; `reply` says what its answer is for. With none, it stays with its
     /// client for the next resend.
-    fn submit_to_validator(
+    pub(super) fn submit_to_validator(
         &mut self,
         chain: ChainId,
         tx: SignedTransaction,
@@ -217,10 +223,20 @@ impl World {
             .iter()
             .flat_map(|n| &n.replies)
             .filter_map(|reply| match reply {
-                Reply::Tx(hash, _) => Some(*hash),
+                Reply::Tx(hash, _) | Reply::Swap(hash, _) => Some(*hash),
                 _ => None,
             })
             .collect();
+        let swaps: Vec<(ChainId, SignedTransaction)> = self
+            .swaps
+            .iter()
+            .filter_map(|swap| swap.in_flight.as_ref())
+            .filter(|in_flight| !awaited.contains(&in_flight.tx.hash()))
+            .map(|in_flight| (in_flight.chain, in_flight.tx.clone()))
+            .collect();
+        for (chain, tx) in swaps {
+            self.submit_to_validator(chain, tx, Reply::Swap);
+        }
         let mut any = false;
         for index in 0..self.chains.len() {
             let chain = self.chains[index].id;
@@ -329,6 +345,19 @@ impl World {
                         self.nodes[node].replies.push(Reply::Flood(hash, receiver));
                     }
                     Err(oneshot::error::TryRecvError::Closed) => {}
+                },
+                Reply::Swap(hash, mut receiver) => match receiver.try_recv() {
+                    Err(oneshot::error::TryRecvError::Empty) => {
+                        self.nodes[node].replies.push(Reply::Swap(hash, receiver));
+                    }
+                    // Lost its race: the escrow closed, or the block's time was on the
+                    // other side of its expiry.
+                    Ok(Ok(TxStatus::Rejected { .. }))
+                    | Ok(Err(SubmitError::Admit(AdmitError::WouldFail(_)))) => {
+                        self.swap_rejected(&hash);
+                    }
+                    // Committed (the block says so), or not taken: sent again.
+                    _ => {}
                 },
                 Reply::Create(index, mut receiver) => match receiver.try_recv() {
                     Err(oneshot::error::TryRecvError::Empty) => {
