@@ -421,12 +421,7 @@ async fn account(
     let Path((chain, address)) = path.map_err(rejected)?;
     let chain: ChainId = parse("chain id", &chain)?;
     let address: Address = parse("address", &address)?;
-    let store = handle.store.clone();
-    let state: ChainState = tokio::task::spawn_blocking(move || store.chain_state(&chain))
-        .await
-        .map_err(internal)?
-        .map_err(internal)?
-        .ok_or_else(|| not_found(format!("chain {chain} is not hosted here")))?;
+    let state = hosted_state(&handle, chain).await?;
     let entry = state.account(&address);
     Ok(Json(AccountInfo {
         chain_id: chain.to_string(),
@@ -437,6 +432,16 @@ async fn account(
         state_root: state.state_root().to_string(),
         proof: hex::encode(encode(&state.prove(&address))),
     }))
+}
+
+/// A chain's latest state as this host stored it, read off the async runtime.
+async fn hosted_state(handle: &HostHandle, chain: ChainId) -> Result<ChainState, ApiError> {
+    let store = handle.store.clone();
+    tokio::task::spawn_blocking(move || store.chain_state(&chain))
+        .await
+        .map_err(internal)?
+        .map_err(internal)?
+        .ok_or_else(|| not_found(format!("chain {chain} is not hosted here")))
 }
 
 #[derive(Debug, Deserialize)]

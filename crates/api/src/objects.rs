@@ -52,12 +52,7 @@ async fn object(
     key: ObjectKey,
 ) -> Result<Json<ObjectInfo>, ApiError> {
     let chain: ChainId = parse("chain id", chain)?;
-    let store = handle.store.clone();
-    let state: ChainState = tokio::task::spawn_blocking(move || store.chain_state(&chain))
-        .await
-        .map_err(internal)?
-        .map_err(internal)?
-        .ok_or_else(|| not_found(format!("chain {chain} is not hosted here")))?;
+    let state = hosted_state(&handle, chain).await?;
     let height = state.meta().height.0;
     let object = state.object(&key).ok_or_else(|| {
         not_found(format!(

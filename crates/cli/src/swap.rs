@@ -59,6 +59,19 @@ fn state_of(escrow: &Escrow) -> &'static str {
     }
 }
 
+/// Refuses an escrow that is already claimed or refunded, saying which.
+fn require_open(chain: &Chain, escrow: &Escrow) -> Result<()> {
+    if escrow.state != EscrowState::Open {
+        bail!(
+            "escrow {} on {} is already {}",
+            escrow.id,
+            chain.id,
+            state_of(escrow)
+        );
+    }
+    Ok(())
+}
+
 fn escrow_json(chain: &Chain, escrow: Option<&Escrow>) -> serde_json::Value {
     match escrow {
         None => json!({"chain_id": chain.id.to_string(), "state": "not locked"}),
@@ -275,14 +288,7 @@ impl Context {
         } else {
             bail!("{from} is neither side of swap {}", offer.escrow);
         };
-        if escrow.state != EscrowState::Open {
-            bail!(
-                "escrow {} on {} is already {}",
-                escrow.id,
-                chain.id,
-                state_of(&escrow)
-            );
-        }
+        require_open(&chain, &escrow)?;
         if now_ms() >= escrow.expires_at_ms {
             bail!(
                 "escrow {} on {} has expired: it can only be refunded",
@@ -321,14 +327,7 @@ impl Context {
         } else {
             bail!("{from} is neither side of swap {}", offer.escrow);
         };
-        if escrow.state != EscrowState::Open {
-            bail!(
-                "escrow {} on {} is already {}",
-                escrow.id,
-                chain.id,
-                state_of(&escrow)
-            );
-        }
+        require_open(&chain, &escrow)?;
         let now = now_ms();
         if now < escrow.expires_at_ms {
             bail!(
