@@ -5,6 +5,8 @@
 
 mod apply;
 mod block;
+#[cfg(feature = "canary")]
+pub mod canary;
 mod modules;
 mod scratch;
 mod state;

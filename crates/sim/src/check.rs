@@ -362,8 +362,9 @@ impl Checker {
         }
     }
 
-    /// A swap that gave the taker's funds to the maker without the maker's to the taker
-    /// being claimable: the secret came out some other way.
+    /// A swap that broke its promise to one side: the maker's funds claimed without the
+    /// taker's (the secret came out some other way), or an escrow claimed once expired or
+    /// refunded before (which takes away the other side's time to act).
     pub fn swap_atomicity(&mut self, detail: String) {
         self.fail("swap atomicity", detail);
     }

@@ -74,6 +74,9 @@ pub struct SimConfig {
     pub validator_changes_max: u64,
     /// The most swaps started during the faulty time.
     pub swaps_max: u64,
+    /// A canary: a ledger that lets an escrow be claimed after it expired.
+    #[cfg(test)]
+    pub canary_claim_after_expiry: bool,
     /// Every host's configuration: its tick, limits and consensus timeouts.
     pub host: HostConfig,
 }
@@ -119,6 +122,8 @@ impl Default for SimConfig {
             new_chains_max: 6,
             validator_changes_max: 6,
             swaps_max: 8,
+            #[cfg(test)]
+            canary_claim_after_expiry: false,
             host: HostConfig::in_memory(5, limits, consensus),
         }
     }

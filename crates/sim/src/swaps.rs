@@ -2,7 +2,9 @@
 //! another with the same hash lock and an earlier expiry, the maker claims with her secret
 //! (or does not), the taker claims with the secret revealed (or does not), and whoever is
 //! left with an open escrow refunds it once it has expired — claims and refunds racing the
-//! expiries. Each swap has its own two traders, funded by the chains' owners, so that a
+//! expiries. Some makers come back to claim only once the taker's lock has expired: the
+//! ledger must refuse them, or the secret comes out when the taker may have no time left to
+//! use it. Each swap has its own two traders, funded by the chains' owners, so that a
 //! claim or refund the ledger rejects (it lost a race) leaves no nonce gap behind for the
 //! other clients. A trader has at most one transaction in flight.
 
@@ -48,6 +50,8 @@ pub struct Swap {
     /// Whether each party finishes its part; one that does not leaves it to a refund.
     maker_claims: bool,
     taker_claims: bool,
+    /// Whether the maker claims only once the taker's lock has expired.
+    maker_late: bool,
     pub maker_expiry: u64,
     pub taker_expiry: u64,
     /// The nonce of each trader's last committed transaction, on its own chain.
@@ -84,6 +88,7 @@ impl Swap {
             get: rng.between(1, 100) as Amount,
             maker_claims: rng.chance(0.8),
             taker_claims: rng.chance(0.8),
+            maker_late: rng.chance(0.2),
             maker_expiry: now + lock_ms,
             taker_expiry: now + lock_ms / 2,
             maker_nonce: 0,
@@ -128,6 +133,7 @@ impl Swap {
             Step::CounterLock
         } else if self.is(Step::CounterLock)
             && self.maker_claims
+            && (!self.maker_late || now >= self.taker_expiry)
             && !self.settled(Step::MakerClaim)
             && !self.settled(Step::TakerRefund)
         {

@@ -138,3 +138,15 @@ fn a_canary_that_acknowledges_before_the_write_is_durable_is_caught() {
     let seed = caught(&canary, &honest, "durability", 50);
     println!("canary caught by seed {seed}");
 }
+
+/// A ledger that lets an escrow be claimed once expired lets a maker who comes back late
+/// reveal the secret when the taker may have no time left to claim with it; the swap checker
+/// must say so.
+#[test]
+fn a_canary_that_claims_an_expired_escrow_is_caught() {
+    let honest = SimConfig::default();
+    let mut canary = honest.clone();
+    canary.canary_claim_after_expiry = true;
+    let seed = caught(&canary, &honest, "swap atomicity", 40);
+    println!("canary caught by seed {seed}");
+}

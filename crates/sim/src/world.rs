@@ -186,6 +186,8 @@ struct World {
 
 /// Runs one seed and checks everything it did.
 pub fn run(seed: u64, config: &SimConfig, verbose: bool) -> Outcome {
+    #[cfg(test)]
+    myriad_ledger::canary::set_claim_after_expiry(config.canary_claim_after_expiry);
     let mut world = World::new(seed, config.clone(), verbose);
     world.run();
     world.finish(seed)

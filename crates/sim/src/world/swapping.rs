@@ -1,10 +1,12 @@
 //! The swaps of the workload in the world: started between two chains, stepped as their
 //! transactions commit or are rejected, resent while in flight, and checked at the end: a
 //! maker's escrow claimed means the taker's was (the secret is revealed only by the maker's
-//! claim on the taker's chain).
+//! claim on the taker's chain), and an escrow is claimed only before it expires and refunded
+//! only after (so the taker, whose lock expires first, has until the maker's expiry to claim
+//! with the secret once it is out).
 
 use myriad_store::ChainStore;
-use myriad_types::{EscrowState, Object, ObjectKey};
+use myriad_types::{Escrow, EscrowState, Object, ObjectKey};
 
 use crate::swaps::Swap;
 
@@ -70,8 +72,8 @@ impl World {
     }
 
     /// Checks every swap against the honest nodes' final states (the furthest one of each
-    /// chain): a claimed maker's escrow means a claimed taker's escrow, and nothing is left
-    /// in flight.
+    /// chain): a claimed maker's escrow means a claimed taker's escrow, each escrow was
+    /// claimed before it expired or refunded after, and nothing is left in flight.
     pub(super) fn check_swaps(&mut self) {
         let stores: Vec<_> = self
             .nodes
@@ -79,13 +81,13 @@ impl World {
             .filter(|n| n.honest)
             .map(|n| n.store.clone())
             .collect();
-        let state_of = |chain, escrow| -> Option<EscrowState> {
+        let escrow_of = |chain, escrow| -> Option<Escrow> {
             let state = stores
                 .iter()
                 .filter_map(|store| store.chain_state(&chain).ok().flatten())
                 .max_by_key(|state| state.meta().height)?;
             match state.object(&ObjectKey::Escrow(escrow))? {
-                Object::Escrow(escrow) => Some(escrow.state),
+                Object::Escrow(escrow) => Some(escrow.clone()),
                 _ => None,
             }
         };
@@ -98,21 +100,37 @@ impl World {
             }
             let maker = swap
                 .maker_escrow
-                .and_then(|e| state_of(swap.maker_chain, e));
+                .and_then(|e| escrow_of(swap.maker_chain, e));
             let taker = swap
                 .taker_escrow
-                .and_then(|e| state_of(swap.taker_chain, e));
-            if matches!(maker, Some(EscrowState::Claimed { .. }))
-                && !matches!(taker, Some(EscrowState::Claimed { .. }))
+                .and_then(|e| escrow_of(swap.taker_chain, e));
+            let maker_state = maker.as_ref().map(|e| &e.state);
+            let taker_state = taker.as_ref().map(|e| &e.state);
+            if matches!(maker_state, Some(EscrowState::Claimed { .. }))
+                && !matches!(taker_state, Some(EscrowState::Claimed { .. }))
             {
                 self.checker.swap_atomicity(format!(
-                    "the maker's escrow on {} was claimed, the taker's on {} is {taker:?}",
+                    "the maker's escrow on {} was claimed, the taker's on {} is {taker_state:?}",
                     swap.maker_chain, swap.taker_chain
                 ));
             }
-            match (maker, taker) {
-                (Some(EscrowState::Claimed { .. }), _) => self.stats.swaps_completed += 1,
-                (Some(EscrowState::Refunded { .. }), _) => self.stats.swaps_refunded += 1,
+            for (side, escrow) in [("maker", &maker), ("taker", &taker)] {
+                let Some(escrow) = escrow else { continue };
+                let in_time = match escrow.state {
+                    EscrowState::Open => true,
+                    EscrowState::Claimed { at_ms, .. } => at_ms < escrow.expires_at_ms,
+                    EscrowState::Refunded { at_ms } => at_ms >= escrow.expires_at_ms,
+                };
+                if !in_time {
+                    self.checker.swap_atomicity(format!(
+                        "the {side}'s escrow {} expiring at {} ms is {:?}",
+                        escrow.id, escrow.expires_at_ms, escrow.state
+                    ));
+                }
+            }
+            match maker_state {
+                Some(EscrowState::Claimed { .. }) => self.stats.swaps_completed += 1,
+                Some(EscrowState::Refunded { .. }) => self.stats.swaps_refunded += 1,
                 _ => {}
             }
         }
