@@ -1,6 +1,7 @@
 //! Hosts over the in-memory transport: a host's policy on chains, a flood of unfunded
 //! transfers refused while a holder's transfer commits, a transaction behind a nonce gap
-//! that starts no height until the gap fills, and a host cut off from the others
+//! that starts no height until the gap fills, a claim that lost its escrow to another
+//! refused as the winner's block decides, and a host cut off from the others
 //! that falls behind and, once joined again, catches up by block sync and validates the next
 //! block.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -14,8 +15,10 @@ use myriad_host::{
 };
 use myriad_net::MemoryNetwork;
 use myriad_store::RedbStore;
-use myriad_testing::{genesis, key, keys, mint, transfer};
-use myriad_types::{ChainId, Height, SecretKey, SignedGenesis, SignedTransaction};
+use myriad_testing::{genesis, key, keys, mint, transfer, tx};
+use myriad_types::{
+    ChainId, EscrowId, Height, Secret, SecretKey, SignedGenesis, SignedTransaction, TxKind,
+};
 use tokio::sync::oneshot;
 
 async fn commit(host: &RunningHost, tx: SignedTransaction) -> Height {
@@ -212,6 +215,72 @@ async fn a_transaction_behind_a_nonce_gap_starts_no_height() {
     assert!(
         height >= Height(3),
         "nonce 3 commits after 1 and 2, at {height:?}"
+    );
+    host.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_that_lost_its_escrow_is_refused_as_the_winning_block_decides() {
+    let dir = tempfile::tempdir().unwrap();
+    let (owner, maker, taker, watcher) = (key(2), key(3), key(4), key(5));
+    let key = key(1);
+    let host = lone_host(dir.path(), &key, |config| {
+        config.consensus.propose_ms = 20;
+        config.consensus.prevote_ms = 20;
+        config.consensus.precommit_ms = 20;
+        config.consensus.round_increase_ms = 10;
+    });
+    let chain = create(&host, genesis(&owner, &[(key.host_id(), 1)], 0))
+        .await
+        .unwrap();
+    commit(&host, mint(chain, &owner, 1, &maker, 100)).await;
+    let secret = Secret([7; 32]);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let lock = TxKind::Lock {
+        to: taker.address(),
+        amount: 40,
+        hash_lock: secret.hash_lock(),
+        expires_at_ms: now_ms + 120_000,
+    };
+    commit(&host, tx(chain, &maker, 1, lock)).await;
+    let escrow = EscrowId::derive(&chain, &maker.address(), 1);
+
+    // The taker and a watcher claim the one escrow at once: one claim wins, and the other
+    // is refused when that block decides, with its reason, holding no height open.
+    let claim = TxKind::Claim { escrow, secret };
+    let mut answers = Vec::new();
+    for claimer in [&taker, &watcher] {
+        let (reply, answer) = oneshot::channel();
+        let tx = tx(chain, claimer, 1, claim.clone());
+        assert!(host.handle.send(Command::Submit {
+            tx,
+            wait: true,
+            reply
+        }));
+        answers.push(answer);
+    }
+    let mut committed = 0;
+    for answer in answers {
+        match answer.await.unwrap().unwrap() {
+            TxStatus::Committed { .. } => committed += 1,
+            TxStatus::Rejected { reason, .. } => {
+                assert!(reason.contains("is already claimed"), "{reason}");
+            }
+            other => panic!("neither committed nor refused: {other:?}"),
+        }
+    }
+    assert_eq!(committed, 1);
+    // The winning claim's height's timers run out; then nothing runs.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = timeouts_fired(&host);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        timeouts_fired(&host),
+        before,
+        "rounds ran for a claim that can never apply"
     );
     host.stop().await.unwrap();
 }

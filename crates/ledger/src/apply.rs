@@ -88,6 +88,21 @@ pub enum TxError {
     NoAllowlist,
 }
 
+impl TxError {
+    /// Whether a transaction refused with this error at the earliest time the chain's next
+    /// block may have can never apply from then on: what it acts on is closed for good, its
+    /// time has passed (block times only grow), or its secret is not the one locked.
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self,
+            TxError::EscrowClosed { .. }
+                | TxError::ChannelClosed { .. }
+                | TxError::Expired { .. }
+                | TxError::WrongSecret { .. }
+        )
+    }
+}
+
 /// What an accepted transaction did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Receipt {

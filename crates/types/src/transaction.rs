@@ -72,6 +72,19 @@ pub enum TxKind {
 }
 
 impl TxKind {
+    /// Whether the transaction acts on an escrow or channel that exists already, which
+    /// another transaction may close (or its expiry pass) before this one commits.
+    pub fn acts_on_open_object(&self) -> bool {
+        matches!(
+            self,
+            TxKind::Claim { .. }
+                | TxKind::Refund { .. }
+                | TxKind::TopUpChannel { .. }
+                | TxKind::CloseChannel { .. }
+                | TxKind::RefundChannel { .. }
+        )
+    }
+
     /// A short name for logs and receipts.
     pub fn name(&self) -> &'static str {
         match self {

@@ -315,9 +315,24 @@ impl<S: HostStore> Host<S> {
         slot.lock_proof = None;
         slot.checked.clear();
         let state = &slot.state;
-        let removed = slot
-            .mempool
-            .retain(|tx, _| tx.tx.nonce > state.account(&tx.tx.sender).nonce);
+        // What the block settled goes: a used nonce, and a transaction next in line whose
+        // escrow or channel the block closed or whose expiry passed, refused at the earliest
+        // time the next block may have (so that it never holds a height open for nothing).
+        let earliest = state.next_block_time(0);
+        let mut reasons = HashMap::new();
+        let removed = slot.mempool.retain(|tx, _| {
+            let next = state.account(&tx.tx.sender).nonce.saturating_add(1);
+            if tx.tx.nonce != next || !tx.tx.kind.acts_on_open_object() {
+                return tx.tx.nonce >= next;
+            }
+            match Scratch::new(state, earliest).apply(tx) {
+                Err(error) if error.is_final() => {
+                    reasons.insert(tx.hash(), error.to_string());
+                    false
+                }
+                _ => true,
+            }
+        });
         let txs: Vec<Hash> = block.txs.iter().map(SignedTransaction::hash).collect();
         let height = block.header.height;
         // Hosts that join the validators get the genesis; they sync the blocks themselves.
@@ -335,8 +350,10 @@ impl<S: HostStore> Host<S> {
         let in_block: HashSet<Hash> = txs.iter().copied().collect();
         self.mempools
             .removed(chain, removed, &mut self.replies, |hash| {
-                (!in_block.contains(hash))
-                    .then(|| "another transaction with the same nonce was committed".to_owned())
+                reasons.remove(hash).or_else(|| {
+                    (!in_block.contains(hash))
+                        .then(|| "another transaction with the same nonce was committed".to_owned())
+                })
             });
         self.replies.decided(Decided {
             chain,
