@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod client;
+pub mod files;
 pub mod genesis;
 pub mod network;
 pub mod objects;

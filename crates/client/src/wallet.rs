@@ -5,7 +5,7 @@
 //! written whole to a temporary file (mode 0600), fsynced and renamed over the old one, so a
 //! crash leaves either the old wallet or the new one.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -509,41 +509,18 @@ impl Wallet {
             })
     }
 
-    /// Writes the wallet: a temporary file of mode 0600, fsynced, renamed over the old one.
+    /// Writes the wallet: only its owner may read it, and it is replaced whole.
     pub fn save(&self) -> Result<(), WalletError> {
         let io = |e: std::io::Error| WalletError::Io {
             path: self.shown(),
             reason: e.to_string(),
         };
-        let dir = match self.path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
-            _ => PathBuf::from("."),
-        };
-        std::fs::create_dir_all(&dir).map_err(io)?;
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
         let text =
             serde_json::to_string_pretty(&self.file).map_err(|e| io(std::io::Error::other(e)))?;
-        // A fresh file, so that its mode is ours whatever an earlier attempt left behind.
-        let temporary = self.path.with_extension("json.tmp");
-        match std::fs::remove_file(&temporary) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
-            _ => {}
-        }
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(&temporary).map_err(io)?;
-        file.write_all(text.as_bytes())
-            .and_then(|()| file.write_all(b"\n"))
-            .and_then(|()| file.sync_all())
-            .map_err(io)?;
-        std::fs::rename(&temporary, &self.path).map_err(io)?;
-        std::fs::File::open(&dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io)
+        crate::files::replace_private(&self.path, &format!("{text}\n")).map_err(io)
     }
 }
 

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context as _, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use myriad_client::client::{BulkClient, Client, ClientError};
+use myriad_client::files::create_private;
 use myriad_client::genesis::{checked_genesis, now_ms};
 use myriad_client::transaction::SendOptions;
 use myriad_client::wallet::{PassphraseSource, Wallet};
@@ -258,23 +259,6 @@ fn port(base: u16, index: usize) -> Result<u16> {
         .ok_or_else(|| anyhow!("port {base} + {index} is past 65535; choose a lower port"))
 }
 
-/// Writes a file readable only by its owner.
-fn write_private(path: &Path, text: &str) -> Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()?;
-    Ok(())
-}
-
 fn check_hosts(count: usize) -> Result<()> {
     if !(1..=HOSTS_MAX).contains(&count) {
         bail!("--hosts {count}: a devnet has 1 to {HOSTS_MAX} hosts");
@@ -337,7 +321,9 @@ fn create(options: &DevnetOptions) -> Result<Devnet> {
     let mut secret = [0u8; 16];
     OsRng.fill_bytes(&mut secret);
     let passphrase = hex::encode(secret);
-    write_private(&devnet.passphrase_path(), &format!("{passphrase}\n"))?;
+    let passphrase_path = devnet.passphrase_path();
+    create_private(&passphrase_path, &format!("{passphrase}\n"))
+        .with_context(|| format!("cannot create {}", passphrase_path.display()))?;
     let mut wallet = Wallet::open_or_new(&devnet.wallet_path())?;
     let unlocked = wallet.unlock(&passphrase)?;
     for name in std::iter::once(OWNER).chain(HOLDERS) {

@@ -370,24 +370,11 @@ pub fn read_key(path: &Path) -> Result<SecretKey, ConfigError> {
 
 /// Writes a new key file readable only by its owner; refuses to overwrite one.
 pub fn write_key(path: &Path, key: &SecretKey) -> Result<(), ConfigError> {
-    use std::io::Write;
-    let shown = path.display().to_string();
-    let key_error = |reason: String| ConfigError::Key {
-        path: shown.clone(),
-        reason,
-    };
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path).map_err(|e| key_error(e.to_string()))?;
     let hex: String = key.to_seed().iter().map(|b| format!("{b:02x}")).collect();
-    file.write_all(format!("{hex}\n").as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(|e| key_error(e.to_string()))
+    myriad_client::files::create_private(path, &format!("{hex}\n")).map_err(|e| ConfigError::Key {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })
 }
 
 #[cfg(test)]

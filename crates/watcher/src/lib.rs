@@ -10,13 +10,13 @@
 //! `swaps_per_account_max` for any one maker or taker.
 #![forbid(unsafe_code)]
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use myriad_client::client::Client;
+use myriad_client::files::{create_private, replace_private};
 use myriad_client::genesis::now_ms;
 use myriad_client::network::Network;
 use myriad_client::swap::{Offer, SwapError};
@@ -144,7 +144,7 @@ impl Watcher {
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = SecretKey::generate(rand_core::OsRng);
-                write_atomically(&key_file, &hex::encode(key.to_seed()))
+                create_private(&key_file, &hex::encode(key.to_seed()))
                     .map_err(|e| io(&key_file.display().to_string(), &e))?;
                 key
             }
@@ -242,7 +242,7 @@ impl Watcher {
     fn save(&self, swaps: &[Watched]) -> Result<(), WatchError> {
         let requests: Vec<&WatchRequest> = swaps.iter().map(|s| &s.request).collect();
         let text = serde_json::to_string(&requests).map_err(|e| WatchError::Io(e.to_string()))?;
-        write_atomically(&self.inner.file, &text)
+        replace_private(&self.inner.file, &text)
             .map_err(|e| WatchError::Io(format!("{}: {e}", self.inner.file.display())))
     }
 
@@ -408,27 +408,6 @@ fn watched(request: WatchRequest) -> Result<Watched, WatchError> {
         offer,
         counter,
     })
-}
-
-/// Writes `text` to `path` through a fsynced temporary file, readable by its owner only,
-/// renamed over it.
-fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let temporary = path.with_extension("tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(&temporary)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()?;
-    std::fs::rename(&temporary, path)?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
