@@ -59,15 +59,31 @@ fn state_of(escrow: &Escrow) -> &'static str {
     }
 }
 
-/// Refuses an escrow that is already claimed or refunded, saying which.
+/// Refuses an escrow that is already claimed or refunded, saying which and where its funds
+/// went (a watcher may have claimed or refunded it for its owner).
 fn require_open(chain: &Chain, escrow: &Escrow) -> Result<()> {
-    if escrow.state != EscrowState::Open {
-        bail!(
-            "escrow {} on {} is already {}",
-            escrow.id,
-            chain.id,
-            state_of(escrow)
-        );
+    let went_to = match escrow.state {
+        EscrowState::Open => return Ok(()),
+        EscrowState::Claimed { .. } => escrow.to,
+        EscrowState::Refunded { .. } => escrow.locker,
+    };
+    bail!(
+        "escrow {} on {} is already {}: its {} went to {went_to}",
+        escrow.id,
+        chain.id,
+        state_of(escrow),
+        chain.amount(escrow.amount)
+    );
+}
+
+/// A claim or refund the ledger rejected may have lost to another's (a watcher's): if the
+/// escrow is closed now, says so and where its funds went.
+fn lost_to_another(chain: &Chain, escrow: &EscrowId, sent: &Sent) -> Result<()> {
+    if sent.status.status == "rejected" {
+        let now = chain
+            .client
+            .committed_escrow(&chain.id, &chain.info, escrow)?;
+        require_open(chain, &now)?;
     }
     Ok(())
 }
@@ -301,6 +317,7 @@ impl Context {
             secret,
         };
         let sent = chain.client.send(&chain.id, &key, claim, WAIT)?;
+        lost_to_another(&chain, &escrow.id, &sent)?;
         self.report(
             &format!(
                 "claimed {} from escrow {}",
@@ -339,6 +356,7 @@ impl Context {
         }
         let refund = TxKind::Refund { escrow: escrow.id };
         let sent = chain.client.send(&chain.id, &key, refund, WAIT)?;
+        lost_to_another(&chain, &escrow.id, &sent)?;
         self.report(
             &format!(
                 "refunded {} from escrow {}",

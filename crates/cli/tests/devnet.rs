@@ -615,10 +615,20 @@ fn swaps_between_two_chains_with_different_validators_finish_with_or_without_the
     assert_eq!(balance(root, &a, "bob", None), "10.00");
     assert_eq!(balance(root, &b, "alice", None), "5.00");
     // Each escrow closed once: a second claim and a refund are refused with the reason.
+    // Alice's own escrow went to bob; the one she claims is bob's, which went to her.
+    let alice_address = json(root, &["wallet", "show", "alice"])["address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let error = fails(root, &["swap", "claim", &id, "--from", "alice"], &[]);
     assert!(error.contains("is already claimed"), "{error}");
+    assert!(
+        error.contains(&format!("went to {alice_address}")),
+        "{error}"
+    );
     let error = fails(root, &["swap", "refund", &id, "--from", "alice"], &[]);
     assert!(error.contains("is already claimed"), "{error}");
+    assert!(error.contains(&format!("went to {bob_address}")), "{error}");
 
     // Bob's client is gone once he has locked: alice claims, and the watchers claim her
     // escrow for him with the secret her claim revealed.
