@@ -4,9 +4,9 @@
 
 use anyhow::{bail, Context as _, Result};
 use myriad_client::genesis::now_ms;
-use myriad_client::swap::{Offer, MARGIN_MIN_MS};
+use myriad_client::swap::{check_escrow, MARGIN_MIN_MS};
 use myriad_client::transaction::{SendOptions, Sent};
-use myriad_types::{Escrow, EscrowId, EscrowState, Secret, SecretKey, TxKind};
+use myriad_types::{Escrow, EscrowId, EscrowState, Secret, SecretKey, SwapOffer, TxKind};
 use serde_json::json;
 
 use crate::commands::{Chain, Context};
@@ -107,7 +107,7 @@ impl Context {
     /// Hands the swap to the watchers of the hosts of its two chains (those this command
     /// knows of), so that it finishes or is refunded even if its parties go offline.
     /// Returns how many watchers took it.
-    fn register_watch(&self, offer: &Offer, counter: Option<&EscrowId>) -> usize {
+    fn register_watch(&self, offer: &SwapOffer, counter: Option<&EscrowId>) -> usize {
         let urls: Vec<String> = self
             .network
             .clients
@@ -125,8 +125,8 @@ impl Context {
     }
 
     /// The swap named by `id`: an offer's text, or the offer's escrow id in this wallet.
-    fn offer(&self, id: &str) -> Result<Offer> {
-        if id.starts_with(myriad_client::swap::OFFER_PREFIX) {
+    fn offer(&self, id: &str) -> Result<SwapOffer> {
+        if id.starts_with(myriad_types::SWAP_OFFER_PREFIX) {
             return Ok(id.parse()?);
         }
         let wallet = self.open_wallet()?;
@@ -140,7 +140,7 @@ impl Context {
     }
 
     /// Both escrows of a swap as committed: the maker's, and the taker's once locked.
-    fn escrows(&self, offer: &Offer) -> Result<(Chain, Escrow, Chain, Option<Escrow>)> {
+    fn escrows(&self, offer: &SwapOffer) -> Result<(Chain, Escrow, Chain, Option<Escrow>)> {
         let give = self.chain(Some(&offer.give_chain.to_string()))?;
         let get = self.chain(Some(&offer.get_chain.to_string()))?;
         let maker = give
@@ -189,7 +189,7 @@ impl Context {
         };
         let sent = send_lock(&give_chain, &key, lock, wait)?;
         let escrow = EscrowId::derive(&give_chain.id, &key.address(), sent.nonce);
-        let offer = Offer {
+        let offer = SwapOffer {
             maker: key.address(),
             taker,
             give_chain: give_chain.id,
@@ -216,7 +216,7 @@ impl Context {
     }
 
     pub fn swap_accept(&self, offer_text: &str, from: &str, wait: bool) -> Result<()> {
-        let offer: Offer = offer_text.parse()?;
+        let offer: SwapOffer = offer_text.parse()?;
         let (mut wallet, unlocked) = self.unlocked_wallet(from)?;
         let key = wallet.secret(&unlocked, from)?;
         if key.address() != offer.taker {
@@ -232,7 +232,7 @@ impl Context {
             .client
             .committed_escrow(&give.id, &give.info, &offer.escrow)?;
         let now = now_ms();
-        offer.check_escrow(&escrow, now)?;
+        check_escrow(&offer, &escrow, now)?;
         let expires_at_ms = offer.counter_expiry(now);
         let lock = TxKind::Lock {
             to: offer.maker,

@@ -581,7 +581,7 @@ fn swaps_between_two_chains_with_different_validators_finish_with_or_without_the
         &[],
     );
     assert!(error.contains("the offer is for"), "{error}");
-    let mut inflated: myriad_client::swap::Offer = offer_text.parse().unwrap();
+    let mut inflated: myriad_types::SwapOffer = offer_text.parse().unwrap();
     inflated.give += 1;
     let error = fails(
         root,

@@ -152,7 +152,7 @@ mod address_text {
 pub struct SwapEntry {
     /// The offer's escrow (`escrow1…`), which names the swap.
     pub id: String,
-    /// The offer as text (`Offer::to_text`).
+    /// The offer as text (`SwapOffer::to_text`).
     pub offer: String,
     /// The counter-escrow on the other chain, once locked.
     pub counter: Option<String>,

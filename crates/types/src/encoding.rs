@@ -195,6 +195,21 @@ pub fn hex(bytes: &[u8]) -> String {
     text
 }
 
+/// The bytes of `text`, an even number of hexadecimal digits in either case; `None` if it is
+/// not that.
+pub fn from_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) || !text.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+        return None;
+    }
+    let digit = |byte: u8| (byte as char).to_digit(16).unwrap_or_default() as u8;
+    let bytes = text.as_bytes().chunks_exact(2);
+    Some(
+        bytes
+            .map(|pair| digit(pair[0]) << 4 | digit(pair[1]))
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use bech32::primitives::decode::CheckedHrpstring;
 use bech32::{Bech32m, Hrp};
 use borsh::{BorshDeserialize, BorshSerialize};
 
-use crate::encoding::{encode_into, hex};
+use crate::encoding::{encode_into, from_hex, hex};
 
 /// An amount of a chain's currency, in its smallest unit.
 pub type Amount = u128;
@@ -117,15 +117,10 @@ impl FromStr for Hash {
             text: text.to_owned(),
             reason: reason.to_owned(),
         };
-        if text.len() != 64 || !text.bytes().all(|byte| byte.is_ascii_hexdigit()) {
-            return Err(bad("expected 64 hexadecimal digits"));
-        }
-        let digit = |byte: u8| (byte as char).to_digit(16).unwrap_or_default() as u8;
-        let mut bytes = [0u8; 32];
-        for (byte, pair) in bytes.iter_mut().zip(text.as_bytes().chunks_exact(2)) {
-            *byte = digit(pair[0]) << 4 | digit(pair[1]);
-        }
-        Ok(Hash(bytes))
+        from_hex(text)
+            .and_then(|bytes| bytes.try_into().ok())
+            .map(Hash)
+            .ok_or_else(|| bad("expected 64 hexadecimal digits"))
     }
 }
 

@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod encoding;
 pub mod ids;
 pub mod objects;
+pub mod swap;
 pub mod tick;
 pub mod transaction;
 
@@ -33,6 +34,7 @@ pub use objects::{
     Object, ObjectKey, PendingAllowlist, Secret, SignedVoucher, Voucher, ALLOWLIST_DELAY_MS_MAX,
     ALLOWLIST_MAX,
 };
+pub use swap::{ParseOfferError, SwapOffer, SWAP_OFFER_PREFIX};
 pub use tick::{sign_alone, sign_tick, tick_leaf, TickSignature, TICK_PATH_MAX};
 pub use transaction::{Memo, SignedTransaction, Transaction, TxKind, MEMO_BYTES_MAX};
 

@@ -566,7 +566,49 @@ fn decoders() -> Vec<(&'static str, Vec<u8>, fn(&[u8]) -> Option<Vec<u8>>)> {
         ),
         ("voucher", encode(&sample_voucher()), round::<SignedVoucher>),
         ("object", encode(&sample_escrow()), round::<Object>),
+        ("swap_offer", encode(&sample_offer()), round::<SwapOffer>),
     ]
+}
+
+fn sample_offer() -> SwapOffer {
+    SwapOffer {
+        maker: key(5).address(),
+        taker: key(6).address(),
+        give_chain: chain(1),
+        give: 1_000,
+        get_chain: chain(2),
+        get: 500,
+        hash_lock: Secret([7; 32]).hash_lock(),
+        escrow: EscrowId::derive(&chain(1), &key(5).address(), 1),
+        expires_at_ms: 7_200_000,
+    }
+}
+
+#[test]
+fn a_swap_offer_reads_back_from_its_text_and_nothing_else_does() {
+    let offer = sample_offer();
+    assert_eq!(encode(&offer).len(), 232);
+    let text = offer.to_text();
+    assert!(text.starts_with(SWAP_OFFER_PREFIX));
+    assert_eq!(text.len(), 478);
+    assert_eq!(text.parse::<SwapOffer>(), Ok(offer.clone()));
+    assert_eq!(
+        text.to_uppercase()
+            .replace("MYRIAD-SWAP-1:", SWAP_OFFER_PREFIX)
+            .parse::<SwapOffer>(),
+        Ok(offer.clone())
+    );
+    for bad in [
+        format!("{SWAP_OFFER_PREFIX}zz"),
+        format!("{SWAP_OFFER_PREFIX}0"),
+        text.trim_start_matches(SWAP_OFFER_PREFIX).to_owned(),
+        format!("{text}00"),
+        text[..text.len() - 2].to_owned(),
+    ] {
+        assert!(bad.parse::<SwapOffer>().is_err(), "{bad}");
+    }
+    // The taker's lock expires halfway to the maker's.
+    assert_eq!(offer.counter_expiry(7_000_000), 7_100_000);
 }
 
 fn sample_voucher() -> SignedVoucher {

@@ -19,9 +19,11 @@ use myriad_client::client::Client;
 use myriad_client::files::{create_private, replace_private};
 use myriad_client::genesis::now_ms;
 use myriad_client::network::Network;
-use myriad_client::swap::{Offer, SwapError};
+use myriad_client::swap::SwapError;
 use myriad_client::transaction::SendOptions;
-use myriad_types::{Address, Escrow, EscrowId, EscrowState, SecretKey, TxKind};
+use myriad_types::{
+    Address, Escrow, EscrowId, EscrowState, ParseOfferError, SecretKey, SwapOffer, TxKind,
+};
 use serde::{Deserialize, Serialize};
 
 /// The file, in the host's data directory, that holds the swaps watched.
@@ -99,7 +101,7 @@ pub struct WatcherStats {
 #[derive(Debug, Clone)]
 struct Watched {
     request: WatchRequest,
-    offer: Offer,
+    offer: SwapOffer,
     counter: Option<EscrowId>,
 }
 
@@ -385,10 +387,10 @@ impl Watcher {
 
 /// A request checked: an offer that parses, a counter-escrow id if given, few hosts.
 fn watched(request: WatchRequest) -> Result<Watched, WatchError> {
-    let offer: Offer = request
+    let offer: SwapOffer = request
         .offer
         .parse()
-        .map_err(|e: SwapError| WatchError::Invalid(e.to_string()))?;
+        .map_err(|e: ParseOfferError| WatchError::Invalid(e.to_string()))?;
     let counter = request
         .counter
         .as_deref()
@@ -418,7 +420,7 @@ mod tests {
     use super::*;
 
     fn request(maker: u8, taker: u8, escrow: u8) -> WatchRequest {
-        let offer = Offer {
+        let offer = SwapOffer {
             maker: Address([maker; 32]),
             taker: Address([taker; 32]),
             give_chain: ChainId([1; 32]),
