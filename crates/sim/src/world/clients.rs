@@ -237,7 +237,8 @@ impl World {
         for (chain, tx) in swaps {
             self.submit_to_validator(chain, tx, Reply::Swap);
         }
-        let mut any = false;
+        // A swap's transaction in flight keeps the resending going, as a client's does.
+        let mut any = self.swaps.iter().any(|swap| swap.in_flight.is_some());
         for index in 0..self.chains.len() {
             let chain = self.chains[index].id;
             if !self.chains[index].created {
