@@ -63,6 +63,17 @@ fn lone_host(
     RunningHost::start(config, key.clone(), store, Arc::new(transport), inbound).unwrap()
 }
 
+/// A lone host whose rounds time out quickly, so that a height started for nothing shows in
+/// its timeouts within a few hundred milliseconds.
+fn quick_host(dir: &std::path::Path, key: &SecretKey) -> RunningHost {
+    lone_host(dir, key, |config| {
+        config.consensus.propose_ms = 20;
+        config.consensus.prevote_ms = 20;
+        config.consensus.precommit_ms = 20;
+        config.consensus.round_increase_ms = 10;
+    })
+}
+
 /// The consensus timeouts a host has fired, of every kind.
 fn timeouts_fired(host: &RunningHost) -> u64 {
     host.handle
@@ -179,12 +190,7 @@ async fn a_transaction_behind_a_nonce_gap_starts_no_height() {
     let dir = tempfile::tempdir().unwrap();
     let (owner, holder) = (key(2), key(3));
     let key = key(1);
-    let host = lone_host(dir.path(), &key, |config| {
-        config.consensus.propose_ms = 20;
-        config.consensus.prevote_ms = 20;
-        config.consensus.precommit_ms = 20;
-        config.consensus.round_increase_ms = 10;
-    });
+    let host = quick_host(dir.path(), &key);
     let chain = create(&host, genesis(&owner, &[(key.host_id(), 1)], 0))
         .await
         .unwrap();
@@ -224,12 +230,7 @@ async fn a_claim_that_lost_its_escrow_is_refused_as_the_winning_block_decides() 
     let dir = tempfile::tempdir().unwrap();
     let (owner, maker, taker, watcher) = (key(2), key(3), key(4), key(5));
     let key = key(1);
-    let host = lone_host(dir.path(), &key, |config| {
-        config.consensus.propose_ms = 20;
-        config.consensus.prevote_ms = 20;
-        config.consensus.precommit_ms = 20;
-        config.consensus.round_increase_ms = 10;
-    });
+    let host = quick_host(dir.path(), &key);
     let chain = create(&host, genesis(&owner, &[(key.host_id(), 1)], 0))
         .await
         .unwrap();
