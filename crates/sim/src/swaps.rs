@@ -8,9 +8,7 @@
 //! claim or refund the ledger rejects (it lost a race) leaves no nonce gap behind for the
 //! other clients. A trader has at most one transaction in flight.
 
-use myriad_types::{
-    Address, Amount, ChainId, EscrowId, SecretKey, SignedTransaction, Transaction, TxKind,
-};
+use myriad_types::{Address, Amount, ChainId, EscrowId, SecretKey, SignedTransaction, TxKind};
 
 use crate::rng::Rng;
 
@@ -211,15 +209,7 @@ impl Swap {
             ),
         };
         let nonce = self.nonce_of(&sender.address(), chain) + 1;
-        let tx = SignedTransaction::sign(
-            Transaction {
-                chain_id: chain,
-                sender: sender.address(),
-                nonce,
-                kind,
-            },
-            sender,
-        );
+        let tx = myriad_testing::tx(chain, sender, nonce, kind);
         let in_flight = InFlight { step, chain, tx };
         self.in_flight = Some(in_flight.clone());
         Some(in_flight)
