@@ -183,6 +183,9 @@ pub struct EscrowInfo {
     /// SHA-256 of the secret that claims it, 64 hex digits.
     pub hash_lock: String,
     pub expires_at_ms: u64,
+    /// The lock's memo, in hex (empty if none); a swap with an exchanger names there the
+    /// hash of the quote it takes.
+    pub memo: String,
     /// `open`, `claimed` or `refunded`.
     pub state: String,
     /// The secret, once a claim revealed it.

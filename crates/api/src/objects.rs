@@ -92,6 +92,7 @@ fn escrow_info(escrow: &Escrow) -> EscrowInfo {
         amount: escrow.amount.to_string(),
         hash_lock: escrow.hash_lock.to_string(),
         expires_at_ms: escrow.expires_at_ms,
+        memo: hex::encode(&*escrow.memo),
         state: state.to_owned(),
         secret,
         closed_at_ms,

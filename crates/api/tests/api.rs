@@ -13,8 +13,8 @@ use myriad_ledger::{verify_account, verify_object, StateProof};
 use myriad_testing::*;
 use myriad_types::{
     decode, tx_root, Account, Address, Block, BoundedVec, Certificate, ChainId, ChannelId,
-    EscrowId, Hash, Height, HostId, Object, ObjectKey, Secret, SignedGenesis, SignedTransaction,
-    Transaction, TxKind, Validator, ValidatorSet,
+    EscrowId, Hash, Height, HostId, Memo, Object, ObjectKey, Secret, SignedGenesis,
+    SignedTransaction, Transaction, TxKind, Validator, ValidatorSet,
 };
 use serde_json::{json, Value};
 
@@ -899,6 +899,7 @@ fn escrows_channels_and_allowlists_are_served_with_their_proofs() {
         amount: 300,
         hash_lock: secret.hash_lock(),
         expires_at_ms: in_an_hour,
+        memo: Memo::default(),
     };
     committed(&tx(chain, &alice, 1, lock));
     let escrow = EscrowId::derive(&chain, &alice.address(), 1);

@@ -6,7 +6,7 @@ use anyhow::{bail, Context as _, Result};
 use myriad_client::genesis::now_ms;
 use myriad_client::swap::{check_escrow, MARGIN_MIN_MS};
 use myriad_client::transaction::{SendOptions, Sent};
-use myriad_types::{Escrow, EscrowId, EscrowState, Secret, SecretKey, SwapOffer, TxKind};
+use myriad_types::{Escrow, EscrowId, EscrowState, Memo, Secret, SecretKey, SwapOffer, TxKind};
 use serde_json::json;
 
 use crate::commands::{Chain, Context};
@@ -186,6 +186,7 @@ impl Context {
             amount: give_amount,
             hash_lock: secret.hash_lock(),
             expires_at_ms,
+            memo: Memo::default(),
         };
         let sent = send_lock(&give_chain, &key, lock, wait)?;
         let escrow = EscrowId::derive(&give_chain.id, &key.address(), sent.nonce);
@@ -239,6 +240,7 @@ impl Context {
             amount: offer.get,
             hash_lock: offer.hash_lock,
             expires_at_ms,
+            memo: Memo::default(),
         };
         let sent = send_lock(&get, &key, lock, wait)?;
         let counter = EscrowId::derive(&get.id, &key.address(), sent.nonce);

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use myriad_client::client::Client;
 use myriad_client::transaction::SendOptions;
 use myriad_testing::eventually;
-use myriad_types::{Address, ChainId, EscrowId, Secret, SecretKey, TxKind};
+use myriad_types::{Address, ChainId, EscrowId, Memo, Secret, SecretKey, TxKind};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::Value;
@@ -554,6 +554,7 @@ fn swaps_between_two_chains_with_different_validators_finish_with_or_without_the
         amount: 100,
         hash_lock: secret.hash_lock(),
         expires_at_ms: myriad_client::genesis::now_ms() + 90_000,
+        memo: Memo::default(),
     };
     let waited = SendOptions {
         wait: true,

@@ -138,7 +138,7 @@ pub const COUNTER_SEARCH_TXS: usize = 100;
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use myriad_types::{Address, ChainId, Hash, Secret};
+    use myriad_types::{Address, ChainId, Hash, Memo, Secret};
 
     use super::*;
 
@@ -163,6 +163,7 @@ mod tests {
             amount: 10,
             hash_lock: offer.hash_lock,
             expires_at_ms: offer.expires_at_ms,
+            memo: Memo::default(),
             state: EscrowState::Open,
         };
         (offer, escrow)

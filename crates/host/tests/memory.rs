@@ -17,7 +17,7 @@ use myriad_net::MemoryNetwork;
 use myriad_store::RedbStore;
 use myriad_testing::{genesis, key, keys, mint, transfer, tx};
 use myriad_types::{
-    ChainId, EscrowId, Height, Secret, SecretKey, SignedGenesis, SignedTransaction, TxKind,
+    ChainId, EscrowId, Height, Memo, Secret, SecretKey, SignedGenesis, SignedTransaction, TxKind,
 };
 use tokio::sync::oneshot;
 
@@ -245,6 +245,7 @@ async fn a_claim_that_lost_its_escrow_is_refused_as_the_winning_block_decides() 
         amount: 40,
         hash_lock: secret.hash_lock(),
         expires_at_ms: now_ms + 120_000,
+        memo: Memo::default(),
     };
     commit(&host, tx(chain, &maker, 1, lock)).await;
     let escrow = EscrowId::derive(&chain, &maker.address(), 1);

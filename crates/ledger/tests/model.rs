@@ -390,6 +390,7 @@ impl Model {
                     amount: *amount,
                     hash_lock: secret(*s).hash_lock(),
                     expires_at_ms: now + expires_in,
+                    memo: Memo::default(),
                     state: EscrowState::Open,
                 });
                 true
@@ -677,6 +678,7 @@ fn transaction(state: &ChainState, model: &Model, step: &Step) -> SignedTransact
             amount: *amount,
             hash_lock: secret(*s).hash_lock(),
             expires_at_ms: model.time_ms + expires_in,
+            memo: Memo::default(),
         },
         Op::Claim { escrow, secret: s } => TxKind::Claim {
             escrow: escrow_id(model, *escrow),

@@ -5,8 +5,8 @@
 use myriad_ledger::{apply, execute_block, ChainState, TxError};
 use myriad_testing::{genesis, key, mint, transfer, tx};
 use myriad_types::{
-    BoundedVec, ChannelId, ChannelState, EscrowId, EscrowState, Hash, Object, ObjectKey, Secret,
-    SecretKey, SignedTransaction, SignedVoucher, TxKind, Voucher,
+    BoundedVec, ChannelId, ChannelState, EscrowId, EscrowState, Hash, Memo, Object, ObjectKey,
+    Secret, SecretKey, SignedTransaction, SignedVoucher, TxKind, Voucher,
 };
 
 const MINUTE: u64 = 60_000;
@@ -79,6 +79,8 @@ fn lock(to: &SecretKey, amount: u128, secret: &Secret, expires_at_ms: u64) -> Tx
         amount,
         hash_lock: secret.hash_lock(),
         expires_at_ms,
+        // What a swap with an exchanger names: the quote it takes.
+        memo: Memo::new(vec![0xab; 32]).expect("a short memo"),
     }
 }
 
@@ -127,6 +129,7 @@ fn an_escrow_is_claimed_once_with_its_secret_before_it_expires() {
             at_ms: chain.now
         }
     );
+    assert_eq!(&*escrow.memo, &[0xab; 32], "the escrow keeps its lock's memo");
     // A second claim and a refund after expiry are refused: it closed once.
     let again = chain.send(&bob, TxKind::Claim { escrow: id, secret });
     assert_eq!(

@@ -8,7 +8,9 @@
 //! claim or refund the ledger rejects (it lost a race) leaves no nonce gap behind for the
 //! other clients. A trader has at most one transaction in flight.
 
-use myriad_types::{Address, Amount, ChainId, EscrowId, SecretKey, SignedTransaction, TxKind};
+use myriad_types::{
+    Address, Amount, ChainId, EscrowId, Memo, SecretKey, SignedTransaction, TxKind,
+};
 
 use crate::rng::Rng;
 
@@ -165,6 +167,7 @@ impl Swap {
                     amount: self.give,
                     hash_lock: self.secret.hash_lock(),
                     expires_at_ms: self.maker_expiry,
+                    memo: Memo::default(),
                 },
             ),
             Step::CounterLock => (
@@ -175,6 +178,7 @@ impl Swap {
                     amount: self.get,
                     hash_lock: self.secret.hash_lock(),
                     expires_at_ms: self.taker_expiry,
+                    memo: Memo::default(),
                 },
             ),
             Step::MakerClaim => (

@@ -26,6 +26,8 @@ pub enum Domain {
     Tick,
     /// A payment channel's voucher ([`crate::objects::Voucher`]).
     Voucher,
+    /// An exchanger's quote ([`crate::quote::Quote`]).
+    Quote,
 }
 
 impl Domain {
@@ -37,6 +39,7 @@ impl Domain {
             Domain::Proposal => b"myriad/propose/1",
             Domain::Tick => b"myriad/tick/1\0\0\0",
             Domain::Voucher => b"myriad/voucher/1",
+            Domain::Quote => b"myriad/quote/1\0\0",
         }
     }
 }

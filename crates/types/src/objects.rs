@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::crypto::{verify, Domain, SecretKey, Signable, Signature, SignatureError};
 use crate::encoding::{hex, BoundedVec};
 use crate::ids::{Address, Amount, ChainId, Hash, ParseIdError};
+use crate::transaction::Memo;
 
 /// The most addresses one allowlist may hold.
 pub const ALLOWLIST_MAX: usize = 16;
@@ -120,6 +121,8 @@ pub struct Escrow {
     /// SHA-256 of the secret that claims it.
     pub hash_lock: Hash,
     pub expires_at_ms: u64,
+    /// The memo of the `Lock` that opened it.
+    pub memo: Memo,
     pub state: EscrowState,
 }
 

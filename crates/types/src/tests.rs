@@ -453,6 +453,7 @@ fn sample_block() -> Block {
                 amount: 300,
                 hash_lock: Secret([7; 32]).hash_lock(),
                 expires_at_ms: 60_000,
+                memo: Memo::new(vec![9; 32]).unwrap(),
             },
         };
         SignedTransaction {
@@ -567,7 +568,121 @@ fn decoders() -> Vec<(&'static str, Vec<u8>, fn(&[u8]) -> Option<Vec<u8>>)> {
         ("voucher", encode(&sample_voucher()), round::<SignedVoucher>),
         ("object", encode(&sample_escrow()), round::<Object>),
         ("swap_offer", encode(&sample_offer()), round::<SwapOffer>),
+        ("quote", encode(&sample_quote()), round::<SignedQuote>),
     ]
+}
+
+fn sample_quote() -> SignedQuote {
+    let exchanger = key(8);
+    let quote = Quote {
+        exchanger: exchanger.address(),
+        give_chain: chain(1),
+        get_chain: chain(2),
+        rate: Rate { give: 3, get: 2 },
+        min_give: 10,
+        max_give: 1_000_000,
+        expires_at_ms: 60_000,
+        give_account: key(9).address(),
+        get_account: key(10).address(),
+        sequence: 7,
+    };
+    SignedQuote::sign(quote, &exchanger)
+}
+
+#[test]
+fn a_quote_is_fixed_in_size_signed_under_its_own_domain_and_checked_for_form_and_time() {
+    let signed = sample_quote();
+    assert_eq!(encode(&signed).len(), SIGNED_QUOTE_BYTES);
+    assert_eq!(SIGNED_QUOTE_BYTES, 288);
+    signed.verify_signature().unwrap();
+    // The same bytes signed as a transaction do not verify as a quote.
+    let as_tx = Raw::<false>(encode(&signed.quote));
+    let wrong = SignedQuote {
+        signature: key(8).sign(&as_tx),
+        ..signed.clone()
+    };
+    assert!(wrong.verify_signature().is_err());
+    let mut other = signed.clone();
+    other.quote.sequence += 1;
+    assert!(other.verify_signature().is_err());
+    assert_ne!(other.hash(), signed.hash());
+
+    let quote = &signed.quote;
+    assert_eq!(quote.check(0), Ok(()));
+    assert_eq!(
+        quote.check(60_000),
+        Err(QuoteError::Expired {
+            expires_at_ms: 60_000,
+            now_ms: 60_000
+        })
+    );
+    let far = Quote {
+        expires_at_ms: QUOTE_LIFETIME_MAX_MS + 1,
+        ..quote.clone()
+    };
+    assert!(matches!(far.check(0), Err(QuoteError::TooLong { .. })));
+    assert_eq!(far.check(1), Ok(()));
+    let same = Quote {
+        get_chain: quote.give_chain,
+        ..quote.clone()
+    };
+    assert_eq!(same.check_form(), Err(QuoteError::SameChain));
+    let zero = Quote {
+        rate: Rate { give: 0, get: 2 },
+        ..quote.clone()
+    };
+    assert_eq!(
+        zero.check_form(),
+        Err(QuoteError::ZeroRate { give: 0, get: 2 })
+    );
+    let inverted = Quote {
+        min_give: 5,
+        max_give: 4,
+        ..quote.clone()
+    };
+    assert_eq!(
+        inverted.check_form(),
+        Err(QuoteError::Bounds { min: 5, max: 4 })
+    );
+    let huge = Quote {
+        rate: Rate {
+            give: 1,
+            get: u64::MAX,
+        },
+        max_give: u128::MAX / 2,
+        ..quote.clone()
+    };
+    assert_eq!(huge.check_form(), Err(QuoteError::Overflow(u128::MAX / 2)));
+}
+
+#[test]
+fn a_quote_converts_exactly_rounding_down_and_only_within_its_bounds() {
+    let quote = sample_quote().quote;
+    // 3 give buy 2 get.
+    assert_eq!(quote.get_for(9), None);
+    assert_eq!(quote.get_for(10), Some(6));
+    assert_eq!(quote.get_for(11), Some(7));
+    assert_eq!(quote.get_for(1_000_000), Some(666_666));
+    assert_eq!(quote.get_for(1_000_001), None);
+    let rate = Rate {
+        give: 7,
+        get: u64::MAX,
+    };
+    // Exact where amount · get passes u128.
+    let amount = u128::MAX / u128::from(u64::MAX) * 7;
+    assert_eq!(
+        rate.convert(amount),
+        Some(amount / 7 * u128::from(u64::MAX))
+    );
+    assert_eq!(rate.convert(u128::MAX), None);
+    assert_eq!(Rate { give: 3, get: 2 }.to_decimal(4), "0.6666");
+    assert_eq!(Rate { give: 1, get: 25 }.to_decimal(2), "25.00");
+    use std::cmp::Ordering;
+    let (a, b) = (Rate { give: 3, get: 2 }, Rate { give: 4, get: 3 });
+    assert_eq!(a.cmp_for_holder(&b), Ordering::Less);
+    assert_eq!(b.cmp_for_holder(&a), Ordering::Greater);
+    assert_eq!(a.cmp_for_holder(&Rate { give: 6, get: 4 }), Ordering::Equal);
+    assert_eq!(a.inverse(), Rate { give: 2, get: 3 });
 }
 
 fn sample_offer() -> SwapOffer {
@@ -630,6 +745,7 @@ fn sample_escrow() -> Object {
         amount: 300,
         hash_lock: secret.hash_lock(),
         expires_at_ms: 60_000,
+        memo: Memo::new(vec![9; 32]).unwrap(),
         state: EscrowState::Claimed {
             secret,
             at_ms: 30_000,

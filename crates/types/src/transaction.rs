@@ -35,12 +35,14 @@ pub enum TxKind {
     TransferOwnership { new_owner: Address },
     /// Move `amount` from the sender into an escrow for `to`, claimable with the secret whose
     /// SHA-256 is `hash_lock` until `expires_at_ms`, refundable to the sender from then on.
-    /// Its id is [`EscrowId::derive`] of the sender and this transaction's nonce.
+    /// Its id is [`EscrowId::derive`] of the sender and this transaction's nonce. The memo
+    /// stays with the escrow: a swap with an exchanger names there the quote it takes.
     Lock {
         to: Address,
         amount: Amount,
         hash_lock: Hash,
         expires_at_ms: u64,
+        memo: Memo,
     },
     /// Pay an open escrow to its `to` with its secret, before it expires. Anyone may send it.
     Claim { escrow: EscrowId, secret: Secret },

@@ -5,7 +5,7 @@
 //! stays, closed, so that its secret can be read.
 
 use myriad_types::{
-    Address, Amount, Escrow, EscrowId, EscrowState, Hash, Object, ObjectKey, Secret,
+    Address, Amount, Escrow, EscrowId, EscrowState, Hash, Memo, Object, ObjectKey, Secret,
 };
 
 use super::{allowlist, check_expiry, credit, debited, BlockContext, Sending, Touched};
@@ -18,6 +18,7 @@ pub(super) struct Terms {
     pub amount: Amount,
     pub hash_lock: Hash,
     pub expires_at_ms: u64,
+    pub memo: Memo,
 }
 
 pub(super) fn lock(
@@ -42,6 +43,7 @@ pub(super) fn lock(
         amount: terms.amount,
         hash_lock: terms.hash_lock,
         expires_at_ms: terms.expires_at_ms,
+        memo: terms.memo,
         state: EscrowState::Open,
     };
     state.set_account(sending.sender, sender_after);

@@ -115,6 +115,7 @@ pub(crate) fn apply(
             amount,
             hash_lock,
             expires_at_ms,
+            memo,
         } => escrow::lock(
             context,
             state,
@@ -124,6 +125,7 @@ pub(crate) fn apply(
                 amount: *amount,
                 hash_lock: *hash_lock,
                 expires_at_ms: *expires_at_ms,
+                memo: memo.clone(),
             },
         ),
         TxKind::Claim { escrow, secret } => escrow::claim(context, state, sending, escrow, secret),

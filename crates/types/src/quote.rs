@@ -1,0 +1,206 @@
+//! An exchanger's quote: a firm, signed offer to exchange one chain's currency for another's
+//! at an exact rate, within amount bounds, until it expires.
+//!
+//! A holder takes a quote by locking her side in an escrow for the quote's `give_account`
+//! with the quote's hash as the lock's memo; the exchanger then locks its side on the get
+//! chain under the same hash lock (see `docs/exchange.md`).
+
+use std::cmp::Ordering;
+
+use borsh::{BorshDeserialize, BorshSerialize};
+
+use crate::crypto::{verify, Domain, Signable, Signature, SignatureCheck, SignatureError};
+use crate::ids::{Address, Amount, ChainId, Hash};
+use crate::SecretKey;
+
+/// The furthest ahead of its receiver's clock a quote may expire.
+pub const QUOTE_LIFETIME_MAX_MS: u64 = 5 * 60_000;
+
+/// An exact exchange rate: `give` base units of the give chain's currency buy `get` base
+/// units of the get chain's. Both are positive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize)]
+pub struct Rate {
+    pub give: u64,
+    pub get: u64,
+}
+
+impl Rate {
+    /// What `amount` of the give currency buys, rounded down; `None` for a zero rate or a
+    /// result past the largest amount.
+    pub fn convert(&self, amount: Amount) -> Option<Amount> {
+        if self.give == 0 {
+            return None;
+        }
+        let (give, get) = (u128::from(self.give), u128::from(self.get));
+        // floor(amount · get / give), without the product overflowing.
+        let whole = (amount / give).checked_mul(get)?;
+        whole.checked_add(amount % give * get / give)
+    }
+
+    /// Orders rates by what they give a holder per unit given: `Greater` is better for her.
+    pub fn cmp_for_holder(&self, other: &Rate) -> Ordering {
+        let mine = u128::from(self.get) * u128::from(other.give);
+        let theirs = u128::from(other.get) * u128::from(self.give);
+        mine.cmp(&theirs)
+    }
+
+    /// The rate the other way round: `get` of the get currency buys `give` of the give one.
+    pub fn inverse(&self) -> Rate {
+        Rate {
+            give: self.get,
+            get: self.give,
+        }
+    }
+
+    /// The rate as a decimal (get per give, in base units) with `digits` after the point,
+    /// rounded down; for display only.
+    pub fn to_decimal(&self, digits: u32) -> String {
+        if self.give == 0 {
+            return "∞".to_owned();
+        }
+        let scale = 10u128.pow(digits);
+        let scaled = u128::from(self.get) * scale / u128::from(self.give);
+        let (whole, fraction) = (scaled / scale, scaled % scale);
+        if digits == 0 {
+            return whole.to_string();
+        }
+        format!("{whole}.{fraction:0width$}", width = digits as usize)
+    }
+}
+
+/// An exchanger's offer: a holder who gives between `min_give` and `max_give` of
+/// `give_chain`'s currency gets `rate.convert` of it in `get_chain`'s.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Quote {
+    /// The key that signs the exchanger's quotes.
+    pub exchanger: Address,
+    pub give_chain: ChainId,
+    pub get_chain: ChainId,
+    pub rate: Rate,
+    pub min_give: Amount,
+    pub max_give: Amount,
+    pub expires_at_ms: u64,
+    /// The exchanger's account on the give chain: the holder's escrow pays it.
+    pub give_account: Address,
+    /// The exchanger's account on the get chain: it locks the holder's side.
+    pub get_account: Address,
+    /// A newer quote of the same exchanger and pair has a higher sequence, and replaces it.
+    pub sequence: u64,
+}
+
+impl Signable for Quote {
+    const DOMAIN: Domain = Domain::Quote;
+    fn chain_id(&self) -> ChainId {
+        self.give_chain
+    }
+}
+
+/// Why a quote is refused, before or without its signature.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QuoteError {
+    #[error("the quote gives and gets the same chain")]
+    SameChain,
+    #[error("the rate {give}:{get} has a zero side")]
+    ZeroRate { give: u64, get: u64 },
+    #[error("the minimum amount {min} is zero or above the maximum {max}")]
+    Bounds { min: Amount, max: Amount },
+    #[error("the maximum amount {0} buys more than the largest amount")]
+    Overflow(Amount),
+    #[error("the quote expired at {expires_at_ms} ms, before now ({now_ms} ms)")]
+    Expired { expires_at_ms: u64, now_ms: u64 },
+    #[error(
+        "the quote expires at {expires_at_ms} ms, more than {QUOTE_LIFETIME_MAX_MS} ms after \
+         now ({now_ms} ms)"
+    )]
+    TooLong { expires_at_ms: u64, now_ms: u64 },
+}
+
+impl Quote {
+    /// The quote's id: the hash of everything it says (a holder's lock names it).
+    pub fn hash(&self) -> Hash {
+        Hash::tagged(Domain::Quote.tag(), self)
+    }
+
+    /// What a holder who gives `amount` gets, if the quote covers that amount.
+    pub fn get_for(&self, amount: Amount) -> Option<Amount> {
+        if amount < self.min_give || amount > self.max_give {
+            return None;
+        }
+        self.rate.convert(amount)
+    }
+
+    /// The checks a quote's receiver makes at `now_ms`, but for its signature: a
+    /// well-formed quote that is live and does not run too far ahead.
+    pub fn check(&self, now_ms: u64) -> Result<(), QuoteError> {
+        self.check_form()?;
+        if self.expires_at_ms <= now_ms {
+            return Err(QuoteError::Expired {
+                expires_at_ms: self.expires_at_ms,
+                now_ms,
+            });
+        }
+        if self.expires_at_ms - now_ms > QUOTE_LIFETIME_MAX_MS {
+            return Err(QuoteError::TooLong {
+                expires_at_ms: self.expires_at_ms,
+                now_ms,
+            });
+        }
+        Ok(())
+    }
+
+    /// The checks that need no clock: a quote that fails them was never worth sending.
+    pub fn check_form(&self) -> Result<(), QuoteError> {
+        if self.give_chain == self.get_chain {
+            return Err(QuoteError::SameChain);
+        }
+        if self.rate.give == 0 || self.rate.get == 0 {
+            return Err(QuoteError::ZeroRate {
+                give: self.rate.give,
+                get: self.rate.get,
+            });
+        }
+        if self.min_give == 0 || self.min_give > self.max_give {
+            return Err(QuoteError::Bounds {
+                min: self.min_give,
+                max: self.max_give,
+            });
+        }
+        if self.rate.convert(self.max_give).is_none() {
+            return Err(QuoteError::Overflow(self.max_give));
+        }
+        Ok(())
+    }
+}
+
+/// A quote with its exchanger's signature. Its encoding has a fixed size,
+/// [`SIGNED_QUOTE_BYTES`].
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct SignedQuote {
+    pub quote: Quote,
+    pub signature: Signature,
+}
+
+/// The size of a signed quote's encoding, in bytes.
+pub const SIGNED_QUOTE_BYTES: usize = 32 * 3 + 16 + 16 * 2 + 8 + 32 * 2 + 8 + 64;
+
+impl SignedQuote {
+    pub fn sign(quote: Quote, exchanger: &SecretKey) -> SignedQuote {
+        SignedQuote {
+            signature: exchanger.sign(&quote),
+            quote,
+        }
+    }
+
+    pub fn hash(&self) -> Hash {
+        self.quote.hash()
+    }
+
+    pub fn verify_signature(&self) -> Result<(), SignatureError> {
+        verify(&self.quote.exchanger.0, &self.quote, &self.signature)
+    }
+
+    /// The exchanger's signature, to check in a batch.
+    pub fn signature_check(&self) -> SignatureCheck {
+        SignatureCheck::new(&self.quote.exchanger.0, &self.quote, &self.signature)
+    }
+}
