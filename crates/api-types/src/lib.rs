@@ -247,3 +247,78 @@ pub struct ObjectInfo {
     /// Hex of the borsh-encoded `StateProof`: checks with `verify_object` against the root.
     pub proof: String,
 }
+
+/// An exact rate: `give` base units of one currency buy `get` base units of the other.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RateBody {
+    /// A positive integer, as a decimal string.
+    pub give: String,
+    /// A positive integer, as a decimal string.
+    pub get: String,
+    /// `get / give`, to 12 decimals, rounded down: for display, never for arithmetic.
+    pub price: String,
+}
+
+/// An exchanger's quote as the order book serves it. `quote` is the signed quote itself:
+/// check its signature rather than trust the fields beside it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct QuoteInfo {
+    /// The quote's hash, 64 hex digits: what a holder's lock names in its memo.
+    pub hash: String,
+    /// `acct1…`: the key that signed it.
+    pub exchanger: String,
+    pub give_chain: String,
+    pub get_chain: String,
+    pub rate: RateBody,
+    pub min_give: String,
+    pub max_give: String,
+    pub expires_at_ms: u64,
+    /// The exchanger's account on the give chain, which the holder's escrow pays.
+    pub give_account: String,
+    /// The exchanger's account on the get chain, which locks the holder's side.
+    pub get_account: String,
+    pub sequence: u64,
+    /// Hex of the signed quote's encoding.
+    pub quote: String,
+}
+
+/// `POST /quotes`: hex of a signed quote's encoding.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PostQuoteRequest {
+    pub quote: String,
+}
+
+/// What the order book did with a posted quote.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct QuoteTaken {
+    pub hash: String,
+    /// `added`, or `replaced` (the exchanger's older quote for the pair).
+    pub admission: String,
+}
+
+/// A pair's live quotes, best first for the holder.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct QuoteBook {
+    pub give_chain: String,
+    pub get_chain: String,
+    /// How many quotes of the pair are live in all (`quotes` holds at most `depth` of them).
+    pub live: usize,
+    pub quotes: Vec<QuoteInfo>,
+}
+
+/// A reference rate of `chain`'s currency in `in_chain`'s, from the live quotes both ways.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReferenceRateInfo {
+    pub chain: String,
+    pub in_chain: String,
+    /// The volume-weighted median: `give` units of `chain` for `get` units of `in_chain`.
+    pub median: RateBody,
+    /// The best rate a holder gets selling `chain`'s currency.
+    pub bid: Option<RateBody>,
+    /// The best rate a holder gets buying it, read the same way as `bid`.
+    pub ask: Option<RateBody>,
+    /// `(ask − bid) / ask` in basis points, when there are both (for display).
+    pub spread_bps: Option<f64>,
+    /// The quotes it came from: those giving `chain`, then those getting it.
+    pub quotes: Vec<QuoteInfo>,
+}

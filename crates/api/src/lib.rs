@@ -11,6 +11,7 @@
 
 mod error;
 mod objects;
+mod quotes;
 mod request;
 mod serve;
 mod transactions;
@@ -32,7 +33,8 @@ use futures::Stream;
 pub use myriad_api_types::{
     AccountHistory, AccountInfo, AllowlistInfo, BlockInfo, ChainInfo, ChainList, ChannelInfo,
     CreateChainRequest, CreatedChain, ErrorBody, EscrowInfo, Health, HistoryEntry, ObjectInfo,
-    PendingAllowlistInfo, SubmitBatchAnswer, SubmitRequest, SubmitResult, TxInfo, TxStatusBody,
+    PendingAllowlistInfo, PostQuoteRequest, QuoteBook, QuoteInfo, QuoteTaken, RateBody,
+    ReferenceRateInfo, SubmitBatchAnswer, SubmitRequest, SubmitResult, TxInfo, TxStatusBody,
     ValidatorInfo, PAGE_ENTRIES_MAX, SUBMIT_BATCH_TXS_MAX, SUBMIT_BODY_BYTES_MAX,
 };
 use myriad_host::{AdmitError, Command, CreateError, HostEvent, HostHandle, SubmitError, TxStatus};
@@ -49,6 +51,7 @@ use utoipa::OpenApi;
 
 use crate::error::{bad_request, brief, busy, internal, not_found, rejected, ApiError};
 pub use crate::error::{ERROR_CHARS_MAX, QUOTED_CHARS_MAX};
+pub use crate::quotes::{QUOTE_DEPTH_DEFAULT, QUOTE_DEPTH_MAX};
 use crate::request::{bounded_head, json_body};
 pub use crate::request::{HEADERS_BYTES_MAX, URI_BYTES_MAX};
 pub use crate::serve::{
@@ -85,6 +88,10 @@ pub const WAIT_MAX: Duration = Duration::from_secs(30);
         objects::allowlist,
         transactions::submit,
         watch::watch,
+        quotes::post_quote,
+        quotes::quotes,
+        quotes::quote_events,
+        quotes::rate,
         transactions::tx_status,
         events,
         metrics,
@@ -112,7 +119,13 @@ pub const WAIT_MAX: Duration = Duration::from_secs(30);
         EscrowInfo,
         ChannelInfo,
         AllowlistInfo,
-        PendingAllowlistInfo
+        PendingAllowlistInfo,
+        PostQuoteRequest,
+        QuoteTaken,
+        QuoteBook,
+        QuoteInfo,
+        RateBody,
+        ReferenceRateInfo
     ))
 )]
 struct ApiDoc;
@@ -180,6 +193,9 @@ pub fn router(
             get(objects::allowlist),
         )
         .route("/swaps/watch", post(watch::watch))
+        .route("/quotes", post(quotes::post_quote).get(quotes::quotes))
+        .route("/quotes/events", get(quotes::quote_events))
+        .route("/rates/{chain}", get(quotes::rate))
         .route("/transactions", post(submit))
         .route("/transactions/{hash}", get(tx_status))
         .route("/events", get(events))
@@ -570,6 +586,7 @@ async fn events(
                     serde_json::to_value(status_body(*hash, status)).ok()?,
                 )
             }
+            HostEvent::Quotes(_) => return None,
             HostEvent::Evidence { chain, evidence } => {
                 let vote = &evidence.first.vote;
                 (

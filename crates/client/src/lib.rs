@@ -7,6 +7,7 @@ pub mod files;
 pub mod genesis;
 pub mod network;
 pub mod objects;
+pub mod quotes;
 pub mod swap;
 pub mod transaction;
 pub mod wallet;

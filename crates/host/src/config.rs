@@ -80,6 +80,10 @@ pub struct Limits {
     pub busy_tick_ms: u64,
     /// How many undecided chains may resend their messages per second, across the host.
     pub resends_per_second: u64,
+    /// Quotes the order book holds in all.
+    pub book_quotes: usize,
+    /// Quotes of one exchanger the order book holds.
+    pub book_quotes_per_exchanger: usize,
 }
 
 impl Default for Limits {
@@ -95,6 +99,8 @@ impl Default for Limits {
             mempool_ttl_ms: 120_000,
             busy_tick_ms: 100,
             resends_per_second: 2_000,
+            book_quotes: 1_000_000,
+            book_quotes_per_exchanger: 250_000,
         }
     }
 }
@@ -213,6 +219,11 @@ impl Limits {
             (
                 "limits.resends_per_second",
                 self.resends_per_second as usize,
+            ),
+            ("limits.book_quotes", self.book_quotes),
+            (
+                "limits.book_quotes_per_exchanger",
+                self.book_quotes_per_exchanger,
             ),
         ] {
             if value == 0 {

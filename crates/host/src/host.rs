@@ -17,6 +17,7 @@ mod intake;
 mod load;
 mod mempools;
 mod outbox;
+mod quotes;
 mod replies;
 mod sync;
 mod table;
@@ -26,18 +27,20 @@ use std::fmt;
 use std::hash::{BuildHasherDefault, DefaultHasher};
 use std::io::Write;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use myriad_consensus::{Equivocation, Input};
 use myriad_ledger::TxError;
 use myriad_net::{Inbound, Msg, Transport};
 use myriad_store::{HostStore, StoreError, WriteBatch};
 use myriad_types::{
-    ChainId, Hash, Height, HostId, SecretKey, SignedGenesis, SignedTransaction, SignedVote,
+    ChainId, Hash, Height, HostId, SecretKey, SignedGenesis, SignedQuote, SignedTransaction,
+    SignedVote,
 };
 use rand_core::CryptoRngCore;
 use tokio::sync::{broadcast, oneshot};
 
+use crate::book::{Admission, BookError, OrderBook, Pair};
 use crate::config::HostConfig;
 use crate::mempool::AdmitError;
 use crate::metrics::Metrics;
@@ -76,6 +79,34 @@ pub enum SubmitError {
     ShuttingDown,
 }
 
+/// Why a quote posted by a client was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QuoteRefused {
+    #[error("neither chain of the quote ({give}, {get}) is hosted here")]
+    NotHosted { give: ChainId, get: ChainId },
+    #[error("{0}")]
+    Book(BookError),
+    #[error("the exchanger's signature does not verify")]
+    BadSignature,
+    #[error("{0}")]
+    Busy(&'static str),
+    #[error("the host is shutting down")]
+    ShuttingDown,
+}
+
+impl QuoteRefused {
+    /// A short name for metrics.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            QuoteRefused::NotHosted { .. } => "not-hosted",
+            QuoteRefused::Book(error) => error.name(),
+            QuoteRefused::BadSignature => "signature",
+            QuoteRefused::Busy(_) => "busy",
+            QuoteRefused::ShuttingDown => "shutting-down",
+        }
+    }
+}
+
 /// Why a genesis posted by a client was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CreateError {
@@ -106,6 +137,11 @@ pub enum Command {
         genesis: SignedGenesis,
         reply: oneshot::Sender<Result<ChainId, CreateError>>,
     },
+    /// Put an exchanger's quote in the order book and gossip it.
+    Quote {
+        quote: SignedQuote,
+        reply: oneshot::Sender<Result<Admission, QuoteRefused>>,
+    },
 }
 
 /// What the host tells subscribers (the API's event stream).
@@ -126,6 +162,8 @@ pub enum HostEvent {
         chain: ChainId,
         evidence: Box<Equivocation>,
     },
+    /// The order book's quotes for a pair changed.
+    Quotes(Pair),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -198,6 +236,8 @@ pub struct Host<S> {
     sync: BlockSync,
     /// Peers penalized this tick: once each.
     penalized: HashSet<HostId>,
+    /// Exchangers' quotes, shared with the API.
+    book: Arc<Mutex<OrderBook>>,
 }
 
 impl<S> fmt::Debug for Host<S> {
@@ -226,6 +266,10 @@ impl<S: HostStore> Host<S> {
             rng,
         } = io;
         metrics.chains_hosted.set(chain_count as i64);
+        let book = Arc::new(Mutex::new(OrderBook::new(
+            config.limits.book_quotes,
+            config.limits.book_quotes_per_exchanger,
+        )));
         Ok(Host {
             me: key.host_id(),
             key,
@@ -245,11 +289,17 @@ impl<S: HostStore> Host<S> {
             outbox: Outbox::default(),
             sync: BlockSync::default(),
             penalized: HashSet::new(),
+            book,
         })
     }
 
     pub fn id(&self) -> HostId {
         self.me
+    }
+
+    /// The order book, for readers (the API).
+    pub fn book(&self) -> Arc<Mutex<OrderBook>> {
+        self.book.clone()
     }
 
     /// Chains loaded in memory now.
@@ -297,9 +347,11 @@ impl<S: HostStore> Host<S> {
         self.handle_items(checked.items, transport, &mut work);
         self.handle_submissions(checked.submissions, &mut work);
         self.handle_creations(checked.creations);
+        self.handle_quote_submissions(checked.quotes);
         self.expire_timers(&mut work);
         self.feed(&mut work);
         self.expire_mempools();
+        self.expire_quotes();
 
         // One durable write, then sign, send and acknowledge.
         report.blocks = self.replies.blocks_decided();
@@ -353,6 +405,8 @@ impl<S: HostStore> Host<S> {
                     self.serve(chain, peer, height);
                 }
             }
+            // Handled with the transport, in `handle_items`.
+            Msg::Quote(_) => {}
             Msg::Genesis(genesis) => {
                 if genesis.genesis.chain_id() != chain {
                     return;
@@ -418,6 +472,11 @@ impl<S: HostStore> Host<S> {
         m.active_heights.set(active as i64);
         m.mempool_txs.set(self.mempools.txs() as i64);
         m.mempool_bytes.set(self.mempools.bytes() as i64);
+        {
+            let book = self.book.lock().unwrap_or_else(PoisonError::into_inner);
+            m.book_quotes.set(book.len() as i64);
+            m.book_pairs.set(book.pairs() as i64);
+        }
         m.peers.set(transport.connected_peers() as i64);
         m.tick_smoothed_ms.set(self.load.tick_ms() as i64);
         // The transport counts its refusals; the counter follows its total.

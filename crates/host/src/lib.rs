@@ -3,6 +3,7 @@
 //! fsync), signs, sends and acknowledges for all of them.
 #![forbid(unsafe_code)]
 
+mod book;
 mod config;
 mod host;
 mod mempool;
@@ -12,10 +13,11 @@ mod status;
 mod timers;
 mod verify;
 
+pub use book::{Admission, BookError, OrderBook, Pair, ReferenceRate, QUOTES_PER_PAIR_MAX};
 pub use config::{read_key, write_key, ConfigError, HostConfig, Limits, Overrides, Peer, Policy};
 pub use host::{
-    Command, CreateError, Host, HostError, HostEvent, HostIo, SubmitError, TickReport,
-    FUTURE_MSGS_MAX, HOST_BUSY, SYNC_BLOCKS_MAX,
+    Command, CreateError, Host, HostError, HostEvent, HostIo, QuoteRefused, SubmitError,
+    TickReport, FUTURE_MSGS_MAX, HOST_BUSY, SYNC_BLOCKS_MAX,
 };
 pub use mempool::{AdmitError, NONCE_AHEAD_MAX, SENDER_TXS_MAX};
 pub use metrics::Metrics;

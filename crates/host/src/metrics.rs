@@ -77,6 +77,12 @@ metrics! {
         "Store commits that waited for a checkpoint: the journaled batches had reached their bound";
     store_journaled_bytes: Gauge = Gauge::default(),
         "Bytes of journaled batches held in memory, not yet checkpointed into the store's file";
+    quotes_taken: Counter = Counter::default(),
+        "Quotes the order book took, new or replacing an older one";
+    quote_refusals: Family<RefusalLabels, Counter> = Family::default(),
+        "Quotes the order book refused, by reason and origin (client or peer)";
+    book_quotes: Gauge = Gauge::default(), "Quotes in the order book";
+    book_pairs: Gauge = Gauge::default(), "Pairs of chains with quotes in the order book";
     api_connections: Gauge = Gauge::default(), "HTTP API connections open";
     api_connections_refused: Counter = Counter::default(),
         "HTTP API connections refused at accept: over the total or per-address bound";

@@ -11,6 +11,7 @@ use myriad_types::{HostId, SecretKey};
 use rand_core::OsRng;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
+use crate::book::OrderBook;
 use crate::config::HostConfig;
 use crate::host::{Command, Host, HostError, HostEvent, HostIo, TickReport};
 use crate::metrics::Metrics;
@@ -30,6 +31,8 @@ pub struct HostHandle {
     pub statuses: Arc<Mutex<Statuses>>,
     pub events: broadcast::Sender<HostEvent>,
     pub metrics: Arc<Metrics>,
+    /// Exchangers' quotes, written by the tick loop.
+    pub book: Arc<Mutex<OrderBook>>,
     commands: mpsc::Sender<Command>,
 }
 
@@ -78,6 +81,7 @@ impl RunningHost {
             statuses,
             events,
             metrics,
+            book: host.book(),
             commands,
         };
         let (stop, stopped) = watch::channel(false);

@@ -129,7 +129,10 @@ fn an_escrow_is_claimed_once_with_its_secret_before_it_expires() {
             at_ms: chain.now
         }
     );
-    assert_eq!(&*escrow.memo, &[0xab; 32], "the escrow keeps its lock's memo");
+    assert_eq!(
+        &*escrow.memo, &[0xab; 32],
+        "the escrow keeps its lock's memo"
+    );
     // A second claim and a refund after expiry are refused: it closed once.
     let again = chain.send(&bob, TxKind::Claim { escrow: id, secret });
     assert_eq!(

@@ -3,7 +3,7 @@
 use borsh::{BorshDeserialize, BorshSerialize};
 use myriad_types::{
     encode, Block, BoundedVec, Certificate, ChainId, Height, SignedGenesis, SignedProposal,
-    SignedTransaction, SignedVote, MESSAGE_BYTES_MAX,
+    SignedQuote, SignedTransaction, SignedVote, MESSAGE_BYTES_MAX,
 };
 
 /// The most messages one envelope carries.
@@ -24,6 +24,9 @@ pub enum Msg {
     Need(Height),
     /// A chain's genesis, for a host named in it (or added to its validators later).
     Genesis(SignedGenesis),
+    /// An exchanger's quote for a pair of chains, sent under one of the two (see the host's
+    /// order book).
+    Quote(SignedQuote),
 }
 
 impl Msg {
@@ -35,6 +38,7 @@ impl Msg {
             Msg::Commit(..) => "commit",
             Msg::Need(_) => "need",
             Msg::Genesis(_) => "genesis",
+            Msg::Quote(_) => "quote",
         }
     }
 }

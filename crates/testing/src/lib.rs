@@ -17,8 +17,9 @@ use std::net::{SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
 use myriad_types::{
-    Address, Amount, BoundedVec, ChainId, ChainParams, Genesis, HostId, Memo, SecretKey,
-    SignedGenesis, SignedTransaction, Symbol, Transaction, TxKind, Validator,
+    Address, Amount, BoundedVec, ChainId, ChainParams, Genesis, HostId, Memo, Quote, Rate,
+    SecretKey, SignedGenesis, SignedQuote, SignedTransaction, Symbol, Transaction, TxKind,
+    Validator,
 };
 
 #[cfg(feature = "host")]
@@ -80,6 +81,35 @@ pub fn tx(chain: ChainId, sender: &SecretKey, nonce: u64, kind: TxKind) -> Signe
             kind,
         },
         sender,
+    )
+}
+
+/// A quote of `exchanger` (whose accounts it names on both chains) for `give` → `get` at
+/// `give_units` : `get_units`, for 1 to 1,000,000 base units given, until `expires_at_ms`.
+pub fn quote(
+    exchanger: &SecretKey,
+    (give, get): (ChainId, ChainId),
+    (give_units, get_units): (u64, u64),
+    sequence: u64,
+    expires_at_ms: u64,
+) -> SignedQuote {
+    SignedQuote::sign(
+        Quote {
+            exchanger: exchanger.address(),
+            give_chain: give,
+            get_chain: get,
+            rate: Rate {
+                give: give_units,
+                get: get_units,
+            },
+            min_give: 1,
+            max_give: 1_000_000,
+            expires_at_ms,
+            give_account: exchanger.address(),
+            get_account: exchanger.address(),
+            sequence,
+        },
+        exchanger,
     )
 }
 

@@ -11,6 +11,7 @@ use myriad_types::{ChainId, HostId, SignatureCheck, SignedGenesis, SignedTransac
 use tokio::sync::oneshot;
 
 use super::mempools::Origin;
+use super::quotes::QuoteSubmission;
 use super::{Command, CreateError, Host, SubmitError, TickReport, Work, HOST_BUSY};
 use crate::mempool::AdmitError;
 use crate::metrics::kind;
@@ -53,12 +54,13 @@ pub(super) struct Inputs {
     items: Vec<Item>,
     submissions: Vec<Submission>,
     creations: Vec<Creation>,
+    quotes: Vec<QuoteSubmission>,
 }
 
 impl Inputs {
     /// How many messages and commands came in.
     pub(super) fn len(&self) -> usize {
-        self.items.len() + self.submissions.len() + self.creations.len()
+        self.items.len() + self.submissions.len() + self.creations.len() + self.quotes.len()
     }
 }
 
@@ -69,6 +71,7 @@ pub(super) struct Checked {
     pub(super) items: Vec<(Item, bool)>,
     pub(super) submissions: Vec<(Submission, bool)>,
     pub(super) creations: Vec<(Creation, bool)>,
+    pub(super) quotes: Vec<(QuoteSubmission, bool)>,
 }
 
 impl<S: HostStore> Host<S> {
@@ -100,6 +103,7 @@ impl<S: HostStore> Host<S> {
         }
         let mut submissions = Vec::new();
         let mut creations = Vec::new();
+        let mut quotes = Vec::new();
         for command in commands {
             match command {
                 Command::Submit { tx, wait, reply } => {
@@ -108,12 +112,16 @@ impl<S: HostStore> Host<S> {
                 Command::CreateChain { genesis, reply } => {
                     creations.push(Creation { genesis, reply });
                 }
+                Command::Quote { quote, reply } => {
+                    quotes.push(QuoteSubmission { quote, reply });
+                }
             }
         }
         Inputs {
             items,
             submissions,
             creations,
+            quotes,
         }
     }
 
@@ -125,6 +133,7 @@ impl<S: HostStore> Host<S> {
             items,
             submissions,
             creations,
+            quotes,
         } = inputs;
         let mut groups: Vec<Vec<SignatureCheck>> = Vec::with_capacity(items.len());
         let mut keep = Vec::with_capacity(items.len());
@@ -150,6 +159,18 @@ impl<S: HostStore> Host<S> {
                 .iter()
                 .map(|creation| vec![creation.genesis.signature_check()]),
         );
+        let mut quotes_kept = Vec::new();
+        for submission in quotes {
+            match self.check_quote(&submission.quote.quote, None) {
+                Ok(()) => {
+                    groups.push(vec![submission.quote.signature_check()]);
+                    quotes_kept.push(submission);
+                }
+                Err(refused) => {
+                    let _ = submission.reply.send(Err(refused));
+                }
+            }
+        }
         let verdicts = verify_groups(&groups, &mut *self.rng);
         report.signatures = verdicts.signatures;
         report.batches = verdicts.batches;
@@ -168,7 +189,8 @@ impl<S: HostStore> Host<S> {
         Checked {
             items: checked_items,
             submissions: admissions.into_iter().zip(verdicts.by_ref()).collect(),
-            creations: creations.into_iter().zip(verdicts).collect(),
+            creations: creations.into_iter().zip(verdicts.by_ref()).collect(),
+            quotes: quotes_kept.into_iter().zip(verdicts).collect(),
         }
     }
 
@@ -180,6 +202,15 @@ impl<S: HostStore> Host<S> {
         }
         if let Msg::Genesis(genesis) = &item.msg {
             return Ok(vec![genesis.signature_check()]);
+        }
+        if let Msg::Quote(signed) = &item.msg {
+            // A malformed quote goes on unverified, to be refused and its sender penalized.
+            if signed.quote.check_form().is_err() {
+                return Ok(Vec::new());
+            }
+            self.check_quote(&signed.quote, Some(item.chain))
+                .map_err(drop)?;
+            return Ok(vec![signed.signature_check()]);
         }
         if !self.table.load(&*self.store, &item.chain) {
             if let (Source::Peer(peer), Msg::Proposal(_) | Msg::Vote(_)) = (item.source, &item.msg)
@@ -239,7 +270,7 @@ impl<S: HostStore> Host<S> {
                 checks.extend(unknown_txs(&block.txs));
                 Ok(checks)
             }
-            Msg::Need(_) | Msg::Genesis(_) => Ok(Vec::new()),
+            Msg::Need(_) | Msg::Genesis(_) | Msg::Quote(_) => Ok(Vec::new()),
         }
     }
 
@@ -276,6 +307,12 @@ impl<S: HostStore> Host<S> {
     ) {
         for (item, valid) in items {
             if !valid {
+                if let Msg::Quote(_) = item.msg {
+                    self.metrics
+                        .quote_refusals
+                        .get_or_create(&[("reason", "signature"), ("origin", "peer")])
+                        .inc();
+                }
                 if let Source::Peer(peer) = item.source {
                     self.penalize(
                         transport,
@@ -285,11 +322,20 @@ impl<S: HostStore> Host<S> {
                 }
                 continue;
             }
+            if let Item {
+                source: Source::Peer(peer),
+                msg: Msg::Quote(quote),
+                ..
+            } = item
+            {
+                self.handle_peer_quote(peer, quote, transport);
+                continue;
+            }
             self.handle(item, work);
         }
     }
 
-    fn penalize(&mut self, transport: &dyn Transport, peer: HostId, reason: &str) {
+    pub(super) fn penalize(&mut self, transport: &dyn Transport, peer: HostId, reason: &str) {
         if self.penalized.insert(peer) {
             tracing::warn!(%peer, reason, "peer misbehaved");
             self.metrics.peers_penalized.inc();
