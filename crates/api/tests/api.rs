@@ -13,7 +13,7 @@ use myriad_ledger::{verify_account, verify_object, StateProof};
 use myriad_testing::*;
 use myriad_types::{
     decode, tx_root, Account, Address, Block, BoundedVec, Certificate, ChainId, ChannelId,
-    EscrowId, Hash, Height, HostId, Memo, Object, ObjectKey, Secret, SignedGenesis,
+    EscrowId, Hash, Height, HostId, Memo, Object, ObjectKey, Secret, SignedGenesis, SignedQuote,
     SignedTransaction, Transaction, TxKind, Validator, ValidatorSet,
 };
 use serde_json::{json, Value};
@@ -71,11 +71,16 @@ fn account_checked(api: SocketAddr, chain: &ChainId, who: &Address) -> (u128, u6
 /// Opens `GET /events{query}` on a raw connection; returns it once the response head
 /// (status line and headers) has arrived, with that head. The subscription is live then.
 fn open_events(api: SocketAddr, query: &str) -> (TcpStream, String) {
+    open_stream(api, &format!("/events{query}"))
+}
+
+/// Opens the event stream at `path` on a raw connection, as [`open_events`] does.
+fn open_stream(api: SocketAddr, path: &str) -> (TcpStream, String) {
     let mut stream = TcpStream::connect(api).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(2)))
         .unwrap();
-    write!(stream, "GET /events{query} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
     let mut head = String::new();
     read_until(&mut stream, &mut head, Duration::from_secs(10), |text| {
         text.contains("\r\n\r\n")
@@ -899,7 +904,7 @@ fn escrows_channels_and_allowlists_are_served_with_their_proofs() {
         amount: 300,
         hash_lock: secret.hash_lock(),
         expires_at_ms: in_an_hour,
-        memo: Memo::default(),
+        memo: Memo::new(b"quote 42".to_vec()).unwrap(),
     };
     committed(&tx(chain, &alice, 1, lock));
     let escrow = EscrowId::derive(&chain, &alice.address(), 1);
@@ -909,6 +914,7 @@ fn escrows_channels_and_allowlists_are_served_with_their_proofs() {
     assert_eq!(body["escrow"]["amount"], "300");
     assert_eq!(body["escrow"]["to"], bob.address().to_string());
     assert_eq!(body["escrow"]["hash_lock"], secret.hash_lock().to_string());
+    assert_eq!(body["escrow"]["memo"], hex::encode(b"quote 42"));
     assert!(body["escrow"]["secret"].is_null());
     committed(&tx(chain, &bob, 1, TxKind::Claim { escrow, secret }));
     let (_, body) = object_checked(api, &chain, &format!("escrows/{escrow}"), key);
@@ -978,4 +984,154 @@ fn escrows_channels_and_allowlists_are_served_with_their_proofs() {
         404,
         "allowlist of",
     );
+}
+
+#[test]
+fn quotes_are_posted_served_best_first_rated_and_streamed() {
+    let served = Served::start(ApiLimits::default());
+    let api = served.api;
+    let owner = key(60);
+    let signed = genesis(&owner, &[(served.host, 1)], 2);
+    let a = signed.genesis.chain_id();
+    assert_eq!(create_chain(api, &signed).0, 201);
+    // B is validated elsewhere: a quote needs one chain of its pair hosted here.
+    let b = ChainId([61; 32]);
+    let expires = myriad_client::genesis::now_ms() + 120_000;
+    let (x, y) = (key(62), key(63));
+    let post_quote = |quote: &SignedQuote| post(api, "/quotes", &json!({ "quote": hex_of(quote) }));
+
+    let first = quote(&x, (a, b), (10, 20), 1, expires);
+    let (status, body) = post_quote(&first);
+    assert_eq!(
+        (status, &body["admission"]),
+        (200, &json!("added")),
+        "{body}"
+    );
+    assert_eq!(body["hash"], first.hash().to_string());
+    assert_eq!(post_quote(&quote(&y, (a, b), (10, 25), 1, expires)).0, 200);
+    let (status, body) = post_quote(&quote(&x, (a, b), (10, 22), 2, expires));
+    assert_eq!(
+        (status, &body["admission"]),
+        (200, &json!("replaced")),
+        "{body}"
+    );
+    assert_error(post_quote(&first), 422, "not older than 1");
+    let mut forged = quote(&x, (a, b), (10, 99), 3, expires);
+    forged.quote.rate.get = 98;
+    assert_error(post_quote(&forged), 422, "signature does not verify");
+    assert_error(
+        post_quote(&quote(&x, (b, a), (1, 1), 1, expires - 200_000)),
+        422,
+        "expired",
+    );
+    assert_error(
+        post_quote(&quote(&x, (b, a), (1, 1), 1, expires + 600_000)),
+        422,
+        "more than 300000 ms after now",
+    );
+    assert_error(
+        post_quote(&quote(&x, (b, a), (0, 1), 1, expires)),
+        422,
+        "zero side",
+    );
+    let elsewhere = ChainId([64; 32]);
+    assert_error(
+        post_quote(&quote(&x, (b, elsewhere), (1, 1), 1, expires)),
+        404,
+        "is hosted here",
+    );
+    assert_error(
+        post(api, "/quotes", &json!({ "quote": "zz" })),
+        400,
+        "not hex",
+    );
+    assert_error(
+        post(api, "/quotes", &json!({ "quote": "00" })),
+        400,
+        "quote",
+    );
+    let oversized = json!({ "quote": "00".repeat(40_000) });
+    assert_error(post(api, "/quotes", &oversized), 413, "");
+
+    // Best first, with the depth asked.
+    let (status, body) = get(api, &format!("/quotes?give={a}&get={b}"));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["live"], 2);
+    let rates: Vec<&str> = body["quotes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["rate"]["price"].as_str().unwrap())
+        .collect();
+    assert_eq!(rates, ["2.500000000000", "2.200000000000"]);
+    assert_eq!(body["quotes"][0]["exchanger"], y.address().to_string());
+    let (_, body) = get(api, &format!("/quotes?give={a}&get={b}&depth=1"));
+    assert_eq!(
+        (
+            body["live"].as_u64(),
+            body["quotes"].as_array().unwrap().len()
+        ),
+        (Some(2), 1)
+    );
+    assert_error(
+        get(api, &format!("/quotes?give={a}&get={b}&depth=0")),
+        400,
+        "depth 0",
+    );
+    assert_error(
+        get(api, &format!("/quotes?give={a}&get=nope")),
+        400,
+        "chain id",
+    );
+    let (_, body) = get(api, &format!("/quotes?give={b}&get={a}"));
+    assert_eq!(body["live"], 0);
+    // The client checks each quote's signature itself.
+    let client = myriad_client::client::Client::new(&api.to_string());
+    let checked = client.quotes(&a, &b, 10).unwrap();
+    assert_eq!(checked[0].quote.exchanger, y.address());
+    assert_eq!(checked[1], quote(&x, (a, b), (10, 22), 2, expires));
+
+    // The reference rate: both sides, the volume-weighted median.
+    assert_eq!(post_quote(&quote(&x, (b, a), (30, 10), 2, expires)).0, 200);
+    let (status, body) = get(api, &format!("/rates/{a}?in={b}"));
+    assert_eq!(status, 200, "{body}");
+    // Sells of A at 2.2 and 2.5 (1,000,000 each), a buy at 3.0 (333,333): the median is 2.5.
+    assert_eq!(body["median"]["price"], "2.500000000000");
+    assert_eq!(body["bid"]["price"], "2.500000000000");
+    assert_eq!(body["ask"]["price"], "3.000000000000");
+    let spread = body["spread_bps"].as_f64().unwrap();
+    assert!((spread - 1666.67).abs() < 0.01, "{spread}");
+    assert_eq!(body["quotes"].as_array().unwrap().len(), 3);
+    assert_error(
+        get(api, &format!("/rates/{a}?in={elsewhere}")),
+        404,
+        "no live quote",
+    );
+    assert_error(get(api, &format!("/rates/{a}")), 400, "in");
+
+    // A pair's changes, streamed: its book now, then again when a quote arrives.
+    let (mut stream, head) = open_stream(api, &format!("/quotes/events?give={a}&get={b}"));
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    // The first event may have come with the head.
+    let mut text = head;
+    read_until(&mut stream, &mut text, Duration::from_secs(10), |t| {
+        t.contains("event: quotes") && t.contains(&y.address().to_string())
+    });
+    let better = quote(&key(65), (a, b), (10, 30), 1, expires);
+    assert_eq!(post_quote(&better).0, 200);
+    read_until(&mut stream, &mut text, Duration::from_secs(10), |t| {
+        t.contains(&better.hash().to_string())
+    });
+    let (_, body) = get(api, "/metrics");
+    let text = body.as_str().unwrap();
+    assert_eq!(metric(text, "myriad_quotes_taken_total"), 5.0);
+    for (reason, count) in [
+        ("signature", 1.0),
+        ("not_newer", 1.0),
+        ("expired", 1.0),
+        ("invalid", 2.0),
+    ] {
+        let name = format!("myriad_quote_refusals_total{{reason=\"{reason}\",origin=\"client\"}}");
+        assert_eq!(metric(text, &name), count, "{reason}");
+    }
 }

@@ -50,9 +50,9 @@ impl BookError {
         match self {
             BookError::Invalid(QuoteError::Expired { .. }) => "expired",
             BookError::Invalid(_) => "invalid",
-            BookError::NotNewer { .. } => "not-newer",
-            BookError::ExchangerFull(_) => "exchanger-full",
-            BookError::PairFull => "pair-full",
+            BookError::NotNewer { .. } => "not_newer",
+            BookError::ExchangerFull(_) => "exchanger_full",
+            BookError::PairFull => "pair_full",
             BookError::Full(_) => "full",
         }
     }

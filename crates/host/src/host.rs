@@ -98,11 +98,11 @@ impl QuoteRefused {
     /// A short name for metrics.
     pub fn reason(&self) -> &'static str {
         match self {
-            QuoteRefused::NotHosted { .. } => "not-hosted",
+            QuoteRefused::NotHosted { .. } => "not_hosted",
             QuoteRefused::Book(error) => error.name(),
             QuoteRefused::BadSignature => "signature",
             QuoteRefused::Busy(_) => "busy",
-            QuoteRefused::ShuttingDown => "shutting-down",
+            QuoteRefused::ShuttingDown => "shutting_down",
         }
     }
 }
