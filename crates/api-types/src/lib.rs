@@ -282,10 +282,30 @@ pub struct QuoteInfo {
     pub quote: String,
 }
 
-/// `POST /quotes`: hex of a signed quote's encoding.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+/// The most quotes one `POST /quotes` carries (`quotes`).
+pub const POST_QUOTES_MAX: usize = 1000;
+
+/// `POST /quotes`: one quote (`quote`) or a batch (`quotes`, at most 1000), each as hex of
+/// a signed quote's encoding.
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
 pub struct PostQuoteRequest {
-    pub quote: String,
+    pub quote: Option<String>,
+    pub quotes: Option<Vec<String>>,
+}
+
+/// What a batch of quotes got: one result per quote, in order.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct QuoteBatchAnswer {
+    pub results: Vec<QuoteResult>,
+}
+
+/// One quote of a batch: the status it would have had alone, and what the book did with it
+/// or why it was refused.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct QuoteResult {
+    pub code: u16,
+    pub taken: Option<QuoteTaken>,
+    pub error: Option<String>,
 }
 
 /// What the order book did with a posted quote.

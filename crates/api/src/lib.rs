@@ -33,9 +33,10 @@ use futures::Stream;
 pub use myriad_api_types::{
     AccountHistory, AccountInfo, AllowlistInfo, BlockInfo, ChainInfo, ChainList, ChannelInfo,
     CreateChainRequest, CreatedChain, ErrorBody, EscrowInfo, Health, HistoryEntry, ObjectInfo,
-    PendingAllowlistInfo, PostQuoteRequest, QuoteBook, QuoteInfo, QuoteTaken, RateBody,
-    ReferenceRateInfo, SubmitBatchAnswer, SubmitRequest, SubmitResult, TxInfo, TxStatusBody,
-    ValidatorInfo, PAGE_ENTRIES_MAX, SUBMIT_BATCH_TXS_MAX, SUBMIT_BODY_BYTES_MAX,
+    PendingAllowlistInfo, PostQuoteRequest, QuoteBatchAnswer, QuoteBook, QuoteInfo, QuoteResult,
+    QuoteTaken, RateBody, ReferenceRateInfo, SubmitBatchAnswer, SubmitRequest, SubmitResult,
+    TxInfo, TxStatusBody, ValidatorInfo, PAGE_ENTRIES_MAX, POST_QUOTES_MAX, SUBMIT_BATCH_TXS_MAX,
+    SUBMIT_BODY_BYTES_MAX,
 };
 use myriad_host::{AdmitError, Command, CreateError, HostEvent, HostHandle, SubmitError, TxStatus};
 use myriad_ledger::ChainState;
@@ -60,8 +61,8 @@ pub use crate::serve::{
 };
 use crate::transactions::{status_body, submit, tx_status};
 
-/// The largest request body accepted, in bytes, but for `POST /transactions`
-/// ([`SUBMIT_BODY_BYTES_MAX`]).
+/// The largest request body accepted, in bytes, but for `POST /transactions` and
+/// `POST /quotes` ([`SUBMIT_BODY_BYTES_MAX`]).
 pub const BODY_BYTES_MAX: usize = 64 * 1024;
 /// The entries a page holds when `?limit=` is not given.
 pub const PAGE_ENTRIES_DEFAULT: usize = 100;
@@ -121,6 +122,8 @@ pub const WAIT_MAX: Duration = Duration::from_secs(30);
         AllowlistInfo,
         PendingAllowlistInfo,
         PostQuoteRequest,
+        QuoteBatchAnswer,
+        QuoteResult,
         QuoteTaken,
         QuoteBook,
         QuoteInfo,
@@ -227,7 +230,8 @@ fn limits_description(limits: &ApiLimits) -> String {
         Every error is a JSON `ErrorBody`. Besides each endpoint's own: 404 (no such \
         endpoint), 405 (method not allowed), 408 (a request body that did not arrive within \
         {body:?}), 413 (a body over {BODY_BYTES_MAX} bytes; {SUBMIT_BODY_BYTES_MAX} and \
-        {SUBMIT_BATCH_TXS_MAX} transactions for `POST /transactions`), 414 (a request target \
+        {SUBMIT_BATCH_TXS_MAX} transactions for `POST /transactions`, {SUBMIT_BODY_BYTES_MAX} and \
+        {POST_QUOTES_MAX} quotes for `POST /quotes`), 414 (a request target \
         over {URI_BYTES_MAX} bytes), 415 (a body not sent as `application/json`) and 431 \
         (headers over {HEADERS_BYTES_MAX} bytes). A connection over the bounds ({total} open, \
         {per_address} from one address) is answered 503 and closed; one whose request head \

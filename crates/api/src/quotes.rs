@@ -60,49 +60,109 @@ fn book_of(book: &std::sync::Mutex<OrderBook>, pair: &Pair, depth: usize) -> Quo
     }
 }
 
-/// Puts an exchanger's quote in this host's order book, which gossips it to the peers that
-/// share its chains. A newer sequence of the same exchanger and pair replaces the older.
+/// Puts exchangers' quotes in this host's order book, which gossips them to the peers that
+/// share their chains: one (`quote`), answered with its outcome as the HTTP status, or a
+/// batch (`quotes`, at most 1000), answered 200 with one result per quote, in order. A newer
+/// sequence of the same exchanger and pair replaces the older.
 #[utoipa::path(post, path = "/quotes", request_body = PostQuoteRequest,
-    responses((status = 200, body = QuoteTaken), (status = 400, body = ErrorBody),
+    responses((status = 200, body = QuoteTaken, description = "`quote`: taken"),
+        (status = 200, body = QuoteBatchAnswer, description = "`quotes`: one result per quote, in order"),
+        (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "neither chain of the pair is hosted here"),
         (status = 408, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 422, body = ErrorBody, description = "refused: forged, malformed, expired, not newer, or over a bound of the book"),
-        (status = 503, body = ErrorBody)))]
+        (status = 422, body = ErrorBody, description = "refused: forged, malformed, expired, or not newer"),
+        (status = 503, body = ErrorBody, description = "busy, or the book or the exchanger's share of it is full")))]
 pub(crate) async fn post_quote(
     State(api): State<Api>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<QuoteTaken>, ApiError> {
-    let request: PostQuoteRequest = api.json(&headers, body, BODY_BYTES_MAX).await?;
-    let quote: SignedQuote = from_hex("quote", &request.quote)?;
-    let hash = quote.hash();
-    let (reply, answer) = oneshot::channel();
-    if !api.host.send(Command::Quote { quote, reply }) {
-        return Err(busy());
+) -> Result<Response, ApiError> {
+    let request: PostQuoteRequest = api.json(&headers, body, SUBMIT_BODY_BYTES_MAX).await?;
+    match (request.quote, request.quotes) {
+        (Some(quote), None) => {
+            let answer = post_all(&api.host, vec![quote]).await.into_iter().next();
+            let taken = answer.ok_or_else(|| internal("a quote sent was not answered"))??;
+            Ok(Json(taken).into_response())
+        }
+        (None, Some(quotes)) => {
+            if quotes.is_empty() {
+                return Err(bad_request("`quotes` is empty: send at least one quote"));
+            }
+            if quotes.len() > POST_QUOTES_MAX {
+                return Err(ApiError(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!(
+                        "a batch holds at most {POST_QUOTES_MAX} quotes and this one has {}: split it",
+                        quotes.len()
+                    ),
+                ));
+            }
+            let results = post_all(&api.host, quotes)
+                .await
+                .into_iter()
+                .map(|answer| match answer {
+                    Ok(taken) => QuoteResult {
+                        code: StatusCode::OK.as_u16(),
+                        taken: Some(taken),
+                        error: None,
+                    },
+                    Err(ApiError(code, message)) => QuoteResult {
+                        code: code.as_u16(),
+                        taken: None,
+                        error: Some(brief(&message)),
+                    },
+                })
+                .collect();
+            Ok(Json(QuoteBatchAnswer { results }).into_response())
+        }
+        _ => Err(bad_request(
+            "request body: expected `quote` (hex of one signed quote) or `quotes` (a list of them), not both",
+        )),
     }
-    let refused = match answer.await {
-        Ok(Ok(admission)) => {
-            let admission = match admission {
-                Admission::Added => "added",
-                Admission::Replaced => "replaced",
-            };
-            return Ok(Json(QuoteTaken {
-                hash: hash.to_string(),
-                admission: admission.to_owned(),
-            }));
-        }
-        Ok(Err(refused)) => refused,
-        Err(_) => QuoteRefused::ShuttingDown,
-    };
-    let code = match &refused {
-        QuoteRefused::NotHosted { .. } => StatusCode::NOT_FOUND,
-        QuoteRefused::Busy(_) | QuoteRefused::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
-        QuoteRefused::Book(BookError::Full(_) | BookError::ExchangerFull(_)) => {
-            StatusCode::SERVICE_UNAVAILABLE
-        }
-        QuoteRefused::Book(_) | QuoteRefused::BadSignature => StatusCode::UNPROCESSABLE_ENTITY,
-    };
-    Err(ApiError(code, format!("quote refused: {refused}")))
+}
+
+/// Hands each quote (hex) to the host, then answers each one's outcome, in order.
+async fn post_all(handle: &HostHandle, quotes: Vec<String>) -> Vec<Result<QuoteTaken, ApiError>> {
+    let sent: Vec<Result<_, ApiError>> = quotes
+        .iter()
+        .map(|hex| {
+            let quote: SignedQuote = from_hex("quote", hex)?;
+            let hash = quote.hash();
+            let (reply, answer) = oneshot::channel();
+            if !handle.send(Command::Quote { quote, reply }) {
+                return Err(busy());
+            }
+            Ok((hash, answer))
+        })
+        .collect();
+    futures::future::join_all(sent.into_iter().map(|sent| async move {
+        let (hash, answer) = sent?;
+        let refused = match answer.await {
+            Ok(Ok(admission)) => {
+                let admission = match admission {
+                    Admission::Added => "added",
+                    Admission::Replaced => "replaced",
+                };
+                return Ok(QuoteTaken {
+                    hash: hash.to_string(),
+                    admission: admission.to_owned(),
+                });
+            }
+            Ok(Err(refused)) => refused,
+            Err(_) => QuoteRefused::ShuttingDown,
+        };
+        let code = match &refused {
+            QuoteRefused::NotHosted { .. } => StatusCode::NOT_FOUND,
+            QuoteRefused::Busy(_)
+            | QuoteRefused::ShuttingDown
+            | QuoteRefused::Book(BookError::Full(_) | BookError::ExchangerFull(_)) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            QuoteRefused::Book(_) | QuoteRefused::BadSignature => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        Err(ApiError(code, format!("quote {hash} refused: {refused}")))
+    }))
+    .await
 }
 
 #[derive(Debug, Deserialize)]

@@ -1050,7 +1050,7 @@ fn quotes_are_posted_served_best_first_rated_and_streamed() {
         400,
         "quote",
     );
-    let oversized = json!({ "quote": "00".repeat(40_000) });
+    let oversized = json!({ "quote": "00".repeat(600_000) });
     assert_error(post(api, "/quotes", &oversized), 413, "");
 
     // Best first, with the depth asked.
@@ -1109,6 +1109,30 @@ fn quotes_are_posted_served_best_first_rated_and_streamed() {
     );
     assert_error(get(api, &format!("/rates/{a}")), 400, "in");
 
+    // A batch: one result per quote, each with the status it would have had alone.
+    assert_error(post(api, "/quotes", &json!({ "quotes": [] })), 400, "empty");
+    let many = vec![hex_of(&first); 1001];
+    assert_error(
+        post(api, "/quotes", &json!({ "quotes": many })),
+        413,
+        "at most 1000",
+    );
+    let batch = [
+        hex_of(&quote(&key(66), (a, elsewhere), (10, 1), 1, expires)),
+        hex_of(&forged),
+        "zz".to_owned(),
+    ];
+    let (status, body) = post(api, "/quotes", &json!({ "quotes": batch }));
+    assert_eq!(status, 200, "{body}");
+    let codes: Vec<u64> = body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_u64().unwrap())
+        .collect();
+    assert_eq!(codes, [200, 422, 400], "{body}");
+    assert_eq!(body["results"][0]["taken"]["admission"], "added");
+
     // A pair's changes, streamed: its book now, then again when a quote arrives.
     let (mut stream, head) = open_stream(api, &format!("/quotes/events?give={a}&get={b}"));
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
@@ -1124,9 +1148,9 @@ fn quotes_are_posted_served_best_first_rated_and_streamed() {
     });
     let (_, body) = get(api, "/metrics");
     let text = body.as_str().unwrap();
-    assert_eq!(metric(text, "myriad_quotes_taken_total"), 5.0);
+    assert_eq!(metric(text, "myriad_quotes_taken_total"), 6.0);
     for (reason, count) in [
-        ("signature", 1.0),
+        ("signature", 2.0),
         ("not_newer", 1.0),
         ("expired", 1.0),
         ("invalid", 2.0),

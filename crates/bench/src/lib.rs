@@ -1,5 +1,6 @@
 //! `myriad bench`: measurements of the whole system on this machine — how many chains a host
-//! holds (`density`) and how many transactions the hosts commit, how fast (`load`). Each run
+//! holds (`density`), how many transactions the hosts commit, how fast (`load`), and the
+//! order book at scale (`quotes`). Each run
 //! writes a JSON result and an SVG plot beside it and prints a summary table.
 //!
 //! The hosts are real `myriad host` processes of a fresh devnet, driven through their HTTP API
@@ -8,6 +9,7 @@
 
 pub mod density;
 pub mod load;
+pub mod quotes;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -117,10 +119,14 @@ impl MetricsSample {
         Ok(MetricsSample(values))
     }
 
+    /// The value of metric `name` (0 if it is not there).
+    pub fn value(&self, name: &str) -> f64 {
+        self.0.get(name).copied().unwrap_or(0.0)
+    }
+
     /// How much metric `name` grew from `self` to `later`.
     pub fn delta(&self, later: &MetricsSample, name: &str) -> f64 {
-        let at = |sample: &MetricsSample| sample.0.get(name).copied().unwrap_or(0.0);
-        at(later) - at(self)
+        later.value(name) - self.value(name)
     }
 
     /// The mean of histogram `name` over what was observed between `self` and `later`.

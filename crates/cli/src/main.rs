@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use myriad_bench::density::{self, DensityOptions};
 use myriad_bench::load::{self, LoadOptions, Rate};
+use myriad_bench::quotes::{self, QuotesOptions};
 use myriad_bench::BenchDir;
 use myriad_client::transaction::SendOptions;
 use myriad_client::wallet::PassphraseSource;
@@ -224,6 +225,22 @@ enum BenchCommand {
         /// process's, the sending client included).
         #[arg(long)]
         in_process: bool,
+    },
+    /// The order book at scale: quotes taken in per second, memory per live quote, latency
+    /// of a best-quote query.
+    Quotes {
+        /// Currencies quoted against one reference currency.
+        #[arg(long, default_value_t = 100_000)]
+        currencies: u64,
+        /// Exchangers quoting every currency, both ways.
+        #[arg(long, default_value_t = 3)]
+        exchangers: usize,
+        /// Best-quote queries timed.
+        #[arg(long, default_value_t = 10_000)]
+        queries: usize,
+        /// Batches of 1000 quotes posted at once.
+        #[arg(long, default_value_t = 4)]
+        connections: usize,
     },
 }
 
@@ -815,6 +832,20 @@ fn bench(dir: &std::path::Path, command: BenchCommand) -> Result<()> {
                 in_process,
             };
             load::report(&dir, &load::run(&dir, &options)?)?
+        }
+        BenchCommand::Quotes {
+            currencies,
+            exchangers,
+            queries,
+            connections,
+        } => {
+            let options = QuotesOptions {
+                currencies: currencies.max(1),
+                exchangers: exchangers.max(1),
+                queries: queries.max(1),
+                connections: connections.max(1),
+            };
+            quotes::report(&dir, &quotes::run(&dir, &options)?)?
         }
     };
     println!("{summary}");

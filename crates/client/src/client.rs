@@ -62,11 +62,28 @@ impl BulkClient {
         uri: &hyper::Uri,
         body: hyper::body::Bytes,
     ) -> Result<(u16, hyper::body::Bytes), String> {
-        use http_body_util::BodyExt;
         let request = hyper::Request::post(uri.clone())
             .header("content-type", "application/json")
             .body(http_body_util::Full::new(body))
             .map_err(|e| e.to_string())?;
+        self.answer(uri, request).await
+    }
+
+    /// GETs `uri`; answers the status and the body, or why there is none.
+    pub async fn get(&self, uri: &hyper::Uri) -> Result<(u16, hyper::body::Bytes), String> {
+        let request = hyper::Request::get(uri.clone())
+            .body(http_body_util::Full::default())
+            .map_err(|e| e.to_string())?;
+        self.answer(uri, request).await
+    }
+
+    /// Sends `request` to `uri`; answers the status and the whole body.
+    async fn answer(
+        &self,
+        uri: &hyper::Uri,
+        request: hyper::Request<http_body_util::Full<hyper::body::Bytes>>,
+    ) -> Result<(u16, hyper::body::Bytes), String> {
+        use http_body_util::BodyExt;
         let response = self.send(uri, request).await?;
         let status = response.status().as_u16();
         let bytes = response

@@ -1,7 +1,9 @@
 //! Exchangers' quotes: posting one to a host's order book, and reading a pair's best quotes,
 //! each decoded and its signature checked here rather than trusted to the host.
 
-use myriad_api_types::{QuoteBook, QuoteTaken, ReferenceRateInfo};
+use myriad_api_types::{
+    QuoteBatchAnswer, QuoteBook, QuoteResult, QuoteTaken, ReferenceRateInfo, POST_QUOTES_MAX,
+};
 use myriad_types::{decode, encode, ChainId, SignedQuote};
 
 use crate::client::{Client, ClientError};
@@ -13,6 +15,29 @@ impl Client {
             "/quotes",
             &serde_json::json!({ "quote": hex::encode(encode(quote)) }),
         )
+    }
+
+    /// Puts many quotes in the host's order book, in batches of at most
+    /// [`POST_QUOTES_MAX`]; answers one result per quote, in order.
+    pub fn post_quotes(&self, quotes: &[SignedQuote]) -> Result<Vec<QuoteResult>, ClientError> {
+        let mut results = Vec::with_capacity(quotes.len());
+        for batch in quotes.chunks(POST_QUOTES_MAX) {
+            let hex: Vec<String> = batch.iter().map(|q| hex::encode(encode(q))).collect();
+            let answer: QuoteBatchAnswer =
+                self.post("/quotes", &serde_json::json!({ "quotes": hex }))?;
+            if answer.results.len() != batch.len() {
+                return Err(ClientError::Malformed {
+                    url: self.url().to_owned(),
+                    reason: format!(
+                        "{} results for a batch of {} quotes",
+                        answer.results.len(),
+                        batch.len()
+                    ),
+                });
+            }
+            results.extend(answer.results);
+        }
+        Ok(results)
     }
 
     /// The pair's live quotes, best first for the holder, at most `depth`. Each is checked:
