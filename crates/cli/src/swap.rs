@@ -193,6 +193,7 @@ impl Context {
         let offer = SwapOffer {
             maker: key.address(),
             taker,
+            counter_locker: taker,
             give_chain: give_chain.id,
             give: give_amount,
             get_chain: get_chain.id,
@@ -220,10 +221,10 @@ impl Context {
         let offer: SwapOffer = offer_text.parse()?;
         let (mut wallet, unlocked) = self.unlocked_wallet(from)?;
         let key = wallet.secret(&unlocked, from)?;
-        if key.address() != offer.taker {
+        if key.address() != offer.counter_locker {
             bail!(
                 "the offer is for {}, not {from} ({})",
-                offer.taker,
+                offer.counter_locker,
                 key.address()
             );
         }
@@ -338,7 +339,7 @@ impl Context {
         let (give, maker_escrow, get, taker_escrow) = self.escrows(&offer)?;
         let (chain, escrow) = if key.address() == offer.maker {
             (give, maker_escrow)
-        } else if key.address() == offer.taker {
+        } else if key.address() == offer.counter_locker {
             let Some(escrow) = taker_escrow else {
                 bail!("{from} has not locked on {}: nothing to refund", get.id);
             };

@@ -98,7 +98,7 @@ impl Client {
 
 impl Client {
     /// The taker's escrow on the offer's get chain, once committed: found among the
-    /// taker's latest transactions there (a lock for the maker with the offer's hash lock
+    /// latest transactions of its locker there (a lock for the maker with the offer's hash lock
     /// and amount), and verified as [`Client::committed_escrow`] does.
     pub fn counter_escrow(
         &self,
@@ -106,7 +106,7 @@ impl Client {
         offer: &SwapOffer,
     ) -> Result<Option<Escrow>, SwapError> {
         let chain = offer.get_chain;
-        let history = self.history(&chain, &offer.taker, None, COUNTER_SEARCH_TXS)?;
+        let history = self.history(&chain, &offer.counter_locker, None, COUNTER_SEARCH_TXS)?;
         for entry in history.txs {
             let tx = &entry.tx;
             let Some(id) = tx
@@ -123,7 +123,7 @@ impl Client {
             let matches = escrow.hash_lock == offer.hash_lock
                 && escrow.amount == offer.get
                 && escrow.to == offer.maker
-                && escrow.locker == offer.taker;
+                && escrow.locker == offer.counter_locker;
             if matches {
                 return Ok(Some(escrow));
             }
@@ -148,6 +148,7 @@ mod tests {
         let offer = SwapOffer {
             maker,
             taker,
+            counter_locker: taker,
             give_chain: ChainId([4; 32]),
             give: 10,
             get_chain: ChainId([5; 32]),

@@ -12,12 +12,15 @@ use crate::{Address, Amount, ChainId, EscrowId, Hash};
 pub const SWAP_OFFER_PREFIX: &str = "myriad-swap-1:";
 
 /// What a maker offers: `give` of chain `give_chain`, locked in `escrow` for `taker` until
-/// `expires_at_ms`, for `get` of `get_chain` locked for her by the taker with the same hash
-/// lock. An account's address is the same on every chain.
+/// `expires_at_ms`, for `get` of `get_chain` locked for her by `counter_locker` (the taker's
+/// account there: the taker himself between two people, an exchanger's other account in a
+/// swap at a quote) with the same hash lock. An account's address is the same on every
+/// chain.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct SwapOffer {
     pub maker: Address,
     pub taker: Address,
+    pub counter_locker: Address,
     pub give_chain: ChainId,
     pub give: Amount,
     pub get_chain: ChainId,

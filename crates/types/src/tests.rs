@@ -689,6 +689,7 @@ fn sample_offer() -> SwapOffer {
     SwapOffer {
         maker: key(5).address(),
         taker: key(6).address(),
+        counter_locker: key(7).address(),
         give_chain: chain(1),
         give: 1_000,
         get_chain: chain(2),
@@ -702,10 +703,10 @@ fn sample_offer() -> SwapOffer {
 #[test]
 fn a_swap_offer_reads_back_from_its_text_and_nothing_else_does() {
     let offer = sample_offer();
-    assert_eq!(encode(&offer).len(), 232);
+    assert_eq!(encode(&offer).len(), 264);
     let text = offer.to_text();
     assert!(text.starts_with(SWAP_OFFER_PREFIX));
-    assert_eq!(text.len(), 478);
+    assert_eq!(text.len(), 542);
     assert_eq!(text.parse::<SwapOffer>(), Ok(offer.clone()));
     assert_eq!(
         text.to_uppercase()

@@ -423,6 +423,7 @@ mod tests {
         let offer = SwapOffer {
             maker: Address([maker; 32]),
             taker: Address([taker; 32]),
+            counter_locker: Address([taker; 32]),
             give_chain: ChainId([1; 32]),
             give: 10,
             get_chain: ChainId([2; 32]),
