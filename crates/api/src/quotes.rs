@@ -237,6 +237,7 @@ pub(crate) async fn quote_events(
 pub(crate) struct RateQuery {
     #[serde(rename = "in")]
     in_chain: String,
+    exclude: Option<String>,
 }
 
 /// A reference rate of `chain`'s currency in another's: the volume-weighted median of the
@@ -244,7 +245,8 @@ pub(crate) struct RateQuery {
 /// bid and ask, their spread, and the quotes it came from.
 #[utoipa::path(get, path = "/rates/{chain}",
     params(("chain" = String, Path, description = "chain1…"),
-        ("in" = String, Query, description = "chain1… whose currency the rate is in")),
+        ("in" = String, Query, description = "chain1… whose currency the rate is in"),
+        ("exclude" = Option<String>, Query, description = "acct1… of an exchanger whose quotes are left out")),
     responses((status = 200, body = ReferenceRateInfo), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "no live quote between the two")))]
 pub(crate) async fn rate(
@@ -256,11 +258,16 @@ pub(crate) async fn rate(
     let Query(query) = query.map_err(rejected)?;
     let chain: ChainId = parse("chain id", &chain)?;
     let other: ChainId = parse("chain id", &query.in_chain)?;
+    let exclude: Option<Address> = query
+        .exclude
+        .as_deref()
+        .map(|e| parse("exchanger", e))
+        .transpose()?;
     let reference = handle
         .book
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .reference_rate(chain, other, now_ms());
+        .reference_rate(chain, other, now_ms(), exclude);
     let Some(ReferenceRate {
         median,
         bid,

@@ -4,7 +4,7 @@
 use myriad_api_types::{
     QuoteBatchAnswer, QuoteBook, QuoteResult, QuoteTaken, ReferenceRateInfo, POST_QUOTES_MAX,
 };
-use myriad_types::{decode, encode, ChainId, SignedQuote};
+use myriad_types::{decode, encode, Address, ChainId, SignedQuote};
 
 use crate::client::{Client, ClientError};
 
@@ -75,12 +75,17 @@ impl Client {
             .collect()
     }
 
-    /// The reference rate of `chain`'s currency in `other`'s, from the host's order book.
+    /// The reference rate of `chain`'s currency in `other`'s, from the host's order book,
+    /// leaving out the quotes of `exclude`.
     pub fn reference_rate(
         &self,
         chain: &ChainId,
         other: &ChainId,
+        exclude: Option<&Address>,
     ) -> Result<ReferenceRateInfo, ClientError> {
-        self.get(&format!("/rates/{chain}?in={other}"))
+        match exclude {
+            Some(exchanger) => self.get(&format!("/rates/{chain}?in={other}&exclude={exchanger}")),
+            None => self.get(&format!("/rates/{chain}?in={other}")),
+        }
     }
 }

@@ -298,29 +298,22 @@ impl OrderBook {
 
     /// The reference rate of `chain`'s currency in `other`'s at `now_ms`: the
     /// volume-weighted median of the live quotes both ways, each weighed by the most of
-    /// `chain`'s currency it moves.
+    /// `chain`'s currency it moves; but those of `exclude` (an exchanger pricing from the
+    /// others' quotes).
     pub fn reference_rate(
         &self,
         chain: ChainId,
         other: ChainId,
         now_ms: u64,
+        exclude: Option<Address>,
     ) -> Option<ReferenceRate> {
-        let (sells, _) = self.best(
-            &Pair {
-                give: chain,
-                get: other,
-            },
-            now_ms,
-            usize::MAX,
-        );
-        let (buys, _) = self.best(
-            &Pair {
-                give: other,
-                get: chain,
-            },
-            now_ms,
-            usize::MAX,
-        );
+        let quotes = |give, get| {
+            let (mut live, _) = self.best(&Pair { give, get }, now_ms, usize::MAX);
+            live.retain(|q| Some(q.quote.exchanger) != exclude);
+            live
+        };
+        let sells = quotes(chain, other);
+        let buys = quotes(other, chain);
         // Every rate as `chain` units for `other` units, with its volume in `chain` units.
         let mut points: Vec<(Rate, Amount)> = sells
             .iter()
@@ -496,13 +489,22 @@ mod tests {
         buy.quote.give_chain = chain(2);
         buy.quote.get_chain = chain(1);
         book.insert(buy, 0).unwrap();
-        let rate = book.reference_rate(chain(1), chain(2), 0).unwrap();
+        let rate = book.reference_rate(chain(1), chain(2), 0, None).unwrap();
         // Weights: 2.0 → 1000, 2.2 → 100, 2.5 → 400; half of 1500 is reached at 2.0.
         assert_eq!(rate.median, Rate { give: 10, get: 20 });
         assert_eq!(rate.bid, Some(Rate { give: 10, get: 22 }));
         assert_eq!(rate.ask, Some(Rate { give: 10, get: 25 }));
         assert_eq!(rate.quotes.len(), 3);
-        assert!(book.reference_rate(chain(1), chain(3), 0).is_none());
-        assert!(book.reference_rate(chain(1), chain(2), 60_000).is_none());
+        assert!(book.reference_rate(chain(1), chain(3), 0, None).is_none());
+        assert!(book
+            .reference_rate(chain(1), chain(2), 60_000, None)
+            .is_none());
+        // Without exchanger 1's quote: 2.2 (100) and 2.5 (400).
+        let exchanger_1 = SecretKey::from_seed([1; 32]).address();
+        let rate = book
+            .reference_rate(chain(1), chain(2), 0, Some(exchanger_1))
+            .unwrap();
+        assert_eq!(rate.median, Rate { give: 10, get: 25 });
+        assert_eq!(rate.quotes.len(), 2);
     }
 }
