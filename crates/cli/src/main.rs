@@ -3,6 +3,7 @@
 
 mod channel;
 mod commands;
+mod exchange;
 mod swap;
 
 use std::io::{IsTerminal, Read};
@@ -170,10 +171,25 @@ enum Command {
         #[command(subcommand)]
         command: AllowlistCommand,
     },
-    /// An atomic swap between two chains: offer, accept, claim, status, refund.
+    /// Exchange at the best live quote (`--from … --give … --give-chain … --get-chain …`),
+    /// or an atomic swap between two people step by step: offer, accept, claim, status,
+    /// refund.
+    #[command(args_conflicts_with_subcommands = true)]
     Swap {
         #[command(subcommand)]
-        command: SwapCommand,
+        command: Option<SwapCommand>,
+        #[command(flatten)]
+        at_quote: QuoteSwapArgs,
+    },
+    /// The live quotes of a pair, best first: what holders of GIVE_CHAIN get of GET_CHAIN.
+    Quotes {
+        give_chain: String,
+        get_chain: String,
+    },
+    /// Run an automated exchanger.
+    Exchanger {
+        #[command(subcommand)]
+        command: ExchangerCommand,
     },
     Tx {
         #[command(subcommand)]
@@ -359,6 +375,39 @@ enum AllowlistCommand {
         who: String,
         #[arg(long)]
         chain: Option<String>,
+    },
+}
+
+/// `myriad swap` at the best quote.
+#[derive(Debug, Args)]
+struct QuoteSwapArgs {
+    /// Who gives: a wallet name or acct1….
+    #[arg(long)]
+    from: Option<String>,
+    /// What you give, in the give chain's units.
+    #[arg(long)]
+    give: Option<String>,
+    #[arg(long)]
+    give_chain: Option<String>,
+    #[arg(long)]
+    get_chain: Option<String>,
+    /// The most of the give currency you pay for one unit of the get currency.
+    #[arg(long)]
+    max_rate: Option<String>,
+    /// How long your lock lasts; the exchanger's lasts half as long.
+    #[arg(long, default_value = "10m")]
+    expires: String,
+    /// Do not ask to confirm.
+    #[arg(long)]
+    yes: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum ExchangerCommand {
+    /// Publish quotes and complete the swaps holders open at them, until interrupted.
+    Run {
+        #[arg(long, default_value = "exchanger.toml")]
+        config: PathBuf,
     },
 }
 
@@ -615,7 +664,10 @@ fn run(cli: Cli) -> Result<()> {
     // Commands that talk to hosts read the devnet description; the others must work even
     // when it is missing or broken.
     let prepared = match &cli.command {
-        Command::Devnet { .. } | Command::Host { .. } | Command::Bench { .. } => None,
+        Command::Devnet { .. }
+        | Command::Host { .. }
+        | Command::Bench { .. }
+        | Command::Exchanger { .. } => None,
         _ => Some(context(&cli)?),
     };
     let context = || prepared.as_ref().context("no command context");
@@ -763,7 +815,42 @@ fn run(cli: Cli) -> Result<()> {
                 context()?.allowlist_show(chain.as_deref(), &who)
             }
         },
-        Command::Swap { command } => match command {
+        Command::Quotes {
+            give_chain,
+            get_chain,
+        } => context()?.quotes_list(&give_chain, &get_chain),
+        Command::Exchanger {
+            command: ExchangerCommand::Run { config },
+        } => exchange::exchanger_run(&config),
+        Command::Swap {
+            command: None,
+            at_quote,
+        } => {
+            let required = |value: &Option<String>, flag: &str| {
+                value.clone().with_context(|| {
+                    format!("{flag} is required (or a step: `myriad swap offer` …)")
+                })
+            };
+            let (from, give) = (
+                required(&at_quote.from, "--from")?,
+                required(&at_quote.give, "--give")?,
+            );
+            let give_chain = required(&at_quote.give_chain, "--give-chain")?;
+            let get_chain = required(&at_quote.get_chain, "--get-chain")?;
+            context()?.swap_at_quote(&exchange::QuoteSwap {
+                from: &from,
+                give: &give,
+                give_chain: &give_chain,
+                get_chain: &get_chain,
+                max_rate: at_quote.max_rate.as_deref(),
+                expires: &at_quote.expires,
+                yes: at_quote.yes,
+            })
+        }
+        Command::Swap {
+            command: Some(command),
+            ..
+        } => match command {
             SwapCommand::Offer {
                 from,
                 give,

@@ -107,7 +107,7 @@ impl Context {
     /// Hands the swap to the watchers of the hosts of its two chains (those this command
     /// knows of), so that it finishes or is refunded even if its parties go offline.
     /// Returns how many watchers took it.
-    fn register_watch(&self, offer: &SwapOffer, counter: Option<&EscrowId>) -> usize {
+    pub(crate) fn register_watch(&self, offer: &SwapOffer, counter: Option<&EscrowId>) -> usize {
         let urls: Vec<String> = self
             .network
             .clients

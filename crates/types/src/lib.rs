@@ -35,7 +35,9 @@ pub use objects::{
     Object, ObjectKey, PendingAllowlist, Secret, SignedVoucher, Voucher, ALLOWLIST_DELAY_MS_MAX,
     ALLOWLIST_MAX,
 };
-pub use quote::{Quote, QuoteError, Rate, SignedQuote, QUOTE_LIFETIME_MAX_MS, SIGNED_QUOTE_BYTES};
+pub use quote::{
+    Quote, QuoteError, Rate, SignedQuote, QUOTE_LIFETIME_MAX_MS, RATE_DECIMALS, SIGNED_QUOTE_BYTES,
+};
 pub use swap::{ParseOfferError, SwapOffer, SWAP_OFFER_PREFIX};
 pub use tick::{sign_alone, sign_tick, tick_leaf, TickSignature, TICK_PATH_MAX};
 pub use transaction::{Memo, SignedTransaction, Transaction, TxKind, MEMO_BYTES_MAX};

@@ -24,7 +24,61 @@ pub struct Rate {
     pub get: u64,
 }
 
+/// The fractional digits a rate given as a decimal may have.
+pub const RATE_DECIMALS: u8 = 12;
+
+fn gcd(mut a: u128, mut b: u128) -> u128 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
 impl Rate {
+    /// The rate `get : give` in lowest terms, or the nearest below it (for the holder) that
+    /// fits `u64`; `None` if a side is zero.
+    pub fn reduced(give: u128, get: u128) -> Option<Rate> {
+        if give == 0 || get == 0 {
+            return None;
+        }
+        let divisor = gcd(give, get);
+        let (mut give, mut get) = (give / divisor, get / divisor);
+        while give > u128::from(u64::MAX) || get > u128::from(u64::MAX) {
+            give = give.div_ceil(2);
+            get /= 2;
+            if get == 0 {
+                return None;
+            }
+        }
+        Some(Rate {
+            give: u64::try_from(give).ok()?,
+            get: u64::try_from(get).ok()?,
+        })
+    }
+
+    /// The rate at which one whole unit of a currency with `give_decimals` buys `text` (a
+    /// decimal such as `2.5`, at most [`RATE_DECIMALS`] fractional digits) whole units of one
+    /// with `get_decimals`, in base units.
+    pub fn from_decimal(text: &str, give_decimals: u8, get_decimals: u8) -> Result<Rate, String> {
+        let scaled = crate::parse_amount(text, RATE_DECIMALS).map_err(|e| format!("rate: {e}"))?;
+        let power = |digits: u8| 10u128.checked_pow(u32::from(digits));
+        let (Some(unit), Some(give_unit), Some(get_unit)) = (
+            power(RATE_DECIMALS),
+            power(give_decimals),
+            power(get_decimals),
+        ) else {
+            return Err("rate: too many decimals".to_owned());
+        };
+        let give = unit.checked_mul(give_unit);
+        let get = scaled.checked_mul(get_unit);
+        match (give, get) {
+            (Some(give), Some(get)) => {
+                Rate::reduced(give, get).ok_or_else(|| format!("rate `{text}` is zero"))
+            }
+            _ => Err(format!("rate `{text}` is too large")),
+        }
+    }
+
     /// What `amount` of the give currency buys, rounded down; `None` for a zero rate or a
     /// result past the largest amount.
     pub fn convert(&self, amount: Amount) -> Option<Amount> {

@@ -849,3 +849,30 @@ fn write_fuzz_seeds() {
         std::fs::write(dir.join("sample"), bytes).unwrap();
     }
 }
+
+#[test]
+fn a_rate_reads_from_a_decimal_in_whole_units_and_reduces() {
+    // 1 whole unit (2 decimals) buys 2.5 whole units (6 decimals): 100 base units buy
+    // 2,500,000.
+    assert_eq!(
+        Rate::from_decimal("2.5", 2, 6),
+        Ok(Rate {
+            give: 1,
+            get: 25_000
+        })
+    );
+    assert_eq!(
+        Rate::from_decimal("0.5", 2, 2),
+        Ok(Rate { give: 2, get: 1 })
+    );
+    assert!(Rate::from_decimal("0", 2, 2).is_err());
+    assert!(Rate::from_decimal("x", 2, 2).is_err());
+    // Too fine for u64: the nearest below, for the holder.
+    let fine = Rate::reduced(u128::from(u64::MAX) * 3, u128::from(u64::MAX) * 2 + 1).unwrap();
+    assert_ne!(
+        fine.cmp_for_holder(&Rate { give: 3, get: 2 }),
+        std::cmp::Ordering::Greater
+    );
+    assert_eq!(Rate::reduced(6, 4), Some(Rate { give: 3, get: 2 }));
+    assert_eq!(Rate::reduced(0, 4), None);
+}
