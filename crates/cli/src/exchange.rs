@@ -99,7 +99,7 @@ impl Context {
         for signed in &quotes {
             let q = &signed.quote;
             lines.push(format!(
-                "{}  {}  {} to {}  expires in {} s  exchanger {}  quote {}",
+                "{}  seq {}  {} to {}  expires in {} s  exchanger {}  quote {}",
                 rate_text(&q.rate, &give, &get),
                 q.sequence,
                 give.amount(q.min_give),
