@@ -1050,8 +1050,18 @@ fn quotes_are_posted_served_best_first_rated_and_streamed() {
         400,
         "quote",
     );
-    let oversized = json!({ "quote": "00".repeat(600_000) });
-    assert_error(post(api, "/quotes", &oversized), 413, "");
+    // A body announced over the 1 MiB limit is refused before it is read.
+    let mut stream = TcpStream::connect(api).unwrap();
+    write!(
+        stream,
+        "POST /quotes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2000000\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    read_until(&mut stream, &mut answer, Duration::from_secs(10), |t| {
+        t.contains("over the limit")
+    });
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
 
     // Best first, with the depth asked.
     let (status, body) = get(api, &format!("/quotes?give={a}&get={b}"));
