@@ -590,7 +590,6 @@ async fn events(
                     serde_json::to_value(status_body(*hash, status)).ok()?,
                 )
             }
-            HostEvent::Quotes(_) => return None,
             HostEvent::Evidence { chain, evidence } => {
                 let vote = &evidence.first.vote;
                 (

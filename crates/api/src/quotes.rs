@@ -4,8 +4,8 @@
 use std::sync::PoisonError;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use myriad_host::{Admission, BookError, OrderBook, Pair, QuoteRefused, ReferenceRate};
-use myriad_types::{Rate, SignedQuote};
+use myriad_host::{Admission, BookError, OrderBook, Pair, QuoteRefused};
+use myriad_types::{Rate, ReferenceRate, SignedQuote};
 
 use super::*;
 
@@ -222,14 +222,15 @@ pub(crate) async fn quote_events(
         Ok(Event::default().event("quotes").data(data))
     };
     let first = event(&book);
-    let changes = BroadcastStream::new(handle.events.subscribe()).filter_map(move |event_| {
-        match event_ {
-            Ok(HostEvent::Quotes(changed)) if changed == pair => Some(event(&book)),
-            // A subscriber that fell behind may have missed this pair's change.
-            Err(_) => Some(event(&book)),
-            Ok(_) => None,
-        }
-    });
+    let changes =
+        BroadcastStream::new(handle.quote_changes.subscribe()).filter_map(move |changed| {
+            match changed {
+                Ok(changed) if changed == pair => Some(event(&book)),
+                // A subscriber that fell behind may have missed this pair's change.
+                Err(_) => Some(event(&book)),
+                Ok(_) => None,
+            }
+        });
     Ok(Sse::new(tokio_stream::once(first).chain(changes)).keep_alive(KeepAlive::default()))
 }
 

@@ -8,7 +8,7 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap};
 
-use myriad_types::{Address, Amount, ChainId, Quote, QuoteError, Rate, SignedQuote};
+use myriad_types::{Address, Amount, ChainId, Quote, QuoteError, ReferenceRate, SignedQuote};
 
 /// The most quotes kept for one pair: its best.
 pub const QUOTES_PER_PAIR_MAX: usize = 32;
@@ -80,21 +80,7 @@ pub enum Admission {
     Replaced,
 }
 
-/// A reference rate of one chain's currency in another's, from the live quotes both ways.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReferenceRate {
-    /// The volume-weighted median: `give` units of the chain buy `get` units of the other.
-    pub median: Rate,
-    /// The best rate at which a holder sells the chain's currency (quotes giving it).
-    pub bid: Option<Rate>,
-    /// The best rate at which a holder buys it (quotes getting it), as units of the chain
-    /// per units of the other, inverted to read like `bid`.
-    pub ask: Option<Rate>,
-    /// The quotes it came from, giving the chain first.
-    pub quotes: Vec<SignedQuote>,
-}
-
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Quotes {
     /// Best first.
     live: Vec<SignedQuote>,
@@ -108,20 +94,13 @@ pub struct OrderBook {
     pairs: HashMap<Pair, Quotes>,
     /// Each pair's earliest expiry: the sweep's work list.
     expiries: BTreeSet<(u64, Pair)>,
-    per_exchanger: HashMap<Address, usize>,
+    /// The pairs each exchanger quotes.
+    by_exchanger: HashMap<Address, BTreeSet<Pair>>,
+    /// Exchangers by how many quotes they hold: a full book makes room in the largest.
+    sizes: BTreeSet<(usize, Address)>,
     len: usize,
     quotes_max: usize,
     per_exchanger_max: usize,
-}
-
-/// Orders quotes best first: the better rate for the holder, then the larger maximum, then
-/// the later expiry, then the exchanger's key (so the order is the same on every host).
-fn better_first(a: &Quote, b: &Quote) -> Ordering {
-    b.rate
-        .cmp_for_holder(&a.rate)
-        .then(b.max_give.cmp(&a.max_give))
-        .then(b.expires_at_ms.cmp(&a.expires_at_ms))
-        .then(a.exchanger.cmp(&b.exchanger))
 }
 
 impl OrderBook {
@@ -129,7 +108,8 @@ impl OrderBook {
         OrderBook {
             pairs: HashMap::new(),
             expiries: BTreeSet::new(),
-            per_exchanger: HashMap::new(),
+            by_exchanger: HashMap::new(),
+            sizes: BTreeSet::new(),
             len: 0,
             quotes_max,
             per_exchanger_max,
@@ -150,8 +130,15 @@ impl OrderBook {
         self.pairs.len()
     }
 
+    /// How many quotes `exchanger` holds.
+    pub fn quotes_of(&self, exchanger: &Address) -> usize {
+        self.by_exchanger.get(exchanger).map_or(0, BTreeSet::len)
+    }
+
     /// Whether the book would take `quote` at `now_ms`, but for its signature: the checks to
     /// make before a signature costs anything. [`insert`](Self::insert) makes them again.
+    /// A full book still takes a quote of an exchanger holding fewer than the largest
+    /// holder but one: it makes room in the largest.
     pub fn check(&self, quote: &Quote, now_ms: u64) -> Result<(), BookError> {
         quote.check(now_ms).map_err(BookError::Invalid)?;
         let live = self.pairs.get(&Pair::of(quote)).map(|q| &q.live[..]);
@@ -165,22 +152,19 @@ impl OrderBook {
             }
             return Ok(());
         }
-        let count = self
-            .per_exchanger
-            .get(&quote.exchanger)
-            .copied()
-            .unwrap_or(0);
+        let count = self.quotes_of(&quote.exchanger);
         if count >= self.per_exchanger_max {
             return Err(BookError::ExchangerFull(count));
         }
         if let Some(live) = live.filter(|live| live.len() >= QUOTES_PER_PAIR_MAX) {
             let worst = live.last().map(|q| &q.quote);
-            if worst.is_some_and(|worst| better_first(quote, worst) != Ordering::Less) {
+            if worst.is_some_and(|worst| quote.cmp_best_first(worst) != Ordering::Less) {
                 return Err(BookError::PairFull);
             }
             return Ok(());
         }
-        if self.len >= self.quotes_max {
+        let room_in_largest = self.sizes.last().is_some_and(|(n, _)| *n > count + 1);
+        if self.len >= self.quotes_max && !room_in_largest {
             return Err(BookError::Full(self.len));
         }
         Ok(())
@@ -191,48 +175,102 @@ impl OrderBook {
         self.check(&signed.quote, now_ms)?;
         let pair = Pair::of(&signed.quote);
         let exchanger = signed.quote.exchanger;
-        let quotes = self.pairs.entry(pair).or_default();
-        let before = quotes.earliest_ms;
-        let admission = match quotes
-            .live
-            .iter()
-            .position(|q| q.quote.exchanger == exchanger)
-        {
-            Some(at) => {
-                quotes.live.remove(at);
-                Admission::Replaced
-            }
-            None => {
-                if quotes.live.len() >= QUOTES_PER_PAIR_MAX {
-                    if let Some(worst) = quotes.live.pop() {
-                        Self::forget(&mut self.per_exchanger, &worst.quote.exchanger);
-                        self.len -= 1;
-                    }
+        let held = self
+            .pairs
+            .get(&pair)
+            .is_some_and(|q| q.live.iter().any(|q| q.quote.exchanger == exchanger));
+        let admission = if held {
+            self.remove(&pair, &exchanger);
+            Admission::Replaced
+        } else {
+            let worst = self
+                .pairs
+                .get(&pair)
+                .filter(|q| q.live.len() >= QUOTES_PER_PAIR_MAX)
+                .and_then(|q| q.live.last())
+                .map(|q| q.quote.exchanger);
+            if let Some(worst) = worst {
+                self.remove(&pair, &worst);
+            } else if self.len >= self.quotes_max {
+                let largest = self.sizes.last().map(|(_, largest)| *largest);
+                let room = largest.and_then(|largest| {
+                    let first = self.by_exchanger.get(&largest)?.first().copied()?;
+                    Some((first, largest))
+                });
+                if let Some((their_pair, largest)) = room {
+                    self.remove(&their_pair, &largest);
                 }
-                *self.per_exchanger.entry(exchanger).or_default() += 1;
-                self.len += 1;
-                Admission::Added
             }
+            Admission::Added
         };
+        let quotes = self.pairs.entry(pair).or_insert_with(|| Quotes {
+            live: Vec::new(),
+            earliest_ms: u64::MAX,
+        });
         let at = quotes
             .live
-            .partition_point(|q| better_first(&q.quote, &signed.quote) == Ordering::Less);
+            .partition_point(|q| q.quote.cmp_best_first(&signed.quote) == Ordering::Less);
         quotes.live.insert(at, signed);
-        let earliest = quotes.live.iter().map(|q| q.quote.expires_at_ms).min();
-        quotes.earliest_ms = earliest.unwrap_or(u64::MAX);
-        let after = quotes.earliest_ms;
-        if before != after {
-            self.expiries.remove(&(before, pair));
-            self.expiries.insert((after, pair));
-        }
+        self.count(exchanger, pair, true);
+        self.refile(pair);
         Ok(admission)
     }
 
-    fn forget(per_exchanger: &mut HashMap<Address, usize>, exchanger: &Address) {
-        if let Some(count) = per_exchanger.get_mut(exchanger) {
-            *count -= 1;
-            if *count == 0 {
-                per_exchanger.remove(exchanger);
+    /// Removes `exchanger`'s quote for `pair`.
+    fn remove(&mut self, pair: &Pair, exchanger: &Address) {
+        let Some(quotes) = self.pairs.get_mut(pair) else {
+            return;
+        };
+        let before = quotes.live.len();
+        quotes.live.retain(|q| q.quote.exchanger != *exchanger);
+        if quotes.live.len() < before {
+            self.count(*exchanger, *pair, false);
+        }
+        self.refile(*pair);
+    }
+
+    /// Counts a quote of `exchanger` for `pair` in (or out).
+    fn count(&mut self, exchanger: Address, pair: Pair, added: bool) {
+        let pairs = self.by_exchanger.entry(exchanger).or_default();
+        let before = pairs.len();
+        let changed = if added {
+            pairs.insert(pair)
+        } else {
+            pairs.remove(&pair)
+        };
+        if !changed {
+            return;
+        }
+        let after = pairs.len();
+        if after == 0 {
+            self.by_exchanger.remove(&exchanger);
+        }
+        self.sizes.remove(&(before, exchanger));
+        if after > 0 {
+            self.sizes.insert((after, exchanger));
+        }
+        if added {
+            self.len += 1;
+        } else {
+            self.len -= 1;
+        }
+    }
+
+    /// Files a pair's earliest expiry again after its quotes changed; forgets an empty pair.
+    fn refile(&mut self, pair: Pair) {
+        let Some(quotes) = self.pairs.get_mut(&pair) else {
+            return;
+        };
+        let before = quotes.earliest_ms;
+        let earliest = quotes.live.iter().map(|q| q.quote.expires_at_ms).min();
+        self.expiries.remove(&(before, pair));
+        match earliest {
+            Some(earliest) => {
+                quotes.earliest_ms = earliest;
+                self.expiries.insert((earliest, pair));
+            }
+            None => {
+                self.pairs.remove(&pair);
             }
         }
     }
@@ -244,31 +282,26 @@ impl OrderBook {
             if earliest > now_ms {
                 break;
             }
-            self.expiries.pop_first();
-            changed.push(pair);
-            let Some(quotes) = self.pairs.get_mut(&pair) else {
+            let expired: Vec<Address> = self
+                .pairs
+                .get(&pair)
+                .map(|q| {
+                    q.live
+                        .iter()
+                        .filter(|q| q.quote.expires_at_ms <= now_ms)
+                        .map(|q| q.quote.exchanger)
+                        .collect()
+                })
+                .unwrap_or_default();
+            if expired.is_empty() {
+                // Filed for a pair no longer held: nothing to drop.
+                self.expiries.remove(&(earliest, pair));
                 continue;
-            };
-            let per_exchanger = &mut self.per_exchanger;
-            let mut dropped = 0;
-            quotes.live.retain(|q| {
-                let live = q.quote.expires_at_ms > now_ms;
-                if !live {
-                    Self::forget(per_exchanger, &q.quote.exchanger);
-                    dropped += 1;
-                }
-                live
-            });
-            self.len -= dropped;
-            match quotes.live.iter().map(|q| q.quote.expires_at_ms).min() {
-                Some(next) => {
-                    quotes.earliest_ms = next;
-                    self.expiries.insert((next, pair));
-                }
-                None => {
-                    self.pairs.remove(&pair);
-                }
             }
+            for exchanger in expired {
+                self.remove(&pair, &exchanger);
+            }
+            changed.push(pair);
         }
         changed
     }
@@ -296,10 +329,9 @@ impl OrderBook {
             .find(|q| q.quote.expires_at_ms > now_ms && q.quote.get_for(amount).is_some())
     }
 
-    /// The reference rate of `chain`'s currency in `other`'s at `now_ms`: the
-    /// volume-weighted median of the live quotes both ways, each weighed by the most of
-    /// `chain`'s currency it moves; but those of `exclude` (an exchanger pricing from the
-    /// others' quotes).
+    /// The reference rate of `chain`'s currency in `other`'s at `now_ms`, from the live
+    /// quotes both ways ([`ReferenceRate::of`]) but those of `exclude` (an exchanger pricing
+    /// from the others' quotes).
     pub fn reference_rate(
         &self,
         chain: ChainId,
@@ -312,30 +344,7 @@ impl OrderBook {
             live.retain(|q| Some(q.quote.exchanger) != exclude);
             live
         };
-        let sells = quotes(chain, other);
-        let buys = quotes(other, chain);
-        // Every rate as `chain` units for `other` units, with its volume in `chain` units.
-        let mut points: Vec<(Rate, Amount)> = sells
-            .iter()
-            .map(|q| (q.quote.rate, q.quote.max_give))
-            .chain(buys.iter().map(|q| {
-                let volume = q.quote.rate.convert(q.quote.max_give).unwrap_or(0);
-                (q.quote.rate.inverse(), volume)
-            }))
-            .collect();
-        points.sort_by(|a, b| a.0.cmp_for_holder(&b.0));
-        let total: Amount = points.iter().map(|p| p.1).fold(0, Amount::saturating_add);
-        let mut seen: Amount = 0;
-        let median = points.iter().find_map(|(rate, volume)| {
-            seen = seen.saturating_add(*volume);
-            (seen >= total.div_ceil(2)).then_some(*rate)
-        })?;
-        Some(ReferenceRate {
-            median,
-            bid: sells.first().map(|q| q.quote.rate),
-            ask: buys.first().map(|q| q.quote.rate.inverse()),
-            quotes: sells.into_iter().chain(buys).collect(),
-        })
+        ReferenceRate::of(quotes(chain, other), quotes(other, chain))
     }
 }
 
@@ -343,7 +352,7 @@ impl OrderBook {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use myriad_types::SecretKey;
+    use myriad_types::{Rate, SecretKey};
 
     use super::*;
 
@@ -436,7 +445,8 @@ mod tests {
         assert!(book.is_empty());
         assert_eq!(book.pairs(), 0);
         // The exchangers' counts went with their quotes.
-        assert!(book.per_exchanger.is_empty());
+        assert!(book.by_exchanger.is_empty() && book.sizes.is_empty());
+        assert!(book.expiries.is_empty());
     }
 
     #[test]
@@ -455,6 +465,28 @@ mod tests {
         assert_eq!(book.len(), QUOTES_PER_PAIR_MAX);
         assert_eq!(rates(&book, 0)[0], (100, 500));
         assert!(!rates(&book, 0).contains(&(100, 100)));
+
+        // A full book makes room in its largest holder for another exchanger.
+        let mut fair = OrderBook::new(3, 10);
+        for n in 0..3u8 {
+            let mut q = quote(1, 10, 20, 1, 60_000);
+            q.quote.get_chain = chain(10 + n);
+            fair.insert(q, 0).unwrap();
+        }
+        assert_eq!(
+            fair.insert(quote(2, 10, 20, 1, 60_000), 0),
+            Ok(Admission::Added)
+        );
+        assert_eq!(fair.len(), 3);
+        let (one, two) = (
+            SecretKey::from_seed([1; 32]).address(),
+            SecretKey::from_seed([2; 32]).address(),
+        );
+        assert_eq!((fair.quotes_of(&one), fair.quotes_of(&two)), (2, 1));
+        // Now the newcomer holds one less than the largest: no more room for it.
+        let mut another = quote(2, 10, 20, 1, 60_000);
+        another.quote.get_chain = chain(20);
+        assert_eq!(fair.insert(another, 0), Err(BookError::Full(3)));
 
         let mut small = OrderBook::new(2, 1);
         small.insert(quote(1, 10, 20, 1, 60_000), 0).unwrap();

@@ -61,6 +61,12 @@ pub const FUTURE_MSGS_MAX: usize = 256;
 pub const SYNC_BLOCKS_MAX: u64 = 64;
 /// The most peers one tick asks for the genesis of a chain this host does not hold.
 pub const GENESIS_ASKS_MAX: usize = 64;
+/// The most quotes one tick sends on to peers (each to every peer sharing its pair's
+/// chains); the rest are kept but not gossiped, and counted.
+pub const QUOTES_GOSSIPED_PER_TICK: usize = 4096;
+/// How many changes of the order book's pairs a subscriber (a pair's event stream) may fall
+/// behind by before it misses some (and is then sent the pair's book again).
+pub const QUOTE_CHANGES_MAX: usize = 4096;
 /// The longest an idle host goes between ticks.
 const IDLE_TICK_MS: u64 = 1000;
 /// How often the gauges that count over every loaded chain are updated.
@@ -162,8 +168,6 @@ pub enum HostEvent {
         chain: ChainId,
         evidence: Box<Equivocation>,
     },
-    /// The order book's quotes for a pair changed.
-    Quotes(Pair),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -238,6 +242,10 @@ pub struct Host<S> {
     penalized: HashSet<HostId>,
     /// Exchangers' quotes, shared with the API.
     book: Arc<Mutex<OrderBook>>,
+    /// Pairs whose quotes changed, for the API's event streams.
+    quote_changes: broadcast::Sender<Pair>,
+    /// Quotes sent on this tick.
+    quotes_gossiped: usize,
 }
 
 impl<S> fmt::Debug for Host<S> {
@@ -290,6 +298,8 @@ impl<S: HostStore> Host<S> {
             sync: BlockSync::default(),
             penalized: HashSet::new(),
             book,
+            quote_changes: broadcast::channel(QUOTE_CHANGES_MAX).0,
+            quotes_gossiped: 0,
         })
     }
 
@@ -300,6 +310,11 @@ impl<S: HostStore> Host<S> {
     /// The order book, for readers (the API).
     pub fn book(&self) -> Arc<Mutex<OrderBook>> {
         self.book.clone()
+    }
+
+    /// Where the pairs whose quotes changed are told.
+    pub fn quote_changes(&self) -> broadcast::Sender<Pair> {
+        self.quote_changes.clone()
     }
 
     /// Chains loaded in memory now.
@@ -458,6 +473,7 @@ impl<S: HostStore> Host<S> {
     fn end_tick(&mut self, transport: &dyn Transport) {
         self.sync.end_tick();
         self.penalized.clear();
+        self.quotes_gossiped = 0;
         self.table.evict();
         if self.now_ms.saturating_sub(self.gauges_at_ms) >= GAUGES_EVERY_MS {
             self.gauges_at_ms = self.now_ms;

@@ -81,6 +81,8 @@ metrics! {
         "Quotes the order book took, new or replacing an older one";
     quote_refusals: Family<RefusalLabels, Counter> = Family::default(),
         "Quotes the order book refused, by reason and origin (client or peer)";
+    quotes_not_gossiped: Counter = Counter::default(),
+        "Quotes taken but not sent on to peers: over the tick's gossip budget";
     book_quotes: Gauge = Gauge::default(), "Quotes in the order book";
     book_pairs: Gauge = Gauge::default(), "Pairs of chains with quotes in the order book";
     api_connections: Gauge = Gauge::default(), "HTTP API connections open";

@@ -11,7 +11,7 @@ use myriad_types::{HostId, SecretKey};
 use rand_core::OsRng;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-use crate::book::OrderBook;
+use crate::book::{OrderBook, Pair};
 use crate::config::HostConfig;
 use crate::host::{Command, Host, HostError, HostEvent, HostIo, TickReport};
 use crate::metrics::Metrics;
@@ -33,6 +33,8 @@ pub struct HostHandle {
     pub metrics: Arc<Metrics>,
     /// Exchangers' quotes, written by the tick loop.
     pub book: Arc<Mutex<OrderBook>>,
+    /// The pairs whose quotes changed.
+    pub quote_changes: broadcast::Sender<Pair>,
     commands: mpsc::Sender<Command>,
 }
 
@@ -82,6 +84,7 @@ impl RunningHost {
             events,
             metrics,
             book: host.book(),
+            quote_changes: host.quote_changes(),
             commands,
         };
         let (stop, stopped) = watch::channel(false);

@@ -6,20 +6,21 @@
 //! block.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
 use myriad_host::{
-    AdmitError, Command, CreateError, HostConfig, Overrides, Policy, RunningHost, SubmitError,
-    TxStatus,
+    AdmitError, Command, CreateError, HostConfig, Policy, RunningHost, SubmitError, TxStatus,
 };
 use myriad_net::MemoryNetwork;
-use myriad_store::RedbStore;
 use myriad_testing::{genesis, key, keys, mint, transfer, tx};
 use myriad_types::{
     ChainId, EscrowId, Height, Memo, Secret, SecretKey, SignedGenesis, SignedTransaction, TxKind,
 };
 use tokio::sync::oneshot;
+
+use common::memory_host;
 
 async fn commit(host: &RunningHost, tx: SignedTransaction) -> Height {
     let (reply, answer) = oneshot::channel();
@@ -51,16 +52,7 @@ fn lone_host(
     key: &SecretKey,
     configure: impl FnOnce(&mut HostConfig),
 ) -> RunningHost {
-    let overrides = Overrides {
-        data_dir: Some(dir.to_owned()),
-        tick_ms: Some(5),
-        ..Overrides::default()
-    };
-    let mut config = HostConfig::load(None, overrides).unwrap();
-    configure(&mut config);
-    let store = Arc::new(RedbStore::open(&config.store_path()).unwrap());
-    let (transport, inbound) = MemoryNetwork::new().join(key.host_id());
-    RunningHost::start(config, key.clone(), store, Arc::new(transport), inbound).unwrap()
+    memory_host(dir, &MemoryNetwork::new(), key, configure)
 }
 
 /// A lone host whose rounds time out quickly, so that a height started for nothing shows in
@@ -96,19 +88,12 @@ async fn the_host_policy_decides_which_chains_it_accepts() {
     let dir = tempfile::tempdir().unwrap();
     let (welcome, stranger, other) = (key(2), key(3), key(4));
     let key = key(1);
-    let overrides = Overrides {
-        data_dir: Some(dir.path().to_owned()),
-        ..Overrides::default()
-    };
-    let mut config = HostConfig::load(None, overrides).unwrap();
-    config.policy = Policy {
-        owners: Some(vec![welcome.address()]),
-        chains_max: Some(1),
-    };
-    let store = Arc::new(RedbStore::open(&config.store_path()).unwrap());
-    let (transport, inbound) = MemoryNetwork::new().join(key.host_id());
-    let host =
-        RunningHost::start(config, key.clone(), store, Arc::new(transport), inbound).unwrap();
+    let host = lone_host(dir.path(), &key, |config| {
+        config.policy = Policy {
+            owners: Some(vec![welcome.address()]),
+            chains_max: Some(1),
+        };
+    });
     assert_eq!(
         create(&host, genesis(&welcome, &[(other.host_id(), 1)], 0)).await,
         Err(CreateError::NotNamed(key.host_id()))
@@ -295,18 +280,7 @@ async fn an_isolated_host_catches_up_by_block_sync() {
     let mut hosts = Vec::new();
     for (i, key) in keys.iter().enumerate() {
         let data_dir = dir.path().join(format!("host{i}"));
-        std::fs::create_dir_all(&data_dir).unwrap();
-        let overrides = Overrides {
-            data_dir: Some(data_dir),
-            tick_ms: Some(5),
-            ..Overrides::default()
-        };
-        let config = HostConfig::load(None, overrides).unwrap();
-        let store = Arc::new(RedbStore::open(&config.store_path()).unwrap());
-        let (transport, inbound) = network.join(key.host_id());
-        hosts.push(
-            RunningHost::start(config, key.clone(), store, Arc::new(transport), inbound).unwrap(),
-        );
+        hosts.push(memory_host(&data_dir, &network, key, |_| {}));
     }
     let owner = key(9);
     let genesis = genesis(

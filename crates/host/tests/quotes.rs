@@ -4,17 +4,18 @@
 //! serving the other pairs' best quotes and gets the peer penalized.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
+mod common;
+
+use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use myriad_host::{
-    Admission, BookError, Command, HostConfig, Limits, Overrides, Pair, QuoteRefused, RunningHost,
-};
+use myriad_host::{Admission, BookError, Command, Limits, Pair, QuoteRefused, RunningHost};
 use myriad_net::{ChainMsg, Envelope, MemoryNetwork, Msg, Transport};
-use myriad_store::RedbStore;
 use myriad_testing::{genesis, key, keys, quote};
 use myriad_types::{BoundedVec, ChainId, Rate, SecretKey, SignedQuote};
 use tokio::sync::oneshot;
+
+use common::memory_host;
 
 fn now_ms() -> u64 {
     SystemTime::now()
@@ -23,22 +24,8 @@ fn now_ms() -> u64 {
         .as_millis() as u64
 }
 
-fn host(
-    dir: &std::path::Path,
-    network: &MemoryNetwork,
-    key: &SecretKey,
-    limits: Limits,
-) -> RunningHost {
-    let overrides = Overrides {
-        data_dir: Some(dir.to_owned()),
-        tick_ms: Some(5),
-        ..Overrides::default()
-    };
-    let mut config = HostConfig::load(None, overrides).unwrap();
-    config.limits = limits;
-    let store = Arc::new(RedbStore::open(&config.store_path()).unwrap());
-    let (transport, inbound) = network.join(key.host_id());
-    RunningHost::start(config, key.clone(), store, Arc::new(transport), inbound).unwrap()
+fn host(dir: &Path, network: &MemoryNetwork, key: &SecretKey, limits: Limits) -> RunningHost {
+    memory_host(dir, network, key, |config| config.limits = limits)
 }
 
 async fn post(host: &RunningHost, quote: SignedQuote) -> Result<Admission, QuoteRefused> {
@@ -78,7 +65,6 @@ async fn network(
         .enumerate()
         .map(|(i, key)| {
             let dir = dir.join(format!("host{i}"));
-            std::fs::create_dir_all(&dir).unwrap();
             host(&dir, &network, key, limits.clone())
         })
         .collect();

@@ -36,7 +36,8 @@ pub use objects::{
     ALLOWLIST_MAX,
 };
 pub use quote::{
-    Quote, QuoteError, Rate, SignedQuote, QUOTE_LIFETIME_MAX_MS, RATE_DECIMALS, SIGNED_QUOTE_BYTES,
+    Quote, QuoteError, Rate, ReferenceRate, SignedQuote, QUOTE_LIFETIME_MAX_MS, RATE_DECIMALS,
+    SIGNED_QUOTE_BYTES,
 };
 pub use swap::{ParseOfferError, SwapOffer, SWAP_OFFER_PREFIX};
 pub use tick::{sign_alone, sign_tick, tick_leaf, TickSignature, TICK_PATH_MAX};

@@ -91,6 +91,18 @@ impl Rate {
         whole.checked_add(amount % give * get / give)
     }
 
+    /// What may be given at this rate for a payout within `payout` (rounded down, so never
+    /// more than it pays for).
+    pub fn give_within(&self, payout: Amount) -> Amount {
+        if self.get == 0 {
+            return 0;
+        }
+        let (give, get) = (u128::from(self.give), u128::from(self.get));
+        (payout / get)
+            .saturating_mul(give)
+            .saturating_add(payout % get * give / get)
+    }
+
     /// Orders rates by what they give a holder per unit given: `Greater` is better for her.
     pub fn cmp_for_holder(&self, other: &Rate) -> Ordering {
         let mine = u128::from(self.get) * u128::from(other.give);
@@ -170,6 +182,19 @@ pub enum QuoteError {
 }
 
 impl Quote {
+    /// Orders quotes best first for a holder (`Less`: `self` first): the better rate, then
+    /// the larger maximum, the later expiry, the exchanger's key, the higher sequence. Every
+    /// host and client orders a book the same way.
+    pub fn cmp_best_first(&self, other: &Quote) -> Ordering {
+        other
+            .rate
+            .cmp_for_holder(&self.rate)
+            .then(other.max_give.cmp(&self.max_give))
+            .then(other.expires_at_ms.cmp(&self.expires_at_ms))
+            .then(self.exchanger.cmp(&other.exchanger))
+            .then(other.sequence.cmp(&self.sequence))
+    }
+
     /// The quote's id: the hash of everything it says (a holder's lock names it).
     pub fn hash(&self) -> Hash {
         Hash::tagged(Domain::Quote.tag(), self)
@@ -256,5 +281,50 @@ impl SignedQuote {
     /// The exchanger's signature, to check in a batch.
     pub fn signature_check(&self) -> SignatureCheck {
         SignatureCheck::new(&self.quote.exchanger.0, &self.quote, &self.signature)
+    }
+}
+
+/// A reference rate of one chain's currency in another's, from live quotes both ways.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferenceRate {
+    /// The volume-weighted median: `give` units of the chain buy `get` units of the other.
+    pub median: Rate,
+    /// The best rate at which a holder sells the chain's currency (quotes giving it).
+    pub bid: Option<Rate>,
+    /// The best rate at which a holder buys it (quotes getting it), inverted to read like
+    /// `bid`.
+    pub ask: Option<Rate>,
+    /// The quotes it came from: `sells`, then `buys`.
+    pub quotes: Vec<SignedQuote>,
+}
+
+impl ReferenceRate {
+    /// The reference rate of a chain's currency from `sells` (quotes giving it for the
+    /// other's) and `buys` (quotes giving the other's for it), each best first: the
+    /// volume-weighted median of their rates, each weighed by the most of the chain's
+    /// currency it moves. `None` without quotes.
+    pub fn of(sells: Vec<SignedQuote>, buys: Vec<SignedQuote>) -> Option<ReferenceRate> {
+        // Every rate as the chain's units for the other's, with its volume in the chain's.
+        let mut points: Vec<(Rate, Amount)> = sells
+            .iter()
+            .map(|q| (q.quote.rate, q.quote.max_give))
+            .chain(buys.iter().map(|q| {
+                let volume = q.quote.rate.convert(q.quote.max_give).unwrap_or(0);
+                (q.quote.rate.inverse(), volume)
+            }))
+            .collect();
+        points.sort_by(|a, b| a.0.cmp_for_holder(&b.0));
+        let total: Amount = points.iter().map(|p| p.1).fold(0, Amount::saturating_add);
+        let mut seen: Amount = 0;
+        let median = points.iter().find_map(|(rate, volume)| {
+            seen = seen.saturating_add(*volume);
+            (seen >= total.div_ceil(2)).then_some(*rate)
+        })?;
+        Some(ReferenceRate {
+            median,
+            bid: sells.first().map(|q| q.quote.rate),
+            ask: buys.first().map(|q| q.quote.rate.inverse()),
+            quotes: sells.into_iter().chain(buys).collect(),
+        })
     }
 }

@@ -11,7 +11,7 @@ use myriad_types::{ChainId, HostId, Quote, SignedQuote};
 use tokio::sync::oneshot;
 
 use super::mempools::Origin;
-use super::{Host, HostEvent, QuoteRefused, HOST_BUSY};
+use super::{Host, QuoteRefused, HOST_BUSY, QUOTES_GOSSIPED_PER_TICK};
 use crate::book::{Admission, BookError, Pair};
 
 /// A client's quote, and where its reply goes.
@@ -79,12 +79,14 @@ impl<S: HostStore> Host<S> {
             let result = if valid {
                 self.take_quote(quote, None).map_err(QuoteRefused::Book)
             } else {
-                self.metrics
-                    .quote_refusals
-                    .get_or_create(&[("reason", "signature"), ("origin", "client")])
-                    .inc();
                 Err(QuoteRefused::BadSignature)
             };
+            if let Err(refused) = &result {
+                self.metrics
+                    .quote_refusals
+                    .get_or_create(&[("reason", refused.reason()), ("origin", "client")])
+                    .inc();
+            }
             let _ = reply.send(result);
         }
     }
@@ -109,7 +111,8 @@ impl<S: HostStore> Host<S> {
     }
 
     /// Puts a verified quote in the book, tells subscribers its pair changed, and sends it
-    /// once to every peer that shares a chain of its pair but `from`.
+    /// once to every peer that shares a chain of its pair but `from` (within the tick's
+    /// gossip budget).
     fn take_quote(
         &mut self,
         quote: SignedQuote,
@@ -122,7 +125,12 @@ impl<S: HostStore> Host<S> {
             .unwrap_or_else(PoisonError::into_inner)
             .insert(quote.clone(), self.now_ms)?;
         self.metrics.quotes_taken.inc();
-        self.replies.event(HostEvent::Quotes(pair));
+        let _ = self.quote_changes.send(pair);
+        if self.quotes_gossiped >= QUOTES_GOSSIPED_PER_TICK {
+            self.metrics.quotes_not_gossiped.inc();
+            return Ok(admission);
+        }
+        self.quotes_gossiped += 1;
         let mut sent: Vec<HostId> = from.into_iter().collect();
         for chain in [pair.give, pair.get] {
             if !self.table.load(&*self.store, &chain) {
@@ -149,7 +157,7 @@ impl<S: HostStore> Host<S> {
             .unwrap_or_else(PoisonError::into_inner)
             .expire(self.now_ms);
         for pair in changed {
-            self.replies.event(HostEvent::Quotes(pair));
+            let _ = self.quote_changes.send(pair);
         }
     }
 }

@@ -157,7 +157,7 @@ impl World {
                     let byzantine = self.byzantine_host;
                     self.checker.evidence(&evidence, byzantine);
                 }
-                HostEvent::Tx { .. } | HostEvent::Quotes(_) => {}
+                HostEvent::Tx { .. } => {}
             }
         }
     }
