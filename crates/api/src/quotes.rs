@@ -2,8 +2,8 @@
 //! rate, and a pair's changes as they happen.
 
 use std::sync::PoisonError;
-use std::time::{SystemTime, UNIX_EPOCH};
 
+use myriad_client::genesis::now_ms;
 use myriad_host::{Admission, BookError, OrderBook, Pair, QuoteRefused};
 use myriad_types::{Rate, ReferenceRate, SignedQuote};
 
@@ -13,13 +13,6 @@ use super::*;
 pub const QUOTE_DEPTH_DEFAULT: usize = 10;
 /// The most quotes of a pair an answer holds.
 pub const QUOTE_DEPTH_MAX: usize = 32;
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
 
 pub(crate) fn rate_body(rate: &Rate) -> RateBody {
     RateBody {

@@ -12,7 +12,7 @@ pub(crate) struct Watching {
     pub watcher: String,
 }
 
-/// Hands a swap to this host's watcher: `{"offer": "myriad-swap-1:…", "counter":
+/// Hands a swap to this host's watcher: `{"offer": "myriad-swap-2:…", "counter":
 /// "escrow1…"?, "hosts": ["http://…"]?}`. No secret is needed. Answered once recorded
 /// durably.
 #[utoipa::path(post, path = "/swaps/watch",

@@ -45,8 +45,8 @@ pub struct QuoteSwap<'a> {
 /// "1 A = x B" in whole units, for display.
 fn rate_text(rate: &Rate, give: &Chain, get: &Chain) -> String {
     // One whole unit of give, converted, in get's base units.
-    let one = 10u128.pow(u32::from(give.info.decimals));
-    let got = rate.convert(one).unwrap_or(0);
+    let one = 10u128.checked_pow(u32::from(give.info.decimals));
+    let got = one.and_then(|one| rate.convert(one)).unwrap_or(0);
     format!(
         "1 {} = {} {}",
         give.info.symbol,
@@ -80,7 +80,7 @@ impl Context {
         quotes.sort_by_key(|q| std::cmp::Reverse(q.quote.sequence));
         let mut seen = std::collections::HashSet::new();
         quotes.retain(|q| seen.insert(q.quote.exchanger));
-        quotes.sort_by(|a, b| b.quote.rate.cmp_for_holder(&a.quote.rate));
+        quotes.sort_by(|a, b| a.quote.cmp_best_first(&b.quote));
         Ok(quotes)
     }
 
@@ -243,7 +243,13 @@ impl Context {
         // The exchanger locks only while at least twice the margin is left.
         let deadline = expires_at_ms.saturating_sub(2 * MARGIN_MIN_MS);
         let counter = loop {
-            if let Some(counter) = get.client.counter_escrow(&get.info, &offer)? {
+            let found = get.client.counter_escrow(&get.info, &offer).with_context(|| {
+                format!(
+                    "while waiting for the exchanger's lock on {}: your escrow {escrow} is refunded at {expires_at_ms} ms by the watchers, or by `myriad swap refund {escrow} --from {}`; `myriad swap status {escrow}` shows where it stands",
+                    get.id, request.from
+                )
+            })?;
+            if let Some(counter) = found {
                 break counter;
             }
             if now_ms() >= deadline {
@@ -337,26 +343,42 @@ pub fn exchanger_run(config_path: &Path) -> Result<()> {
             exchanger.address()
         );
         let looping = exchanger.clone();
-        let worker = std::thread::spawn(move || looping.run());
+        let mut worker = tokio::task::spawn_blocking(move || looping.run());
+        let (stop_serving, stopped) = tokio::sync::oneshot::channel::<()>();
         let router = myriad_exchanger::router(exchanger.clone());
-        let served = axum::serve(listener, router).with_graceful_shutdown(async {
-            let mut terminate =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
-            match &mut terminate {
-                Ok(terminate) => {
-                    tokio::select! {
-                        _ = tokio::signal::ctrl_c() => {}
-                        _ = terminate.recv() => {}
-                    }
-                }
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                }
-            }
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await
         });
-        served.await?;
-        exchanger.stop();
-        let _ = worker.join();
-        Ok(())
+        let outcome = tokio::select! {
+            () = interrupted() => {
+                exchanger.stop();
+                (&mut worker).await?
+            }
+            // The loop ends by itself only when its journal cannot be written.
+            ended = &mut worker => ended?,
+        };
+        let _ = stop_serving.send(());
+        server.await??;
+        outcome
     })
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn interrupted() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut terminate) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
 }

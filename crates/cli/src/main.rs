@@ -442,7 +442,7 @@ enum SwapCommand {
     /// Check the maker's lock as committed (proof and certificate), then lock what the
     /// offer asks of you with the same hash lock and an earlier expiry.
     Accept {
-        /// The offer (myriad-swap-1:…).
+        /// The offer (myriad-swap-2:…).
         offer: String,
         #[arg(long)]
         from: String,

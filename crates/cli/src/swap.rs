@@ -132,7 +132,7 @@ impl Context {
         let wallet = self.open_wallet()?;
         let Some(entry) = wallet.swap(id) else {
             bail!(
-                "wallet {} has no swap {id}: pass the offer itself (myriad-swap-1:…) instead",
+                "wallet {} has no swap {id}: pass the offer itself (myriad-swap-2:…) instead",
                 self.wallet.display()
             );
         };

@@ -343,7 +343,7 @@ fn offer(root: &Path, a: &str, b: &str, expires: &str) -> (String, String) {
     );
     assert!(offered["watchers"].as_u64().unwrap() >= 1, "{offered}");
     let offer = offered["offer"].as_str().unwrap().to_owned();
-    assert!(offer.starts_with("myriad-swap-1:"), "{offered}");
+    assert!(offer.starts_with("myriad-swap-2:"), "{offered}");
     (offered["id"].as_str().unwrap().to_owned(), offer)
 }
 

@@ -62,14 +62,20 @@ pub fn check_escrow(offer: &SwapOffer, escrow: &Escrow, now_ms: u64) -> Result<(
             ));
         }
     }
+    check_time_left(escrow, now_ms)
+}
+
+/// Checks that `escrow` leaves enough time at `now_ms` to lock against it safely: at least
+/// twice [`MARGIN_MIN_MS`], half for the counter-lock to run, half for the claim after it.
+pub fn check_time_left(escrow: &Escrow, now_ms: u64) -> Result<(), SwapError> {
     let left = escrow.expires_at_ms.saturating_sub(now_ms);
     if left < 2 * MARGIN_MIN_MS {
-        return refused(format!(
+        return Err(SwapError::Refused(format!(
             "escrow {} expires in {} s: too soon to lock against it safely (at least {} s)",
             escrow.id,
             left / 1000,
             2 * MARGIN_MIN_MS / 1000
-        ));
+        )));
     }
     Ok(())
 }

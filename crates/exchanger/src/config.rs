@@ -138,6 +138,12 @@ impl ExchangerConfig {
         if self.poll_ms == 0 {
             bail!("`poll_ms` must be positive");
         }
+        let shortest = 2 * myriad_client::swap::MARGIN_MIN_MS;
+        if self.swap_ms_max < shortest {
+            bail!(
+                "`swap_ms_max` must be at least {shortest}: no swap is taken with less time left"
+            );
+        }
         for (n, pair) in self.pairs.iter().enumerate() {
             if pair.give == pair.get {
                 bail!("pair {}: `give` and `get` are the same chain", n + 1);

@@ -90,7 +90,8 @@ impl Journal {
         Ok((journal, records))
     }
 
-    /// Appends `records` and makes them durable.
+    /// Appends `records` and makes them durable. A write that fails is cut off again, so
+    /// that no torn line is left before the next.
     pub fn append(&mut self, records: &[Record]) -> anyhow::Result<()> {
         if records.is_empty() {
             return Ok(());
@@ -100,8 +101,15 @@ impl Journal {
             text.push_str(&hex::encode(encode(record)));
             text.push('\n');
         }
-        self.file.write_all(text.as_bytes())?;
-        self.file.sync_data()?;
+        let length = self.file.metadata()?.len();
+        let written = self
+            .file
+            .write_all(text.as_bytes())
+            .and_then(|()| self.file.sync_data());
+        if let Err(error) = written {
+            let _ = self.file.set_len(length);
+            return Err(error.into());
+        }
         self.appended += records.len();
         Ok(())
     }
@@ -115,11 +123,11 @@ impl Journal {
         }
         file.sync_all()?;
         std::fs::rename(&tmp, &self.path)?;
+        self.file = append_to(&self.path)?;
+        self.appended = 0;
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             File::open(dir)?.sync_all()?;
         }
-        self.file = append_to(&self.path)?;
-        self.appended = 0;
         Ok(())
     }
 }

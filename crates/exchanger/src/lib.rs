@@ -21,20 +21,23 @@ mod status;
 
 use std::collections::btree_map::Entry as BTreeEntry;
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use anyhow::{anyhow, Context as _, Result};
+use anyhow::{anyhow, bail, Context as _, Result};
 use myriad_api_types::ChainInfo;
 use myriad_client::client::{Client, ClientError};
 use myriad_client::genesis::now_ms;
 use myriad_client::network::Network;
-use myriad_client::swap::MARGIN_MIN_MS;
+use myriad_client::objects::ObjectError;
+use myriad_client::swap::check_time_left;
+use myriad_client::transaction::SendOptions;
 use myriad_types::{
-    parse_amount, Address, Amount, ChainId, Escrow, EscrowId, EscrowState, Hash, Memo, Quote, Rate,
-    SecretKey, SignedQuote, SignedTransaction, Transaction, TxKind,
+    counter_expiry, decode, parse_amount, Address, Amount, ChainId, Escrow, EscrowId, EscrowState,
+    Hash, Memo, Quote, Rate, ReferenceRate, SecretKey, SignedQuote, SignedTransaction, Transaction,
+    TxKind,
 };
 
 pub use config::{ExchangerConfig, InventoryConfig, PairConfig};
@@ -47,6 +50,8 @@ pub const SCAN_TXS: usize = 100;
 /// The most escrows it remembers as settled (done or refused), so as not to look at them
 /// again.
 pub const SETTLED_MAX: usize = 100_000;
+/// The most pages of [`SCAN_TXS`] read back on a give chain in one pass.
+pub const SCAN_PAGES: usize = 10;
 /// Records appended after which the journal is rewritten with only what is live.
 pub const COMPACT_AFTER: usize = 10_000;
 /// How long after a quote expires it is kept, to honour a lock committed before its
@@ -151,6 +156,32 @@ impl State {
     }
 }
 
+/// The journal could not be written: the exchanger stops rather than act on what it does
+/// not hold.
+#[derive(Debug, thiserror::Error)]
+#[error("the journal cannot be written: {0}")]
+pub struct JournalFailed(String);
+
+/// Whether `escrow` is what `lock` (a recorded lock transaction) opens.
+fn is_recorded_lock(escrow: &Escrow, lock: &SignedTransaction) -> bool {
+    match &lock.tx.kind {
+        TxKind::Lock {
+            to,
+            amount,
+            hash_lock,
+            expires_at_ms,
+            ..
+        } => {
+            escrow.locker == lock.tx.sender
+                && escrow.to == *to
+                && escrow.amount == *amount
+                && escrow.hash_lock == *hash_lock
+                && escrow.expires_at_ms == *expires_at_ms
+        }
+        _ => false,
+    }
+}
+
 /// A running exchanger, shared by its loop and its status API.
 #[derive(Debug, Clone)]
 pub struct Exchanger {
@@ -175,14 +206,6 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// Whole units (a decimal) of a chain's currency, in base units.
 fn base_units(text: &str, info: &ChainInfo) -> Result<Amount> {
     parse_amount(text, info.decimals).map_err(|e| anyhow!("`{text}` of {}: {e}", info.symbol))
-}
-
-/// The most a holder may give at `rate` for a payout within `available`.
-fn give_within(rate: &Rate, available: Amount) -> Amount {
-    let (give, get) = (u128::from(rate.give), u128::from(rate.get));
-    (available / get)
-        .saturating_mul(give)
-        .saturating_add(available % get * give / get)
 }
 
 impl Exchanger {
@@ -224,21 +247,31 @@ impl Exchanger {
         self.inner.stop.store(true, Ordering::Relaxed);
     }
 
-    /// Runs passes until [`Exchanger::stop`], on the calling thread.
-    pub fn run(&self) {
+    /// Runs passes until [`Exchanger::stop`], on the calling thread; a journal that cannot
+    /// be written stops it, with the error.
+    pub fn run(&self) -> Result<()> {
         let poll = Duration::from_millis(self.inner.config.poll_ms);
         while !self.inner.stop.load(Ordering::Relaxed) {
             if let Err(error) = self.pass() {
+                if error.downcast_ref::<JournalFailed>().is_some() {
+                    self.stop();
+                    return Err(error);
+                }
                 self.inner.stats.failures.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(%error, "exchanger pass failed; retrying");
             }
             std::thread::sleep(poll);
         }
+        Ok(())
     }
 
+    /// Appends `records` to the journal and applies them. A journal that cannot be written
+    /// stops the exchanger ([`JournalFailed`]): nothing may be done that it does not hold.
     fn record(&self, records: Vec<Record>) -> Result<()> {
         let mut journal = lock(&self.inner.journal);
-        journal.append(&records)?;
+        journal
+            .append(&records)
+            .map_err(|e| anyhow::Error::new(JournalFailed(e.to_string())))?;
         let mut state = lock(&self.inner.state);
         for record in records {
             state.apply(record);
@@ -248,31 +281,61 @@ impl Exchanger {
             state
                 .quotes
                 .retain(|_, q| q.quote.expires_at_ms + QUOTE_KEPT_MS > now);
-            journal.rewrite(&state.records(now))?;
+            journal
+                .rewrite(&state.records(now))
+                .map_err(|e| anyhow::Error::new(JournalFailed(e.to_string())))?;
         }
         Ok(())
     }
 
-    /// One pass: quotes published afresh when due, every open swap moved on, new locks
-    /// taken or refused.
+    /// One pass: every open swap moved on (those with a recorded lock first, in nonce
+    /// order, so that claims and refunds never wait behind a lock not yet sent), new locks
+    /// taken or refused, then quotes published afresh when due. A step that fails is
+    /// counted and retried next pass; only a journal failure ends the pass.
     pub fn pass(&self) -> Result<()> {
-        let due = lock(&self.inner.state).next_refresh_ms <= now_ms();
-        if due {
-            self.publish()?;
-        }
-        let swaps: Vec<Swap> = lock(&self.inner.state).swaps.values().cloned().collect();
+        let mut swaps: Vec<Swap> = lock(&self.inner.state).swaps.values().cloned().collect();
+        swaps.sort_by_key(|s| s.lock.as_ref().map_or(u64::MAX, |tx| tx.tx.nonce));
         for swap in swaps {
-            if let Err(error) = self.advance(&swap) {
-                self.inner.stats.failures.fetch_add(1, Ordering::Relaxed);
-                tracing::info!(escrow = %swap.taken.escrow, %error, "exchanger could not move a swap on");
-            }
+            self.step(self.advance(&swap), "move a swap on")?;
         }
-        let give_chains: HashSet<ChainId> =
+        let give_chains: BTreeSet<ChainId> =
             self.inner.config.pairs.iter().map(|p| p.give).collect();
         for chain in give_chains {
-            self.scan(chain)?;
+            self.step(self.scan(chain), "look for new locks")?;
+        }
+        let due = lock(&self.inner.state).next_refresh_ms <= now_ms();
+        if due {
+            self.step(self.publish(), "publish quotes")?;
         }
         Ok(())
+    }
+
+    /// A step's outcome: a journal failure goes up; any other is counted and logged.
+    fn step(&self, outcome: Result<()>, what: &str) -> Result<()> {
+        match outcome {
+            Err(error) if error.downcast_ref::<JournalFailed>().is_some() => Err(error),
+            Err(error) => {
+                self.inner.stats.failures.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(%error, "exchanger could not {what}");
+                Ok(())
+            }
+            Ok(()) => Ok(()),
+        }
+    }
+
+    /// The nonce for the account's next transaction on `chain`: past the committed one and
+    /// past every recorded lock, committed or not.
+    fn next_nonce(&self, client: &Client, chain: &ChainId) -> Result<u64> {
+        let committed = client.account(chain, &self.address())?.nonce;
+        let recorded = lock(&self.inner.state)
+            .swaps
+            .values()
+            .filter_map(|s| s.lock.as_ref())
+            .filter(|tx| tx.tx.chain_id == *chain)
+            .map(|tx| tx.tx.nonce)
+            .max()
+            .unwrap_or(0);
+        Ok(committed.max(recorded) + 1)
     }
 
     fn chain(&self, chain: &ChainId) -> Result<(Client, ChainInfo)> {
@@ -310,14 +373,43 @@ impl Exchanger {
         }
         let spread = u128::from(pair.spread_bps.unwrap_or(0));
         let (client, _) = self.chain(&pair.give)?;
-        let reference = client.reference_rate(&pair.give, &pair.get, Some(&self.address()))?;
-        let number = |text: &str| -> Result<u128> { text.parse().context("a rate side") };
-        let (r_give, r_get) = (
-            number(&reference.median.give)?,
-            number(&reference.median.get)?,
-        );
-        Rate::reduced(r_give * 10_000, r_get * (10_000 - spread))
-            .ok_or_else(|| anyhow!("the reference rate less the spread is zero"))
+        let answer = client.reference_rate(&pair.give, &pair.get, Some(&self.address()))?;
+        // The median taken again from the quotes themselves, each checked: a host's word
+        // sets no price.
+        let now = now_ms();
+        let (mut sells, mut buys) = (Vec::new(), Vec::new());
+        for info in &answer.quotes {
+            let signed: SignedQuote = hex::decode(&info.quote)
+                .ok()
+                .and_then(|bytes| decode("quote", &bytes).ok())
+                .context("the host served a quote that does not decode")?;
+            signed
+                .verify_signature()
+                .map_err(|e| anyhow!("the host served a quote whose {e}"))?;
+            let q = &signed.quote;
+            if q.exchanger == self.address() || q.expires_at_ms <= now {
+                continue;
+            }
+            match (q.give_chain, q.get_chain) {
+                (give, get) if (give, get) == (pair.give, pair.get) => sells.push(signed),
+                (give, get) if (give, get) == (pair.get, pair.give) => buys.push(signed),
+                _ => bail!("the host served a quote of another pair"),
+            }
+        }
+        sells.sort_by(|a, b| a.quote.cmp_best_first(&b.quote));
+        buys.sort_by(|a, b| a.quote.cmp_best_first(&b.quote));
+        let median = ReferenceRate::of(sells, buys)
+            .context("no quote of another exchanger to take a reference rate from")?
+            .median;
+        let scaled = |side: u64, by: u128| u128::from(side).checked_mul(by);
+        match (
+            scaled(median.give, 10_000),
+            scaled(median.get, 10_000 - spread),
+        ) {
+            (Some(give), Some(get)) => Rate::reduced(give, get)
+                .context("the reference rate less the spread is too small to quote"),
+            _ => bail!("the reference rate is too large to quote"),
+        }
     }
 
     /// Publishes a quote for every pair it can quote now: recorded, then posted to every
@@ -358,8 +450,11 @@ impl Exchanger {
                 };
                 let rate = self.rate(pair, give, get)?;
                 let min = base_units(&pair.min, give)?;
-                let max = base_units(&pair.max, give)?.min(give_within(&rate, left));
-                if max < min || rate.convert(min).unwrap_or(0) == 0 {
+                let max = base_units(&pair.max, give)?.min(rate.give_within(left));
+                if rate.convert(min).unwrap_or(0) == 0 {
+                    bail!("its least swap buys nothing at {}", rate.to_decimal(12));
+                }
+                if max < min {
                     return Ok(None);
                 }
                 let mut state = lock(&self.inner.state);
@@ -432,31 +527,50 @@ impl Exchanger {
         Ok(())
     }
 
-    /// Looks for new locks for this exchanger on `chain` and takes or refuses each.
+    /// Looks for new locks for this exchanger on `chain` and takes or refuses each: its
+    /// account's history read back, page by page, to the newest lock already known (at most
+    /// [`SCAN_PAGES`] pages), then looked at oldest first. A lock that cannot be looked at
+    /// now is counted and looked at next pass.
     fn scan(&self, chain: ChainId) -> Result<()> {
         let (client, info) = self.chain(&chain)?;
         let me = self.address();
-        let history = client.history(&chain, &me, None, SCAN_TXS)?;
-        for entry in history.txs.iter().rev() {
-            let tx = &entry.tx;
-            if tx.kind != "lock" || tx.to.as_deref() != Some(&me.to_string()) {
-                continue;
-            }
-            let Some(id) = tx
-                .object
-                .as_deref()
-                .and_then(|o| o.parse::<EscrowId>().ok())
-            else {
-                continue;
-            };
-            {
-                let state = lock(&self.inner.state);
-                if state.swaps.contains_key(&id) || state.settled.contains(&id) {
+        let mut new = Vec::new();
+        let mut before: Option<String> = None;
+        'pages: for _ in 0..SCAN_PAGES {
+            let page = client.history(&chain, &me, before.as_deref(), SCAN_TXS)?;
+            for entry in &page.txs {
+                let tx = &entry.tx;
+                if tx.kind != "lock" || tx.to.as_deref() != Some(&me.to_string()) {
                     continue;
                 }
+                let Some(id) = tx
+                    .object
+                    .as_deref()
+                    .and_then(|o| o.parse::<EscrowId>().ok())
+                else {
+                    continue;
+                };
+                let state = lock(&self.inner.state);
+                if state.swaps.contains_key(&id) || state.settled.contains(&id) {
+                    break 'pages;
+                }
+                new.push((id, entry.timestamp_ms));
             }
-            let escrow = client.committed_escrow(&chain, &info, &id)?;
-            let record = match self.take(&chain, &escrow, entry.timestamp_ms) {
+            match page.next {
+                Some(next) => before = Some(next),
+                None => break,
+            }
+        }
+        for (id, locked_at_ms) in new.into_iter().rev() {
+            let escrow = match client.committed_escrow(&chain, &info, &id) {
+                Ok(escrow) => escrow,
+                Err(error) => {
+                    self.inner.stats.failures.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(escrow = %id, %error, "exchanger could not check a lock");
+                    continue;
+                }
+            };
+            let record = match self.take(&chain, &escrow, locked_at_ms) {
                 Ok(taken) => {
                     self.inner.stats.swaps_taken.fetch_add(1, Ordering::Relaxed);
                     tracing::info!(escrow = %id, payout = %taken.payout, "exchanger took a swap");
@@ -493,9 +607,9 @@ impl Exchanger {
         if quote.give_chain != *chain {
             return Err(format!("the quote is for a lock on {}", quote.give_chain));
         }
-        if locked_at_ms > quote.expires_at_ms {
+        if locked_at_ms >= quote.expires_at_ms {
             return Err(format!(
-                "locked at {locked_at_ms} ms, after the quote expired at {} ms",
+                "locked at {locked_at_ms} ms, once the quote had expired at {} ms",
                 quote.expires_at_ms
             ));
         }
@@ -505,14 +619,9 @@ impl Exchanger {
                 escrow.amount, quote.min_give, quote.max_give
             )
         })?;
-        let left = escrow.expires_at_ms.saturating_sub(now_ms());
-        if left < 2 * MARGIN_MIN_MS {
-            return Err(format!(
-                "the escrow expires in {} s: too soon to lock against it (at least {} s)",
-                left / 1000,
-                2 * MARGIN_MIN_MS / 1000
-            ));
-        }
+        let now = now_ms();
+        check_time_left(escrow, now).map_err(|e| e.to_string())?;
+        let left = escrow.expires_at_ms.saturating_sub(now);
         if left > self.inner.config.swap_ms_max {
             return Err(format!(
                 "the escrow runs {} s, longer than this exchanger locks for ({} s)",
@@ -533,6 +642,19 @@ impl Exchanger {
         })
     }
 
+    /// Records a swap given up, and why.
+    fn give_up(&self, taken: &Taken, reason: String) -> Result<()> {
+        self.inner
+            .stats
+            .swaps_refused
+            .fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(escrow = %taken.escrow, %reason, "exchanger gave up a swap");
+        self.record(vec![Record::Refused {
+            escrow: taken.escrow,
+            reason,
+        }])
+    }
+
     /// Moves one swap on as far as committed state allows.
     fn advance(&self, swap: &Swap) -> Result<()> {
         let taken = &swap.taken;
@@ -543,30 +665,38 @@ impl Exchanger {
             return self.lock(taken, &holder_escrow, &get, &get_info);
         };
         let counter_id = EscrowId::derive(&taken.get_chain, &self.address(), lock_tx.tx.nonce);
+        let not_found =
+            |e: &ObjectError| matches!(e, ObjectError::Client(ClientError::NotFound { .. }));
         let counter = match get.committed_escrow(&taken.get_chain, &get_info, &counter_id) {
             Ok(counter) => counter,
-            Err(myriad_client::objects::ObjectError::Client(ClientError::NotFound { .. })) => {
+            Err(error) if not_found(&error) => {
                 // Recorded, not committed (yet): the same lock again, never another; unless
                 // its nonce went to another transaction, and then it never will commit.
                 let used = get.account(&taken.get_chain, &self.address())?.nonce;
-                if used >= lock_tx.tx.nonce {
-                    let again = get.committed_escrow(&taken.get_chain, &get_info, &counter_id);
-                    if again.is_err() {
-                        return self.record(vec![Record::Refused {
-                            escrow: taken.escrow,
-                            reason: format!(
-                                "its lock's nonce {} went to another transaction",
-                                lock_tx.tx.nonce
-                            ),
-                        }]);
-                    }
-                    return Ok(());
+                if used < lock_tx.tx.nonce {
+                    return self.after_lock(taken, get.submit(lock_tx, true));
                 }
-                let answer = get.submit(lock_tx, true);
-                return self.after_lock(taken, answer);
+                return match get.committed_escrow(&taken.get_chain, &get_info, &counter_id) {
+                    Err(error) if not_found(&error) => self.give_up(
+                        taken,
+                        format!(
+                            "its lock's nonce {} went to another transaction",
+                            lock_tx.tx.nonce
+                        ),
+                    ),
+                    Err(error) => Err(error.into()),
+                    // Committed between the two looks: the next pass goes on from there.
+                    Ok(_) => Ok(()),
+                };
             }
             Err(error) => return Err(error.into()),
         };
+        if !is_recorded_lock(&counter, lock_tx) {
+            return self.give_up(
+                taken,
+                format!("escrow {counter_id} is not the lock recorded for this swap"),
+            );
+        }
         let now = now_ms();
         match counter.state {
             EscrowState::Claimed { secret, .. }
@@ -610,45 +740,35 @@ impl Exchanger {
         get_info: &ChainInfo,
     ) -> Result<()> {
         let now = now_ms();
-        let left = holder_escrow.expires_at_ms.saturating_sub(now);
-        let refuse = |reason: String| {
-            self.inner
-                .stats
-                .swaps_refused
-                .fetch_add(1, Ordering::Relaxed);
-            tracing::info!(escrow = %taken.escrow, %reason, "exchanger gave up a swap before locking");
-            self.record(vec![Record::Refused {
-                escrow: taken.escrow,
-                reason,
-            }])
-        };
         if holder_escrow.state != EscrowState::Open {
-            return refuse("the holder's escrow closed before the exchanger locked".into());
+            return self.give_up(
+                taken,
+                "the holder's escrow closed before the exchanger locked".into(),
+            );
         }
-        if left < 2 * MARGIN_MIN_MS {
-            return refuse(format!(
-                "the holder's escrow expires in {} s: too late to lock",
-                left / 1000
-            ));
+        if let Err(error) = check_time_left(holder_escrow, now) {
+            return self.give_up(taken, error.to_string());
         }
         let available = self.available(get, get_info, &taken.get_chain)?;
         if available < taken.payout {
-            return refuse(format!(
-                "{} above the reserve on {}, the payout is {}",
-                available, taken.get_chain, taken.payout
-            ));
+            return self.give_up(
+                taken,
+                format!(
+                    "{} above the reserve on {}, the payout is {}",
+                    available, taken.get_chain, taken.payout
+                ),
+            );
         }
-        let nonce = get.account(&taken.get_chain, &self.address())?.nonce + 1;
         let lock = SignedTransaction::sign(
             Transaction {
                 chain_id: taken.get_chain,
                 sender: self.address(),
-                nonce,
+                nonce: self.next_nonce(get, &taken.get_chain)?,
                 kind: TxKind::Lock {
                     to: taken.holder,
                     amount: taken.payout,
                     hash_lock: taken.hash_lock,
-                    expires_at_ms: now + left / 2,
+                    expires_at_ms: counter_expiry(holder_escrow.expires_at_ms, now),
                     memo: Memo::default(),
                 },
             },
@@ -658,8 +778,7 @@ impl Exchanger {
             escrow: taken.escrow,
             tx: lock.clone(),
         }])?;
-        let answer = get.submit(&lock, true);
-        self.after_lock(taken, answer)
+        self.after_lock(taken, get.submit(&lock, true))
     }
 
     fn after_lock(
@@ -675,22 +794,14 @@ impl Exchanger {
             }
             Ok(status) => {
                 let reason = status.reason.unwrap_or(status.status);
-                self.inner
-                    .stats
-                    .swaps_refused
-                    .fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(escrow = %taken.escrow, %reason, "exchanger's lock was rejected");
-                self.record(vec![Record::Refused {
-                    escrow: taken.escrow,
-                    reason: format!("its lock was rejected: {reason}"),
-                }])
+                self.give_up(taken, format!("its lock was rejected: {reason}"))
             }
             // Still pending, or the host unreachable: looked at again next pass.
             Err(error) => Err(error.into()),
         }
     }
 
-    /// Sends a claim or refund and waits for it to commit.
+    /// Sends a claim or refund (past every recorded lock's nonce) and waits for it to commit.
     fn send(
         &self,
         client: &Client,
@@ -699,9 +810,9 @@ impl Exchanger {
         counter: &AtomicU64,
     ) -> Result<()> {
         let what = kind.name();
-        let options = myriad_client::transaction::SendOptions {
+        let options = SendOptions {
             wait: true,
-            nonce: None,
+            nonce: Some(self.next_nonce(client, chain)?),
         };
         let sent = client.send(chain, &self.inner.key, kind, options)?;
         if sent.status.status == "committed" {

@@ -3,8 +3,9 @@
 use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+use myriad_client::genesis::now_ms;
 use myriad_net::{Inbound, Transport};
 use myriad_store::{HostStore, ReadStore, Store};
 use myriad_types::{HostId, SecretKey};
@@ -153,13 +154,6 @@ fn next_deadline<S: HostStore>(host: &Host<S>, report: &TickReport) -> tokio::ti
     let now = now_ms();
     let wait = host.next_tick_ms(report, now).saturating_sub(now);
     tokio::time::Instant::now() + Duration::from_millis(wait)
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 /// The tick loop and what feeds it.

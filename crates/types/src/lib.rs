@@ -39,7 +39,7 @@ pub use quote::{
     Quote, QuoteError, Rate, ReferenceRate, SignedQuote, QUOTE_LIFETIME_MAX_MS, RATE_DECIMALS,
     SIGNED_QUOTE_BYTES,
 };
-pub use swap::{ParseOfferError, SwapOffer, SWAP_OFFER_PREFIX};
+pub use swap::{counter_expiry, ParseOfferError, SwapOffer, SWAP_OFFER_PREFIX};
 pub use tick::{sign_alone, sign_tick, tick_leaf, TickSignature, TICK_PATH_MAX};
 pub use transaction::{Memo, SignedTransaction, Transaction, TxKind, MEMO_BYTES_MAX};
 

@@ -8,8 +8,9 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use crate::encoding::{decode, encode, from_hex, hex};
 use crate::{Address, Amount, ChainId, EscrowId, Hash};
 
-/// The text an offer starts with.
-pub const SWAP_OFFER_PREFIX: &str = "myriad-swap-1:";
+/// The text an offer starts with (`-2`: the offer names who locks its other side; offers
+/// of the first form, without it, are not read).
+pub const SWAP_OFFER_PREFIX: &str = "myriad-swap-2:";
 
 /// What a maker offers: `give` of chain `give_chain`, locked in `escrow` for `taker` until
 /// `expires_at_ms`, for `get` of `get_chain` locked for her by `counter_locker` (the taker's
@@ -39,11 +40,18 @@ impl SwapOffer {
         format!("{SWAP_OFFER_PREFIX}{}", hex(&encode(self)))
     }
 
-    /// The expiry a taker gives his escrow, accepting at `now_ms`: halfway to the maker's,
-    /// so that the maker must reveal the secret while he still has half the time to use it.
+    /// The expiry a taker gives his escrow, accepting at `now_ms`
+    /// ([`counter_expiry`]).
     pub fn counter_expiry(&self, now_ms: u64) -> u64 {
-        now_ms + self.expires_at_ms.saturating_sub(now_ms) / 2
+        counter_expiry(self.expires_at_ms, now_ms)
     }
+}
+
+/// The expiry of a lock against one that expires at `maker_expires_at_ms`, made at
+/// `now_ms`: halfway there, so that the maker must reveal the secret while the taker still
+/// has half the time to use it.
+pub fn counter_expiry(maker_expires_at_ms: u64, now_ms: u64) -> u64 {
+    now_ms + maker_expires_at_ms.saturating_sub(now_ms) / 2
 }
 
 /// A text that is not a swap offer, and why.

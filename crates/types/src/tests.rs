@@ -710,7 +710,7 @@ fn a_swap_offer_reads_back_from_its_text_and_nothing_else_does() {
     assert_eq!(text.parse::<SwapOffer>(), Ok(offer.clone()));
     assert_eq!(
         text.to_uppercase()
-            .replace("MYRIAD-SWAP-1:", SWAP_OFFER_PREFIX)
+            .replace("MYRIAD-SWAP-2:", SWAP_OFFER_PREFIX)
             .parse::<SwapOffer>(),
         Ok(offer.clone())
     );
@@ -720,6 +720,8 @@ fn a_swap_offer_reads_back_from_its_text_and_nothing_else_does() {
         text.trim_start_matches(SWAP_OFFER_PREFIX).to_owned(),
         format!("{text}00"),
         text[..text.len() - 2].to_owned(),
+        // An offer of the first form, which named no counter-locker.
+        text.replace(SWAP_OFFER_PREFIX, "myriad-swap-1:"),
     ] {
         assert!(bad.parse::<SwapOffer>().is_err(), "{bad}");
     }

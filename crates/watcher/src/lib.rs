@@ -472,7 +472,7 @@ mod tests {
             Err(WatchError::Full(3))
         ));
         let bad = WatchRequest {
-            offer: "myriad-swap-1:00".into(),
+            offer: "myriad-swap-2:00".into(),
             ..request(1, 2, 6)
         };
         assert!(matches!(watcher.register(bad), Err(WatchError::Invalid(_))));
