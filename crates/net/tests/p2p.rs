@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The peer-to-peer port under connections that say nothing, say it too slowly, or come too
-//! many: closed after their timeouts, refused past the bounds, and counted.
+//! many: closed after their timeouts, refused past the bounds, and counted; and a quote that
+//! arrives whole, while an oversized or padded frame gets its sender cut off.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -144,4 +145,69 @@ async fn connections_past_either_bound_are_refused_at_once_and_counted() {
             "the freed place is never given"
         );
     }
+}
+
+/// One frame: the envelope's length (`u32`, little-endian), then its bytes.
+fn frame(bytes: &[u8]) -> Vec<u8> {
+    let mut framed = (bytes.len() as u32).to_le_bytes().to_vec();
+    framed.extend_from_slice(bytes);
+    framed
+}
+
+#[tokio::test]
+async fn a_quote_arrives_and_an_oversized_or_padded_frame_gets_its_sender_cut_off() {
+    use myriad_net::{ChainMsg, Envelope, Msg};
+    use myriad_types::{encode, BoundedVec, ChainId, MESSAGE_BYTES_MAX};
+
+    let (transport, mut inbound) =
+        Libp2pTransport::start(&key(1), LOOPBACK.into(), Vec::new(), P2pLimits::default())
+            .await
+            .unwrap();
+    let to = key(1).host_id();
+    let address = transport.listen_address();
+    let quote = myriad_testing::quote(
+        &key(9),
+        (ChainId([1; 32]), ChainId([2; 32])),
+        (1, 2),
+        1,
+        60_000,
+    );
+    let envelope = encode(&Envelope {
+        items: BoundedVec::new(vec![ChainMsg {
+            chain: ChainId([1; 32]),
+            msg: Msg::Quote(quote.clone()),
+        }])
+        .unwrap(),
+    });
+    // A well-formed envelope with a quote is delivered as sent.
+    let (mut honest, _keep) = connect_raw(&key(2), to, address).await.unwrap();
+    honest.write_all(&frame(&envelope)).await.unwrap();
+    honest.flush().await.unwrap();
+    let received = tokio::time::timeout(Duration::from_secs(5), inbound.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(received.from, key(2).host_id());
+    assert_eq!(
+        received.envelope.items.into_inner()[0].msg,
+        Msg::Quote(quote)
+    );
+
+    // A frame announced over the message bound, and one padded past its envelope: each
+    // sender is cut off, and nothing reaches the host.
+    let mut padded = envelope.clone();
+    padded.extend_from_slice(&[0; 16]);
+    let over = ((MESSAGE_BYTES_MAX + 1) as u32).to_le_bytes().to_vec();
+    for (sender, bytes) in [(3, over), (4, frame(&padded))] {
+        let (mut stream, _keep) = connect_raw(&key(sender), to, address).await.unwrap();
+        stream.write_all(&bytes).await.unwrap();
+        stream.flush().await.unwrap();
+        let mut byte = [0u8; 1];
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut byte)).await;
+        assert!(
+            matches!(read, Ok(Ok(0) | Err(_))),
+            "sender {sender}: {read:?}"
+        );
+    }
+    assert!(inbound.try_recv().is_err(), "a refused frame was delivered");
 }
