@@ -8,7 +8,7 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap};
 
-use myriad_types::{Address, Amount, ChainId, Quote, QuoteError, ReferenceRate, SignedQuote};
+use myriad_types::{Address, ChainId, Quote, QuoteError, ReferenceRate, SignedQuote};
 
 /// The most quotes kept for one pair: its best.
 pub const QUOTES_PER_PAIR_MAX: usize = 32;
@@ -320,15 +320,6 @@ impl OrderBook {
         (live.take(depth).cloned().collect(), total)
     }
 
-    /// The best live quote of the pair that covers `amount`.
-    pub fn best_for(&self, pair: &Pair, amount: Amount, now_ms: u64) -> Option<&SignedQuote> {
-        self.pairs
-            .get(pair)?
-            .live
-            .iter()
-            .find(|q| q.quote.expires_at_ms > now_ms && q.quote.get_for(amount).is_some())
-    }
-
     /// The reference rate of `chain`'s currency in `other`'s at `now_ms`, from the live
     /// quotes both ways ([`ReferenceRate::of`]) but those of `exclude` (an exchanger pricing
     /// from the others' quotes).
@@ -423,9 +414,6 @@ mod tests {
             book.insert(quote(2, 10, 30, 1, 60_000), 0),
             Err(BookError::NotNewer { held: 2, got: 1 })
         );
-        // The best quote that covers an amount.
-        assert_eq!(book.best_for(&PAIR, 500, 0).unwrap().quote.rate.get, 20);
-        assert!(book.best_for(&PAIR, 1_001, 0).is_none());
     }
 
     #[test]
