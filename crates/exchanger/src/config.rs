@@ -23,7 +23,8 @@ pub struct ExchangerConfig {
     /// API URLs of hosts of the chains it quotes; quotes go to all of them.
     pub hosts: Vec<String>,
     /// The durable journal. Default: `exchanger.journal` beside this file.
-    pub journal: Option<PathBuf>,
+    #[serde(default = "default_journal")]
+    pub journal: PathBuf,
     /// Where the status API (`GET /status`, `GET /metrics`) listens.
     pub status: SocketAddr,
     /// How often quotes are published afresh, in ms.
@@ -43,6 +44,10 @@ pub struct ExchangerConfig {
     pub pairs: Vec<PairConfig>,
     #[serde(default)]
     pub inventory: Vec<InventoryConfig>,
+}
+
+fn default_journal() -> PathBuf {
+    PathBuf::from("exchanger.journal")
 }
 
 fn default_refresh_ms() -> u64 {
@@ -106,14 +111,7 @@ impl ExchangerConfig {
         let base = path.parent().unwrap_or(Path::new("."));
         config.wallet = base.join(&config.wallet);
         config.passphrase_file = config.passphrase_file.map(|p| base.join(p));
-        config.journal = Some(
-            base.join(
-                config
-                    .journal
-                    .take()
-                    .unwrap_or_else(|| PathBuf::from("exchanger.journal")),
-            ),
-        );
+        config.journal = base.join(&config.journal);
         config.check()?;
         Ok(config)
     }
@@ -160,12 +158,6 @@ impl ExchangerConfig {
         }
         Ok(())
     }
-
-    pub fn journal_path(&self) -> PathBuf {
-        self.journal
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("exchanger.journal"))
-    }
 }
 
 #[cfg(test)]
@@ -192,7 +184,7 @@ mod tests {
         let pair = format!("[[pair]]\ngive = \"{a}\"\nget = \"{b}\"\nmin = \"1\"\nmax = \"10\"\n");
         let config = write(&format!("{pair}rate = \"0.5\"\n")).unwrap();
         assert_eq!(config.wallet, dir.path().join("wallet.json"));
-        assert_eq!(config.journal_path(), dir.path().join("exchanger.journal"));
+        assert_eq!(config.journal, dir.path().join("exchanger.journal"));
         assert_eq!(config.pairs[0].rate.as_deref(), Some("0.5"));
         let error = write(&pair).unwrap_err().to_string();
         assert!(error.contains("either `rate`"), "{error}");

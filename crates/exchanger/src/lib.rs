@@ -211,7 +211,7 @@ fn base_units(text: &str, info: &ChainInfo) -> Result<Amount> {
 impl Exchanger {
     /// Opens the exchanger: its journal replayed, signing with `key`.
     pub fn open(config: ExchangerConfig, key: SecretKey) -> Result<Exchanger> {
-        let (journal, records) = Journal::open(&config.journal_path())?;
+        let (journal, records) = Journal::open(&config.journal)?;
         let mut state = State::default();
         for record in records {
             state.apply(record);

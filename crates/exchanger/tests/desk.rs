@@ -68,7 +68,7 @@ impl Setup {
             passphrase_file: None,
             key: "desk".into(),
             hosts: vec![self.client.url().to_owned()],
-            journal: Some(self.dir.path().join("desk.journal")),
+            journal: self.dir.path().join("desk.journal"),
             status: "127.0.0.1:0".parse().unwrap(),
             refresh_ms: 1,
             quote_lifetime_ms: 60_000,
@@ -155,7 +155,7 @@ fn a_recorded_lock_is_sent_again_after_a_crash_and_never_another() {
         },
         &desk,
     );
-    let (mut journal, _) = Journal::open(&config.journal_path()).unwrap();
+    let (mut journal, _) = Journal::open(&config.journal).unwrap();
     journal
         .append(&[Record::Lock {
             escrow,
