@@ -116,6 +116,24 @@ fn book(root: &Path, give: &str, get: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// `myriad swap` of alice's at the best quote: `give` of chain `a` for chain `b`'s currency,
+/// with `extra` flags.
+fn swap_args<'a>(give: &'a str, a: &'a str, b: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "swap",
+        "--from",
+        "alice",
+        "--give",
+        give,
+        "--give-chain",
+        a,
+        "--get-chain",
+        b,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 /// The locks `who` has sent on `chain`.
 fn locks_by(client: &Client, chain: &ChainId, who: &Address) -> usize {
     client
@@ -203,39 +221,12 @@ fn holders_swap_at_the_better_exchangers_quote_which_finishes_across_a_kill() {
     // What --max-rate refuses: 2 ALICE for 1 BOB is more than 1.5.
     let error = fails(
         root,
-        &[
-            "swap",
-            "--from",
-            "alice",
-            "--give",
-            "10",
-            "--give-chain",
-            &a,
-            "--get-chain",
-            &b,
-            "--max-rate",
-            "1.5",
-            "--yes",
-        ],
+        &swap_args("10", &a, &b, &["--max-rate", "1.5", "--yes"]),
         &[],
     );
     assert!(error.contains("worse than --max-rate 1.5"), "{error}");
     // Without --yes and no terminal, nothing is locked.
-    let error = fails(
-        root,
-        &[
-            "swap",
-            "--from",
-            "alice",
-            "--give",
-            "10",
-            "--give-chain",
-            &a,
-            "--get-chain",
-            &b,
-        ],
-        &[],
-    );
+    let error = fails(root, &swap_args("10", &a, &b, &[]), &[]);
     assert!(error.contains("confirm with --yes"), "{error}");
     assert_eq!(balance(root, &a, "alice", None), "100.00");
 
@@ -243,20 +234,7 @@ fn holders_swap_at_the_better_exchangers_quote_which_finishes_across_a_kill() {
     let started = Instant::now();
     let swapped = json(
         root,
-        &[
-            "swap",
-            "--from",
-            "alice",
-            "--give",
-            "10",
-            "--give-chain",
-            &a,
-            "--get-chain",
-            &b,
-            "--max-rate",
-            "2",
-            "--yes",
-        ],
+        &swap_args("10", &a, &b, &["--max-rate", "2", "--yes"]),
     );
     assert_eq!(
         swapped["exchanger"],
@@ -277,19 +255,8 @@ fn holders_swap_at_the_better_exchangers_quote_which_finishes_across_a_kill() {
     // The better exchanger is killed in the middle of the next swap, and restarted.
     let holder = Command::new(env!("CARGO_BIN_EXE_myriad"))
         .current_dir(root)
-        .args([
-            "--json",
-            "swap",
-            "--from",
-            "alice",
-            "--give",
-            "4",
-            "--give-chain",
-            &a,
-            "--get-chain",
-            &b,
-            "--yes",
-        ])
+        .arg("--json")
+        .args(swap_args("4", &a, &b, &["--yes"]))
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .spawn()
@@ -341,20 +308,7 @@ fn holders_swap_at_the_better_exchangers_quote_which_finishes_across_a_kill() {
         .unwrap();
     let error = fails(
         root,
-        &[
-            "swap",
-            "--from",
-            "alice",
-            "--give",
-            "5",
-            "--give-chain",
-            &a,
-            "--get-chain",
-            &c,
-            "--expires",
-            "130s",
-            "--yes",
-        ],
+        &swap_args("5", &a, &c, &["--expires", "130s", "--yes"]),
         &[],
     );
     assert!(error.contains("did not lock its side"), "{error}");
