@@ -64,6 +64,12 @@ async fn object(
         Object::Escrow(found) => escrow = Some(escrow_info(found)),
         Object::Channel(found) => channel = Some(channel_info(found)),
         Object::Allowlist(found) => allowlist = Some(allowlist_info(found)),
+        // Served with their own views; here only as the encoded object and its proof.
+        Object::ValidatorBond(_)
+        | Object::Host(_)
+        | Object::Anchor(_)
+        | Object::KnownSet(_)
+        | Object::Evidence(_) => {}
     }
     Ok(Json(ObjectInfo {
         chain_id: chain.to_string(),

@@ -155,7 +155,10 @@ pub fn verify_rate(duration: Duration) -> f64 {
             SignedTransaction::sign(tx, &key)
         })
         .collect();
-    let checks: Vec<_> = txs.iter().map(SignedTransaction::signature_check).collect();
+    let checks: Vec<_> = txs
+        .iter()
+        .flat_map(SignedTransaction::signature_checks)
+        .collect();
     let started = Instant::now();
     let mut verified = 0usize;
     while started.elapsed() < duration {

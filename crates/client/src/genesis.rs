@@ -1,8 +1,8 @@
 //! Building a chain's genesis, checked against the genesis rules before its owner signs it.
 
 use myriad_types::{
-    Address, Amount, BoundedVec, ChainParams, Genesis, GenesisError, HostId, Symbol, Validator,
-    ValidatorList, ValidatorSet, ValidatorSetError, VALIDATORS_MAX,
+    Address, Amount, BoundedVec, ChainKind, ChainParams, Genesis, GenesisError, HostId, Symbol,
+    Validator, ValidatorList, ValidatorSet, ValidatorSetError, VALIDATORS_MAX,
 };
 
 /// Why a genesis or a validator list is not built.
@@ -57,6 +57,7 @@ pub fn checked_genesis(
         created_at_ms,
         salt,
         params: ChainParams::default(),
+        kind: ChainKind::Personal,
     };
     genesis.validator_set()?;
     Ok(genesis)

@@ -31,6 +31,11 @@ impl Client {
             ObjectKey::Escrow(id) => format!("/chains/{chain}/escrows/{id}"),
             ObjectKey::Channel(id) => format!("/chains/{chain}/channels/{id}"),
             ObjectKey::Allowlist(owner) => format!("/chains/{chain}/allowlists/{owner}"),
+            ObjectKey::ValidatorBond(host) => format!("/chains/{chain}/bonds/{host}"),
+            ObjectKey::Host(host) => format!("/chains/{chain}/hosts/{host}"),
+            ObjectKey::Anchor(anchored) => format!("/chains/{chain}/anchors/{anchored}"),
+            ObjectKey::KnownSet(hash) => format!("/chains/{chain}/validator-sets/{hash}"),
+            ObjectKey::Evidence(id) => format!("/chains/{chain}/evidence/{id}"),
         };
         self.get(&path)
     }

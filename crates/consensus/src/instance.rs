@@ -7,9 +7,9 @@
 use std::sync::Arc;
 
 use myriad_types::{
-    Block, BoundedVec, Certificate, ChainId, ChainParams, CommitSignature, Hash, Height, HostId,
-    Lock, LockProof, Proposal, Round, SignedProposal, SignedStep, SignedTransaction, SignedVote,
-    SignerState, ValidatorSet, Vote, VoteStep,
+    Block, BoundedVec, Certificate, ChainId, ChainParams, CommitSignature, Equivocation, Hash,
+    Height, HostId, Lock, LockProof, Proposal, Round, SignedProposal, SignedStep,
+    SignedTransaction, SignedVote, SignerState, ValidatorSet, Vote, VoteStep,
 };
 
 use crate::proposer::proposer;
@@ -77,13 +77,6 @@ pub enum Input {
         round: Round,
         block: Option<Block>,
     },
-}
-
-/// Two different signed votes from one validator for one (height, round, step).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Equivocation {
-    pub first: SignedVote,
-    pub second: SignedVote,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

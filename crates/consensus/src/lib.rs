@@ -9,9 +9,9 @@ mod proposer;
 
 pub use guard::{Approval, Refusal, SignerGuard};
 pub use instance::{
-    Effect, Equivocation, Input, Instance, Step, Timeout, TimeoutKind, ROUNDS_AHEAD_MAX,
-    ROUNDS_KEPT_MAX,
+    Effect, Input, Instance, Step, Timeout, TimeoutKind, ROUNDS_AHEAD_MAX, ROUNDS_KEPT_MAX,
 };
+pub use myriad_types::Equivocation;
 pub use proposer::proposer;
 
 /// Timeouts, in milliseconds. Each round waits `round_increase_ms` longer than the last, so

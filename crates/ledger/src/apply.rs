@@ -4,23 +4,25 @@
 //! changes nothing; every sum is checked, so an overflow is a rejection.
 
 use myriad_types::{
-    encode, Address, Amount, ChainId, ChannelId, EscrowId, Hash, ObjectKey, SignatureError,
-    SignedTransaction, ValidatorSetError, ALLOWLIST_DELAY_MS_MAX,
+    encode, Address, Amount, ChainId, ChannelId, EscrowId, EvidenceError, Hash, HostId, ObjectKey,
+    SignatureError, SignedTransaction, TxKind, ValidatorSetError, ALLOWLIST_DELAY_MS_MAX,
 };
 
-use crate::modules::{self, BlockContext, Sending};
+use crate::modules::{self, AnchorError, BlockContext, Sending, VESTING_MS_MAX};
 use crate::state::{ChainState, StateView};
 
-/// The largest encoded signed transaction, in bytes.
+/// The largest encoded signed transaction, in bytes, but for anchors.
 pub const TX_BYTES_MAX: usize = 4096;
+/// The largest encoded anchor transaction, in bytes: many chains' heads at once.
+pub const ANCHOR_TX_BYTES_MAX: usize = 1 << 20;
 
 /// Why a transaction was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TxError {
     #[error("transaction is for chain {got}, not {expected}")]
     WrongChain { expected: ChainId, got: ChainId },
-    #[error("transaction is {size} bytes, over the limit of {TX_BYTES_MAX}")]
-    TooLarge { size: usize },
+    #[error("transaction is {size} bytes, over the limit of {max}")]
+    TooLarge { size: usize, max: usize },
     #[error("transaction signature: {0}")]
     BadSignature(SignatureError),
     #[error("nonce {got} is wrong: the sender's next nonce is {expected}")]
@@ -86,6 +88,29 @@ pub enum TxError {
     AllowlistDuplicate,
     #[error("the sender has no allowlist to clear")]
     NoAllowlist,
+    #[error("vesting over {vesting_ms} ms is longer than the limit of {VESTING_MS_MAX} ms")]
+    VestingTooLong { vesting_ms: u64 },
+    #[error("host {0} is not a validator of this chain")]
+    NotAValidator(HostId),
+    #[error("nothing of the bond of host {0} has vested that was not paid")]
+    NothingVested(HostId),
+    #[error("only the root chain takes this transaction")]
+    RootOnly,
+    #[error("host announcement: {0}")]
+    BadAnnouncement(String),
+    #[error("a bond of {bond} is below the root's minimum of {min}")]
+    BondTooSmall { bond: Amount, min: Amount },
+    #[error("host {0} is not registered in the root's directory")]
+    NotRegistered(HostId),
+    #[error("the bond of {bond} stays locked until {free_at_ms} ms (or there is none)")]
+    StillBonded { bond: Amount, free_at_ms: u64 },
+    #[error("anchor of {chain}: {error}")]
+    Anchor {
+        chain: ChainId,
+        error: Box<AnchorError>,
+    },
+    #[error("evidence: {0}")]
+    Evidence(EvidenceError),
 }
 
 impl TxError {
@@ -127,8 +152,12 @@ pub fn check_stateless(chain_id: &ChainId, signed: &SignedTransaction) -> Result
 pub fn check_form(chain_id: &ChainId, signed: &SignedTransaction) -> Result<(), TxError> {
     check_chain(chain_id, signed)?;
     let size = encode(signed).len();
-    if size > TX_BYTES_MAX {
-        return Err(TxError::TooLarge { size });
+    let max = match signed.tx.kind {
+        TxKind::Anchor { .. } => ANCHOR_TX_BYTES_MAX,
+        _ => TX_BYTES_MAX,
+    };
+    if size > max {
+        return Err(TxError::TooLarge { size, max });
     }
     modules::check_shape(&signed.tx.kind)
 }

@@ -13,11 +13,15 @@ mod state;
 pub mod tree;
 
 pub use apply::{
-    apply, check_form, check_stateless, execute_block, Receipt, TxError, TX_BYTES_MAX,
+    apply, check_form, check_stateless, execute_block, Receipt, TxError, ANCHOR_TX_BYTES_MAX,
+    TX_BYTES_MAX,
 };
 pub use block::{
     build_block, check_block, BlockError, BlockOutcome, BlockTemplate, BLOCK_TX_BYTES_MAX,
 };
-pub use modules::BlockContext;
+pub use modules::{AnchorError, BlockContext, VESTING_MS_MAX};
 pub use scratch::Scratch;
-pub use state::{verify_account, verify_object, ChainMeta, ChainState, InvariantError, StateProof};
+pub use state::{
+    compose_state_root, verify_account, verify_object, ChainMeta, ChainState, InvariantError,
+    StateProof,
+};

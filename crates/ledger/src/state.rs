@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use myriad_types::{
-    Account, Address, Amount, ChainId, ChainParams, Genesis, GenesisError, Hash, Height, HostId,
-    Object, ObjectKey, SignedGenesis, Symbol, ValidatorSet,
+    Account, Address, Amount, ChainId, ChainKind, ChainParams, Genesis, GenesisError, Hash, Height,
+    HostId, Object, ObjectKey, SignedGenesis, Symbol, ValidatorSet,
 };
 
 use crate::tree::{AccountTree, ObjectTree, TreeEntry, TreeProof};
@@ -34,6 +34,8 @@ pub struct ChainMeta {
     /// since the Unix epoch: the next block's time must be later.
     pub time_ms: u64,
     pub params: ChainParams,
+    /// A personal chain, or the root with its rules (from the genesis).
+    pub kind: ChainKind,
 }
 
 impl ChainMeta {
@@ -124,7 +126,9 @@ pub struct StateProof {
     pub path: TreeProof,
 }
 
-fn state_root(accounts_root: &Hash, objects_root: &Hash, meta_hash: &Hash) -> Hash {
+/// A state root from its parts: the roots of the accounts' and objects' trees and the hash of
+/// the chain's meta.
+pub fn compose_state_root(accounts_root: &Hash, objects_root: &Hash, meta_hash: &Hash) -> Hash {
     Hash::of_parts(&[
         b"myriad/state/2",
         &accounts_root.0,
@@ -146,7 +150,7 @@ pub fn verify_account(
         .path
         .root_for(&Account::tree_key(address), value.as_ref())
         .is_some_and(|accounts_root| {
-            state_root(&accounts_root, &proof.other_root, &proof.meta_hash) == *root
+            compose_state_root(&accounts_root, &proof.other_root, &proof.meta_hash) == *root
         })
 }
 
@@ -166,7 +170,7 @@ pub fn verify_object(
         .path
         .root_for(&Object::tree_key(key), value.as_ref())
         .is_some_and(|objects_root| {
-            state_root(&proof.other_root, &objects_root, &proof.meta_hash) == *root
+            compose_state_root(&proof.other_root, &objects_root, &proof.meta_hash) == *root
         })
 }
 
@@ -197,6 +201,7 @@ impl ChainState {
             next_validators: None,
             time_ms: genesis.created_at_ms,
             params: genesis.params,
+            kind: genesis.kind,
         };
         ChainState::from_parts(meta, [], [])
     }
@@ -313,11 +318,17 @@ impl ChainState {
 
     /// The root that commits to every account, every object and the chain's metadata.
     pub fn state_root(&self) -> Hash {
-        state_root(
+        compose_state_root(
             &self.accounts.root(),
             &self.objects.root(),
             &self.meta.hash(),
         )
+    }
+
+    /// The roots of the accounts' and the objects' trees: with the meta, what the state root
+    /// is composed of ([`compose_state_root`]).
+    pub fn tree_roots(&self) -> (Hash, Hash) {
+        (self.accounts.root(), self.objects.root())
     }
 
     /// The proof of an account's entry (or of its absence).

@@ -17,8 +17,8 @@ use std::net::{SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
 use myriad_types::{
-    Address, Amount, BoundedVec, ChainId, ChainParams, Genesis, HostId, Memo, Quote, Rate,
-    SecretKey, SignedGenesis, SignedQuote, SignedTransaction, Symbol, Transaction, TxKind,
+    Address, Amount, BoundedVec, ChainId, ChainKind, ChainParams, Genesis, HostId, Memo, Quote,
+    Rate, SecretKey, SignedGenesis, SignedQuote, SignedTransaction, Symbol, Transaction, TxKind,
     Validator,
 };
 
@@ -64,6 +64,7 @@ pub fn unsigned_genesis(owner: Address, validators: &[(HostId, u64)], salt: u64)
         created_at_ms: 0,
         salt,
         params: ChainParams::default(),
+        kind: ChainKind::Personal,
     }
 }
 

@@ -9,6 +9,7 @@ use crate::crypto::{
 };
 use crate::encoding::{invalid, BoundedBytes, BoundedVec};
 use crate::ids::{Address, Amount, ChainId, Hash, HostId, Round};
+use crate::root::ChainKind;
 
 /// The most validators one chain may have.
 pub const VALIDATORS_MAX: usize = 64;
@@ -225,6 +226,8 @@ pub struct Genesis {
     pub created_at_ms: u64,
     pub salt: u64,
     pub params: ChainParams,
+    /// A personal chain, or the root chain with its rules.
+    pub kind: ChainKind,
 }
 
 /// Why a genesis is refused.

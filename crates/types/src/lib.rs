@@ -10,6 +10,7 @@ pub mod encoding;
 pub mod ids;
 pub mod objects;
 pub mod quote;
+pub mod root;
 pub mod swap;
 pub mod tick;
 pub mod transaction;
@@ -32,12 +33,17 @@ pub use encoding::{decode, encode, BoundedBytes, BoundedVec, DecodeError, MESSAG
 pub use ids::{Address, Amount, ChainId, Hash, Height, HostId, ParseIdError, Round};
 pub use objects::{
     Allowlist, AllowlistAddresses, Channel, ChannelId, ChannelState, Escrow, EscrowId, EscrowState,
-    Object, ObjectKey, PendingAllowlist, Secret, SignedVoucher, Voucher, ALLOWLIST_DELAY_MS_MAX,
-    ALLOWLIST_MAX,
+    EvidenceRecord, Object, ObjectKey, PendingAllowlist, Secret, SignedVoucher, ValidatorBond,
+    Voucher, ALLOWLIST_DELAY_MS_MAX, ALLOWLIST_MAX,
 };
 pub use quote::{
     Quote, QuoteError, Rate, ReferenceRate, SignedQuote, QUOTE_LIFETIME_MAX_MS, RATE_DECIMALS,
     SIGNED_QUOTE_BYTES,
+};
+pub use root::{
+    AnchorEntry, AnchoredHead, ChainAnchor, ChainKind, Equivocation, EvidenceError, HostAddress,
+    HostAnnouncement, HostEntry, KnownSet, RootParams, SetChange, ANCHOR_ENTRIES_MAX,
+    HOST_ADDRESSES_MAX, HOST_ADDRESS_BYTES_MAX, META_BYTES_MAX, SET_CHANGES_MAX,
 };
 pub use swap::{counter_expiry, ParseOfferError, SwapOffer, SWAP_OFFER_PREFIX};
 pub use tick::{sign_alone, sign_tick, tick_leaf, TickSignature, TICK_PATH_MAX};

@@ -10,7 +10,8 @@ use sha2::{Digest, Sha256};
 
 use crate::crypto::{verify, Domain, SecretKey, Signable, Signature, SignatureError};
 use crate::encoding::{hex, BoundedVec};
-use crate::ids::{Address, Amount, ChainId, Hash, ParseIdError};
+use crate::ids::{Address, Amount, ChainId, Hash, Height, HostId, ParseIdError};
+use crate::root::{ChainAnchor, HostEntry, KnownSet};
 use crate::transaction::Memo;
 
 /// The most addresses one allowlist may hold.
@@ -233,6 +234,52 @@ impl Allowlist {
     }
 }
 
+/// Part of a chain's currency its owner locked for the operator of one of its validators
+/// (its pay, or an exchanger's working liquidity): it vests linearly over `vesting_ms` from
+/// `start_ms` into the host's account, and what has not vested goes back to the owner when
+/// the host leaves the validator set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct ValidatorBond {
+    pub host: HostId,
+    pub amount: Amount,
+    /// What has been paid to the host so far.
+    pub released: Amount,
+    pub start_ms: u64,
+    pub vesting_ms: u64,
+}
+
+impl ValidatorBond {
+    /// How much of the bond has vested by `time_ms`.
+    pub fn vested_at(&self, time_ms: u64) -> Amount {
+        let elapsed = time_ms.saturating_sub(self.start_ms);
+        if self.vesting_ms == 0 || elapsed >= self.vesting_ms {
+            return self.amount;
+        }
+        // amount · elapsed / vesting, exactly: elapsed < vesting, so the result < amount.
+        let (whole, part) = (
+            self.amount / u128::from(self.vesting_ms),
+            self.amount % u128::from(self.vesting_ms),
+        );
+        whole * u128::from(elapsed) + part * u128::from(elapsed) / u128::from(self.vesting_ms)
+    }
+
+    /// What is still locked: bonded and not yet paid out.
+    pub fn held(&self) -> Amount {
+        self.amount.saturating_sub(self.released)
+    }
+}
+
+/// A piece of evidence the root has acted on, kept so that it slashes once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct EvidenceRecord {
+    pub id: Hash,
+    pub host: HostId,
+    pub chain_id: ChainId,
+    pub height: Height,
+    /// The time of the root block that took it.
+    pub at_ms: u64,
+}
+
 /// Where an object lives in a chain's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, BorshSerialize, BorshDeserialize)]
 pub enum ObjectKey {
@@ -240,15 +287,30 @@ pub enum ObjectKey {
     Channel(ChannelId),
     /// An account's allowlist: one per account.
     Allowlist(Address),
+    /// A validator's bond on a personal chain: one per host.
+    ValidatorBond(HostId),
+    /// On the root: a host's directory entry.
+    Host(HostId),
+    /// On the root: an anchored chain.
+    Anchor(ChainId),
+    /// On the root: a validator set anchored chains name, by its hash.
+    KnownSet(Hash),
+    /// On the root: evidence acted on, by its id.
+    Evidence(Hash),
 }
 
-/// The object's id as text: `escrow1…`, `chan1…`, or the allowlist's owner `acct1…`.
+/// The object's id as text: `escrow1…`, `chan1…`, the allowlist's owner `acct1…`, …
 impl fmt::Display for ObjectKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ObjectKey::Escrow(id) => id.fmt(f),
             ObjectKey::Channel(id) => id.fmt(f),
             ObjectKey::Allowlist(owner) => write!(f, "allowlist of {owner}"),
+            ObjectKey::ValidatorBond(host) => write!(f, "validator bond of {host}"),
+            ObjectKey::Host(host) => write!(f, "directory entry of {host}"),
+            ObjectKey::Anchor(chain) => write!(f, "anchor of {chain}"),
+            ObjectKey::KnownSet(hash) => write!(f, "validator set {hash}"),
+            ObjectKey::Evidence(id) => write!(f, "evidence {id}"),
         }
     }
 }
@@ -266,6 +328,11 @@ pub enum Object {
     Escrow(Escrow),
     Channel(Channel),
     Allowlist(Allowlist),
+    ValidatorBond(ValidatorBond),
+    Host(HostEntry),
+    Anchor(ChainAnchor),
+    KnownSet(KnownSet),
+    Evidence(EvidenceRecord),
 }
 
 impl Object {
@@ -274,15 +341,22 @@ impl Object {
             Object::Escrow(escrow) => ObjectKey::Escrow(escrow.id),
             Object::Channel(channel) => ObjectKey::Channel(channel.id),
             Object::Allowlist(list) => ObjectKey::Allowlist(list.owner),
+            Object::ValidatorBond(bond) => ObjectKey::ValidatorBond(bond.host),
+            Object::Host(entry) => ObjectKey::Host(entry.host),
+            Object::Anchor(anchor) => ObjectKey::Anchor(anchor.chain_id),
+            Object::KnownSet(known) => ObjectKey::KnownSet(known.validators.hash()),
+            Object::Evidence(record) => ObjectKey::Evidence(record.id),
         }
     }
 
     /// What the object holds out of its owners' balances: an open escrow's amount, an open
-    /// channel's. Part of the chain's supply.
+    /// channel's, a validator bond's unpaid rest, a host's bond. Part of the chain's supply.
     pub fn locked(&self) -> Amount {
         match self {
             Object::Escrow(escrow) if escrow.state == EscrowState::Open => escrow.amount,
             Object::Channel(channel) if channel.state == ChannelState::Open => channel.amount,
+            Object::ValidatorBond(bond) => bond.held(),
+            Object::Host(entry) => entry.bond,
             _ => 0,
         }
     }

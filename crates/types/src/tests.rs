@@ -341,6 +341,7 @@ fn genesis(owner: &SecretKey) -> SignedGenesis {
         created_at_ms: 1_700_000_000_000,
         salt: 1,
         params: ChainParams::default(),
+        kind: ChainKind::Personal,
     };
     SignedGenesis {
         signature: owner.sign(&genesis),

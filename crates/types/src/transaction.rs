@@ -6,9 +6,10 @@ use crate::chain::ValidatorList;
 use crate::crypto::{
     verify, Domain, SecretKey, Signable, Signature, SignatureCheck, SignatureError,
 };
-use crate::encoding::BoundedBytes;
-use crate::ids::{Address, Amount, ChainId, Hash};
+use crate::encoding::{BoundedBytes, BoundedVec};
+use crate::ids::{Address, Amount, ChainId, Hash, HostId};
 use crate::objects::{AllowlistAddresses, ChannelId, EscrowId, ObjectKey, Secret, SignedVoucher};
+use crate::root::{AnchorEntry, Equivocation, HostAnnouncement, ANCHOR_ENTRIES_MAX};
 
 /// The longest transfer memo, in bytes.
 pub const MEMO_BYTES_MAX: usize = 256;
@@ -71,6 +72,32 @@ pub enum TxKind {
     },
     /// By the payer, once the channel has expired unclosed: take it all back.
     RefundChannel { channel: ChannelId },
+    /// Owner only: lock `amount` of the owner's balance for the operator of validator
+    /// `host`, vesting into the host's account over `vesting_ms`. A bond the host holds
+    /// already pays out what has vested and restarts with its unvested rest added.
+    BondValidator {
+        host: HostId,
+        amount: Amount,
+        vesting_ms: u64,
+    },
+    /// Pay a validator bond's vested part to its host's account. Anyone may send it.
+    ReleaseBond { host: HostId },
+    /// Root only, sent by a host with its host key: enter the directory or renew, adding
+    /// `bond` (may be 0 on renewal) to the host's bond.
+    RegisterHost {
+        announcement: HostAnnouncement,
+        bond: Amount,
+    },
+    /// Root only: a host whose registration lapsed `unbond_ms` ago takes its bond back.
+    WithdrawBond,
+    /// Root only, by a registered host: chains entering the directory and their newer
+    /// certified heads.
+    Anchor {
+        entries: BoundedVec<AnchorEntry, ANCHOR_ENTRIES_MAX>,
+    },
+    /// Root only: two conflicting votes of a registered host, which slash its bond. Anyone
+    /// may send it.
+    SubmitEvidence { evidence: Box<Equivocation> },
 }
 
 impl TxKind {
@@ -103,6 +130,12 @@ impl TxKind {
             TxKind::TopUpChannel { .. } => "top-up-channel",
             TxKind::CloseChannel { .. } => "close-channel",
             TxKind::RefundChannel { .. } => "refund-channel",
+            TxKind::BondValidator { .. } => "bond-validator",
+            TxKind::ReleaseBond { .. } => "release-bond",
+            TxKind::RegisterHost { .. } => "register-host",
+            TxKind::WithdrawBond => "withdraw-bond",
+            TxKind::Anchor { .. } => "anchor",
+            TxKind::SubmitEvidence { .. } => "submit-evidence",
         }
     }
 
@@ -114,7 +147,9 @@ impl TxKind {
             | TxKind::Burn { amount }
             | TxKind::Lock { amount, .. }
             | TxKind::OpenChannel { amount, .. }
-            | TxKind::TopUpChannel { amount, .. } => Some(*amount),
+            | TxKind::TopUpChannel { amount, .. }
+            | TxKind::BondValidator { amount, .. }
+            | TxKind::RegisterHost { bond: amount, .. } => Some(*amount),
             _ => None,
         }
     }
@@ -129,6 +164,7 @@ impl TxKind {
             }
             TxKind::OpenChannel { payee, .. } => Some(*payee),
             TxKind::TransferOwnership { new_owner } => Some(*new_owner),
+            TxKind::BondValidator { host, .. } => Some(Address::from(*host)),
             _ => None,
         }
     }
@@ -170,6 +206,12 @@ impl Transaction {
             | TxKind::CloseChannel { channel, .. }
             | TxKind::RefundChannel { channel } => Some(ObjectKey::Channel(*channel)),
             TxKind::SetAllowlist { .. } => Some(ObjectKey::Allowlist(self.sender)),
+            TxKind::BondValidator { host, .. } | TxKind::ReleaseBond { host } => {
+                Some(ObjectKey::ValidatorBond(*host))
+            }
+            TxKind::RegisterHost { .. } | TxKind::WithdrawBond => {
+                Some(ObjectKey::Host(HostId(self.sender.0)))
+            }
             _ => None,
         }
     }
@@ -201,12 +243,35 @@ impl SignedTransaction {
         self.tx.hash()
     }
 
+    /// Checks the sender's signature and every signature the transaction carries (an
+    /// anchor's certificates and geneses, evidence's votes).
     pub fn verify_signature(&self) -> Result<(), SignatureError> {
-        verify(&self.tx.sender.0, &self.tx, &self.signature)
+        verify(&self.tx.sender.0, &self.tx, &self.signature)?;
+        self.carried_signature_checks()
+            .iter()
+            .try_for_each(SignatureCheck::verify)
     }
 
-    /// The sender's signature, to check in a batch.
-    pub fn signature_check(&self) -> SignatureCheck {
-        SignatureCheck::new(&self.tx.sender.0, &self.tx, &self.signature)
+    /// Every signature [`SignedTransaction::verify_signature`] checks, to check in a batch:
+    /// the sender's first.
+    pub fn signature_checks(&self) -> Vec<SignatureCheck> {
+        let mut checks = vec![SignatureCheck::new(
+            &self.tx.sender.0,
+            &self.tx,
+            &self.signature,
+        )];
+        checks.extend(self.carried_signature_checks());
+        checks
+    }
+
+    fn carried_signature_checks(&self) -> Vec<SignatureCheck> {
+        match &self.tx.kind {
+            TxKind::Anchor { entries } => entries
+                .iter()
+                .flat_map(AnchorEntry::signature_checks)
+                .collect(),
+            TxKind::SubmitEvidence { evidence } => evidence.signature_checks().to_vec(),
+            _ => Vec::new(),
+        }
     }
 }

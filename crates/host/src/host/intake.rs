@@ -146,7 +146,7 @@ impl<S: HostStore> Host<S> {
         for submission in submissions {
             match self.precheck(&submission.tx) {
                 Ok(()) => {
-                    groups.push(vec![submission.tx.signature_check()]);
+                    groups.push(submission.tx.signature_checks());
                     admissions.push(submission);
                 }
                 Err(error) => {
@@ -225,7 +225,7 @@ impl<S: HostStore> Host<S> {
         let unknown_txs = |txs: &[SignedTransaction]| -> Vec<SignatureCheck> {
             txs.iter()
                 .filter(|tx| !slot.mempool.contains(&tx.hash()))
-                .map(SignedTransaction::signature_check)
+                .flat_map(SignedTransaction::signature_checks)
                 .collect()
         };
         let instance = slot.instance.as_ref();
@@ -245,7 +245,7 @@ impl<S: HostStore> Host<S> {
                 slot.mempool
                     .check(tx, &slot.state, self.now_ms)
                     .map_err(|error| self.refused(&error, Origin::Peer))?;
-                Ok(vec![tx.signature_check()])
+                Ok(tx.signature_checks())
             }
             Msg::Proposal(signed) => {
                 signed.check_block().map_err(drop)?;

@@ -6,10 +6,15 @@
 //! leaves the state as it was.
 
 mod allowlist;
+mod bond;
 mod channel;
 mod currency;
 mod escrow;
 mod governance;
+mod root;
+
+pub use bond::VESTING_MS_MAX;
+pub use root::AnchorError;
 
 use myriad_types::{Account, Address, Amount, ChainParams, Height, ObjectKey, TxKind};
 
@@ -77,6 +82,11 @@ pub(crate) fn check_shape(kind: &TxKind) -> Result<(), TxError> {
         | TxKind::Lock { amount, .. }
         | TxKind::OpenChannel { amount, .. }
         | TxKind::TopUpChannel { amount, .. } => nonzero(*amount),
+        TxKind::BondValidator {
+            amount, vesting_ms, ..
+        } => nonzero(*amount).and_then(|()| bond::check_shape(*vesting_ms)),
+        TxKind::RegisterHost { announcement, .. } => root::check_announcement(announcement),
+        TxKind::SubmitEvidence { evidence } => evidence.check_form().map_err(TxError::Evidence),
         TxKind::SetValidators { validators } => governance::validator_set(validators).map(drop),
         TxKind::SetAllowlist {
             addresses,
@@ -86,7 +96,10 @@ pub(crate) fn check_shape(kind: &TxKind) -> Result<(), TxError> {
         | TxKind::Claim { .. }
         | TxKind::Refund { .. }
         | TxKind::CloseChannel { .. }
-        | TxKind::RefundChannel { .. } => Ok(()),
+        | TxKind::RefundChannel { .. }
+        | TxKind::ReleaseBond { .. }
+        | TxKind::WithdrawBond
+        | TxKind::Anchor { .. } => Ok(()),
     }
 }
 
@@ -105,7 +118,7 @@ pub(crate) fn apply(
         }
         TxKind::Burn { amount } => currency::burn(state, sending, *amount),
         TxKind::SetValidators { validators } => {
-            governance::set_validators(state, sending, validators)
+            governance::set_validators(context, state, sending, validators)
         }
         TxKind::TransferOwnership { new_owner } => {
             governance::transfer_ownership(state, sending, *new_owner)
@@ -146,6 +159,18 @@ pub(crate) fn apply(
             addresses,
             delay_ms,
         } => allowlist::set(context, state, sending, addresses, *delay_ms),
+        TxKind::BondValidator {
+            host,
+            amount,
+            vesting_ms,
+        } => bond::bond(context, state, sending, *host, *amount, *vesting_ms),
+        TxKind::ReleaseBond { host } => bond::release(context, state, sending, *host),
+        TxKind::RegisterHost { announcement, bond } => {
+            root::register(context, state, sending, announcement, *bond)
+        }
+        TxKind::WithdrawBond => root::withdraw(context, state, sending),
+        TxKind::Anchor { entries } => root::anchor(context, state, sending, entries),
+        TxKind::SubmitEvidence { evidence } => root::evidence(context, state, sending, evidence),
     }
 }
 

@@ -1,0 +1,458 @@
+//! The root chain's transactions: hosts register with a bond and renew (`RegisterHost`),
+//! take their bond back once their registration has lapsed for the unbonding time
+//! (`WithdrawBond`), anchor other chains (`Anchor`), and anyone can show evidence that a
+//! host signed two conflicting votes, which slashes its bond (`SubmitEvidence`).
+//!
+//! Anchoring: a chain enters the directory with its signed genesis; from then on the root
+//! knows the validator set in force from some height, and anchors a newer head only if its
+//! certificate's signers hold a quorum of that set. A head signed by a set the root does
+//! not know yet comes with the blocks at which the set changed: each certified by the set
+//! before it, with the chain's meta after it, whose hash the block's state root commits
+//! to, naming the next set. Signatures (certificates, geneses) are checked before, in the
+//! host's batch with the transaction's own; this module checks who signed and how much
+//! power they hold.
+
+use std::collections::BTreeMap;
+
+use myriad_types::{
+    decode, AnchorEntry, AnchoredHead, BlockHeader, Certificate, ChainAnchor, ChainId, ChainKind,
+    Equivocation, EvidenceRecord, Hash, Height, HostAnnouncement, HostEntry, HostId, KnownSet,
+    Object, ObjectKey, RootParams, SetChange, SignedGenesis, ValidatorSet,
+};
+
+use super::{credit, debited, BlockContext, Sending, Touched};
+use crate::apply::TxError;
+use crate::state::{compose_state_root, ChainMeta, ChainState, StateView};
+
+/// Why an anchor entry is refused (the whole transaction with it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AnchorError {
+    #[error("genesis: {0}")]
+    Genesis(String),
+    #[error("the root does not anchor a root chain")]
+    RootGenesis,
+    #[error("the chain is not in the directory: anchor its genesis first")]
+    NotInDirectory,
+    #[error("the certificate is for {got}, not block {expected} of this chain")]
+    CertificateMismatch { expected: Hash, got: Hash },
+    #[error("a header of chain {got} in this chain's entry")]
+    OtherChain { got: ChainId },
+    #[error("block {height} is signed by validator set {signed_by}, but the root knows set {known} from height {from}: include the blocks where the set changed")]
+    UnknownSet {
+        height: Height,
+        signed_by: Hash,
+        known: Hash,
+        from: Height,
+    },
+    #[error("certificate of block {height}: {error}")]
+    Certificate {
+        height: Height,
+        error: myriad_types::CertificateError,
+    },
+    #[error("set change at block {height}: the meta and tree roots do not hash to its state root")]
+    MetaProof { height: Height },
+    #[error("set change at block {height}: the meta is not this chain's after that block")]
+    MetaMismatch { height: Height },
+    #[error("set change: {0}")]
+    BadMeta(String),
+    #[error("set changes must come in height order, each below the head")]
+    ChangeOrder,
+}
+
+/// The root's rules, or a refusal on any other chain.
+fn root_params(state: &impl StateView) -> Result<RootParams, TxError> {
+    match state.meta().kind {
+        ChainKind::Root(params) => Ok(params),
+        ChainKind::Personal => Err(TxError::RootOnly),
+    }
+}
+
+fn host_entry(state: &impl StateView, host: &HostId) -> Option<HostEntry> {
+    match state.object(&ObjectKey::Host(*host)) {
+        Some(Object::Host(entry)) => Some(entry),
+        _ => None,
+    }
+}
+
+pub(super) fn check_announcement(announcement: &HostAnnouncement) -> Result<(), TxError> {
+    announcement.check().map_err(TxError::BadAnnouncement)
+}
+
+pub(super) fn register(
+    context: &BlockContext,
+    state: &mut impl StateView,
+    sending: Sending,
+    announcement: &HostAnnouncement,
+    bond: u128,
+) -> Result<Touched, TxError> {
+    let params = root_params(state)?;
+    let host = HostId(sending.sender.0);
+    let existing = host_entry(state, &host);
+    let sender_after = debited(&sending, bond)?;
+    let total = existing
+        .as_ref()
+        .map_or(0, |entry| entry.bond)
+        .checked_add(bond)
+        .ok_or(TxError::Overflow("bond"))?;
+    if total < params.host_bond_min {
+        return Err(TxError::BondTooSmall {
+            bond: total,
+            min: params.host_bond_min,
+        });
+    }
+    let entry = HostEntry {
+        host,
+        announcement: announcement.clone(),
+        bond: total,
+        registered_at_ms: existing
+            .as_ref()
+            .filter(|entry| entry.is_registered(context.time_ms))
+            .map_or(context.time_ms, |entry| entry.registered_at_ms),
+        expires_at_ms: context.time_ms.saturating_add(params.host_lease_ms),
+        slashed: existing.as_ref().map_or(0, |entry| entry.slashed),
+        evidence: existing.as_ref().map_or(0, |entry| entry.evidence),
+        last_evidence: existing.and_then(|entry| entry.last_evidence),
+    };
+    state.set_account(sending.sender, sender_after);
+    state.set_object(ObjectKey::Host(host), Some(Object::Host(entry)));
+    Ok(Touched::object(ObjectKey::Host(host), Vec::new()))
+}
+
+pub(super) fn withdraw(
+    context: &BlockContext,
+    state: &mut impl StateView,
+    sending: Sending,
+) -> Result<Touched, TxError> {
+    let params = root_params(state)?;
+    let host = HostId(sending.sender.0);
+    let key = ObjectKey::Host(host);
+    let entry = host_entry(state, &host).ok_or(TxError::NoSuchObject(key))?;
+    let free_at_ms = entry.expires_at_ms.saturating_add(params.unbond_ms);
+    if context.time_ms < free_at_ms || entry.bond == 0 {
+        return Err(TxError::StillBonded {
+            bond: entry.bond,
+            free_at_ms,
+        });
+    }
+    let bond = entry.bond;
+    credit(
+        state,
+        sending.sender,
+        sending.sender_after,
+        sending.sender,
+        bond,
+    )?;
+    state.set_object(key, Some(Object::Host(HostEntry { bond: 0, ..entry })));
+    Ok(Touched::object(key, Vec::new()))
+}
+
+pub(super) fn evidence(
+    context: &BlockContext,
+    state: &mut impl StateView,
+    sending: Sending,
+    evidence: &Equivocation,
+) -> Result<Touched, TxError> {
+    root_params(state)?;
+    evidence.check_form().map_err(TxError::Evidence)?;
+    let id = evidence.hash();
+    if state.object(&ObjectKey::Evidence(id)).is_some() {
+        return Err(TxError::ObjectExists(ObjectKey::Evidence(id)));
+    }
+    let host = evidence.voter();
+    let key = ObjectKey::Host(host);
+    let entry = host_entry(state, &host).ok_or(TxError::NoSuchObject(key))?;
+    let slashed = entry.bond;
+    let meta = state.meta();
+    let (supply, burned) = (
+        meta.supply
+            .checked_sub(slashed)
+            .ok_or(TxError::Overflow("supply"))?,
+        meta.burned
+            .checked_add(slashed)
+            .ok_or(TxError::Overflow("burned total"))?,
+    );
+    let entry = HostEntry {
+        bond: 0,
+        expires_at_ms: entry.expires_at_ms.min(context.time_ms),
+        slashed: entry.slashed.saturating_add(slashed),
+        evidence: entry.evidence.saturating_add(1),
+        last_evidence: Some(id),
+        ..entry
+    };
+    let vote = &evidence.first.vote;
+    let record = EvidenceRecord {
+        id,
+        host,
+        chain_id: vote.chain_id,
+        height: vote.height,
+        at_ms: context.time_ms,
+    };
+    state.set_account(sending.sender, sending.sender_after);
+    state.set_object(key, Some(Object::Host(entry)));
+    state.set_object(ObjectKey::Evidence(id), Some(Object::Evidence(record)));
+    let meta = state.meta_mut();
+    meta.supply = supply;
+    meta.burned = burned;
+    Ok(Touched {
+        accounts: Vec::new(),
+        objects: vec![key, ObjectKey::Evidence(id)],
+    })
+}
+
+/// Objects read and written while an anchor transaction is checked: nothing reaches the
+/// state unless every entry passes.
+struct Overlay<'a, S> {
+    state: &'a S,
+    written: BTreeMap<ObjectKey, Option<Object>>,
+}
+
+impl<S: StateView> Overlay<'_, S> {
+    fn get(&self, key: &ObjectKey) -> Option<Object> {
+        match self.written.get(key) {
+            Some(object) => object.clone(),
+            None => self.state.object(key),
+        }
+    }
+
+    fn anchor(&self, chain: &ChainId) -> Option<ChainAnchor> {
+        match self.get(&ObjectKey::Anchor(*chain)) {
+            Some(Object::Anchor(anchor)) => Some(anchor),
+            _ => None,
+        }
+    }
+
+    fn known_set(&self, hash: &Hash) -> Option<KnownSet> {
+        match self.get(&ObjectKey::KnownSet(*hash)) {
+            Some(Object::KnownSet(known)) => Some(known),
+            _ => None,
+        }
+    }
+
+    fn put(&mut self, object: Object) {
+        self.written.insert(object.key(), Some(object));
+    }
+
+    /// One more chain names `set`.
+    fn retain_set(&mut self, set: ValidatorSet) {
+        let hash = set.hash();
+        let known = match self.known_set(&hash) {
+            Some(known) => KnownSet {
+                chains: known.chains.saturating_add(1),
+                ..known
+            },
+            None => KnownSet {
+                validators: set,
+                chains: 1,
+            },
+        };
+        self.put(Object::KnownSet(known));
+    }
+
+    /// One chain fewer names the set of `hash`; the last one lets it go.
+    fn release_set(&mut self, hash: &Hash) {
+        if let Some(known) = self.known_set(hash) {
+            match known.chains {
+                0 | 1 => {
+                    self.written.insert(ObjectKey::KnownSet(*hash), None);
+                }
+                chains => self.put(Object::KnownSet(KnownSet {
+                    chains: chains - 1,
+                    ..known
+                })),
+            }
+        }
+    }
+}
+
+pub(super) fn anchor(
+    context: &BlockContext,
+    state: &mut impl StateView,
+    sending: Sending,
+    entries: &[AnchorEntry],
+) -> Result<Touched, TxError> {
+    root_params(state)?;
+    let host = HostId(sending.sender.0);
+    if !host_entry(state, &host).is_some_and(|entry| entry.is_registered(context.time_ms)) {
+        return Err(TxError::NotRegistered(host));
+    }
+    let mut overlay = Overlay {
+        state: &*state,
+        written: BTreeMap::new(),
+    };
+    for entry in entries {
+        let result = match entry {
+            AnchorEntry::Genesis(genesis) => enter(context, &mut overlay, genesis),
+            AnchorEntry::Head(head) => advance(context, &mut overlay, head),
+        };
+        result.map_err(|error| TxError::Anchor {
+            chain: entry.chain_id(),
+            error: Box::new(error),
+        })?;
+    }
+    let written = overlay.written;
+    state.set_account(sending.sender, sending.sender_after);
+    let objects = written.keys().copied().collect();
+    for (key, object) in written {
+        state.set_object(key, object);
+    }
+    Ok(Touched {
+        accounts: Vec::new(),
+        objects,
+    })
+}
+
+/// A chain enters the directory (once; a later copy of its genesis changes nothing).
+fn enter<S: StateView>(
+    context: &BlockContext,
+    overlay: &mut Overlay<'_, S>,
+    signed: &SignedGenesis,
+) -> Result<(), AnchorError> {
+    let genesis = &signed.genesis;
+    let validators = genesis
+        .validator_set()
+        .map_err(|error| AnchorError::Genesis(error.to_string()))?;
+    if genesis.kind != ChainKind::Personal {
+        return Err(AnchorError::RootGenesis);
+    }
+    let chain_id = genesis.chain_id();
+    if overlay.anchor(&chain_id).is_some() {
+        return Ok(());
+    }
+    let state_root = ChainState::from_verified_genesis(genesis, validators.clone()).state_root();
+    overlay.put(Object::Anchor(ChainAnchor {
+        chain_id,
+        owner: genesis.owner,
+        symbol: genesis.symbol.clone(),
+        validators_hash: validators.hash(),
+        validators_from: Height(1),
+        height: Height(0),
+        block_hash: Hash::ZERO,
+        state_root,
+        anchored_at_ms: context.time_ms,
+        forked_at: None,
+    }));
+    overlay.retain_set(validators);
+    Ok(())
+}
+
+/// Checks that `certificate` certifies `header`, signed by a quorum of the set the root
+/// knows for the chain at the header's height.
+fn check_certified<S: StateView>(
+    overlay: &Overlay<'_, S>,
+    anchor: &ChainAnchor,
+    header: &BlockHeader,
+    certificate: &Certificate,
+) -> Result<(), AnchorError> {
+    if header.chain_id != anchor.chain_id {
+        return Err(AnchorError::OtherChain {
+            got: header.chain_id,
+        });
+    }
+    let block_hash = header.hash();
+    if certificate.chain_id != anchor.chain_id
+        || certificate.height != header.height
+        || certificate.block_hash != block_hash
+    {
+        return Err(AnchorError::CertificateMismatch {
+            expected: block_hash,
+            got: certificate.block_hash,
+        });
+    }
+    let known = overlay
+        .known_set(&anchor.validators_hash)
+        .filter(|_| {
+            header.validators_hash == anchor.validators_hash
+                && header.height >= anchor.validators_from
+        })
+        .ok_or(AnchorError::UnknownSet {
+            height: header.height,
+            signed_by: header.validators_hash,
+            known: anchor.validators_hash,
+            from: anchor.validators_from,
+        })?;
+    certificate
+        .check_signers(&known.validators)
+        .map_err(|error| AnchorError::Certificate {
+            height: header.height,
+            error,
+        })
+}
+
+/// Follows a chain's set changes, then anchors its head if it is newer than the last.
+fn advance<S: StateView>(
+    context: &BlockContext,
+    overlay: &mut Overlay<'_, S>,
+    head: &AnchoredHead,
+) -> Result<(), AnchorError> {
+    let chain_id = head.header.chain_id;
+    let mut anchor = overlay
+        .anchor(&chain_id)
+        .ok_or(AnchorError::NotInDirectory)?;
+    let mut below: Option<Height> = None;
+    for change in head.changes.iter() {
+        let height = change.header.height;
+        if height >= head.header.height || below.is_some_and(|below| height <= below) {
+            return Err(AnchorError::ChangeOrder);
+        }
+        below = Some(height);
+        // Known already: the set after it is in force from a height the root has.
+        if height < anchor.validators_from {
+            continue;
+        }
+        let next = follow_change(overlay, &anchor, change)?;
+        let hash = next.hash();
+        if hash != anchor.validators_hash {
+            overlay.release_set(&anchor.validators_hash);
+            overlay.retain_set(next);
+            anchor.validators_hash = hash;
+        }
+        anchor.validators_from = Height(height.0.saturating_add(1));
+    }
+    let header = &head.header;
+    if header.height < anchor.height {
+        overlay.put(Object::Anchor(anchor));
+        return Ok(());
+    }
+    let block_hash = header.hash();
+    if header.height == anchor.height {
+        if block_hash != anchor.block_hash {
+            // A second certified block at an anchored height: the chain forked.
+            check_certified(overlay, &anchor, header, &head.certificate)?;
+            anchor.forked_at = Some(header.height);
+        }
+        overlay.put(Object::Anchor(anchor));
+        return Ok(());
+    }
+    check_certified(overlay, &anchor, header, &head.certificate)?;
+    anchor.height = header.height;
+    anchor.block_hash = block_hash;
+    anchor.state_root = header.state_root;
+    anchor.anchored_at_ms = context.time_ms;
+    overlay.put(Object::Anchor(anchor));
+    Ok(())
+}
+
+/// The validator set after a set change's block, once its certificate and meta check.
+fn follow_change<S: StateView>(
+    overlay: &Overlay<'_, S>,
+    anchor: &ChainAnchor,
+    change: &SetChange,
+) -> Result<ValidatorSet, AnchorError> {
+    let header = &change.header;
+    check_certified(overlay, anchor, header, &change.certificate)?;
+    let meta: ChainMeta = decode("chain meta", &change.meta)
+        .map_err(|error| AnchorError::BadMeta(error.to_string()))?;
+    if compose_state_root(&change.accounts_root, &change.objects_root, &meta.hash())
+        != header.state_root
+    {
+        return Err(AnchorError::MetaProof {
+            height: header.height,
+        });
+    }
+    if meta.chain_id != anchor.chain_id || meta.height != header.height {
+        return Err(AnchorError::MetaMismatch {
+            height: header.height,
+        });
+    }
+    Ok((*meta.validators).clone())
+}

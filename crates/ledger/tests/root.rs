@@ -1,0 +1,680 @@
+//! The root chain's ledger: hosts registering with bonds, chains anchored only with heads
+//! their own validators certified (across validator-set changes), evidence slashing a
+//! bond; and validator bonds vesting on a personal chain.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use myriad_ledger::{
+    apply, build_block, check_stateless, execute_block, AnchorError, BlockTemplate, ChainState,
+    TxError,
+};
+use myriad_testing::{genesis, key, mint, tx, unsigned_genesis};
+use myriad_types::{
+    encode, sign_alone, AnchorEntry, AnchoredHead, Block, BoundedBytes, BoundedVec, Certificate,
+    CertificateError, ChainAnchor, ChainKind, CommitSignature, Equivocation, Hash, Height,
+    HostAnnouncement, HostEntry, HostId, Object, ObjectKey, RootParams, Round, SecretKey,
+    SetChange, SignedGenesis, SignedTransaction, SignedVote, TxKind, Validator, Vote, VoteStep,
+};
+
+const PARAMS: RootParams = RootParams {
+    host_bond_min: 100,
+    host_lease_ms: 60_000,
+    unbond_ms: 30_000,
+    anchor_interval_ms: 10_000,
+};
+
+fn announcement(port: u16) -> HostAnnouncement {
+    let text = |s: String| BoundedBytes::new(s.into_bytes()).unwrap();
+    HostAnnouncement {
+        p2p: BoundedVec::new(vec![text(format!("/ip4/127.0.0.1/tcp/{port}"))]).unwrap(),
+        api_url: text(format!("http://127.0.0.1:{}", port + 1)),
+    }
+}
+
+/// The root chain, owned by key 1, validated by key 9; hosts 30.. hold root currency.
+struct Root {
+    state: ChainState,
+    owner: SecretKey,
+    now: u64,
+}
+
+impl Root {
+    fn new() -> Root {
+        let owner = key(1);
+        let signed = SignedGenesis::sign(
+            myriad_types::Genesis {
+                kind: ChainKind::Root(PARAMS),
+                ..unsigned_genesis(owner.address(), &[(key(9).host_id(), 1)], 0)
+            },
+            &owner,
+        );
+        let mut root = Root {
+            state: ChainState::from_genesis(&signed).unwrap(),
+            owner,
+            now: 1_000,
+        };
+        for (nonce, host) in (30..34).enumerate() {
+            let funding = mint(root.id(), &root.owner, nonce as u64 + 1, &key(host), 1_000);
+            root.apply(&funding).unwrap();
+        }
+        root
+    }
+
+    fn id(&self) -> myriad_types::ChainId {
+        self.state.chain_id()
+    }
+
+    fn send(&mut self, who: &SecretKey, kind: TxKind) -> Result<(), TxError> {
+        let nonce = self.state.account(&who.address()).nonce + 1;
+        let signed = tx(self.id(), who, nonce, kind);
+        check_stateless(&self.id(), &signed)?;
+        self.apply(&signed)
+    }
+
+    fn apply(&mut self, signed: &SignedTransaction) -> Result<(), TxError> {
+        apply(&mut self.state, self.now, signed).map(drop)
+    }
+
+    /// Ends the block and moves time on by `ms`.
+    fn later(&mut self, ms: u64) {
+        let (next, _, _) = execute_block(self.state.clone(), self.now, &[]);
+        self.state = next;
+        self.now += ms;
+        assert_eq!(self.state.check_invariants(), Ok(()));
+    }
+
+    fn register(&mut self, host: &SecretKey, bond: u128) -> Result<(), TxError> {
+        let announcement = announcement(4000);
+        self.send(host, TxKind::RegisterHost { announcement, bond })
+    }
+
+    fn anchor(&mut self, host: &SecretKey, entries: Vec<AnchorEntry>) -> Result<(), TxError> {
+        let entries = BoundedVec::new(entries).unwrap();
+        self.send(host, TxKind::Anchor { entries })
+    }
+
+    fn host(&self, host: &SecretKey) -> HostEntry {
+        match self.state.object(&ObjectKey::Host(host.host_id())) {
+            Some(Object::Host(entry)) => entry.clone(),
+            other => panic!("no directory entry: {other:?}"),
+        }
+    }
+
+    fn anchored(&self, chain: myriad_types::ChainId) -> ChainAnchor {
+        match self.state.object(&ObjectKey::Anchor(chain)) {
+            Some(Object::Anchor(anchor)) => anchor.clone(),
+            other => panic!("no anchor: {other:?}"),
+        }
+    }
+
+    fn balance(&self, who: &SecretKey) -> u128 {
+        self.state.account(&who.address()).balance
+    }
+}
+
+/// A personal chain of key 2's, validated by hosts 20–23, growing block by block; keeps
+/// every block and the state after it.
+struct Personal {
+    genesis: SignedGenesis,
+    owner: SecretKey,
+    state: ChainState,
+    blocks: Vec<(Block, ChainState)>,
+}
+
+impl Personal {
+    fn new(validators: &[u8]) -> Personal {
+        let owner = key(2);
+        let hosts: Vec<(HostId, u64)> = validators.iter().map(|s| (key(*s).host_id(), 1)).collect();
+        let genesis = genesis(&owner, &hosts, 7);
+        let state = ChainState::from_genesis(&genesis).unwrap();
+        Personal {
+            genesis,
+            owner,
+            state,
+            blocks: Vec::new(),
+        }
+    }
+
+    /// A block holding the owner's next transaction of `kind`.
+    fn block(&mut self, kind: TxKind) -> Block {
+        let nonce = self.state.account(&self.owner.address()).nonce + 1;
+        let signed = tx(self.state.chain_id(), &self.owner, nonce, kind);
+        let prev_hash = self.blocks.last().map_or(Hash::ZERO, |(b, _)| b.hash());
+        let proposer = self.state.meta().validators.validators()[0].host;
+        let template = BlockTemplate {
+            prev_hash,
+            timestamp_ms: self.state.meta().time_ms + 1_000,
+            proposer,
+        };
+        let (block, outcome) = build_block(&self.state, &[signed], template, 10).unwrap();
+        self.state = outcome.state.clone();
+        self.blocks.push((block.clone(), outcome.state));
+        block
+    }
+
+    fn mint_block(&mut self) -> Block {
+        let to = key(3).address();
+        self.block(TxKind::Mint { to, amount: 5 })
+    }
+
+    fn head(&self, height: u64, signers: &[u8]) -> AnchoredHead {
+        let (block, _) = &self.blocks[height as usize - 1];
+        AnchoredHead {
+            changes: BoundedVec::default(),
+            header: block.header.clone(),
+            certificate: certify(block, signers),
+        }
+    }
+
+    fn change(&self, height: u64, signers: &[u8]) -> SetChange {
+        let (block, after) = &self.blocks[height as usize - 1];
+        let (accounts_root, objects_root) = after.tree_roots();
+        SetChange {
+            header: block.header.clone(),
+            certificate: certify(block, signers),
+            meta: BoundedBytes::new(encode(after.meta())).unwrap(),
+            accounts_root,
+            objects_root,
+        }
+    }
+}
+
+/// A certificate of `block` signed by the hosts of seeds `signers`.
+fn certify(block: &Block, signers: &[u8]) -> Certificate {
+    let mut certificate = Certificate {
+        chain_id: block.header.chain_id,
+        height: block.header.height,
+        round: Round(0),
+        block_hash: block.hash(),
+        signatures: BoundedVec::default(),
+    };
+    let precommit = certificate.precommit();
+    let signatures = signers
+        .iter()
+        .map(|seed| CommitSignature {
+            host: key(*seed).host_id(),
+            signature: sign_alone(&key(*seed), &precommit),
+        })
+        .collect();
+    certificate.signatures = BoundedVec::new(signatures).unwrap();
+    certificate
+}
+
+fn head_entry(head: AnchoredHead) -> AnchorEntry {
+    AnchorEntry::Head(Box::new(head))
+}
+
+fn anchor_error(result: Result<(), TxError>) -> AnchorError {
+    match result {
+        Err(TxError::Anchor { error, .. }) => *error,
+        other => panic!("expected an anchor refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_host_registers_with_a_bond_renews_and_takes_it_back_after_unbonding() {
+    let mut root = Root::new();
+    let host = key(30);
+    assert_eq!(
+        root.register(&host, 99),
+        Err(TxError::BondTooSmall { bond: 99, min: 100 })
+    );
+    root.register(&host, 100).unwrap();
+    let entry = root.host(&host);
+    assert_eq!((entry.bond, entry.registered_at_ms), (100, 1_000));
+    assert_eq!(entry.expires_at_ms, 1_000 + PARAMS.host_lease_ms);
+    assert_eq!(entry.announcement.api_url_text(), "http://127.0.0.1:4001");
+    assert_eq!(root.balance(&host), 900);
+    root.later(50_000);
+    // Renewing adds to the bond and extends the lease; it stays registered since 1,000.
+    root.register(&host, 50).unwrap();
+    let entry = root.host(&host);
+    assert_eq!((entry.bond, entry.registered_at_ms), (150, 1_000));
+    assert_eq!(entry.expires_at_ms, root.now + PARAMS.host_lease_ms);
+    // The bond stays locked until the lease and the unbonding time have passed.
+    let free_at_ms = entry.expires_at_ms + PARAMS.unbond_ms;
+    assert_eq!(
+        root.send(&host, TxKind::WithdrawBond),
+        Err(TxError::StillBonded {
+            bond: 150,
+            free_at_ms
+        })
+    );
+    root.later(free_at_ms - root.now);
+    root.send(&host, TxKind::WithdrawBond).unwrap();
+    assert_eq!((root.balance(&host), root.host(&host).bond), (1_000, 0));
+    root.later(1);
+}
+
+#[test]
+fn root_transactions_are_refused_on_a_personal_chain_and_announcements_are_checked() {
+    let personal = Personal::new(&[20]);
+    let mut state = personal.state.clone();
+    let host = key(20);
+    let register = tx(
+        state.chain_id(),
+        &host,
+        1,
+        TxKind::RegisterHost {
+            announcement: announcement(1),
+            bond: 0,
+        },
+    );
+    assert_eq!(
+        apply(&mut state, 5_000, &register).map(drop),
+        Err(TxError::RootOnly)
+    );
+    let mut root = Root::new();
+    let mut bad = announcement(1);
+    bad.api_url = BoundedBytes::new(b"http://x\n".to_vec()).unwrap();
+    let refused = root.send(
+        &key(30),
+        TxKind::RegisterHost {
+            announcement: bad,
+            bond: 100,
+        },
+    );
+    assert!(
+        matches!(refused, Err(TxError::BadAnnouncement(_))),
+        "{refused:?}"
+    );
+}
+
+#[test]
+fn heads_are_anchored_only_as_their_validators_certified_them() {
+    let mut root = Root::new();
+    let anchorer = key(30);
+    let mut chain = Personal::new(&[20, 21, 22, 23]);
+    let genesis = AnchorEntry::Genesis(Box::new(chain.genesis.clone()));
+    // Only a registered host anchors.
+    assert_eq!(
+        root.anchor(&anchorer, vec![genesis.clone()]),
+        Err(TxError::NotRegistered(anchorer.host_id()))
+    );
+    root.register(&anchorer, 100).unwrap();
+    // A head before the chain's genesis is in the directory is refused.
+    chain.mint_block();
+    chain.mint_block();
+    assert_eq!(
+        anchor_error(root.anchor(&anchorer, vec![head_entry(chain.head(2, &[20, 21, 22]))])),
+        AnchorError::NotInDirectory
+    );
+    root.anchor(&anchorer, vec![genesis.clone()]).unwrap();
+    let entered = root.anchored(chain.state.chain_id());
+    assert_eq!(entered.height, Height(0));
+    assert_eq!(entered.owner, chain.owner.address());
+    assert_eq!(
+        entered.state_root,
+        ChainState::from_genesis(&chain.genesis)
+            .unwrap()
+            .state_root()
+    );
+
+    // Two of four validators are not a quorum.
+    assert!(matches!(
+        anchor_error(root.anchor(&anchorer, vec![head_entry(chain.head(2, &[20, 21]))])),
+        AnchorError::Certificate {
+            error: CertificateError::NoQuorum { .. },
+            ..
+        }
+    ));
+    // Signed by hosts that are not the chain's validators.
+    assert!(matches!(
+        anchor_error(root.anchor(&anchorer, vec![head_entry(chain.head(2, &[40, 41, 42]))])),
+        AnchorError::Certificate {
+            error: CertificateError::UnknownSigner(_),
+            ..
+        }
+    ));
+    // A header that was never certified: the certificate is for another block.
+    let mut never = chain.head(2, &[20, 21, 22]);
+    never.header.state_root = Hash([7; 32]);
+    assert!(matches!(
+        anchor_error(root.anchor(&anchorer, vec![head_entry(never)])),
+        AnchorError::CertificateMismatch { .. }
+    ));
+    // A certificate whose signatures are forged fails before the ledger is asked.
+    let mut forged = chain.head(2, &[20, 21, 22]);
+    forged.certificate.signatures = BoundedVec::new(
+        [40u8, 41, 42]
+            .iter()
+            .zip([20u8, 21, 22])
+            .map(|(signer, named)| CommitSignature {
+                host: key(named).host_id(),
+                signature: sign_alone(&key(*signer), &forged.certificate.precommit()),
+            })
+            .collect(),
+    )
+    .unwrap();
+    let forged_tx = tx(
+        root.id(),
+        &anchorer,
+        2,
+        TxKind::Anchor {
+            entries: BoundedVec::new(vec![head_entry(forged)]).unwrap(),
+        },
+    );
+    assert!(matches!(
+        check_stateless(&root.id(), &forged_tx),
+        Err(TxError::BadSignature(_))
+    ));
+    // Refused anchors changed nothing.
+    assert_eq!(root.anchored(chain.state.chain_id()), entered);
+
+    root.later(1_000);
+    root.anchor(&anchorer, vec![head_entry(chain.head(2, &[20, 21, 23]))])
+        .unwrap();
+    let anchored = root.anchored(chain.state.chain_id());
+    assert_eq!(anchored.height, Height(2));
+    assert_eq!(anchored.block_hash, chain.blocks[1].0.hash());
+    assert_eq!(anchored.state_root, chain.blocks[1].0.header.state_root);
+    assert_eq!(anchored.anchored_at_ms, root.now);
+    // An older head, or the same one again, changes nothing.
+    root.anchor(&anchorer, vec![head_entry(chain.head(1, &[20, 21, 22]))])
+        .unwrap();
+    root.anchor(
+        &anchorer,
+        vec![genesis, head_entry(chain.head(2, &[21, 22, 23]))],
+    )
+    .unwrap();
+    assert_eq!(root.anchored(chain.state.chain_id()), anchored);
+    root.later(1);
+}
+
+#[test]
+fn anchoring_follows_validator_set_changes_with_their_proofs() {
+    let mut root = Root::new();
+    let anchorer = key(30);
+    root.register(&anchorer, 100).unwrap();
+    let mut chain = Personal::new(&[20, 21, 22, 23]);
+    let id = chain.state.chain_id();
+    root.anchor(
+        &anchorer,
+        vec![AnchorEntry::Genesis(Box::new(chain.genesis.clone()))],
+    )
+    .unwrap();
+    let old_set = root.anchored(id).validators_hash;
+    chain.mint_block();
+    // Block 2 hands the chain to hosts 24–26 from height 3.
+    let new_hosts: Vec<Validator> = [24u8, 25, 26]
+        .iter()
+        .map(|s| Validator {
+            host: key(*s).host_id(),
+            power: 1,
+        })
+        .collect();
+    chain.block(TxKind::SetValidators {
+        validators: BoundedVec::new(new_hosts).unwrap(),
+    });
+    chain.mint_block();
+    chain.mint_block();
+
+    // Head 4, signed by the new set, without the change: the root does not know that set.
+    assert!(matches!(
+        anchor_error(root.anchor(&anchorer, vec![head_entry(chain.head(4, &[24, 25, 26]))])),
+        AnchorError::UnknownSet { .. }
+    ));
+    // Nor signed by the old set, which did not sign block 4.
+    assert!(matches!(
+        anchor_error(root.anchor(&anchorer, vec![head_entry(chain.head(4, &[20, 21, 22]))])),
+        AnchorError::CertificateMismatch { .. } | AnchorError::UnknownSet { .. }
+    ));
+    // A change whose meta names other validators does not hash to block 2's state root.
+    let mut forged = chain.head(4, &[24, 25, 26]);
+    let mut change = chain.change(2, &[20, 21, 22]);
+    let mut meta = chain.blocks[0].1.meta().clone();
+    meta.height = Height(2);
+    change.meta = BoundedBytes::new(encode(&meta)).unwrap();
+    forged.changes = BoundedVec::new(vec![change]).unwrap();
+    assert_eq!(
+        anchor_error(root.anchor(&anchorer, vec![head_entry(forged)])),
+        AnchorError::MetaProof { height: Height(2) }
+    );
+    // A change certified by hosts outside the old set.
+    let mut wrong = chain.head(4, &[24, 25, 26]);
+    wrong.changes = BoundedVec::new(vec![chain.change(2, &[24, 25, 26])]).unwrap();
+    assert!(matches!(
+        anchor_error(root.anchor(&anchorer, vec![head_entry(wrong)])),
+        AnchorError::Certificate { .. }
+    ));
+    // With the change certified by the old set, the head of the new set is anchored.
+    let mut head = chain.head(4, &[24, 25, 26]);
+    head.changes = BoundedVec::new(vec![chain.change(2, &[20, 21, 22])]).unwrap();
+    root.anchor(&anchorer, vec![head_entry(head)]).unwrap();
+    let anchored = root.anchored(id);
+    assert_eq!(anchored.height, Height(4));
+    assert_eq!(anchored.validators_from, Height(3));
+    assert_eq!(
+        anchored.validators_hash,
+        chain.state.meta().validators.hash()
+    );
+    // The old set is let go, the new one held once.
+    assert!(root.state.object(&ObjectKey::KnownSet(old_set)).is_none());
+    match root
+        .state
+        .object(&ObjectKey::KnownSet(anchored.validators_hash))
+    {
+        Some(Object::KnownSet(known)) => assert_eq!(known.chains, 1),
+        other => panic!("{other:?}"),
+    }
+    root.later(1);
+}
+
+#[test]
+fn a_second_certified_header_at_an_anchored_height_marks_a_fork() {
+    let mut root = Root::new();
+    let anchorer = key(30);
+    root.register(&anchorer, 100).unwrap();
+    let mut chain = Personal::new(&[20, 21, 22, 23]);
+    let id = chain.state.chain_id();
+    let mut fork = Personal::new(&[20, 21, 22, 23]);
+    fork.block(TxKind::Mint {
+        to: key(4).address(),
+        amount: 9,
+    });
+    chain.mint_block();
+    root.anchor(
+        &anchorer,
+        vec![
+            AnchorEntry::Genesis(Box::new(chain.genesis.clone())),
+            head_entry(chain.head(1, &[20, 21, 22])),
+        ],
+    )
+    .unwrap();
+    assert_eq!(root.anchored(id).forked_at, None);
+    root.anchor(&anchorer, vec![head_entry(fork.head(1, &[21, 22, 23]))])
+        .unwrap();
+    let anchored = root.anchored(id);
+    assert_eq!(anchored.forked_at, Some(Height(1)));
+    assert_eq!(
+        anchored.block_hash,
+        chain.blocks[0].0.hash(),
+        "the first head stays"
+    );
+}
+
+fn vote(seed: u8, chain: myriad_types::ChainId, block: u8) -> SignedVote {
+    let vote = Vote {
+        chain_id: chain,
+        height: Height(5),
+        round: Round(1),
+        step: VoteStep::Precommit,
+        block_hash: Some(Hash([block; 32])),
+    };
+    SignedVote {
+        signature: sign_alone(&key(seed), &vote),
+        voter: key(seed).host_id(),
+        vote,
+    }
+}
+
+#[test]
+fn evidence_of_equivocation_slashes_the_bond_once() {
+    let mut root = Root::new();
+    let host = key(31);
+    root.register(&host, 300).unwrap();
+    let chain = Personal::new(&[31]).state.chain_id();
+    let supply = root.state.meta().supply;
+    let evidence = Equivocation {
+        first: vote(31, chain, 1),
+        second: vote(31, chain, 2),
+    };
+    // Two votes for one block are no evidence; neither are two hosts' votes.
+    let same = Equivocation {
+        first: vote(31, chain, 1),
+        second: vote(31, chain, 1),
+    };
+    let reporter = key(32);
+    assert!(matches!(
+        root.send(
+            &reporter,
+            TxKind::SubmitEvidence {
+                evidence: Box::new(same)
+            }
+        ),
+        Err(TxError::Evidence(_))
+    ));
+    let two = Equivocation {
+        first: vote(31, chain, 1),
+        second: vote(33, chain, 2),
+    };
+    assert!(matches!(
+        root.send(
+            &reporter,
+            TxKind::SubmitEvidence {
+                evidence: Box::new(two)
+            }
+        ),
+        Err(TxError::Evidence(_))
+    ));
+    // A forged vote fails its signature.
+    let mut forged = evidence.clone();
+    forged.second.signature = sign_alone(&key(33), &forged.second.vote);
+    let forged_tx = tx(
+        root.id(),
+        &reporter,
+        1,
+        TxKind::SubmitEvidence {
+            evidence: Box::new(forged),
+        },
+    );
+    assert!(check_stateless(&root.id(), &forged_tx).is_err());
+
+    root.send(
+        &reporter,
+        TxKind::SubmitEvidence {
+            evidence: Box::new(evidence.clone()),
+        },
+    )
+    .unwrap();
+    let entry = root.host(&host);
+    assert_eq!((entry.bond, entry.slashed, entry.evidence), (0, 300, 1));
+    assert_eq!(entry.last_evidence, Some(evidence.hash()));
+    assert!(!entry.is_registered(root.now));
+    assert_eq!(root.state.meta().supply, supply - 300);
+    // The same evidence, its votes swapped, slashes nothing more.
+    let swapped = Equivocation {
+        first: evidence.second.clone(),
+        second: evidence.first.clone(),
+    };
+    assert_eq!(
+        root.send(
+            &reporter,
+            TxKind::SubmitEvidence {
+                evidence: Box::new(swapped)
+            }
+        ),
+        Err(TxError::ObjectExists(ObjectKey::Evidence(evidence.hash())))
+    );
+    root.later(1);
+}
+
+#[test]
+fn a_validator_bond_vests_and_its_rest_returns_when_the_host_is_dropped() {
+    let mut chain = Personal::new(&[20, 21]);
+    let owner = chain.owner.clone();
+    let id = chain.state.chain_id();
+    let operator = key(20);
+    let mut state = chain.state.clone();
+    let send = |state: &mut ChainState, now: u64, kind: TxKind| {
+        let nonce = state.account(&owner.address()).nonce + 1;
+        let signed = tx(id, &owner, nonce, kind);
+        apply(state, now, &signed).map(drop)
+    };
+    send(
+        &mut state,
+        1_000,
+        TxKind::Mint {
+            to: owner.address(),
+            amount: 10_000,
+        },
+    )
+    .unwrap();
+    let stranger = key(40).host_id();
+    assert_eq!(
+        send(
+            &mut state,
+            1_000,
+            TxKind::BondValidator {
+                host: stranger,
+                amount: 1,
+                vesting_ms: 10
+            }
+        ),
+        Err(TxError::NotAValidator(stranger))
+    );
+    send(
+        &mut state,
+        1_000,
+        TxKind::BondValidator {
+            host: operator.host_id(),
+            amount: 1_000,
+            vesting_ms: 10_000,
+        },
+    )
+    .unwrap();
+    assert_eq!(state.account(&owner.address()).balance, 9_000);
+    assert_eq!(state.check_invariants(), Ok(()));
+    // A quarter of the way, anyone releases a quarter to the host's account.
+    let release = tx(
+        id,
+        &key(5),
+        1,
+        TxKind::ReleaseBond {
+            host: operator.host_id(),
+        },
+    );
+    apply(&mut state, 3_500, &release).unwrap();
+    assert_eq!(state.account(&operator.address()).balance, 250);
+    let again = tx(
+        id,
+        &key(5),
+        2,
+        TxKind::ReleaseBond {
+            host: operator.host_id(),
+        },
+    );
+    assert_eq!(
+        apply(&mut state, 3_500, &again).map(drop),
+        Err(TxError::NothingVested(operator.host_id()))
+    );
+    // Dropped at 60%: the host gets what vested, the owner the rest, in that block.
+    let keep = vec![Validator {
+        host: key(21).host_id(),
+        power: 1,
+    }];
+    send(
+        &mut state,
+        7_000,
+        TxKind::SetValidators {
+            validators: BoundedVec::new(keep).unwrap(),
+        },
+    )
+    .unwrap();
+    assert_eq!(state.account(&operator.address()).balance, 600);
+    assert_eq!(state.account(&owner.address()).balance, 9_400);
+    assert!(state
+        .object(&ObjectKey::ValidatorBond(operator.host_id()))
+        .is_none());
+    assert_eq!(state.check_invariants(), Ok(()));
+    chain.state = state;
+}
