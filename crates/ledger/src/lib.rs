@@ -8,6 +8,7 @@ mod block;
 #[cfg(feature = "canary")]
 pub mod canary;
 mod modules;
+mod proof;
 mod scratch;
 mod state;
 pub mod tree;
@@ -20,6 +21,7 @@ pub use block::{
     build_block, check_block, BlockError, BlockOutcome, BlockTemplate, BLOCK_TX_BYTES_MAX,
 };
 pub use modules::{AnchorError, BlockContext, VESTING_MS_MAX};
+pub use proof::{follow_from_anchor, AnchorProof, ProofError};
 pub use scratch::Scratch;
 pub use state::{
     compose_state_root, verify_account, verify_object, ChainMeta, ChainState, InvariantError,

@@ -4,14 +4,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use myriad_ledger::{
-    apply, build_block, check_stateless, execute_block, AnchorError, BlockTemplate, ChainState,
-    TxError,
+    apply, build_block, check_stateless, execute_block, follow_from_anchor, AnchorError,
+    AnchorProof, BlockTemplate, ChainState, ProofError, TxError,
 };
 use myriad_testing::{genesis, key, mint, tx, unsigned_genesis};
 use myriad_types::{
-    encode, sign_alone, AnchorEntry, AnchoredHead, Block, BoundedBytes, BoundedVec, Certificate,
-    CertificateError, ChainAnchor, ChainKind, CommitSignature, Equivocation, Hash, Height,
-    HostAnnouncement, HostEntry, HostId, Object, ObjectKey, RootParams, Round, SecretKey,
+    decode, encode, sign_alone, AnchorEntry, AnchoredHead, Block, BoundedBytes, BoundedVec,
+    Certificate, CertificateError, ChainAnchor, ChainKind, CommitSignature, Equivocation, Hash,
+    Height, HostAnnouncement, HostEntry, HostId, Object, ObjectKey, RootParams, Round, SecretKey,
     SetChange, SignedGenesis, SignedTransaction, SignedVote, TxKind, Validator, Vote, VoteStep,
 };
 
@@ -677,4 +677,101 @@ fn a_validator_bond_vests_and_its_rest_returns_when_the_host_is_dropped() {
         .is_none());
     assert_eq!(state.check_invariants(), Ok(()));
     chain.state = state;
+}
+
+/// The root's state as a certified root block: its header and the committee's certificate.
+fn root_block(root: &Root, committee: &[u8]) -> (myriad_types::BlockHeader, Certificate) {
+    let header = myriad_types::BlockHeader {
+        chain_id: root.id(),
+        height: root.state.meta().height,
+        prev_hash: Hash([3; 32]),
+        timestamp_ms: root.now,
+        proposer: key(9).host_id(),
+        tx_root: Hash::ZERO,
+        state_root: root.state.state_root(),
+        validators_hash: root.state.meta().validators.hash(),
+    };
+    let block = Block {
+        header: header.clone(),
+        txs: BoundedVec::default(),
+    };
+    (header, certify(&block, committee))
+}
+
+#[test]
+fn an_anchor_proof_verifies_against_the_root_committee_and_fails_on_any_altered_byte() {
+    let mut root = Root::new();
+    let anchorer = key(30);
+    root.register(&anchorer, 100).unwrap();
+    let mut chain = Personal::new(&[20, 21, 22, 23]);
+    let id = chain.state.chain_id();
+    for _ in 0..3 {
+        chain.mint_block();
+    }
+    root.anchor(
+        &anchorer,
+        vec![
+            AnchorEntry::Genesis(Box::new(chain.genesis.clone())),
+            head_entry(chain.head(2, &[20, 21, 22])),
+        ],
+    )
+    .unwrap();
+    root.later(1_000);
+    let (root_header, root_certificate) = root_block(&root, &[9]);
+    let proof = AnchorProof {
+        anchor: root.anchored(id),
+        path: root.state.prove_object(&ObjectKey::Anchor(id)),
+        root_header,
+        root_certificate,
+    };
+    let committee = root.state.meta().validators.as_ref().clone();
+    proof.verify(&root.id(), &committee, &id).unwrap();
+    let bytes = encode(&proof);
+    println!("anchor proof: {} bytes", bytes.len());
+    // Every single altered byte is caught: the proof no longer decodes or no longer checks.
+    for at in 0..bytes.len() {
+        let mut altered = bytes.clone();
+        altered[at] ^= 0x01;
+        if let Ok(altered) = decode::<AnchorProof>("proof", &altered) {
+            assert!(
+                altered.verify(&root.id(), &committee, &id).is_err(),
+                "byte {at} altered and the proof still verifies"
+            );
+        }
+    }
+    // Signed by anyone but the committee, it fails.
+    let (header, by_others) = root_block(&root, &[40]);
+    let forged = AnchorProof {
+        root_header: header,
+        root_certificate: by_others,
+        ..proof.clone()
+    };
+    assert!(matches!(
+        forged.verify(&root.id(), &committee, &id),
+        Err(ProofError::RootCertificate(_))
+    ));
+
+    // From the anchored head, the chain's later block 3 follows, certified by its set.
+    let set = chain.state.meta().validators.as_ref().clone();
+    let block3 = &chain.blocks[2].0;
+    let later = vec![(block3.header.clone(), certify(block3, &[20, 22, 23]))];
+    assert_eq!(
+        follow_from_anchor(&proof.anchor, &set, &later),
+        Ok((Height(3), block3.header.state_root))
+    );
+    assert_eq!(
+        follow_from_anchor(&proof.anchor, &set, &[]),
+        Ok((Height(2), proof.anchor.state_root))
+    );
+    let mut lying = later.clone();
+    lying[0].0.state_root = Hash([1; 32]);
+    assert!(matches!(
+        follow_from_anchor(&proof.anchor, &set, &lying),
+        Err(ProofError::CertificateMismatch { .. })
+    ));
+    let weak = vec![(block3.header.clone(), certify(block3, &[20, 22]))];
+    assert!(matches!(
+        follow_from_anchor(&proof.anchor, &set, &weak),
+        Err(ProofError::Certificate { .. })
+    ));
 }
