@@ -1,12 +1,13 @@
 //! `myriad bench`: measurements of the whole system on this machine — how many chains a host
-//! holds (`density`), how many transactions the hosts commit, how fast (`load`), and the
-//! order book at scale (`quotes`). Each run
+//! holds (`density`), how many transactions the hosts commit, how fast (`load`), the
+//! order book at scale (`quotes`), and the root chain anchoring every chain (`anchor`). Each run
 //! writes a JSON result and an SVG plot beside it and prints a summary table.
 //!
 //! The hosts are real `myriad host` processes of a fresh devnet, driven through their HTTP API
 //! the way clients drive them; CPU and memory are read from `/proc`.
 #![forbid(unsafe_code)]
 
+pub mod anchor;
 pub mod density;
 pub mod load;
 pub mod quotes;

@@ -14,6 +14,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::{Args, Parser, Subcommand};
 use std::time::Duration;
 
+use myriad_bench::anchor::{self, AnchorOptions};
 use myriad_bench::density::{self, DensityOptions};
 use myriad_bench::load::{self, LoadOptions, Rate};
 use myriad_bench::quotes::{self, QuotesOptions};
@@ -258,6 +259,16 @@ enum BenchCommand {
         #[arg(long, default_value_t = 4)]
         connections: usize,
     },
+    /// The root chain's ledger at scale, in process: chains entered into the directory,
+    /// then their certified heads anchored, in full root blocks verified, executed and
+    /// committed; time per root block, stored bytes per chain, anchor proof size.
+    Anchor {
+        #[arg(long, default_value_t = 1_000_000)]
+        chains: u64,
+        /// Messages a validator signs in one tick (one signature each tick).
+        #[arg(long, default_value_t = 64)]
+        tick: usize,
+    },
 }
 
 /// What every transaction command takes.
@@ -490,6 +501,10 @@ enum HostCommand {
         peers: Vec<String>,
         #[arg(long)]
         tick_ms: Option<u64>,
+        /// The root chain's id: the host follows it (through its `--peer`s), registers in its
+        /// directory and anchors its chains there.
+        #[arg(long)]
+        root: Option<String>,
         /// Stop cleanly when standard input closes (how a devnet stops its hosts).
         #[arg(long, hide = true)]
         stop_with_stdin: bool,
@@ -934,6 +949,13 @@ fn bench(dir: &std::path::Path, command: BenchCommand) -> Result<()> {
             };
             quotes::report(&dir, &quotes::run(&dir, &options)?)?
         }
+        BenchCommand::Anchor { chains, tick } => {
+            let options = AnchorOptions {
+                chains: chains.max(1),
+                tick: tick.max(1),
+            };
+            anchor::report(&dir, &anchor::run(&dir, &options)?)?
+        }
     };
     println!("{summary}");
     Ok(())
@@ -955,6 +977,7 @@ fn host(command: HostCommand) -> Result<()> {
             api,
             peers,
             tick_ms,
+            root,
             stop_with_stdin,
         } => {
             let overrides = Overrides {
@@ -964,6 +987,7 @@ fn host(command: HostCommand) -> Result<()> {
                 api,
                 peers,
                 tick_ms,
+                root,
             };
             let config = HostConfig::load(config.as_deref(), overrides)?;
             let runtime = tokio::runtime::Runtime::new()?;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use myriad_consensus::Config as ConsensusConfig;
-use myriad_types::{Address, HostId, SecretKey};
+use myriad_types::{Address, ChainId, HostId, SecretKey};
 use serde::Deserialize;
 
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +133,9 @@ pub struct HostConfig {
     pub vote_log: Option<PathBuf>,
     /// The swap watcher's settings (`[watcher]`); off by default.
     pub watcher: WatcherConfig,
+    /// The root chain this host follows, registers in and anchors its chains on (`[root]`);
+    /// none by default.
+    pub root: Option<RootConfig>,
     /// A deliberately broken host for the simulator's canary: it acknowledges a tick's
     /// commits before its write is durable.
     #[cfg(feature = "canary")]
@@ -156,6 +159,25 @@ struct File {
     vote_log: Option<PathBuf>,
     #[serde(default)]
     watcher: WatcherConfig,
+    root: Option<FileRoot>,
+}
+
+/// The root chain a host follows, and what it tells the directory about itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootConfig {
+    pub chain: ChainId,
+    /// Where peers reach this host, as announced (by default its `listen` address).
+    pub announce_p2p: String,
+    /// Its API's base URL, as announced (by default `http://` and its `api` address).
+    pub announce_api: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRoot {
+    chain: Option<String>,
+    announce_p2p: Option<String>,
+    announce_api: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -253,6 +275,8 @@ pub struct Overrides {
     pub api: Option<String>,
     pub peers: Vec<String>,
     pub tick_ms: Option<u64>,
+    /// The root chain's id (`root.chain`).
+    pub root: Option<String>,
 }
 
 impl HostConfig {
@@ -295,6 +319,19 @@ impl HostConfig {
         }
         let limits = parsed.limits;
         limits.check()?;
+        let file_root = parsed.root.unwrap_or_default();
+        let root = match overrides.root.or(file_root.chain) {
+            None => None,
+            Some(text) => Some(RootConfig {
+                chain: text
+                    .parse()
+                    .map_err(|e| setting("root.chain", format!("`{text}`: {e}")))?,
+                announce_p2p: file_root.announce_p2p.unwrap_or_else(|| listen.to_string()),
+                announce_api: file_root
+                    .announce_api
+                    .unwrap_or_else(|| format!("http://{api}")),
+            }),
+        };
         Ok(HostConfig {
             data_dir,
             key_file,
@@ -307,6 +344,7 @@ impl HostConfig {
             consensus: ConsensusConfig::default(),
             vote_log: parsed.vote_log,
             watcher: parsed.watcher,
+            root,
             #[cfg(feature = "canary")]
             canary_ack_before_durable: false,
         })
@@ -328,6 +366,7 @@ impl HostConfig {
             consensus,
             vote_log: None,
             watcher: WatcherConfig::default(),
+            root: None,
             #[cfg(feature = "canary")]
             canary_ack_before_durable: false,
         }
@@ -426,6 +465,19 @@ mod tests {
         };
         let config = load(&toml, flags).unwrap();
         assert_eq!((config.tick_ms, config.api.port()), (7, 9000));
+        assert_eq!(config.root, None);
+        let root = ChainId([4; 32]);
+        let with_root =
+            format!("{toml}[root]\nchain = \"{root}\"\nannounce_p2p = \"10.0.0.1:7001\"\n");
+        let config = load(&with_root, Overrides::default()).unwrap();
+        assert_eq!(
+            config.root,
+            Some(RootConfig {
+                chain: root,
+                announce_p2p: "10.0.0.1:7001".to_owned(),
+                announce_api: "http://127.0.0.1:8001".to_owned(),
+            })
+        );
     }
 
     #[test]
@@ -438,6 +490,7 @@ mod tests {
         assert!(error("data_dir = \"d\"\n[policy]\nowners = [\"bob\"]").contains("policy.owners"));
         assert!(error("data_dir = \"d\"\ntick = 5").contains("tick"));
         assert!(error("data_dir = 5").contains("data_dir"));
+        assert!(error("data_dir = \"d\"\n[root]\nchain = \"x\"").contains("root.chain"));
     }
 
     #[test]

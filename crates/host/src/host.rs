@@ -19,6 +19,7 @@ mod mempools;
 mod outbox;
 mod quotes;
 mod replies;
+mod root;
 mod sync;
 mod table;
 
@@ -52,6 +53,11 @@ pub use load::HOST_BUSY;
 use mempools::{Mempools, Origin};
 use outbox::Outbox;
 use replies::Replies;
+use root::RootDuty;
+pub use root::{
+    ANCHOR_BACKLOG_MAX, ANCHOR_LOOKS_PER_TICK, ANCHOR_SCAN_PAGE, BACKUP_INTERVALS, IN_FLIGHT_MS,
+    ROOT_POLL_MS,
+};
 use sync::BlockSync;
 use table::ChainTable;
 
@@ -246,6 +252,8 @@ pub struct Host<S> {
     quote_changes: broadcast::Sender<Pair>,
     /// Quotes sent on this tick.
     quotes_gossiped: usize,
+    /// Following the root, registering and anchoring, when a root is configured.
+    root: Option<RootDuty>,
 }
 
 impl<S> fmt::Debug for Host<S> {
@@ -274,6 +282,7 @@ impl<S: HostStore> Host<S> {
             rng,
         } = io;
         metrics.chains_hosted.set(chain_count as i64);
+        let root = config.root.clone().map(RootDuty::new);
         let book = Arc::new(Mutex::new(OrderBook::new(
             config.limits.book_quotes,
             config.limits.book_quotes_per_exchanger,
@@ -281,7 +290,11 @@ impl<S: HostStore> Host<S> {
         Ok(Host {
             me: key.host_id(),
             key,
-            table: ChainTable::new(config.limits.hot_chains, chain_count),
+            table: ChainTable::new(
+                config.limits.hot_chains,
+                chain_count,
+                config.root.as_ref().map(|root| root.chain),
+            ),
             config,
             store,
             timers: Timers::default(),
@@ -300,6 +313,7 @@ impl<S: HostStore> Host<S> {
             book,
             quote_changes: broadcast::channel(QUOTE_CHANGES_MAX).0,
             quotes_gossiped: 0,
+            root,
         })
     }
 
@@ -364,6 +378,8 @@ impl<S: HostStore> Host<S> {
         self.handle_creations(checked.creations);
         self.handle_quote_submissions(checked.quotes);
         self.expire_timers(&mut work);
+        self.feed(&mut work);
+        self.root_phase(&mut work);
         self.feed(&mut work);
         self.expire_mempools();
         self.expire_quotes();

@@ -85,6 +85,14 @@ metrics! {
         "Quotes taken but not sent on to peers: over the tick's gossip budget";
     book_quotes: Gauge = Gauge::default(), "Quotes in the order book";
     book_pairs: Gauge = Gauge::default(), "Pairs of chains with quotes in the order book";
+    root_txs_sent: Family<Kind, Counter> = Family::default(),
+        "Root transactions this host signed and sent, by kind (register-host, anchor)";
+    anchored_heads_sent: Counter = Counter::default(),
+        "Geneses and certified heads this host sent to the root to anchor";
+    anchor_backlog: Gauge = Gauge::default(),
+        "Chains waiting to be looked at for anchoring";
+    anchor_backlog_dropped: Counter = Counter::default(),
+        "Chains left out of the full anchor backlog (the store scan finds them again)";
     api_connections: Gauge = Gauge::default(), "HTTP API connections open";
     api_connections_refused: Counter = Counter::default(),
         "HTTP API connections refused at accept: over the total or per-address bound";

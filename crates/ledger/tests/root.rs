@@ -25,7 +25,7 @@ const PARAMS: RootParams = RootParams {
 fn announcement(port: u16) -> HostAnnouncement {
     let text = |s: String| BoundedBytes::new(s.into_bytes()).unwrap();
     HostAnnouncement {
-        p2p: BoundedVec::new(vec![text(format!("/ip4/127.0.0.1/tcp/{port}"))]).unwrap(),
+        p2p: BoundedVec::new(vec![text(format!("127.0.0.1:{port}"))]).unwrap(),
         api_url: text(format!("http://127.0.0.1:{}", port + 1)),
     }
 }

@@ -14,7 +14,7 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use myriad_ledger::{ChainMeta, ChainState, Receipt};
 use myriad_types::{
     decode, encode, Account, Address, Block, Certificate, ChainId, DecodeError, Hash, Height,
-    LockProof, Object, SignedGenesis, SignerState,
+    LockProof, Object, SetChange, SignedGenesis, SignerState,
 };
 
 pub use mem_store::MemStore;
@@ -79,6 +79,8 @@ pub struct WriteBatch {
     /// (chain, account, height, position in the block) → transaction hash.
     pub(crate) account_txs: BTreeMap<(ChainId, Address, Height, u32), Hash>,
     pub(crate) signers: BTreeMap<ChainId, Vec<u8>>,
+    /// (chain, height) → the `SetChange` of a block after which the validator set changed.
+    pub(crate) set_changes: BTreeMap<(ChainId, Height), Vec<u8>>,
 }
 
 /// What a host's signer guard last allowed for a chain and the proof of its newest lock
@@ -158,6 +160,14 @@ impl WriteBatch {
         }
     }
 
+    /// Records a block after which its chain's validator set changed, with what proves the
+    /// next set to the root (see [`SetChange`]).
+    pub fn put_set_change(&mut self, change: &SetChange) {
+        let header = &change.header;
+        self.set_changes
+            .insert((header.chain_id, header.height), encode(change));
+    }
+
     /// Records what a host's signer guard last allowed for a chain and the proof of its
     /// newest lock there (see `myriad-consensus`): both whole, whichever changed.
     pub fn put_signer(
@@ -180,6 +190,7 @@ impl WriteBatch {
             + self.signers.len()
             + self.txs.len()
             + self.account_txs.len()
+            + self.set_changes.len()
     }
 
     /// The bytes of the values the batch holds.
@@ -191,6 +202,7 @@ impl WriteBatch {
             + values(&self.heads)
             + values(&self.blocks)
             + values(&self.signers)
+            + values(&self.set_changes)
             + self
                 .accounts
                 .values()
@@ -207,6 +219,7 @@ impl WriteBatch {
             && self.objects.is_empty()
             && self.blocks.is_empty()
             && self.signers.is_empty()
+            && self.set_changes.is_empty()
     }
 }
 
@@ -235,6 +248,17 @@ pub trait ChainStore: std::fmt::Debug + Send + Sync {
     fn block(&self, chain: &ChainId, height: Height) -> Result<Option<Block>, StoreError> {
         Ok(self.certified_block(chain, height)?.map(|(block, _)| block))
     }
+
+    /// The heads of the chains after `after` in chain id order, at most `limit` of them.
+    fn chains(
+        &self,
+        after: Option<&ChainId>,
+        limit: usize,
+    ) -> Result<Vec<(ChainId, ChainHead)>, StoreError>;
+
+    /// The blocks of a chain from height `from` on after which its validator set changed,
+    /// with their proofs, in height order: at most [`myriad_types::SET_CHANGES_MAX`].
+    fn set_changes(&self, chain: &ChainId, from: Height) -> Result<Vec<SetChange>, StoreError>;
 }
 
 /// What the host needs of its store besides the chain reads: one atomic, durable write per
@@ -269,13 +293,6 @@ pub struct JournalStats {
 
 /// What readers (the API) need besides the chain reads: listings and indexes.
 pub trait ReadStore: ChainStore {
-    /// The heads of the chains after `after` in chain id order, at most `limit` of them.
-    fn chains(
-        &self,
-        after: Option<&ChainId>,
-        limit: usize,
-    ) -> Result<Vec<(ChainId, ChainHead)>, StoreError>;
-
     /// An account's entry; the default entry if it holds nothing.
     fn account(&self, chain: &ChainId, address: &Address) -> Result<Account, StoreError>;
 

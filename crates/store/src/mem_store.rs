@@ -7,7 +7,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use myriad_ledger::ChainState;
 use myriad_types::{
-    decode, Account, Address, Block, Certificate, ChainId, Hash, Height, SignedGenesis,
+    decode, Account, Address, Block, Certificate, ChainId, Hash, Height, SetChange, SignedGenesis,
+    SET_CHANGES_MAX,
 };
 
 use crate::{
@@ -109,6 +110,32 @@ impl ChainStore for MemStore {
             "stored block and certificate",
         )
     }
+
+    fn chains(
+        &self,
+        after: Option<&ChainId>,
+        limit: usize,
+    ) -> Result<Vec<(ChainId, ChainHead)>, StoreError> {
+        let inner = self.lock();
+        inner
+            .tables
+            .heads
+            .range(chains_after(after))
+            .take(limit)
+            .map(|(chain, bytes)| Ok((ChainId(*chain), decode("stored chain head", bytes)?)))
+            .collect()
+    }
+
+    fn set_changes(&self, chain: &ChainId, from: Height) -> Result<Vec<SetChange>, StoreError> {
+        let inner = self.lock();
+        inner
+            .tables
+            .set_changes
+            .range((chain.0, from.0)..=(chain.0, u64::MAX))
+            .take(SET_CHANGES_MAX)
+            .map(|(_, bytes)| Ok(decode("stored set change", bytes)?))
+            .collect()
+    }
 }
 
 impl HostStore for MemStore {
@@ -136,21 +163,6 @@ impl HostStore for MemStore {
 }
 
 impl ReadStore for MemStore {
-    fn chains(
-        &self,
-        after: Option<&ChainId>,
-        limit: usize,
-    ) -> Result<Vec<(ChainId, ChainHead)>, StoreError> {
-        let inner = self.lock();
-        inner
-            .tables
-            .heads
-            .range(chains_after(after))
-            .take(limit)
-            .map(|(chain, bytes)| Ok((ChainId(*chain), decode("stored chain head", bytes)?)))
-            .collect()
-    }
-
     fn account(&self, chain: &ChainId, address: &Address) -> Result<Account, StoreError> {
         let inner = self.lock();
         let bytes = inner

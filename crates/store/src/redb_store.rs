@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 
 use myriad_ledger::ChainState;
 use myriad_types::{
-    decode, Account, Address, Block, Certificate, ChainId, Hash, Height, SignedGenesis,
+    decode, Account, Address, Block, Certificate, ChainId, Hash, Height, SetChange, SignedGenesis,
+    SET_CHANGES_MAX,
 };
 use redb::{
     Database, DatabaseError, Durability, ReadTransaction, ReadableDatabase, ReadableTable,
@@ -64,6 +65,7 @@ mod row {
     pub const BLOCK: u8 = 4;
     pub const ACCOUNT_TX: u8 = 5;
     pub const OBJECT: u8 = 6;
+    pub const SET_CHANGE: u8 = 7;
 
     pub fn key(chain: &ChainId, kind: u8, rest: &[&[u8]]) -> Vec<u8> {
         let mut key = Vec::with_capacity(32 + 1 + 32 + 8 + 4);
@@ -89,6 +91,10 @@ mod row {
 
     pub fn block(chain: &ChainId, height: Height) -> Vec<u8> {
         key(chain, BLOCK, &[&height.0.to_be_bytes()])
+    }
+
+    pub fn set_change(chain: &ChainId, height: Height) -> Vec<u8> {
+        key(chain, SET_CHANGE, &[&height.0.to_be_bytes()])
     }
 
     pub fn account_tx(
@@ -503,6 +509,11 @@ fn write_tables(db: &Database, tables: &Tables, seq: u64) -> Result<(), StoreErr
             rows.insert(row::signer(&ChainId(*chain)).as_slice(), bytes.as_slice())
                 .map_err(backend("write signer record"))?;
         }
+        for ((chain, height), bytes) in &tables.set_changes {
+            let key = row::set_change(&ChainId(*chain), Height(*height));
+            rows.insert(key.as_slice(), bytes.as_slice())
+                .map_err(backend("write set change"))?;
+        }
         let mut txs = write.open_table(TXS).map_err(backend("write"))?;
         for (tx, location) in &tables.txs {
             txs.insert(tx, location)
@@ -654,6 +665,66 @@ impl ChainStore for RedbStore {
             "stored block and certificate",
         )
     }
+
+    fn chains(
+        &self,
+        after: Option<&ChainId>,
+        limit: usize,
+    ) -> Result<Vec<(ChainId, ChainHead)>, StoreError> {
+        let view = self.view()?;
+        let geneses = view.read.open_table(GENESES).map_err(backend("read"))?;
+        let range = geneses
+            .range(chains_after(after))
+            .map_err(backend("read chains"))?;
+        let mut ids = std::collections::BTreeSet::new();
+        for entry in range.take(limit) {
+            ids.insert(entry.map_err(backend("read chains"))?.0.value());
+        }
+        for tables in view.layers() {
+            let range = tables.geneses.range(chains_after(after));
+            ids.extend(range.take(limit).map(|(chain, _)| *chain));
+        }
+        let mut chains = Vec::new();
+        for chain in ids.into_iter().take(limit).map(ChainId) {
+            // A genesis is written with its chain's first head, in one batch.
+            let head = view
+                .chain_head(&chain)?
+                .ok_or_else(|| StoreError::Corrupt(format!("chain {chain} has no head")))?;
+            chains.push((chain, head));
+        }
+        Ok(chains)
+    }
+
+    fn set_changes(&self, chain: &ChainId, from: Height) -> Result<Vec<SetChange>, StoreError> {
+        let view = self.view()?;
+        let table = view.read.open_table(CHAINS).map_err(backend("read"))?;
+        let first = row::set_change(chain, from);
+        let last = row::set_change(chain, Height(u64::MAX));
+        let range = table
+            .range(first.as_slice()..=last.as_slice())
+            .map_err(backend("read set changes"))?;
+        let mut rows = std::collections::BTreeMap::new();
+        for entry in range.take(SET_CHANGES_MAX) {
+            let (key, value) = entry.map_err(backend("read set changes"))?;
+            let height: [u8; 8] = key.value()[33..]
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("a set change key of the wrong length".into()))?;
+            rows.insert(u64::from_be_bytes(height), value.value().to_vec());
+        }
+        for tables in view.layers() {
+            for ((_, height), bytes) in tables
+                .set_changes
+                .range((chain.0, from.0)..=(chain.0, u64::MAX))
+                .take(SET_CHANGES_MAX)
+            {
+                rows.entry(*height).or_insert_with(|| bytes.clone());
+            }
+        }
+        rows.values()
+            .take(SET_CHANGES_MAX)
+            .map(|bytes| Ok(decode("stored set change", bytes)?))
+            .collect()
+    }
 }
 
 impl HostStore for RedbStore {
@@ -702,35 +773,6 @@ impl HostStore for RedbStore {
 }
 
 impl ReadStore for RedbStore {
-    fn chains(
-        &self,
-        after: Option<&ChainId>,
-        limit: usize,
-    ) -> Result<Vec<(ChainId, ChainHead)>, StoreError> {
-        let view = self.view()?;
-        let geneses = view.read.open_table(GENESES).map_err(backend("read"))?;
-        let range = geneses
-            .range(chains_after(after))
-            .map_err(backend("read chains"))?;
-        let mut ids = std::collections::BTreeSet::new();
-        for entry in range.take(limit) {
-            ids.insert(entry.map_err(backend("read chains"))?.0.value());
-        }
-        for tables in view.layers() {
-            let range = tables.geneses.range(chains_after(after));
-            ids.extend(range.take(limit).map(|(chain, _)| *chain));
-        }
-        let mut chains = Vec::new();
-        for chain in ids.into_iter().take(limit).map(ChainId) {
-            // A genesis is written with its chain's first head, in one batch.
-            let head = view
-                .chain_head(&chain)?
-                .ok_or_else(|| StoreError::Corrupt(format!("chain {chain} has no head")))?;
-            chains.push((chain, head));
-        }
-        Ok(chains)
-    }
-
     fn account(&self, chain: &ChainId, address: &Address) -> Result<Account, StoreError> {
         let view = self.view()?;
         let account = match view.layered(|tables| tables.accounts.get(&(chain.0, address.0))) {

@@ -21,6 +21,7 @@ pub(crate) struct Tables {
     pub signers: BTreeMap<ChainKey, Vec<u8>>,
     pub txs: BTreeMap<[u8; 32], (ChainKey, u64)>,
     pub account_txs: BTreeMap<AccountTxKey, [u8; 32]>,
+    pub set_changes: BTreeMap<(ChainKey, u64), Vec<u8>>,
     /// About how many bytes the tables hold, keys and values, counting every write.
     bytes: usize,
 }
@@ -56,6 +57,9 @@ impl Tables {
         }
         for (chain, bytes) in batch.signers {
             self.signers.insert(chain.0, bytes);
+        }
+        for ((chain, height), bytes) in batch.set_changes {
+            self.set_changes.insert((chain.0, height.0), bytes);
         }
     }
 

@@ -59,6 +59,7 @@ pub fn overrides(specs: &[Spec], me: usize) -> Overrides {
             .map(|(_, s)| format!("{}@{}", s.host(), s.p2p))
             .collect(),
         tick_ms: Some(5),
+        root: None,
     }
 }
 

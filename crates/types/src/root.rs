@@ -69,7 +69,7 @@ pub type HostAddress = BoundedBytes<HOST_ADDRESS_BYTES_MAX>;
 /// What a host tells the directory about itself: where peers and clients reach it.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct HostAnnouncement {
-    /// libp2p multiaddresses, each ending in `/p2p/<peer id>`.
+    /// Where peers reach it, each as `ip:port` (its host id authenticates the connection).
     pub p2p: BoundedVec<HostAddress, HOST_ADDRESSES_MAX>,
     /// The base URL of its HTTP API.
     pub api_url: HostAddress,

@@ -264,12 +264,18 @@ impl SignedTransaction {
         checks
     }
 
+    /// The signatures the transaction carries, each once: the precommits a host signed in
+    /// one tick share its one tick signature, so an anchor of many chains carries few.
     fn carried_signature_checks(&self) -> Vec<SignatureCheck> {
         match &self.tx.kind {
-            TxKind::Anchor { entries } => entries
-                .iter()
-                .flat_map(AnchorEntry::signature_checks)
-                .collect(),
+            TxKind::Anchor { entries } => {
+                let mut seen = std::collections::HashSet::new();
+                entries
+                    .iter()
+                    .flat_map(AnchorEntry::signature_checks)
+                    .filter(|check| seen.insert(check.clone()))
+                    .collect()
+            }
             TxKind::SubmitEvidence { evidence } => evidence.signature_checks().to_vec(),
             _ => Vec::new(),
         }

@@ -9,7 +9,8 @@ use myriad_ledger::{build_block, check_block, BlockOutcome, BlockTemplate, Scrat
 use myriad_net::Msg;
 use myriad_store::HostStore;
 use myriad_types::{
-    Block, Certificate, ChainId, Hash, Height, HostId, SignedTransaction, VoteStep,
+    encode, Block, BoundedBytes, Certificate, ChainId, Hash, Height, HostId, SetChange,
+    SignedTransaction, VoteStep,
 };
 
 use super::replies::Decided;
@@ -125,7 +126,11 @@ impl<S: HostStore> Host<S> {
         let Some(slot) = self.table.get_mut(&chain) else {
             return;
         };
-        if slot.instance.is_some() || slot.state.next_height() != height {
+        // A host outside the chain's set (a root follower) only syncs its blocks.
+        if slot.instance.is_some()
+            || slot.state.next_height() != height
+            || slot.state.meta().validators.power_of(&me).is_none()
+        {
             return;
         }
         let validators = slot.state.meta().validators.clone();
@@ -301,6 +306,22 @@ impl<S: HostStore> Host<S> {
         } = outcome;
         let block_hash = block.hash();
         self.table.share_validators(&mut post);
+        if post.meta().validators.hash() != block.header.validators_hash {
+            // The set changes from the next height: keep what proves it to the root.
+            let (accounts_root, objects_root) = post.tree_roots();
+            match BoundedBytes::new(encode(post.meta())) {
+                Ok(meta) => self.batch.put_set_change(&SetChange {
+                    header: block.header.clone(),
+                    certificate: certificate.clone(),
+                    meta,
+                    accounts_root,
+                    objects_root,
+                }),
+                Err(_) => {
+                    tracing::error!(%chain, "a chain's meta is over the bound of a set change")
+                }
+            }
+        }
         self.batch.put_block(&block, &certificate, &receipts);
         self.batch.put_chain_state(&post, block_hash);
         post.clear_changed();
@@ -362,6 +383,7 @@ impl<S: HostStore> Host<S> {
             txs,
         });
         self.send_genesis(chain, joining);
+        self.root_touched(chain);
         self.replay(chain, buffered, work);
         if start {
             work.push_back((chain, next, Input::Start));

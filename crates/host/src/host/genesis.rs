@@ -65,6 +65,7 @@ impl<S: HostStore> Host<S> {
         let slot = Slot::new(state, Hash::ZERO, None, None);
         let peers = slot.peers(&self.me);
         self.table.add(chain, slot);
+        self.root_touched(chain);
         for peer in peers {
             self.outbox.send(chain, Msg::Genesis(genesis.clone()), peer);
         }

@@ -66,13 +66,15 @@ impl<S: HostStore> Host<S> {
     }
 
     /// Sends a peer the durable blocks it misses, from `height` on; from height 0, a peer
-    /// that validates the chain gets its genesis first.
+    /// that validates the chain (or any peer, for the root) gets its genesis first.
     pub(super) fn serve(&mut self, chain: ChainId, peer: HostId, height: Height) {
         let Some(slot) = self.table.get(&chain) else {
             return;
         };
         let durable_top = slot.state.meta().height.0;
-        if height == Height(0) && slot.peers(&self.me).contains(&peer) {
+        // Anyone may follow the root chain; other chains' geneses go to their validators.
+        let is_root = self.root.as_ref().is_some_and(|root| root.chain() == chain);
+        if height == Height(0) && (is_root || slot.peers(&self.me).contains(&peer)) {
             self.send_genesis(chain, vec![peer]);
         }
         let mut at = height.0.max(1);

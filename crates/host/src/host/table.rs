@@ -84,15 +84,19 @@ pub(super) struct ChainTable {
     hot_chains: usize,
     /// The chains hosted, loaded or not.
     hosted: u64,
+    /// A chain never unloaded: the root, whose state the host reads every anchor interval
+    /// and which is the costliest to load.
+    pinned: Option<ChainId>,
 }
 
 impl ChainTable {
-    pub(super) fn new(hot_chains: usize, hosted: u64) -> ChainTable {
+    pub(super) fn new(hot_chains: usize, hosted: u64, pinned: Option<ChainId>) -> ChainTable {
         ChainTable {
             chains: FixedMap::default(),
             sets: HashMap::new(),
             hot_chains,
             hosted,
+            pinned,
         }
     }
 
@@ -177,7 +181,7 @@ impl ChainTable {
         let idle: Vec<ChainId> = self
             .chains
             .iter()
-            .filter(|(_, slot)| slot.is_idle())
+            .filter(|(chain, slot)| slot.is_idle() && Some(**chain) != self.pinned)
             .map(|(chain, _)| *chain)
             .take(self.chains.len().saturating_sub(target))
             .collect();

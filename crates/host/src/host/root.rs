@@ -1,0 +1,465 @@
+//! The root chain from a host's side (`[root]` in its configuration). The host holds the
+//! root's state — as one of its validators, or as a follower that asks a root validator
+//! every [`ROOT_POLL_MS`] for the blocks it misses — keeps itself registered in the root's
+//! directory, and anchors the chains it validates.
+//!
+//! Anchoring: a chain whose head changed (a block committed, a genesis accepted) goes into
+//! the backlog, and a scan of the store puts back, a page per interval, chains a restart
+//! forgot. Every anchor interval (the root's `anchor_interval_ms`) the host looks through
+//! the backlog, a bounded number of chains per tick, and sends one anchor transaction with
+//! the geneses and certified heads the root does not have yet. Of a chain's validators,
+//! one is on duty for it (picked by the chain's id); the others step in for a chain whose
+//! anchor stays behind for [`BACKUP_INTERVALS`] intervals. A chain leaves the backlog once
+//! the root shows its head anchored.
+//!
+//! The host has one root transaction in flight at a time: the next waits until the root
+//! state shows its nonce used, or until [`IN_FLIGHT_MS`] passed.
+
+use std::collections::BTreeSet;
+
+use myriad_ledger::ANCHOR_TX_BYTES_MAX;
+use myriad_net::Msg;
+use myriad_store::HostStore;
+use myriad_types::{
+    encode, AnchorEntry, AnchoredHead, BoundedBytes, BoundedVec, ChainAnchor, ChainId, ChainKind,
+    HostAnnouncement, HostEntry, Object, ObjectKey, RootParams, SignedTransaction, Transaction,
+    TxKind, ANCHOR_ENTRIES_MAX,
+};
+
+use super::mempools::Origin;
+use super::{Host, Work};
+use crate::config::RootConfig;
+use crate::metrics::kind;
+
+/// How often a host that does not validate the root asks a root validator for new blocks.
+pub const ROOT_POLL_MS: u64 = 1_000;
+/// How long the host waits for its root transaction to commit before it sends anew.
+pub const IN_FLIGHT_MS: u64 = 30_000;
+/// How many anchor intervals a chain's anchor may stay behind before its validators that
+/// are not on duty for it anchor it too.
+pub const BACKUP_INTERVALS: u64 = 3;
+/// Chains waiting to be looked at for anchoring; more are dropped (and counted), to be
+/// found again by the store scan.
+pub const ANCHOR_BACKLOG_MAX: usize = 2_000_000;
+/// How many chains one tick looks at for anchoring.
+pub const ANCHOR_LOOKS_PER_TICK: usize = 2_000;
+/// How many stored chains the scan puts into the backlog per interval.
+pub const ANCHOR_SCAN_PAGE: usize = 10_000;
+/// Room kept in an anchor transaction for what wraps its entries.
+const ANCHOR_TX_OVERHEAD: usize = 4_096;
+
+/// An anchor transaction being put together over several ticks.
+#[derive(Debug, Default)]
+struct Pass {
+    /// Where the look through the backlog goes on from.
+    after: Option<ChainId>,
+    entries: Vec<AnchorEntry>,
+    bytes: usize,
+}
+
+/// The host's root transaction waiting to commit.
+#[derive(Debug, Clone, Copy)]
+struct InFlight {
+    nonce: u64,
+    sent_ms: u64,
+}
+
+/// What the host keeps to follow the root, stay registered and anchor its chains.
+#[derive(Debug)]
+pub(super) struct RootDuty {
+    config: RootConfig,
+    backlog: BTreeSet<ChainId>,
+    /// The store scan's place: chains after this one come next.
+    scan_after: Option<ChainId>,
+    poll_at_ms: u64,
+    polls: usize,
+    next_pass_ms: u64,
+    pass: Option<Pass>,
+    in_flight: Option<InFlight>,
+}
+
+impl RootDuty {
+    pub(super) fn new(config: RootConfig) -> RootDuty {
+        RootDuty {
+            config,
+            backlog: BTreeSet::new(),
+            scan_after: None,
+            poll_at_ms: 0,
+            polls: 0,
+            next_pass_ms: 0,
+            pass: None,
+            in_flight: None,
+        }
+    }
+
+    pub(super) fn chain(&self) -> ChainId {
+        self.config.chain
+    }
+
+    pub(super) fn backlog(&self) -> usize {
+        self.backlog.len()
+    }
+
+    /// `chain`'s head changed: look at it at the next pass. `false` if the backlog is full.
+    pub(super) fn touched(&mut self, chain: ChainId) -> bool {
+        if chain == self.config.chain {
+            return true;
+        }
+        if self.backlog.len() >= ANCHOR_BACKLOG_MAX && !self.backlog.contains(&chain) {
+            return false;
+        }
+        self.backlog.insert(chain);
+        true
+    }
+
+    fn announcement(&self) -> Option<HostAnnouncement> {
+        let text = |s: &str| BoundedBytes::new(s.as_bytes().to_vec()).ok();
+        let announcement = HostAnnouncement {
+            p2p: BoundedVec::new(vec![text(&self.config.announce_p2p)?]).ok()?,
+            api_url: text(&self.config.announce_api)?,
+        };
+        announcement.check().ok().map(|()| announcement)
+    }
+}
+
+/// The validator on duty to anchor `chain` among `hosts` (in id order).
+fn on_duty(chain: &ChainId, hosts: usize) -> usize {
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&chain.as_bytes()[..8]);
+    (u64::from_le_bytes(first) % hosts.max(1) as u64) as usize
+}
+
+impl<S: HostStore> Host<S> {
+    /// Tells the root duty that `chain`'s head changed.
+    pub(super) fn root_touched(&mut self, chain: ChainId) {
+        if let Some(duty) = &mut self.root {
+            if !duty.touched(chain) {
+                self.metrics.anchor_backlog_dropped.inc();
+            }
+        }
+    }
+
+    /// The tick's root phase: follow the root, then go on with the anchor pass.
+    pub(super) fn root_phase(&mut self, work: &mut Work) {
+        let Some(mut duty) = self.root.take() else {
+            return;
+        };
+        if self.now_ms >= duty.poll_at_ms {
+            duty.poll_at_ms = self.now_ms + ROOT_POLL_MS;
+            self.follow_root(&mut duty);
+        }
+        if let Some(params) = self.root_params(&duty) {
+            self.anchor_step(&mut duty, params, work);
+        }
+        self.root = Some(duty);
+    }
+
+    /// The root's rules, once its genesis is here; `None` before, or if the configured
+    /// chain is not a root (logged).
+    fn root_params(&mut self, duty: &RootDuty) -> Option<RootParams> {
+        let root = duty.chain();
+        if !self.table.load(&*self.store, &root) {
+            return None;
+        }
+        match self.table.get(&root)?.state.meta().kind {
+            ChainKind::Root(params) => Some(params),
+            ChainKind::Personal => {
+                tracing::error!(%root, "the configured root chain is not a root chain");
+                None
+            }
+        }
+    }
+
+    /// Asks for the root's genesis if it is missing, and, when this host does not validate
+    /// the root, one root validator (in turn) for the blocks it misses.
+    fn follow_root(&mut self, duty: &mut RootDuty) {
+        let root = duty.chain();
+        duty.polls = duty.polls.wrapping_add(1);
+        if !self.table.load(&*self.store, &root) {
+            let peers = &self.config.peers;
+            if let Some(peer) = peers.get(duty.polls % peers.len().max(1)) {
+                self.sync.ask_genesis(root, peer.host, &mut self.outbox);
+            }
+            return;
+        }
+        let Some(slot) = self.table.get(&root) else {
+            return;
+        };
+        let validators = slot.state.meta().validators.clone();
+        if validators.power_of(&self.me).is_some() {
+            return;
+        }
+        let hosts = validators.validators();
+        let peer = hosts[duty.polls % hosts.len()].host;
+        self.need(root, peer);
+    }
+
+    fn anchor_step(&mut self, duty: &mut RootDuty, params: RootParams, work: &mut Work) {
+        let root = duty.chain();
+        let Some(slot) = self.table.get(&root) else {
+            return;
+        };
+        let me_on_root = myriad_types::Address::from(self.me);
+        let nonce = slot.state.account(&me_on_root).nonce;
+        if let Some(in_flight) = duty.in_flight {
+            let waited = self.now_ms.saturating_sub(in_flight.sent_ms);
+            if in_flight.nonce > nonce && waited < IN_FLIGHT_MS {
+                return;
+            }
+            duty.in_flight = None;
+        }
+        let entry = match slot.state.object(&ObjectKey::Host(self.me)) {
+            Some(Object::Host(entry)) => Some(entry.clone()),
+            _ => None,
+        };
+        if let Some(kind) = self.registration(duty, &params, entry.as_ref(), nonce) {
+            self.send_root_tx(duty, kind, nonce, work);
+            return;
+        }
+        if entry.is_none() {
+            return;
+        }
+        if duty.pass.is_none() {
+            if self.now_ms < duty.next_pass_ms {
+                return;
+            }
+            duty.next_pass_ms = self.now_ms + params.anchor_interval_ms;
+            self.scan_store(duty);
+            duty.pass = Some(Pass::default());
+        }
+        if let Some(entries) = self.look(duty, &params) {
+            self.metrics
+                .anchored_heads_sent
+                .inc_by(entries.len() as u64);
+            // Within the bound: `look` stops at ANCHOR_ENTRIES_MAX.
+            if let Ok(entries) = BoundedVec::new(entries) {
+                self.send_root_tx(duty, TxKind::Anchor { entries }, nonce, work);
+            }
+        }
+        self.metrics.anchor_backlog.set(duty.backlog() as i64);
+    }
+
+    /// The registration or renewal the host needs now, if any: none yet, a lease past its
+    /// half, a bond below the minimum, or other addresses to announce. `None` too when the
+    /// host's root account cannot pay the bond (logged).
+    fn registration(
+        &self,
+        duty: &RootDuty,
+        params: &RootParams,
+        entry: Option<&HostEntry>,
+        nonce: u64,
+    ) -> Option<TxKind> {
+        let announcement = duty.announcement()?;
+        let half_lease = params.host_lease_ms / 2;
+        let current = entry.filter(|entry| {
+            entry.is_registered(self.now_ms)
+                && entry.expires_at_ms.saturating_sub(self.now_ms) > half_lease
+                && entry.bond >= params.host_bond_min
+                && entry.announcement == announcement
+        });
+        if current.is_some() {
+            return None;
+        }
+        let bond = params
+            .host_bond_min
+            .saturating_sub(entry.map_or(0, |entry| entry.bond));
+        let root = duty.chain();
+        let balance = self
+            .table
+            .get(&root)?
+            .state
+            .account(&myriad_types::Address::from(self.me))
+            .balance;
+        if balance < bond {
+            tracing::warn!(%root, balance, bond, nonce, "cannot register in the root's directory: the host's root account cannot pay the bond");
+            return None;
+        }
+        Some(TxKind::RegisterHost { announcement, bond })
+    }
+
+    /// Puts a page of stored chains into the backlog, going round the store.
+    fn scan_store(&mut self, duty: &mut RootDuty) {
+        match self
+            .store
+            .chains(duty.scan_after.as_ref(), ANCHOR_SCAN_PAGE)
+        {
+            Ok(page) => {
+                duty.scan_after = page.last().map(|(chain, _)| *chain);
+                for (chain, _) in page {
+                    if !duty.touched(chain) {
+                        self.metrics.anchor_backlog_dropped.inc();
+                    }
+                }
+            }
+            Err(error) => tracing::error!(%error, "cannot list the stored chains"),
+        }
+    }
+
+    /// Looks at the next chains of the backlog for this tick. Returns the pass's entries
+    /// once it is done (the backlog looked through, or the transaction full) and has some.
+    fn look(&mut self, duty: &mut RootDuty, params: &RootParams) -> Option<Vec<AnchorEntry>> {
+        let root = duty.chain();
+        let mut pass = duty.pass.take()?;
+        let mut done = true;
+        let start = pass.after;
+        let candidates: Vec<ChainId> = match start {
+            Some(after) => duty
+                .backlog
+                .range((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded))
+                .take(ANCHOR_LOOKS_PER_TICK + 1)
+                .copied()
+                .collect(),
+            None => duty
+                .backlog
+                .iter()
+                .take(ANCHOR_LOOKS_PER_TICK + 1)
+                .copied()
+                .collect(),
+        };
+        for (looked, chain) in candidates.into_iter().enumerate() {
+            if looked == ANCHOR_LOOKS_PER_TICK {
+                done = false;
+                break;
+            }
+            pass.after = Some(chain);
+            let Some(root_slot) = self.table.get(&root) else {
+                break;
+            };
+            let anchor = match root_slot.state.object(&ObjectKey::Anchor(chain)) {
+                Some(Object::Anchor(anchor)) => Some(anchor.clone()),
+                _ => None,
+            };
+            match self.entries_for(chain, anchor.as_ref(), params) {
+                Ok(None) => {
+                    duty.backlog.remove(&chain);
+                }
+                Ok(Some(entries)) => {
+                    let size: usize = entries.iter().map(|e| encode(e).len()).sum();
+                    if pass.bytes + size > ANCHOR_TX_BYTES_MAX - ANCHOR_TX_OVERHEAD
+                        || pass.entries.len() + entries.len() > ANCHOR_ENTRIES_MAX
+                    {
+                        break;
+                    }
+                    pass.bytes += size;
+                    pass.entries.extend(entries);
+                }
+                Err(()) => {}
+            }
+        }
+        if !done {
+            duty.pass = Some(pass);
+            return None;
+        }
+        (!pass.entries.is_empty()).then_some(pass.entries)
+    }
+
+    /// What anchors `chain` up to its stored head, given its anchor on the root: `None`
+    /// when it is anchored already (or is not hosted here); `Err` when this host is to
+    /// wait (another validator is on duty, or a validator-set change it cannot prove).
+    fn entries_for(
+        &self,
+        chain: ChainId,
+        anchor: Option<&ChainAnchor>,
+        params: &RootParams,
+    ) -> Result<Option<Vec<AnchorEntry>>, ()> {
+        let head = match self.store.chain_head(&chain) {
+            Ok(Some(head)) => head,
+            Ok(None) => return Ok(None),
+            Err(error) => {
+                tracing::error!(%chain, %error, "cannot read a chain's head to anchor it");
+                return Err(());
+            }
+        };
+        let anchored = anchor.map(|a| a.height);
+        if anchored.is_some_and(|height| height >= head.meta.height) {
+            return Ok(None);
+        }
+        let hosts = head.meta.validators.validators();
+        let duty = hosts.get(on_duty(&chain, hosts.len())).map(|v| v.host);
+        if duty != Some(self.me) {
+            // Another validator is on duty; step in only for an anchor long behind.
+            let since = anchor.map_or(head.meta.time_ms, |a| {
+                a.anchored_at_ms.max(head.meta.time_ms)
+            });
+            let patience = params.anchor_interval_ms.saturating_mul(BACKUP_INTERVALS);
+            if self.now_ms.saturating_sub(since) < patience {
+                return Err(());
+            }
+        }
+        let mut entries = Vec::new();
+        if anchor.is_none() {
+            match self.store.genesis(&chain) {
+                Ok(Some(genesis)) => entries.push(AnchorEntry::Genesis(Box::new(genesis))),
+                _ => return Err(()),
+            }
+        }
+        if head.meta.height.0 == 0 {
+            return Ok(Some(entries));
+        }
+        let (block, certificate) = match self.store.certified_block(&chain, head.meta.height) {
+            Ok(Some(found)) => found,
+            _ => return Err(()),
+        };
+        let known = match anchor {
+            Some(anchor) => anchor.validators_hash,
+            None => match self.store.genesis(&chain) {
+                Ok(Some(genesis)) => genesis
+                    .genesis
+                    .validator_set()
+                    .map(|set| set.hash())
+                    .map_err(drop)?,
+                _ => return Err(()),
+            },
+        };
+        let changes = if block.header.validators_hash == known {
+            BoundedVec::default()
+        } else {
+            match self.store.set_changes(&chain, anchored.unwrap_or_default()) {
+                Ok(changes) => BoundedVec::new(changes).map_err(|_| ())?,
+                Err(error) => {
+                    tracing::error!(%chain, %error, "cannot read a chain's set changes");
+                    return Err(());
+                }
+            }
+        };
+        entries.push(AnchorEntry::Head(Box::new(AnchoredHead {
+            changes,
+            header: block.header,
+            certificate,
+        })));
+        Ok(Some(entries))
+    }
+
+    /// Signs a root transaction with the host key and sends it: into this host's own
+    /// mempool and on to the root's other validators, or, from a follower, to them all.
+    fn send_root_tx(&mut self, duty: &mut RootDuty, what: TxKind, nonce: u64, work: &mut Work) {
+        let root = duty.chain();
+        let nonce = nonce + 1;
+        let name = what.name();
+        let tx = SignedTransaction::sign(
+            Transaction {
+                chain_id: root,
+                sender: myriad_types::Address::from(self.me),
+                nonce,
+                kind: what,
+            },
+            &self.key,
+        );
+        let validates = self
+            .table
+            .get(&root)
+            .is_some_and(|slot| slot.state.meta().validators.power_of(&self.me).is_some());
+        if validates {
+            if let Err(error) = self.admit(tx.clone(), Origin::Client, work) {
+                tracing::warn!(%root, %error, "the host's own root transaction was refused");
+                return;
+            }
+        }
+        self.outbox.broadcast(root, Msg::Tx(tx));
+        self.metrics.root_txs_sent.get_or_create(&kind(name)).inc();
+        duty.in_flight = Some(InFlight {
+            nonce,
+            sent_ms: self.now_ms,
+        });
+    }
+}

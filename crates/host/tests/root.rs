@@ -1,0 +1,217 @@
+//! Hosts with a root chain, over the in-memory transport: three hosts validate the root and
+//! a fourth follows it; every host registers in the directory with a bond, and the chains
+//! they validate are anchored — across a change of their validator set — with no client
+//! doing anything but its own transactions.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::Duration;
+
+use myriad_host::{Command, Peer, RootConfig, RunningHost, TxStatus};
+use myriad_ledger::ChainState;
+use myriad_net::MemoryNetwork;
+use myriad_testing::{genesis, key, mint, tx, unsigned_genesis};
+use myriad_types::{
+    BoundedVec, ChainAnchor, ChainId, ChainKind, Genesis, Height, HostEntry, Object, ObjectKey,
+    RootParams, SecretKey, SignedGenesis, SignedTransaction, TxKind, Validator,
+};
+use tokio::sync::oneshot;
+
+use common::memory_host;
+
+const PARAMS: RootParams = RootParams {
+    host_bond_min: 100,
+    host_lease_ms: 3_600_000,
+    unbond_ms: 60_000,
+    anchor_interval_ms: 200,
+};
+
+fn root_genesis(owner: &SecretKey, validators: &[SecretKey]) -> SignedGenesis {
+    let hosts: Vec<_> = validators.iter().map(|k| (k.host_id(), 1)).collect();
+    SignedGenesis::sign(
+        Genesis {
+            kind: ChainKind::Root(PARAMS),
+            ..unsigned_genesis(owner.address(), &hosts, 99)
+        },
+        owner,
+    )
+}
+
+async fn submit(host: &RunningHost, tx: SignedTransaction) -> TxStatus {
+    let (reply, answer) = oneshot::channel();
+    assert!(host.handle.send(Command::Submit {
+        tx,
+        wait: true,
+        reply
+    }));
+    answer.await.unwrap().unwrap()
+}
+
+async fn create(host: &RunningHost, genesis: SignedGenesis) -> ChainId {
+    let (reply, answer) = oneshot::channel();
+    assert!(host.handle.send(Command::CreateChain { genesis, reply }));
+    answer.await.unwrap().unwrap()
+}
+
+fn root_state(host: &RunningHost, root: &ChainId) -> Option<ChainState> {
+    host.handle.store.chain_state(root).unwrap()
+}
+
+fn anchor_of(host: &RunningHost, root: &ChainId, chain: &ChainId) -> Option<ChainAnchor> {
+    match root_state(host, root)?.object(&ObjectKey::Anchor(*chain)) {
+        Some(Object::Anchor(anchor)) => Some(anchor.clone()),
+        _ => None,
+    }
+}
+
+fn directory_entry(host: &RunningHost, root: &ChainId, of: &SecretKey) -> Option<HostEntry> {
+    match root_state(host, root)?.object(&ObjectKey::Host(of.host_id())) {
+        Some(Object::Host(entry)) => Some(entry.clone()),
+        _ => None,
+    }
+}
+
+async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hosts_register_follow_the_root_and_anchor_their_chains_across_a_set_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let network = MemoryNetwork::new();
+    let hosts: Vec<SecretKey> = (1..=4).map(key).collect();
+    let owner = key(10);
+    let root = root_genesis(&owner, &hosts[..3]);
+    let root_id = root.genesis.chain_id();
+    let running: Vec<RunningHost> = hosts
+        .iter()
+        .enumerate()
+        .map(|(i, host)| {
+            memory_host(
+                &dir.path().join(format!("h{i}")),
+                &network,
+                host,
+                |config| {
+                    config.root = Some(RootConfig {
+                        chain: root_id,
+                        announce_p2p: format!("127.0.0.1:{}", 7000 + i),
+                        announce_api: format!("http://127.0.0.1:{}", 8000 + i),
+                    });
+                    // The follower knows one root host to ask for the root's genesis.
+                    config.peers = vec![Peer {
+                        host: hosts[0].host_id(),
+                        address: "127.0.0.1:7000".parse().unwrap(),
+                    }];
+                },
+            )
+        })
+        .collect();
+    assert_eq!(create(&running[0], root.clone()).await, root_id);
+    // The root's owner gives every host what it bonds.
+    for (nonce, host) in hosts.iter().enumerate() {
+        let funding = mint(root_id, &owner, nonce as u64 + 1, host, 1_000);
+        assert!(matches!(
+            submit(&running[0], funding).await,
+            TxStatus::Committed { .. }
+        ));
+    }
+    // Every host registers, the follower too, its transaction relayed to the root's hosts.
+    for host in &hosts {
+        eventually("every host registered", || {
+            directory_entry(&running[0], &root_id, host).is_some_and(|e| e.bond == 100)
+        })
+        .await;
+    }
+    let follower = directory_entry(&running[0], &root_id, &hosts[3]).unwrap();
+    assert_eq!(
+        follower.announcement.api_url_text(),
+        "http://127.0.0.1:8003"
+    );
+    // The follower holds the root's state as its validators do.
+    eventually("the follower follows the root", || {
+        let (a, b) = (
+            root_state(&running[0], &root_id),
+            root_state(&running[3], &root_id),
+        );
+        a.zip(b).is_some_and(|(a, b)| {
+            a.meta().height == b.meta().height && a.state_root() == b.state_root()
+        })
+    })
+    .await;
+
+    // A personal chain of hosts 2–4 (the follower among them) is anchored as it grows.
+    let user = key(20);
+    let validators: Vec<_> = hosts[1..].iter().map(|k| (k.host_id(), 1)).collect();
+    let chain = create(&running[1], genesis(&user, &validators, 1)).await;
+    eventually("the chain entered the directory", || {
+        anchor_of(&running[0], &root_id, &chain).is_some()
+    })
+    .await;
+    let status = submit(&running[1], mint(chain, &user, 1, &key(21), 5)).await;
+    let TxStatus::Committed { height, .. } = status else {
+        panic!("{status:?}");
+    };
+    eventually("the chain's head anchored", || {
+        anchor_of(&running[0], &root_id, &chain).is_some_and(|a| a.height >= height)
+    })
+    .await;
+
+    // The chain hands itself to hosts 1–3; the root follows the change.
+    let new_set: Vec<Validator> = hosts[..3]
+        .iter()
+        .map(|k| Validator {
+            host: k.host_id(),
+            power: 1,
+        })
+        .collect();
+    let change = tx(
+        chain,
+        &user,
+        2,
+        TxKind::SetValidators {
+            validators: BoundedVec::new(new_set).unwrap(),
+        },
+    );
+    assert!(matches!(
+        submit(&running[1], change).await,
+        TxStatus::Committed { .. }
+    ));
+    eventually("host 1 joined the chain", || {
+        running[0]
+            .handle
+            .store
+            .chain_head(&chain)
+            .unwrap()
+            .is_some()
+    })
+    .await;
+    let after = submit(&running[1], mint(chain, &user, 3, &key(21), 5)).await;
+    let TxStatus::Committed { height, .. } = after else {
+        panic!("{after:?}");
+    };
+    let new_hash = running[0]
+        .handle
+        .store
+        .chain_head(&chain)
+        .unwrap()
+        .unwrap()
+        .meta
+        .validators
+        .hash();
+    eventually("the head signed by the new set anchored", || {
+        anchor_of(&running[0], &root_id, &chain)
+            .is_some_and(|a| a.height >= height && a.validators_hash == new_hash)
+    })
+    .await;
+    let anchor = anchor_of(&running[0], &root_id, &chain).unwrap();
+    assert!(anchor.validators_from > Height(1));
+    assert_eq!(anchor.forked_at, None);
+    for host in running {
+        host.stop().await.unwrap();
+    }
+}
