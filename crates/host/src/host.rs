@@ -55,8 +55,8 @@ use outbox::Outbox;
 use replies::Replies;
 use root::RootDuty;
 pub use root::{
-    ANCHOR_BACKLOG_MAX, ANCHOR_LOOKS_PER_TICK, ANCHOR_SCAN_PAGE, BACKUP_INTERVALS, IN_FLIGHT_MS,
-    ROOT_POLL_MS,
+    ANCHOR_BACKLOG_MAX, ANCHOR_LOOKS_PER_TICK, ANCHOR_SCAN_PAGE, BACKUP_INTERVALS,
+    EVIDENCE_QUEUE_MAX, IN_FLIGHT_MS, ROOT_POLL_MS,
 };
 use sync::BlockSync;
 use table::ChainTable;

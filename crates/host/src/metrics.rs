@@ -91,6 +91,8 @@ metrics! {
         "Geneses and certified heads this host sent to the root to anchor";
     anchor_backlog: Gauge = Gauge::default(),
         "Chains waiting to be looked at for anchoring";
+    evidence_dropped: Counter = Counter::default(),
+        "Equivocations not sent to the root: its queue was full";
     anchor_backlog_dropped: Counter = Counter::default(),
         "Chains left out of the full anchor backlog (the store scan finds them again)";
     api_connections: Gauge = Gauge::default(), "HTTP API connections open";

@@ -215,3 +215,111 @@ async fn hosts_register_follow_the_root_and_anchor_their_chains_across_a_set_cha
         host.stop().await.unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registered_host_that_equivocates_loses_its_bond() {
+    let dir = tempfile::tempdir().unwrap();
+    let network = MemoryNetwork::new();
+    let hosts: Vec<SecretKey> = (1..=3).map(key).collect();
+    let rogue = key(5);
+    let owner = key(10);
+    let root = root_genesis(&owner, &hosts);
+    let root_id = root.genesis.chain_id();
+    let running: Vec<RunningHost> = hosts
+        .iter()
+        .enumerate()
+        .map(|(i, host)| {
+            memory_host(
+                &dir.path().join(format!("h{i}")),
+                &network,
+                host,
+                |config| {
+                    config.root = Some(RootConfig {
+                        chain: root_id,
+                        announce_p2p: format!("127.0.0.1:{}", 7100 + i),
+                        announce_api: format!("http://127.0.0.1:{}", 8100 + i),
+                    });
+                },
+            )
+        })
+        .collect();
+    create(&running[0], root).await;
+    let funding = mint(root_id, &owner, 1, &rogue, 500);
+    assert!(matches!(
+        submit(&running[0], funding).await,
+        TxStatus::Committed { .. }
+    ));
+    // The rogue registers itself with a bond of 300.
+    let text = |s: &str| myriad_types::BoundedBytes::new(s.as_bytes().to_vec()).unwrap();
+    let register = tx(
+        root_id,
+        &rogue,
+        1,
+        TxKind::RegisterHost {
+            announcement: myriad_types::HostAnnouncement {
+                p2p: BoundedVec::new(vec![text("127.0.0.1:7199")]).unwrap(),
+                api_url: text("http://127.0.0.1:8199"),
+            },
+            bond: 300,
+        },
+    );
+    assert!(matches!(
+        submit(&running[0], register).await,
+        TxStatus::Committed { .. }
+    ));
+    // A chain of the three honest hosts and the rogue; the rogue prevotes two blocks at once.
+    let validators: Vec<_> = hosts
+        .iter()
+        .chain([&rogue])
+        .map(|k| (k.host_id(), 1))
+        .collect();
+    let chain = create(&running[0], genesis(&key(20), &validators, 2)).await;
+    for host in &running[1..] {
+        eventually("every validator holds the chain", || {
+            host.handle.store.chain_head(&chain).unwrap().is_some()
+        })
+        .await;
+    }
+    let (rogue_net, _inbound) = network.join(rogue.host_id());
+    let vote = |block: u8| {
+        let vote = myriad_types::Vote {
+            chain_id: chain,
+            height: Height(1),
+            round: myriad_types::Round(0),
+            step: myriad_types::VoteStep::Prevote,
+            block_hash: Some(myriad_types::Hash([block; 32])),
+        };
+        myriad_types::SignedVote {
+            signature: myriad_types::sign_alone(&rogue, &vote),
+            voter: rogue.host_id(),
+            vote,
+        }
+    };
+    for host in &hosts {
+        let items = [1, 2]
+            .into_iter()
+            .map(|block| myriad_net::ChainMsg {
+                chain,
+                msg: myriad_net::Msg::Vote(vote(block)),
+            })
+            .collect();
+        let envelope = myriad_net::Envelope {
+            items: BoundedVec::new(items).unwrap(),
+        };
+        myriad_net::Transport::send(&rogue_net, host.host_id(), envelope).unwrap();
+    }
+    eventually("the rogue's bond slashed", || {
+        directory_entry(&running[0], &root_id, &rogue).is_some_and(|e| e.bond == 0)
+    })
+    .await;
+    let entry = directory_entry(&running[0], &root_id, &rogue).unwrap();
+    assert_eq!((entry.slashed, entry.evidence), (300, 1));
+    let state = root_state(&running[0], &root_id).unwrap();
+    assert!(state
+        .object(&ObjectKey::Evidence(entry.last_evidence.unwrap()))
+        .is_some());
+    assert_eq!(state.check_invariants(), Ok(()));
+    for host in running {
+        host.stop().await.unwrap();
+    }
+}

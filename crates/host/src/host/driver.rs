@@ -223,6 +223,7 @@ impl<S: HostStore> Host<S> {
             Effect::Evidence(evidence) => {
                 tracing::warn!(%chain, ?evidence, "a validator signed two conflicting messages");
                 self.metrics.evidence.inc();
+                self.root_evidence(&evidence);
                 let evidence = Box::new(evidence);
                 self.replies.event(HostEvent::Evidence { chain, evidence });
             }

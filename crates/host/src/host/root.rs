@@ -12,6 +12,9 @@
 //! anchor stays behind for [`BACKUP_INTERVALS`] intervals. A chain leaves the backlog once
 //! the root shows its head anchored.
 //!
+//! Equivocations the host's consensus sees go to the root too, which slashes the bond of
+//! the host that signed them.
+//!
 //! The host has one root transaction in flight at a time: the next waits until the root
 //! state shows its nonce used, or until [`IN_FLIGHT_MS`] passed.
 
@@ -22,8 +25,8 @@ use myriad_net::Msg;
 use myriad_store::HostStore;
 use myriad_types::{
     encode, AnchorEntry, AnchoredHead, BoundedBytes, BoundedVec, ChainAnchor, ChainId, ChainKind,
-    HostAnnouncement, HostEntry, Object, ObjectKey, RootParams, SignedTransaction, Transaction,
-    TxKind, ANCHOR_ENTRIES_MAX,
+    Equivocation, HostAnnouncement, HostEntry, Object, ObjectKey, RootParams, SignedTransaction,
+    Transaction, TxKind, ANCHOR_ENTRIES_MAX,
 };
 
 use super::mempools::Origin;
@@ -34,7 +37,7 @@ use crate::metrics::kind;
 /// How often a host that does not validate the root asks a root validator for new blocks.
 pub const ROOT_POLL_MS: u64 = 1_000;
 /// How long the host waits for its root transaction to commit before it sends anew.
-pub const IN_FLIGHT_MS: u64 = 30_000;
+pub const IN_FLIGHT_MS: u64 = 10_000;
 /// How many anchor intervals a chain's anchor may stay behind before its validators that
 /// are not on duty for it anchor it too.
 pub const BACKUP_INTERVALS: u64 = 3;
@@ -45,6 +48,8 @@ pub const ANCHOR_BACKLOG_MAX: usize = 2_000_000;
 pub const ANCHOR_LOOKS_PER_TICK: usize = 2_000;
 /// How many stored chains the scan puts into the backlog per interval.
 pub const ANCHOR_SCAN_PAGE: usize = 10_000;
+/// Pieces of evidence waiting to go to the root; more are dropped (and counted).
+pub const EVIDENCE_QUEUE_MAX: usize = 64;
 /// Room kept in an anchor transaction for what wraps its entries.
 const ANCHOR_TX_OVERHEAD: usize = 4_096;
 
@@ -73,9 +78,13 @@ pub(super) struct RootDuty {
     scan_after: Option<ChainId>,
     poll_at_ms: u64,
     polls: usize,
+    /// When the registration is looked at next: once an anchor interval.
+    register_at_ms: u64,
     next_pass_ms: u64,
     pass: Option<Pass>,
     in_flight: Option<InFlight>,
+    /// Equivocations seen, to submit to the root, oldest first.
+    evidence: std::collections::VecDeque<Equivocation>,
 }
 
 impl RootDuty {
@@ -86,9 +95,11 @@ impl RootDuty {
             scan_after: None,
             poll_at_ms: 0,
             polls: 0,
+            register_at_ms: 0,
             next_pass_ms: 0,
             pass: None,
             in_flight: None,
+            evidence: std::collections::VecDeque::new(),
         }
     }
 
@@ -130,6 +141,39 @@ fn on_duty(chain: &ChainId, hosts: usize) -> usize {
 }
 
 impl<S: HostStore> Host<S> {
+    /// Queues evidence of a validator's equivocation for the root, which slashes the bond
+    /// of a registered host.
+    pub(super) fn root_evidence(&mut self, evidence: &Equivocation) {
+        let Some(duty) = &mut self.root else {
+            return;
+        };
+        let id = evidence.hash();
+        if duty.evidence.iter().any(|queued| queued.hash() == id) {
+            return;
+        }
+        if duty.evidence.len() >= EVIDENCE_QUEUE_MAX {
+            self.metrics.evidence_dropped.inc();
+            return;
+        }
+        duty.evidence.push_back(evidence.clone());
+    }
+
+    /// The next queued piece of evidence the root can act on: its host registered, the
+    /// evidence not yet taken. What it cannot act on is let go.
+    fn next_evidence(&self, duty: &mut RootDuty) -> Option<Equivocation> {
+        let state = &self.table.get(&duty.chain())?.state;
+        while let Some(evidence) = duty.evidence.pop_front() {
+            let registered = state.object(&ObjectKey::Host(evidence.voter())).is_some();
+            let taken = state
+                .object(&ObjectKey::Evidence(evidence.hash()))
+                .is_some();
+            if registered && !taken {
+                return Some(evidence);
+            }
+        }
+        None
+    }
+
     /// Tells the root duty that `chain`'s head changed.
     pub(super) fn root_touched(&mut self, chain: ChainId) {
         if let Some(duty) = &mut self.root {
@@ -212,7 +256,17 @@ impl<S: HostStore> Host<S> {
             Some(Object::Host(entry)) => Some(entry.clone()),
             _ => None,
         };
-        if let Some(kind) = self.registration(duty, &params, entry.as_ref(), nonce) {
+        if self.now_ms >= duty.register_at_ms {
+            duty.register_at_ms = self.now_ms + params.anchor_interval_ms;
+            if let Some(kind) = self.registration(duty, &params, entry.as_ref(), nonce) {
+                self.send_root_tx(duty, kind, nonce, work);
+                return;
+            }
+        }
+        if let Some(evidence) = self.next_evidence(duty) {
+            let kind = TxKind::SubmitEvidence {
+                evidence: Box::new(evidence),
+            };
             self.send_root_tx(duty, kind, nonce, work);
             return;
         }
