@@ -33,7 +33,7 @@ pub struct CreatedChain {
     pub chain_id: String,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ValidatorInfo {
     pub host: String,
     pub power: u64,
@@ -341,4 +341,96 @@ pub struct ReferenceRateInfo {
     pub spread_bps: Option<f64>,
     /// The quotes it came from: those giving `chain`, then those getting it.
     pub quotes: Vec<QuoteInfo>,
+}
+
+/// The root chain a host follows: its id, its latest durable block, its rules and committee.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RootInfo {
+    pub chain_id: String,
+    pub height: u64,
+    pub state_root: String,
+    /// The least bond a registered host holds, in root base units (a decimal string).
+    pub host_bond_min: String,
+    pub host_lease_ms: u64,
+    pub unbond_ms: u64,
+    pub anchor_interval_ms: u64,
+    pub validators: Vec<ValidatorInfo>,
+    /// Hosts in the directory, and chains anchored.
+    pub hosts: u64,
+    pub validator_sets: u64,
+}
+
+/// A host's entry in the root's directory.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct HostInfo {
+    /// `host1…`
+    pub host: String,
+    /// Where peers reach it: `ip:port`.
+    pub p2p: Vec<String>,
+    pub api_url: String,
+    /// Root currency bonded, in base units (a decimal string).
+    pub bond: String,
+    pub registered_at_ms: u64,
+    pub expires_at_ms: u64,
+    /// Whether the registration is in force at the root's latest block.
+    pub registered: bool,
+    /// What evidence has slashed, how many pieces, and the last one's id.
+    pub slashed: String,
+    pub evidence: u32,
+    pub last_evidence: Option<String>,
+    /// How many anchored chains the host validates (by the sets the root knows).
+    pub chains: u64,
+}
+
+/// A page of the root's directory of hosts, in host id order.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct HostList {
+    pub hosts: Vec<HostInfo>,
+    /// Pass as `?after=` for the next page; absent on the last page.
+    pub next: Option<String>,
+}
+
+/// A chain in the root's directory, with its validators and where to reach them.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DirectoryChain {
+    pub chain_id: String,
+    pub owner: String,
+    pub symbol: String,
+    /// The validator set the root knows in force from `validators_from` on.
+    pub validators_hash: String,
+    pub validators_from: u64,
+    pub validators: Vec<DirectoryValidator>,
+    /// The latest anchored head: height 0 until a block is anchored.
+    pub height: u64,
+    pub block_hash: String,
+    pub state_root: String,
+    pub anchored_at_ms: u64,
+    /// The height of a second certified block the root was shown, if ever.
+    pub forked_at: Option<u64>,
+    /// The root's height and state root this entry was read at.
+    pub root_height: u64,
+}
+
+/// A validator of a chain, with its directory entry if it is registered.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DirectoryValidator {
+    pub host: String,
+    pub power: u64,
+    pub entry: Option<HostInfo>,
+}
+
+/// A chain's anchor with its proof: check it trusting only the root's committee.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AnchorProofBody {
+    pub chain_id: String,
+    pub root_chain_id: String,
+    pub root_height: u64,
+    /// The anchored head, as the proof shows it.
+    pub height: u64,
+    pub block_hash: String,
+    pub state_root: String,
+    /// Hex of the borsh-encoded `AnchorProof`: the anchor, its path to the root block's
+    /// state root, the root block's header and certificate.
+    pub proof: String,
+    pub proof_bytes: usize,
 }

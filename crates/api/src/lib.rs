@@ -13,6 +13,7 @@ mod error;
 mod objects;
 mod quotes;
 mod request;
+mod root;
 mod serve;
 mod transactions;
 mod watch;
@@ -31,11 +32,12 @@ use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
 use futures::Stream;
 pub use myriad_api_types::{
-    AccountHistory, AccountInfo, AllowlistInfo, BlockInfo, ChainInfo, ChainList, ChannelInfo,
-    CreateChainRequest, CreatedChain, ErrorBody, EscrowInfo, Health, HistoryEntry, ObjectInfo,
-    PendingAllowlistInfo, PostQuoteRequest, QuoteBatchAnswer, QuoteBook, QuoteInfo, QuoteResult,
-    QuoteTaken, RateBody, ReferenceRateInfo, SubmitBatchAnswer, SubmitRequest, SubmitResult,
-    TxInfo, TxStatusBody, ValidatorInfo, PAGE_ENTRIES_MAX, POST_QUOTES_MAX, SUBMIT_BATCH_TXS_MAX,
+    AccountHistory, AccountInfo, AllowlistInfo, AnchorProofBody, BlockInfo, ChainInfo, ChainList,
+    ChannelInfo, CreateChainRequest, CreatedChain, DirectoryChain, DirectoryValidator, ErrorBody,
+    EscrowInfo, Health, HistoryEntry, HostInfo, HostList, ObjectInfo, PendingAllowlistInfo,
+    PostQuoteRequest, QuoteBatchAnswer, QuoteBook, QuoteInfo, QuoteResult, QuoteTaken, RateBody,
+    ReferenceRateInfo, RootInfo, SubmitBatchAnswer, SubmitRequest, SubmitResult, TxInfo,
+    TxStatusBody, ValidatorInfo, PAGE_ENTRIES_MAX, POST_QUOTES_MAX, SUBMIT_BATCH_TXS_MAX,
     SUBMIT_BODY_BYTES_MAX,
 };
 use myriad_host::{AdmitError, Command, CreateError, HostEvent, HostHandle, SubmitError, TxStatus};
@@ -93,6 +95,11 @@ pub const WAIT_MAX: Duration = Duration::from_secs(30);
         quotes::quotes,
         quotes::quote_events,
         quotes::rate,
+        root::root,
+        root::hosts,
+        root::host,
+        root::directory_chain,
+        root::anchor_proof,
         transactions::tx_status,
         events,
         metrics,
@@ -128,7 +135,13 @@ pub const WAIT_MAX: Duration = Duration::from_secs(30);
         QuoteBook,
         QuoteInfo,
         RateBody,
-        ReferenceRateInfo
+        ReferenceRateInfo,
+        RootInfo,
+        HostInfo,
+        HostList,
+        DirectoryChain,
+        DirectoryValidator,
+        AnchorProofBody
     ))
 )]
 struct ApiDoc;
@@ -199,6 +212,11 @@ pub fn router(
         .route("/quotes", post(quotes::post_quote).get(quotes::quotes))
         .route("/quotes/events", get(quotes::quote_events))
         .route("/rates/{chain}", get(quotes::rate))
+        .route("/root", get(root::root))
+        .route("/root/hosts", get(root::hosts))
+        .route("/root/hosts/{host}", get(root::host))
+        .route("/root/chains/{chain}", get(root::directory_chain))
+        .route("/root/anchors/{chain}", get(root::anchor_proof))
         .route("/transactions", post(submit))
         .route("/transactions/{hash}", get(tx_status))
         .route("/events", get(events))

@@ -26,8 +26,8 @@ use myriad_client::transaction::SendOptions;
 use myriad_client::wallet::{PassphraseSource, Wallet};
 use myriad_host::write_key;
 use myriad_types::{
-    encode, format_amount, Address, Amount, ChainId, Genesis, HostId, SecretKey, SignedGenesis,
-    Symbol, TxKind,
+    decode, encode, format_amount, Address, Amount, ChainId, ChainKind, Genesis, HostId,
+    RootParams, SecretKey, SignedGenesis, Symbol, TxKind,
 };
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
@@ -43,6 +43,7 @@ const HOLDERS: [&str; 3] = ["alice", "bob", "carol"];
 /// What each holder is minted on the demo chain, in base units (1,000.00 DEMO).
 const DEMO_GRANT: Amount = 100_000;
 const DEMO_SYMBOL: &str = "DEMO";
+const ROOT_SYMBOL: &str = "ROOT";
 const DEMO_DECIMALS: u8 = 2;
 /// The most validators a chain made by `--chains` has.
 const CHAIN_VALIDATORS_MAX: usize = 4;
@@ -75,6 +76,9 @@ struct DevnetFile {
     demo_chain: Option<String>,
     /// How many chains `--chains` has created so far.
     chains: u64,
+    /// Hex of the root chain's signed genesis (its validators are the first four hosts).
+    #[serde(default)]
+    root_genesis: Option<String>,
 }
 
 /// A devnet directory and what its `devnet.json` says.
@@ -222,6 +226,13 @@ struct HostToml {
     api: String,
     peers: Vec<String>,
     watcher: WatcherToml,
+    root: RootToml,
+}
+
+/// Every devnet host follows the devnet's root chain.
+#[derive(Debug, Serialize)]
+struct RootToml {
+    chain: String,
 }
 
 /// Every devnet host runs a swap watcher that can reach every other host's API.
@@ -286,13 +297,18 @@ fn create(options: &DevnetOptions) -> Result<Devnet> {
         });
         keys.push(key);
     }
+    let owner = SecretKey::generate(OsRng);
+    let created_at_ms = now_ms();
+    let validators: Vec<(HostId, u64)> = keys.iter().map(|key| (key.host_id(), 1)).collect();
+    let root = root_genesis(&owner, &validators, created_at_ms)?;
     let devnet = Devnet {
         dir,
         file: DevnetFile {
-            created_at_ms: now_ms(),
+            created_at_ms,
             hosts,
             demo_chain: None,
             chains: 0,
+            root_genesis: Some(hex::encode(encode(&root))),
         },
     };
     for (host, key) in devnet.file.hosts.iter().zip(&keys) {
@@ -315,6 +331,9 @@ fn create(options: &DevnetOptions) -> Result<Devnet> {
                 enabled: true,
                 hosts: devnet.api_urls(),
             },
+            root: RootToml {
+                chain: root.genesis.chain_id().to_string(),
+            },
         })?;
         std::fs::write(host_dir.join("host.toml"), config)?;
     }
@@ -326,7 +345,8 @@ fn create(options: &DevnetOptions) -> Result<Devnet> {
         .with_context(|| format!("cannot create {}", passphrase_path.display()))?;
     let mut wallet = Wallet::open_or_new(&devnet.wallet_path())?;
     let unlocked = wallet.unlock(&passphrase)?;
-    for name in std::iter::once(OWNER).chain(HOLDERS) {
+    wallet.add(&unlocked, OWNER, &owner)?;
+    for name in HOLDERS {
         wallet.add(&unlocked, name, &SecretKey::generate(OsRng))?;
     }
     wallet.save()?;
@@ -613,6 +633,90 @@ fn wait_for_chain(clients: &[Client], chain: &ChainId) -> Result<()> {
     Ok(())
 }
 
+/// The devnet's root chain: owned by the demo owner, validated by the first four hosts,
+/// with the default root rules; its currency `ROOT` is what hosts bond.
+fn root_genesis(
+    owner: &SecretKey,
+    hosts: &[(HostId, u64)],
+    created_at_ms: u64,
+) -> Result<SignedGenesis> {
+    let validators = &hosts[..hosts.len().min(CHAIN_VALIDATORS_MAX)];
+    let genesis = checked_genesis(
+        owner.address(),
+        Symbol::new(ROOT_SYMBOL).map_err(|e| anyhow!(e))?,
+        0,
+        None,
+        validators,
+        created_at_ms,
+        0,
+    )?;
+    Ok(SignedGenesis::sign(
+        Genesis {
+            kind: ChainKind::Root(RootParams::default()),
+            ..genesis
+        },
+        owner,
+    ))
+}
+
+impl Devnet {
+    /// The root chain's genesis, for a devnet made with one.
+    pub fn root_genesis(&self) -> Result<Option<SignedGenesis>> {
+        let Some(text) = &self.file.root_genesis else {
+            return Ok(None);
+        };
+        let bytes = hex::decode(text).context("devnet.json: the root genesis is not hex")?;
+        Ok(Some(decode("root genesis", &bytes)?))
+    }
+
+    pub fn root_chain(&self) -> Result<Option<ChainId>> {
+        Ok(self.root_genesis()?.map(|g| g.genesis.chain_id()))
+    }
+}
+
+/// Starts the root chain on its validators and gives every host root currency to bond,
+/// once (a devnet made before roots existed has none).
+fn ensure_root(devnet: &Devnet) -> Result<()> {
+    let Some(genesis) = devnet.root_genesis()? else {
+        return Ok(());
+    };
+    let root = genesis.genesis.chain_id();
+    let clients: Vec<Client> = devnet.api_urls().iter().map(|u| Client::new(u)).collect();
+    let validators = genesis.genesis.validators.len();
+    if clients[0].chain(&root).is_err() {
+        clients[0].create_chain(&genesis)?;
+    }
+    wait_for_chain(&clients[..validators], &root)?;
+    let owner = devnet.owner_key()?;
+    // Each host is given twice the least bond.
+    let grant = match genesis.genesis.kind {
+        ChainKind::Root(params) => params.host_bond_min.saturating_mul(2),
+        ChainKind::Personal => bail!("the devnet's root genesis is not a root's"),
+    };
+    let mut nonce = clients[0].account(&root, &owner.address())?.nonce;
+    for (host, _) in devnet.validators()? {
+        let to = Address::from(host);
+        if clients[0].account(&root, &to)?.balance != "0" {
+            continue;
+        }
+        nonce += 1;
+        let mint = TxKind::Mint { to, amount: grant };
+        let options = SendOptions {
+            wait: true,
+            nonce: Some(nonce),
+        };
+        let status = clients[0].send(&root, &owner, mint, options)?.status;
+        if status.status != "committed" {
+            bail!(
+                "minting root currency to host {host}: {} {}",
+                status.status,
+                status.reason.unwrap_or_default()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Creates the demo chain and funds the holders, once.
 fn ensure_demo(devnet: &mut Devnet) -> Result<()> {
     if devnet.file.demo_chain.is_some() {
@@ -761,6 +865,11 @@ fn summary(devnet: &Devnet, default_dir: bool) -> String {
             host.name, host.id, host.api, host.p2p
         ));
     }
+    if let Ok(Some(root)) = devnet.root_chain() {
+        text.push_str(&format!(
+            "root chain {root} ({ROOT_SYMBOL}): the directory of hosts and chains; every chain's head is anchored there\n"
+        ));
+    }
     let chain = devnet.file.demo_chain.as_deref().unwrap_or("?");
     text.push_str(&format!(
         "demo chain {chain} ({DEMO_SYMBOL}): owner `{OWNER}`; alice, bob and carol were minted {} {DEMO_SYMBOL} each\n",
@@ -797,6 +906,7 @@ fn summary(devnet: &Devnet, default_dir: bool) -> String {
 pub fn run(options: &DevnetOptions, default_dir: bool) -> Result<()> {
     let (_lock, mut devnet) = take(options)?;
     let mut hosts = start_hosts(&devnet)?;
+    ensure_root(&devnet)?;
     ensure_demo(&mut devnet)?;
     create_chains(&mut devnet, options.chains)?;
     println!("{}", summary(&devnet, default_dir));

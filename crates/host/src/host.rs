@@ -54,6 +54,7 @@ use mempools::{Mempools, Origin};
 use outbox::Outbox;
 use replies::Replies;
 use root::RootDuty;
+pub use root::{RootView, SharedRootView};
 pub use root::{
     ANCHOR_BACKLOG_MAX, ANCHOR_LOOKS_PER_TICK, ANCHOR_SCAN_PAGE, BACKUP_INTERVALS,
     EVIDENCE_QUEUE_MAX, IN_FLIGHT_MS, ROOT_POLL_MS,
@@ -254,6 +255,8 @@ pub struct Host<S> {
     quotes_gossiped: usize,
     /// Following the root, registering and anchoring, when a root is configured.
     root: Option<RootDuty>,
+    /// What readers see of the root.
+    root_view: SharedRootView,
 }
 
 impl<S> fmt::Debug for Host<S> {
@@ -314,6 +317,7 @@ impl<S: HostStore> Host<S> {
             quote_changes: broadcast::channel(QUOTE_CHANGES_MAX).0,
             quotes_gossiped: 0,
             root,
+            root_view: SharedRootView::default(),
         })
     }
 
@@ -324,6 +328,11 @@ impl<S: HostStore> Host<S> {
     /// The order book, for readers (the API).
     pub fn book(&self) -> Arc<Mutex<OrderBook>> {
         self.book.clone()
+    }
+
+    /// What readers see of the root chain, once the host holds it.
+    pub fn root_view(&self) -> SharedRootView {
+        self.root_view.clone()
     }
 
     /// Where the pairs whose quotes changed are told.
@@ -391,6 +400,7 @@ impl<S: HostStore> Host<S> {
             report.txs = self.acknowledge();
         }
         self.write()?;
+        self.publish_root_view();
         self.outbox
             .release(&self.key, self.me, &self.table, &self.metrics, transport);
         report.txs += self.acknowledge();

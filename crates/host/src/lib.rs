@@ -18,10 +18,10 @@ pub use config::{
     read_key, write_key, ConfigError, HostConfig, Limits, Overrides, Peer, Policy, RootConfig,
 };
 pub use host::{
-    Command, CreateError, Host, HostError, HostEvent, HostIo, QuoteRefused, SubmitError,
-    TickReport, ANCHOR_BACKLOG_MAX, ANCHOR_LOOKS_PER_TICK, ANCHOR_SCAN_PAGE, BACKUP_INTERVALS,
-    EVIDENCE_QUEUE_MAX, FUTURE_MSGS_MAX, HOST_BUSY, IN_FLIGHT_MS, QUOTES_GOSSIPED_PER_TICK,
-    QUOTE_CHANGES_MAX, ROOT_POLL_MS, SYNC_BLOCKS_MAX,
+    Command, CreateError, Host, HostError, HostEvent, HostIo, QuoteRefused, RootView,
+    SharedRootView, SubmitError, TickReport, ANCHOR_BACKLOG_MAX, ANCHOR_LOOKS_PER_TICK,
+    ANCHOR_SCAN_PAGE, BACKUP_INTERVALS, EVIDENCE_QUEUE_MAX, FUTURE_MSGS_MAX, HOST_BUSY,
+    IN_FLIGHT_MS, QUOTES_GOSSIPED_PER_TICK, QUOTE_CHANGES_MAX, ROOT_POLL_MS, SYNC_BLOCKS_MAX,
 };
 pub use mempool::{AdmitError, NONCE_AHEAD_MAX, SENDER_TXS_MAX};
 pub use metrics::Metrics;

@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 use myriad_client::genesis::now_ms;
 use myriad_net::{Inbound, Transport};
 use myriad_store::{HostStore, ReadStore, Store};
-use myriad_types::{HostId, SecretKey};
+use myriad_types::{ChainId, HostId, SecretKey};
 use rand_core::OsRng;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::book::{OrderBook, Pair};
 use crate::config::HostConfig;
-use crate::host::{Command, Host, HostError, HostEvent, HostIo, TickReport};
+use crate::host::{Command, Host, HostError, HostEvent, HostIo, SharedRootView, TickReport};
 use crate::metrics::Metrics;
 use crate::status::Statuses;
 
@@ -36,6 +36,9 @@ pub struct HostHandle {
     pub book: Arc<Mutex<OrderBook>>,
     /// The pairs whose quotes changed.
     pub quote_changes: broadcast::Sender<Pair>,
+    /// The root chain's id, if the host follows one, and what readers see of it.
+    pub root: Option<ChainId>,
+    pub root_view: SharedRootView,
     commands: mpsc::Sender<Command>,
 }
 
@@ -76,6 +79,7 @@ impl RunningHost {
             vote_log: open_vote_log(config.vote_log.as_deref())?,
             rng: Box::new(OsRng),
         };
+        let root = config.root.as_ref().map(|root| root.chain);
         let host = Host::new(config, key, store.clone(), io)?;
         let (commands, command_rx) = mpsc::channel(COMMANDS_MAX);
         let handle = HostHandle {
@@ -86,6 +90,8 @@ impl RunningHost {
             metrics,
             book: host.book(),
             quote_changes: host.quote_changes(),
+            root,
+            root_view: host.root_view(),
             commands,
         };
         let (stop, stopped) = watch::channel(false);

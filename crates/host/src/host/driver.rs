@@ -325,6 +325,7 @@ impl<S: HostStore> Host<S> {
         }
         self.batch.put_block(&block, &certificate, &receipts);
         self.batch.put_chain_state(&post, block_hash);
+        self.root_decided(chain, &post);
         post.clear_changed();
         // Found by `decided_state` just above; nothing was unloaded since.
         let Some(slot) = self.table.get_mut(&chain) else {

@@ -18,15 +18,16 @@
 //! The host has one root transaction in flight at a time: the next waits until the root
 //! state shows its nonce used, or until [`IN_FLIGHT_MS`] passed.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, PoisonError};
 
-use myriad_ledger::ANCHOR_TX_BYTES_MAX;
+use myriad_ledger::{ChainState, ANCHOR_TX_BYTES_MAX};
 use myriad_net::Msg;
 use myriad_store::HostStore;
 use myriad_types::{
     encode, AnchorEntry, AnchoredHead, BoundedBytes, BoundedVec, ChainAnchor, ChainId, ChainKind,
-    Equivocation, HostAnnouncement, HostEntry, Object, ObjectKey, RootParams, SignedTransaction,
-    Transaction, TxKind, ANCHOR_ENTRIES_MAX,
+    Equivocation, Hash, HostAnnouncement, HostEntry, HostId, KnownSet, Object, ObjectKey,
+    RootParams, SignedTransaction, Transaction, TxKind, ANCHOR_ENTRIES_MAX,
 };
 
 use super::mempools::Origin;
@@ -52,6 +53,67 @@ pub const ANCHOR_SCAN_PAGE: usize = 10_000;
 pub const EVIDENCE_QUEUE_MAX: usize = 64;
 /// Room kept in an anchor transaction for what wraps its entries.
 const ANCHOR_TX_OVERHEAD: usize = 4_096;
+
+/// What readers (the API) see of the root: its state as of its last durable block, and its
+/// directory's hosts and validator sets by id. A copy of the state shares its trees, so a
+/// view costs little to make and proofs come from it in O(log n).
+#[derive(Debug, Clone)]
+pub struct RootView {
+    pub chain: ChainId,
+    pub state: ChainState,
+    pub hosts: BTreeMap<HostId, HostEntry>,
+    pub sets: BTreeMap<Hash, KnownSet>,
+}
+
+impl RootView {
+    /// A view of `state`, its directory read from every object (once, when the root is
+    /// first loaded).
+    fn scan(state: &ChainState) -> RootView {
+        let mut view = RootView {
+            chain: state.chain_id(),
+            state: state.clone(),
+            hosts: BTreeMap::new(),
+            sets: BTreeMap::new(),
+        };
+        for object in state.objects() {
+            view.take(object.key(), Some(object));
+        }
+        view
+    }
+
+    /// The view after a block: the changed objects' entries replaced.
+    fn after(&self, state: &ChainState) -> RootView {
+        let mut view = RootView {
+            state: state.clone(),
+            ..self.clone()
+        };
+        for (key, object) in state.changed_objects() {
+            view.take(key, object);
+        }
+        view
+    }
+
+    fn take(&mut self, key: ObjectKey, object: Option<&Object>) {
+        match (key, object) {
+            (ObjectKey::Host(host), Some(Object::Host(entry))) => {
+                self.hosts.insert(host, entry.clone());
+            }
+            (ObjectKey::Host(host), _) => {
+                self.hosts.remove(&host);
+            }
+            (ObjectKey::KnownSet(hash), Some(Object::KnownSet(known))) => {
+                self.sets.insert(hash, known.clone());
+            }
+            (ObjectKey::KnownSet(hash), _) => {
+                self.sets.remove(&hash);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The root view a host publishes for its readers; `None` until it holds the root.
+pub type SharedRootView = Arc<Mutex<Option<Arc<RootView>>>>;
 
 /// An anchor transaction being put together over several ticks.
 #[derive(Debug, Default)]
@@ -85,6 +147,10 @@ pub(super) struct RootDuty {
     in_flight: Option<InFlight>,
     /// Equivocations seen, to submit to the root, oldest first.
     evidence: std::collections::VecDeque<Equivocation>,
+    /// The readers' view as last made, and the next one, published once its block is
+    /// durable.
+    view: Option<RootView>,
+    staged: bool,
 }
 
 impl RootDuty {
@@ -100,6 +166,8 @@ impl RootDuty {
             pass: None,
             in_flight: None,
             evidence: std::collections::VecDeque::new(),
+            view: None,
+            staged: false,
         }
     }
 
@@ -174,6 +242,39 @@ impl<S: HostStore> Host<S> {
         None
     }
 
+    /// Stages the readers' view of the root after a block of it decided (its changed
+    /// objects not yet cleared).
+    pub(super) fn root_decided(&mut self, chain: ChainId, state: &ChainState) {
+        let Some(duty) = &mut self.root else {
+            return;
+        };
+        if chain != duty.chain() {
+            return;
+        }
+        duty.view = Some(match &duty.view {
+            Some(view) => view.after(state),
+            None => RootView::scan(state),
+        });
+        duty.staged = true;
+    }
+
+    /// Publishes the staged view of the root: called once the tick's write is durable.
+    pub(super) fn publish_root_view(&mut self) {
+        let Some(duty) = &mut self.root else {
+            return;
+        };
+        if !std::mem::take(&mut duty.staged) {
+            return;
+        }
+        if let Some(view) = &duty.view {
+            let mut shared = self
+                .root_view
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            *shared = Some(Arc::new(view.clone()));
+        }
+    }
+
     /// Tells the root duty that `chain`'s head changed.
     pub(super) fn root_touched(&mut self, chain: ChainId) {
         if let Some(duty) = &mut self.root {
@@ -192,20 +293,25 @@ impl<S: HostStore> Host<S> {
             duty.poll_at_ms = self.now_ms + ROOT_POLL_MS;
             self.follow_root(&mut duty);
         }
-        if let Some(params) = self.root_params(&duty) {
+        if let Some(params) = self.root_params(&mut duty) {
             self.anchor_step(&mut duty, params, work);
         }
         self.root = Some(duty);
     }
 
     /// The root's rules, once its genesis is here; `None` before, or if the configured
-    /// chain is not a root (logged).
-    fn root_params(&mut self, duty: &RootDuty) -> Option<RootParams> {
+    /// chain is not a root (logged). The first time, the readers' view is made.
+    fn root_params(&mut self, duty: &mut RootDuty) -> Option<RootParams> {
         let root = duty.chain();
         if !self.table.load(&*self.store, &root) {
             return None;
         }
-        match self.table.get(&root)?.state.meta().kind {
+        let state = &self.table.get(&root)?.state;
+        if duty.view.is_none() {
+            duty.view = Some(RootView::scan(state));
+            duty.staged = true;
+        }
+        match state.meta().kind {
             ChainKind::Root(params) => Some(params),
             ChainKind::Personal => {
                 tracing::error!(%root, "the configured root chain is not a root chain");
