@@ -400,7 +400,7 @@ impl<S: HostStore> Host<S> {
             report.txs = self.acknowledge();
         }
         self.write()?;
-        self.publish_root_view();
+        self.publish_root_view(transport);
         self.outbox
             .release(&self.key, self.me, &self.table, &self.metrics, transport);
         report.txs += self.acknowledge();

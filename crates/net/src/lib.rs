@@ -10,9 +10,9 @@ mod transport;
 pub use bounds::{ConnectionBounds, Refusal};
 pub use message::{ChainMsg, Envelope, EnvelopeBuilder, Msg, ENVELOPE_ITEMS_MAX};
 pub use p2p::{
-    connect_raw, host_id, multiaddr, peer_id, Libp2pTransport, P2pError, P2pLimits, BAN_DURATION,
-    CONNECTIONS_MAX, CONNECTIONS_PER_ADDRESS_MAX, FRAME_READ_TIMEOUT, HANDSHAKE_TIMEOUT,
-    IDLE_TIMEOUT, PROTOCOL,
+    connect_raw, host_id, multiaddr, peer_id, Libp2pTransport, P2pError, P2pLimits,
+    ADDRESS_BOOK_MAX, BAN_DURATION, CONNECTIONS_MAX, CONNECTIONS_PER_ADDRESS_MAX,
+    FRAME_READ_TIMEOUT, HANDSHAKE_TIMEOUT, IDLE_TIMEOUT, PROTOCOL,
 };
 pub use transport::{
     Inbound, MemoryNetwork, MemoryTransport, SendError, Transport, QUEUE_ENVELOPES_MAX,

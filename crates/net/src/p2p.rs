@@ -117,6 +117,7 @@ pub fn host_id(peer: &PeerId) -> Option<HostId> {
 
 enum Command {
     Ban { peer: PeerId, reason: String },
+    Learn { peer: PeerId, address: Multiaddr },
 }
 
 type Bans = Arc<Mutex<HashMap<PeerId, Instant>>>;
@@ -297,6 +298,16 @@ impl Transport for Libp2pTransport {
         self.connected.load(Ordering::Relaxed)
     }
 
+    fn learn(&self, host: HostId, address: SocketAddr) {
+        if let Some(peer) = peer_id(&host) {
+            // A full command queue drops the address; the next directory change brings it.
+            let _ = self.commands.try_send(Command::Learn {
+                peer,
+                address: multiaddr(address),
+            });
+        }
+    }
+
     fn connections_refused(&self) -> u64 {
         self.refused.load(Ordering::Relaxed)
     }
@@ -306,7 +317,90 @@ impl Transport for Libp2pTransport {
 #[derive(NetworkBehaviour)]
 struct Behaviour {
     bounds: InboundBounds,
+    addresses: AddressBook,
     streams: libp2p_stream::Behaviour,
+}
+
+/// The most peers whose addresses a transport keeps from what it learned; past it, the
+/// oldest learned is forgotten.
+pub const ADDRESS_BOOK_MAX: usize = 65_536;
+
+/// Where peers learned from a directory listen ([`Transport::learn`]): the addresses a dial
+/// by host id goes to, when a stream to a peer not connected is opened.
+#[derive(Default)]
+struct AddressBook {
+    addresses: HashMap<PeerId, Multiaddr>,
+    order: std::collections::VecDeque<PeerId>,
+}
+
+impl NetworkBehaviour for AddressBook {
+    type ConnectionHandler = dummy::ConnectionHandler;
+    type ToSwarm = Infallible;
+
+    fn handle_pending_outbound_connection(
+        &mut self,
+        _connection: ConnectionId,
+        peer: Option<PeerId>,
+        _addresses: &[Multiaddr],
+        _role: Endpoint,
+    ) -> Result<Vec<Multiaddr>, ConnectionDenied> {
+        Ok(peer
+            .and_then(|peer| self.addresses.get(&peer))
+            .cloned()
+            .into_iter()
+            .collect())
+    }
+
+    fn handle_established_inbound_connection(
+        &mut self,
+        _connection: ConnectionId,
+        _peer: PeerId,
+        _local: &Multiaddr,
+        _remote: &Multiaddr,
+    ) -> Result<THandler<Self>, ConnectionDenied> {
+        Ok(dummy::ConnectionHandler)
+    }
+
+    fn handle_established_outbound_connection(
+        &mut self,
+        _connection: ConnectionId,
+        _peer: PeerId,
+        _address: &Multiaddr,
+        _role: Endpoint,
+        _port_use: PortUse,
+    ) -> Result<THandler<Self>, ConnectionDenied> {
+        Ok(dummy::ConnectionHandler)
+    }
+
+    fn on_swarm_event(&mut self, event: FromSwarm) {
+        if let FromSwarm::NewExternalAddrOfPeer(learned) = event {
+            if self
+                .addresses
+                .insert(learned.peer_id, learned.addr.clone())
+                .is_none()
+            {
+                self.order.push_back(learned.peer_id);
+                while self.order.len() > ADDRESS_BOOK_MAX {
+                    if let Some(oldest) = self.order.pop_front() {
+                        self.addresses.remove(&oldest);
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_connection_handler_event(
+        &mut self,
+        _peer: PeerId,
+        _connection: ConnectionId,
+        event: THandlerOutEvent<Self>,
+    ) {
+        match event {}
+    }
+
+    fn poll(&mut self, _: &mut Context<'_>) -> Poll<ToSwarm<Infallible, THandlerInEvent<Self>>> {
+        Poll::Pending
+    }
 }
 
 /// Refuses inbound connections past [`P2pLimits`]' bounds when they are accepted, before any
@@ -429,6 +523,9 @@ async fn run_swarm(
                         .unwrap_or_else(PoisonError::into_inner)
                         .insert(peer, Instant::now() + BAN_DURATION);
                     let _ = swarm.disconnect_peer_id(peer);
+                }
+                Some(Command::Learn { peer, address }) => {
+                    swarm.add_peer_address(peer, address);
                 }
                 None => return,
             },
@@ -639,6 +736,7 @@ fn build_swarm(key: &SecretKey, limits: &P2pLimits) -> Result<Swarm<Behaviour>, 
         .map_err(|e| P2pError::Transport(e.to_string()))?
         .with_behaviour(|_| Behaviour {
             bounds: InboundBounds::new(limits),
+            addresses: AddressBook::default(),
             streams: libp2p_stream::Behaviour::new(),
         })
         .map_err(|e| P2pError::Transport(e.to_string()))?

@@ -2,6 +2,7 @@
 //! that need a network they can cut.
 
 use std::collections::{BTreeSet, HashMap};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use myriad_types::HostId;
@@ -51,6 +52,11 @@ pub trait Transport: Send + Sync + 'static {
     /// How many inbound connections were refused at accept, over the transport's bounds,
     /// since it started.
     fn connections_refused(&self) -> u64;
+
+    /// Where a host listens, as its entry in a directory announces it: a transport that
+    /// dials by address keeps it for when it next sends there. Others reach every host
+    /// already.
+    fn learn(&self, _host: HostId, _address: SocketAddr) {}
 }
 
 /// An in-memory network: every host joined to it reaches every other, unless cut off.

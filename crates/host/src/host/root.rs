@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use myriad_ledger::{ChainState, ANCHOR_TX_BYTES_MAX};
-use myriad_net::Msg;
+use myriad_net::{Msg, Transport};
 use myriad_store::HostStore;
 use myriad_types::{
     encode, AnchorEntry, AnchoredHead, BoundedBytes, BoundedVec, ChainAnchor, ChainId, ChainKind,
@@ -258,21 +258,37 @@ impl<S: HostStore> Host<S> {
         duty.staged = true;
     }
 
-    /// Publishes the staged view of the root: called once the tick's write is durable.
-    pub(super) fn publish_root_view(&mut self) {
+    /// Publishes the staged view of the root, once the tick's write is durable, and tells
+    /// the transport where the hosts whose entries changed listen: how hosts find each
+    /// other beyond their configured peers.
+    pub(super) fn publish_root_view(&mut self, transport: &dyn Transport) {
         let Some(duty) = &mut self.root else {
             return;
         };
         if !std::mem::take(&mut duty.staged) {
             return;
         }
-        if let Some(view) = &duty.view {
-            let mut shared = self
-                .root_view
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            *shared = Some(Arc::new(view.clone()));
+        let Some(view) = &duty.view else {
+            return;
+        };
+        let mut shared = self
+            .root_view
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for (host, entry) in &view.hosts {
+            let known = shared
+                .as_ref()
+                .is_some_and(|old| old.hosts.get(host) == Some(entry));
+            if known || *host == self.me {
+                continue;
+            }
+            for address in entry.announcement.p2p_text() {
+                if let Ok(address) = address.parse::<std::net::SocketAddr>() {
+                    transport.learn(*host, address);
+                }
+            }
         }
+        *shared = Some(Arc::new(view.clone()));
     }
 
     /// Tells the root duty that `chain`'s head changed.
