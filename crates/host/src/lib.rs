@@ -17,8 +17,8 @@ pub use book::{Admission, BookError, OrderBook, Pair, QUOTES_PER_PAIR_MAX};
 pub use config::{read_key, write_key, ConfigError, HostConfig, Limits, Overrides, Peer, Policy};
 pub use host::{
     Command, CreateError, Host, HostError, HostEvent, HostIo, QuoteRefused, SubmitError,
-    TickReport, FUTURE_MSGS_MAX, HOST_BUSY, QUOTES_GOSSIPED_PER_TICK, QUOTE_CHANGES_MAX,
-    SYNC_BLOCKS_MAX,
+    TickReport, FUTURE_MSGS_MAX, GENESIS_CLOCK_SKEW_MS, HOST_BUSY, QUOTES_GOSSIPED_PER_TICK,
+    QUOTE_CHANGES_MAX, SYNC_BLOCKS_MAX,
 };
 pub use mempool::{AdmitError, NONCE_AHEAD_MAX, SENDER_TXS_MAX};
 pub use metrics::Metrics;

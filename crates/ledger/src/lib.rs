@@ -20,4 +20,6 @@ pub use block::{
 };
 pub use modules::BlockContext;
 pub use scratch::Scratch;
-pub use state::{verify_account, verify_object, ChainMeta, ChainState, InvariantError, StateProof};
+pub use state::{
+    state_root, verify_account, verify_object, ChainMeta, ChainState, InvariantError, StateProof,
+};

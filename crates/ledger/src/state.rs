@@ -124,7 +124,10 @@ pub struct StateProof {
     pub path: TreeProof,
 }
 
-fn state_root(accounts_root: &Hash, objects_root: &Hash, meta_hash: &Hash) -> Hash {
+/// The state root of a chain whose accounts tree has root `accounts_root`, whose objects
+/// tree has root `objects_root`, and whose metadata hashes to `meta_hash`
+/// ([`ChainMeta::hash`]): what a verifier recomputes from a host's answer.
+pub fn state_root(accounts_root: &Hash, objects_root: &Hash, meta_hash: &Hash) -> Hash {
     Hash::of_parts(&[
         b"myriad/state/2",
         &accounts_root.0,
@@ -309,6 +312,16 @@ impl ChainState {
             None => self.objects.remove(&key),
         }
         self.changed_objects.insert(key);
+    }
+
+    /// The root of the accounts tree.
+    pub fn accounts_root(&self) -> Hash {
+        self.accounts.root()
+    }
+
+    /// The root of the objects tree.
+    pub fn objects_root(&self) -> Hash {
+        self.objects.root()
     }
 
     /// The root that commits to every account, every object and the chain's metadata.

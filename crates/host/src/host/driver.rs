@@ -302,6 +302,12 @@ impl<S: HostStore> Host<S> {
         let block_hash = block.hash();
         self.table.share_validators(&mut post);
         self.batch.put_block(&block, &certificate, &receipts);
+        // A set the block chose validates from the next height; it is recorded with the block.
+        let validators = &post.meta().validators;
+        if validators.hash() != block.header.validators_hash {
+            self.batch
+                .put_validators(chain, post.next_height(), validators);
+        }
         self.batch.put_chain_state(&post, block_hash);
         post.clear_changed();
         // Found by `decided_state` just above; nothing was unloaded since.
