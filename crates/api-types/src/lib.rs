@@ -13,16 +13,16 @@ use utoipa::ToSchema;
 const HEX_PATTERN: &str = "^([0-9a-fA-F]{2})+$";
 
 /// The schema of a body that holds exactly one of two fields: `one`, a hex string (one
-/// signed object), or `many`, a list of 1 to `many_max` of them.
+/// signed object), or `many`, a list of 1 to `many_max` of them. A list's items are any
+/// strings: each is answered on its own, one that is not hex of a signed object with a 400
+/// in its own result.
 fn one_or_many_hex(one: &str, many: &str, many_max: usize) -> RefOr<Schema> {
-    let hex = || {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .pattern(Some(HEX_PATTERN))
-    };
-    let single = ObjectBuilder::new().property(one, hex()).required(one);
+    let hex = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(HEX_PATTERN));
+    let single = ObjectBuilder::new().property(one, hex).required(one);
     let list = ArrayBuilder::new()
-        .items(hex())
+        .items(ObjectBuilder::new().schema_type(Type::String))
         .min_items(Some(1))
         .max_items(Some(many_max));
     let batch = ObjectBuilder::new().property(many, list).required(many);

@@ -494,24 +494,36 @@ struct HistoryQuery {
     limit: Option<usize>,
 }
 
-/// A history cursor: `height-position` of the last entry of a page.
+/// The most digits of a history cursor's height and position: heights below 10^19 and
+/// positions below 10^9, far past any chain's, so that every cursor of that form parses.
+const CURSOR_DIGITS_MAX: (usize, usize) = (19, 9);
+
+/// A history cursor: `height-position` of the last entry of a page, written as the API
+/// writes it (no sign, no leading zeros, at most [`CURSOR_DIGITS_MAX`] digits each).
 fn parse_cursor(text: &str) -> Result<(Height, u32), ApiError> {
     let invalid = || {
         bad_request(format!(
-            "cursor `{text}`: expected height-position, e.g. 12-0"
+            "cursor `{text}`: expected height-position as the last page's `next` gave it, e.g. 12-0"
         ))
     };
     let (height, position) = text.split_once('-').ok_or_else(invalid)?;
-    Ok((
-        Height(height.parse().map_err(|_| invalid())?),
+    if height.len() > CURSOR_DIGITS_MAX.0 || position.len() > CURSOR_DIGITS_MAX.1 {
+        return Err(invalid());
+    }
+    let cursor: (u64, u32) = (
+        height.parse().map_err(|_| invalid())?,
         position.parse().map_err(|_| invalid())?,
-    ))
+    );
+    if format!("{}-{}", cursor.0, cursor.1) != text {
+        return Err(invalid());
+    }
+    Ok((Height(cursor.0), cursor.1))
 }
 
 /// An account's committed transactions on a chain (sent or received), newest first.
 #[utoipa::path(get, path = "/chains/{chain}/accounts/{address}/txs",
     params(("chain" = String, Path, description = "chain1…", pattern = "^chain1[02-9ac-hj-np-z]{58}$"), ("address" = String, Path, description = "acct1…", pattern = "^acct1[02-9ac-hj-np-z]{58}$"),
-        ("before" = Option<String>, Query, description = "the `next` cursor of the previous page: height-position", pattern = "^[0-9]+-[0-9]+$"),
+        ("before" = Option<String>, Query, description = "the `next` cursor of the previous page: height-position", pattern = "^(0|[1-9][0-9]{0,18})-(0|[1-9][0-9]{0,8})$"),
         ("limit" = Option<usize>, Query, minimum = 1, maximum = 1000, description = "1 to 1000; default 100")),
     responses((status = 200, body = AccountHistory), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn account_history(

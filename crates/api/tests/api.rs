@@ -693,11 +693,27 @@ fn every_endpoint_of_one_host_with_good_and_bad_input() {
         400,
         "height-position",
     );
-    assert_error(
-        get(api, &format!("{history_of_alice}?before=x-1")),
-        400,
-        "height-position",
+    // A cursor is taken only as the API writes it: no sign, no leading zeros, at most 19
+    // and 9 digits (what the document's pattern says).
+    for bad in [
+        "x-1",
+        "%2B1-0",
+        "01-0",
+        "1-00",
+        "10000000000000000000-0",
+        "1-1000000000",
+    ] {
+        assert_error(
+            get(api, &format!("{history_of_alice}?before={bad}")),
+            400,
+            "height-position",
+        );
+    }
+    let (status, body) = get(
+        api,
+        &format!("{history_of_alice}?before=9999999999999999999-999999999"),
     );
+    assert_eq!(status, 200, "the largest cursor of the pattern: {body}");
     assert_error(
         get(
             api,
