@@ -5,7 +5,29 @@
 #![forbid(unsafe_code)]
 
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
 use utoipa::ToSchema;
+
+/// A hex string of whole bytes, as signed objects travel in bodies.
+const HEX_PATTERN: &str = "^([0-9a-fA-F]{2})+$";
+
+/// The schema of a body that holds exactly one of two fields: `one`, a hex string (one
+/// signed object), or `many`, a list of 1 to `many_max` of them. A list's items are any
+/// strings: each is answered on its own, one that is not hex of a signed object with a 400
+/// in its own result.
+fn one_or_many_hex(one: &str, many: &str, many_max: usize) -> RefOr<Schema> {
+    let hex = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(HEX_PATTERN));
+    let single = ObjectBuilder::new().property(one, hex).required(one);
+    let list = ArrayBuilder::new()
+        .items(ObjectBuilder::new().schema_type(Type::String))
+        .min_items(Some(1))
+        .max_items(Some(many_max));
+    let batch = ObjectBuilder::new().property(many, list).required(many);
+    OneOfBuilder::new().item(single).item(batch).into()
+}
 
 /// The most entries one page of a list holds (`?limit=`).
 pub const PAGE_ENTRIES_MAX: usize = 1000;
@@ -25,6 +47,7 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CreateChainRequest {
     /// Hex of the borsh-encoded `SignedGenesis`.
+    #[schema(pattern = "^([0-9a-fA-F]{2})+$")]
     pub genesis: String,
 }
 
@@ -33,26 +56,131 @@ pub struct CreatedChain {
     pub chain_id: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ValidatorInfo {
+    /// `host1…`
+    #[schema(pattern = "^host1[02-9ac-hj-np-z]{58}$")]
     pub host: String,
     pub power: u64,
 }
 
+/// A chain's parameters, fixed by its genesis: the clock bounds of its block times and the
+/// bounds of its locks' expiries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ChainParamsInfo {
+    pub precision_ms: u64,
+    pub msg_delay_ms: u64,
+    pub lock_min_ms: u64,
+    pub lock_max_ms: u64,
+}
+
+/// A chain at its head: every field of its metadata, and what a verifier needs to check
+/// them against the state root (the metadata's encoding and the roots of the accounts and
+/// objects trees; see `docs/api.md`, "Verifying what a host says").
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ChainInfo {
+    /// `chain1…`
+    #[schema(pattern = "^chain1[02-9ac-hj-np-z]{58}$")]
     pub chain_id: String,
     pub symbol: String,
     pub decimals: u8,
+    /// `acct1…`
+    #[schema(pattern = "^acct1[02-9ac-hj-np-z]{58}$")]
     pub owner: String,
     /// Height of the last committed block (0: only the genesis).
     pub height: u64,
+    /// The hash of the block at `height`; 64 zeros at height 0.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub head_hash: String,
+    /// The state root of `height`, which its block's header carries.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub state_root: String,
-    /// Amounts are decimal strings of base units.
+    /// Amounts are decimal strings of base units. `supply` = `minted` − `burned`.
+    #[schema(pattern = "^[0-9]+$")]
     pub supply: String,
+    #[schema(pattern = "^[0-9]+$")]
     pub max_supply: Option<String>,
+    #[schema(pattern = "^[0-9]+$")]
+    pub minted: String,
+    #[schema(pattern = "^[0-9]+$")]
+    pub burned: String,
+    /// The set that validates the next block.
     pub validators: Vec<ValidatorInfo>,
+    /// The hash of `validators`, as the next block's header names it.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
+    pub validators_hash: String,
+    /// A set chosen by the block being executed, taking over once it ends: always absent
+    /// between blocks, as at a head, but part of the metadata all the same.
+    pub next_validators: Option<Vec<ValidatorInfo>>,
+    /// The time of the block at `height` (of the genesis at height 0), in milliseconds since
+    /// the Unix epoch: the next block's time must be later.
+    pub time_ms: u64,
+    pub params: ChainParamsInfo,
+    /// Hex of the borsh-encoded `ChainMeta`, which holds every field above but the head hash
+    /// and the roots; `blake3("myriad/chain-meta/1" ‖ meta)` is the meta hash.
+    #[schema(pattern = "^([0-9a-f]{2})+$")]
+    pub meta: String,
+    /// The roots of the accounts and objects trees: with the meta hash they give
+    /// `state_root = blake3("myriad/state/2" ‖ accounts_root ‖ objects_root ‖ meta hash)`.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
+    pub accounts_root: String,
+    #[schema(pattern = "^[0-9a-f]{64}$")]
+    pub objects_root: String,
+}
+
+/// A chain's genesis, signed by its owner: the chain id is the hash of `genesis`'s genesis
+/// part, and the owner's signature is over it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct GenesisInfo {
+    /// `chain1…`
+    #[schema(pattern = "^chain1[02-9ac-hj-np-z]{58}$")]
+    pub chain_id: String,
+    /// `acct1…`
+    #[schema(pattern = "^acct1[02-9ac-hj-np-z]{58}$")]
+    pub owner: String,
+    pub symbol: String,
+    pub decimals: u8,
+    #[schema(pattern = "^[0-9]+$")]
+    pub max_supply: Option<String>,
+    /// The set that validates the chain from its first block until a block changes it.
+    pub validators: Vec<ValidatorInfo>,
+    #[schema(pattern = "^[0-9a-f]{64}$")]
+    pub validators_hash: String,
+    /// In milliseconds since the Unix epoch: every block's time is later.
+    pub created_at_ms: u64,
+    pub salt: u64,
+    pub params: ChainParamsInfo,
+    /// The state root of height 0, before any block.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
+    pub state_root: String,
+    /// Hex of the borsh-encoded `SignedGenesis`: what to check the fields above against.
+    #[schema(pattern = "^([0-9a-f]{2})+$")]
+    pub genesis: String,
+}
+
+/// The validator set in force at a height of a chain: the one whose certificate makes the
+/// block of that height final (at height 0, the genesis's).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ValidatorSetInfo {
+    /// `chain1…`
+    #[schema(pattern = "^chain1[02-9ac-hj-np-z]{58}$")]
+    pub chain_id: String,
+    /// The height asked about.
+    pub height: u64,
+    /// The first height of this set: 0 for the genesis's, `h + 1` for a set chosen by the
+    /// block at height `h`.
+    pub from_height: u64,
+    /// The first height of the set that follows, when a block has chosen one; absent while
+    /// this set is in force.
+    pub until_height: Option<u64>,
+    pub validators: Vec<ValidatorInfo>,
+    pub total_power: u64,
+    /// The hash the headers of the blocks it validates carry (`validators_hash`).
+    #[schema(pattern = "^[0-9a-f]{64}$")]
+    pub hash: String,
+    /// Hex of the borsh-encoded `ValidatorSet`.
+    #[schema(pattern = "^([0-9a-f]{2})+$")]
+    pub set: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -95,6 +223,15 @@ pub struct BlockInfo {
     pub certificate_bytes: String,
 }
 
+/// What `GET /chains/{chain}/blocks/{height}` answers: a committed block with its
+/// certificate, or at height 0 the chain's genesis.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum BlockAnswer {
+    Block(BlockInfo),
+    Genesis(GenesisInfo),
+}
+
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AccountInfo {
     pub chain_id: String,
@@ -126,7 +263,7 @@ pub struct AccountHistory {
 }
 
 /// One transaction (`tx`), or a batch of them (`txs`): exactly one of the two.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct SubmitRequest {
     /// Hex of the borsh-encoded `SignedTransaction`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -135,6 +272,23 @@ pub struct SubmitRequest {
     /// each is answered on its own, in order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub txs: Option<Vec<String>>,
+}
+
+impl utoipa::PartialSchema for SubmitRequest {
+    fn schema() -> RefOr<Schema> {
+        one_or_many_hex("tx", "txs", SUBMIT_BATCH_TXS_MAX)
+    }
+}
+
+impl ToSchema for SubmitRequest {}
+
+/// What `POST /transactions` answers with 200 or 202: one transaction's status (`tx`), or
+/// one result per transaction of a batch (`txs`).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum SubmitAnswer {
+    Status(TxStatusBody),
+    Batch(SubmitBatchAnswer),
 }
 
 /// The answer to a batch (`txs`): one result per transaction, in the order sent.
@@ -286,11 +440,28 @@ pub struct QuoteInfo {
 pub const POST_QUOTES_MAX: usize = 1000;
 
 /// `POST /quotes`: one quote (`quote`) or a batch (`quotes`, at most 1000), each as hex of
-/// a signed quote's encoding.
-#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+/// a signed quote's encoding: exactly one of the two.
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct PostQuoteRequest {
     pub quote: Option<String>,
     pub quotes: Option<Vec<String>>,
+}
+
+impl utoipa::PartialSchema for PostQuoteRequest {
+    fn schema() -> RefOr<Schema> {
+        one_or_many_hex("quote", "quotes", POST_QUOTES_MAX)
+    }
+}
+
+impl ToSchema for PostQuoteRequest {}
+
+/// What `POST /quotes` answers with 200: what the book did with one quote (`quote`), or one
+/// result per quote of a batch (`quotes`).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum QuoteAnswer {
+    Taken(QuoteTaken),
+    Batch(QuoteBatchAnswer),
 }
 
 /// What a batch of quotes got: one result per quote, in order.

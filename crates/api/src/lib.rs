@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod history;
 mod objects;
 mod quotes;
 mod request;
@@ -32,19 +33,21 @@ use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
 use futures::Stream;
 pub use myriad_api_types::{
-    AccountHistory, AccountInfo, AllowlistInfo, AnchorProofBody, BlockInfo, ChainInfo, ChainList,
-    ChannelInfo, CreateChainRequest, CreatedChain, DirectoryChain, DirectoryValidator, ErrorBody,
-    EscrowInfo, Health, HistoryEntry, HostInfo, HostList, ObjectInfo, PendingAllowlistInfo,
-    PostQuoteRequest, QuoteBatchAnswer, QuoteBook, QuoteInfo, QuoteResult, QuoteTaken, RateBody,
-    ReferenceRateInfo, RootInfo, SubmitBatchAnswer, SubmitRequest, SubmitResult, TxInfo,
-    TxStatusBody, ValidatorInfo, PAGE_ENTRIES_MAX, POST_QUOTES_MAX, SUBMIT_BATCH_TXS_MAX,
+    AccountHistory, AccountInfo, AllowlistInfo, AnchorProofBody, BlockAnswer, BlockInfo, ChainInfo,
+    ChainList, ChainParamsInfo, ChannelInfo, CreateChainRequest, CreatedChain, DirectoryChain,
+    DirectoryValidator, ErrorBody, EscrowInfo, GenesisInfo, Health, HistoryEntry, HostInfo,
+    HostList, ObjectInfo, PendingAllowlistInfo, PostQuoteRequest, QuoteAnswer, QuoteBatchAnswer,
+    QuoteBook, QuoteInfo, QuoteResult, QuoteTaken, RateBody, ReferenceRateInfo, RootInfo,
+    SubmitAnswer, SubmitBatchAnswer, SubmitRequest, SubmitResult, TxInfo, TxStatusBody,
+    ValidatorInfo, ValidatorSetInfo, PAGE_ENTRIES_MAX, POST_QUOTES_MAX, SUBMIT_BATCH_TXS_MAX,
     SUBMIT_BODY_BYTES_MAX,
 };
 use myriad_host::{AdmitError, Command, CreateError, HostEvent, HostHandle, SubmitError, TxStatus};
 use myriad_ledger::ChainState;
 use myriad_store::ChainHead;
 use myriad_types::{
-    decode, encode, Address, Block, ChainId, Hash, Height, SignedGenesis, SignedTransaction,
+    decode, encode, Address, Block, ChainId, ChainParams, Hash, Height, SignedGenesis,
+    SignedTransaction, ValidatorSet,
 };
 use serde::Deserialize;
 use tokio::sync::oneshot;
@@ -83,6 +86,8 @@ pub const WAIT_MAX: Duration = Duration::from_secs(30);
         create_chain,
         list_chains,
         chain_info,
+        history::genesis,
+        history::validators,
         block,
         account,
         account_history,
@@ -110,7 +115,11 @@ pub const WAIT_MAX: Duration = Duration::from_secs(30);
         CreateChainRequest,
         CreatedChain,
         ChainInfo,
+        ChainParamsInfo,
         ValidatorInfo,
+        GenesisInfo,
+        ValidatorSetInfo,
+        BlockAnswer,
         BlockInfo,
         TxInfo,
         AccountInfo,
@@ -118,17 +127,20 @@ pub const WAIT_MAX: Duration = Duration::from_secs(30);
         HistoryEntry,
         AccountHistory,
         SubmitRequest,
+        SubmitAnswer,
         SubmitBatchAnswer,
         SubmitResult,
         TxStatusBody,
         Health,
         watch::Watching,
+        watch::WatchBody,
         ObjectInfo,
         EscrowInfo,
         ChannelInfo,
         AllowlistInfo,
         PendingAllowlistInfo,
         PostQuoteRequest,
+        QuoteAnswer,
         QuoteBatchAnswer,
         QuoteResult,
         QuoteTaken,
@@ -196,6 +208,8 @@ pub fn router(
     Router::new()
         .route("/chains", post(create_chain).get(list_chains))
         .route("/chains/{chain}", get(chain_info))
+        .route("/chains/{chain}/genesis", get(history::genesis))
+        .route("/chains/{chain}/validators", get(history::validators))
         .route("/chains/{chain}/blocks/{height}", get(block))
         .route("/chains/{chain}/accounts/{address}", get(account))
         .route(
@@ -305,8 +319,9 @@ async fn create_chain(
     }
 }
 
-/// A chain's head, validators, supply and owner.
-#[utoipa::path(get, path = "/chains/{chain}", params(("chain" = String, Path, description = "chain1…")),
+/// A chain at its head: every field of its metadata (supply, minted, burned, validators…),
+/// with what a verifier needs to check them against its state root.
+#[utoipa::path(get, path = "/chains/{chain}", params(("chain" = String, Path, description = "chain1…", pattern = "^chain1[02-9ac-hj-np-z]{58}$")),
     responses((status = 200, body = ChainInfo), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn chain_info(
     State(handle): State<HostHandle>,
@@ -331,18 +346,22 @@ fn chain_info_of(chain: &ChainId, head: &ChainHead) -> ChainInfo {
         owner: meta.owner.to_string(),
         height: meta.height.0,
         head_hash: head.block_hash.to_string(),
-        state_root: head.state_root.to_string(),
+        state_root: head.state_root().to_string(),
         supply: meta.supply.to_string(),
         max_supply: meta.max_supply.map(|m| m.to_string()),
-        validators: meta
-            .validators
-            .validators()
-            .iter()
-            .map(|v| ValidatorInfo {
-                host: v.host.to_string(),
-                power: v.power,
-            })
-            .collect(),
+        minted: meta.minted.to_string(),
+        burned: meta.burned.to_string(),
+        validators: history::validator_infos(&meta.validators),
+        validators_hash: meta.validators.hash().to_string(),
+        next_validators: meta
+            .next_validators
+            .as_deref()
+            .map(history::validator_infos),
+        time_ms: meta.time_ms,
+        params: history::params_info(&meta.params),
+        meta: hex::encode(encode(meta)),
+        accounts_root: head.accounts_root.to_string(),
+        objects_root: head.objects_root.to_string(),
     }
 }
 
@@ -364,8 +383,8 @@ struct ChainsQuery {
 
 /// The chains this host validates, in chain id order, a page at a time.
 #[utoipa::path(get, path = "/chains",
-    params(("after" = Option<String>, Query, description = "list chains after this chain id"),
-        ("limit" = Option<usize>, Query, description = "1 to 1000; default 100")),
+    params(("after" = Option<String>, Query, description = "list chains after this chain id", pattern = "^chain1[02-9ac-hj-np-z]{58}$"),
+        ("limit" = Option<usize>, Query, minimum = 1, maximum = 1000, description = "1 to 1000; default 100")),
     responses((status = 200, body = ChainList), (status = 400, body = ErrorBody)))]
 async fn list_chains(
     State(handle): State<HostHandle>,
@@ -406,17 +425,22 @@ fn tx_info(tx: &SignedTransaction) -> TxInfo {
     }
 }
 
-/// A committed block with its certificate.
+/// A committed block with its certificate; at height 0, the chain's genesis.
 #[utoipa::path(get, path = "/chains/{chain}/blocks/{height}",
-    params(("chain" = String, Path), ("height" = u64, Path)),
-    responses((status = 200, body = BlockInfo), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    params(("chain" = String, Path, description = "chain1…", pattern = "^chain1[02-9ac-hj-np-z]{58}$"), ("height" = u64, Path, minimum = 0)),
+    responses((status = 200, body = BlockAnswer, description = "the block (`BlockInfo`), or at height 0 the genesis (`GenesisInfo`)"),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn block(
     State(handle): State<HostHandle>,
     path: Result<Path<(String, String)>, PathRejection>,
-) -> Result<Json<BlockInfo>, ApiError> {
+) -> Result<Json<BlockAnswer>, ApiError> {
     let Path((chain, height)) = path.map_err(rejected)?;
     let chain: ChainId = parse("chain id", &chain)?;
     let height = Height(parse("height", &height)?);
+    if height == Height(0) {
+        return history::genesis_info(&handle, &chain)
+            .map(|genesis| Json(BlockAnswer::Genesis(genesis)));
+    }
     let store = &handle.store;
     let missing = || {
         not_found(format!(
@@ -428,7 +452,7 @@ async fn block(
         .map_err(internal)?
         .ok_or_else(missing)?;
     let header = &block.header;
-    Ok(Json(BlockInfo {
+    Ok(Json(BlockAnswer::Block(BlockInfo {
         chain_id: chain.to_string(),
         height: height.0,
         hash: block.hash().to_string(),
@@ -445,12 +469,12 @@ async fn block(
             .collect(),
         block_bytes: hex::encode(encode(&block)),
         certificate_bytes: hex::encode(encode(&certificate)),
-    }))
+    })))
 }
 
 /// An account's balance and nonce, with a proof against the chain's state root.
 #[utoipa::path(get, path = "/chains/{chain}/accounts/{address}",
-    params(("chain" = String, Path), ("address" = String, Path, description = "acct1…")),
+    params(("chain" = String, Path, description = "chain1…", pattern = "^chain1[02-9ac-hj-np-z]{58}$"), ("address" = String, Path, description = "acct1…", pattern = "^acct1[02-9ac-hj-np-z]{58}$")),
     responses((status = 200, body = AccountInfo), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn account(
     State(handle): State<HostHandle>,
@@ -488,25 +512,37 @@ struct HistoryQuery {
     limit: Option<usize>,
 }
 
-/// A history cursor: `height-position` of the last entry of a page.
+/// The most digits of a history cursor's height and position: heights below 10^19 and
+/// positions below 10^9, far past any chain's, so that every cursor of that form parses.
+const CURSOR_DIGITS_MAX: (usize, usize) = (19, 9);
+
+/// A history cursor: `height-position` of the last entry of a page, written as the API
+/// writes it (no sign, no leading zeros, at most [`CURSOR_DIGITS_MAX`] digits each).
 fn parse_cursor(text: &str) -> Result<(Height, u32), ApiError> {
     let invalid = || {
         bad_request(format!(
-            "cursor `{text}`: expected height-position, e.g. 12-0"
+            "cursor `{text}`: expected height-position as the last page's `next` gave it, e.g. 12-0"
         ))
     };
     let (height, position) = text.split_once('-').ok_or_else(invalid)?;
-    Ok((
-        Height(height.parse().map_err(|_| invalid())?),
+    if height.len() > CURSOR_DIGITS_MAX.0 || position.len() > CURSOR_DIGITS_MAX.1 {
+        return Err(invalid());
+    }
+    let cursor: (u64, u32) = (
+        height.parse().map_err(|_| invalid())?,
         position.parse().map_err(|_| invalid())?,
-    ))
+    );
+    if format!("{}-{}", cursor.0, cursor.1) != text {
+        return Err(invalid());
+    }
+    Ok((Height(cursor.0), cursor.1))
 }
 
 /// An account's committed transactions on a chain (sent or received), newest first.
 #[utoipa::path(get, path = "/chains/{chain}/accounts/{address}/txs",
-    params(("chain" = String, Path), ("address" = String, Path, description = "acct1…"),
-        ("before" = Option<String>, Query, description = "the `next` cursor of the previous page"),
-        ("limit" = Option<usize>, Query, description = "1 to 1000; default 100")),
+    params(("chain" = String, Path, description = "chain1…", pattern = "^chain1[02-9ac-hj-np-z]{58}$"), ("address" = String, Path, description = "acct1…", pattern = "^acct1[02-9ac-hj-np-z]{58}$"),
+        ("before" = Option<String>, Query, description = "the `next` cursor of the previous page: height-position", pattern = "^(0|[1-9][0-9]{0,18})-(0|[1-9][0-9]{0,8})$"),
+        ("limit" = Option<usize>, Query, minimum = 1, maximum = 1000, description = "1 to 1000; default 100")),
     responses((status = 200, body = AccountHistory), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn account_history(
     State(handle): State<HostHandle>,
@@ -570,7 +606,7 @@ struct EventsQuery {
 
 /// Server-sent events: `head` (a chain's new block) and `tx` (a transaction's new status),
 /// for every chain or for `?chain=` only.
-#[utoipa::path(get, path = "/events", params(("chain" = Option<String>, Query)),
+#[utoipa::path(get, path = "/events", params(("chain" = Option<String>, Query, description = "chain1…", pattern = "^chain1[02-9ac-hj-np-z]{58}$")),
     responses((status = 200, description = "text/event-stream of `head`, `tx` and `evidence` events"), (status = 400, body = ErrorBody)))]
 async fn events(
     State(handle): State<HostHandle>,

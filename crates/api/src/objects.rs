@@ -9,7 +9,7 @@ use super::*;
 
 /// An escrow, its secret once claimed, and its proof against the state root.
 #[utoipa::path(get, path = "/chains/{chain}/escrows/{id}",
-    params(("chain" = String, Path, description = "chain1…"), ("id" = String, Path, description = "escrow1…")),
+    params(("chain" = String, Path, description = "chain1…", pattern = "^chain1[02-9ac-hj-np-z]{58}$"), ("id" = String, Path, description = "escrow1…", pattern = "^escrow1[02-9ac-hj-np-z]{58}$")),
     responses((status = 200, body = ObjectInfo), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn escrow(
     State(handle): State<HostHandle>,
@@ -22,7 +22,7 @@ pub(crate) async fn escrow(
 
 /// A payment channel and its proof against the state root.
 #[utoipa::path(get, path = "/chains/{chain}/channels/{id}",
-    params(("chain" = String, Path, description = "chain1…"), ("id" = String, Path, description = "chan1…")),
+    params(("chain" = String, Path, description = "chain1…", pattern = "^chain1[02-9ac-hj-np-z]{58}$"), ("id" = String, Path, description = "chan1…", pattern = "^chan1[02-9ac-hj-np-z]{58}$")),
     responses((status = 200, body = ObjectInfo), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn channel(
     State(handle): State<HostHandle>,
@@ -35,7 +35,7 @@ pub(crate) async fn channel(
 
 /// An account's allowlist and its proof against the state root.
 #[utoipa::path(get, path = "/chains/{chain}/allowlists/{address}",
-    params(("chain" = String, Path, description = "chain1…"), ("address" = String, Path, description = "acct1…")),
+    params(("chain" = String, Path, description = "chain1…", pattern = "^chain1[02-9ac-hj-np-z]{58}$"), ("address" = String, Path, description = "acct1…", pattern = "^acct1[02-9ac-hj-np-z]{58}$")),
     responses((status = 200, body = ObjectInfo), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn allowlist(
     State(handle): State<HostHandle>,

@@ -58,8 +58,7 @@ fn book_of(book: &std::sync::Mutex<OrderBook>, pair: &Pair, depth: usize) -> Quo
 /// batch (`quotes`, at most 1000), answered 200 with one result per quote, in order. A newer
 /// sequence of the same exchanger and pair replaces the older.
 #[utoipa::path(post, path = "/quotes", request_body = PostQuoteRequest,
-    responses((status = 200, body = QuoteTaken, description = "`quote`: taken"),
-        (status = 200, body = QuoteBatchAnswer, description = "`quotes`: one result per quote, in order"),
+    responses((status = 200, body = QuoteAnswer, description = "`quote`: taken (`QuoteTaken`); `quotes`: one result per quote, in order (`QuoteBatchAnswer`)"),
         (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "neither chain of the pair is hosted here"),
         (status = 408, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
@@ -184,9 +183,9 @@ impl PairQuery {
 /// A pair's live quotes in this host's order book, best first for the holder (the most she
 /// gets per unit given): at most `depth` (default 10, at most 32), and how many are live.
 #[utoipa::path(get, path = "/quotes",
-    params(("give" = String, Query, description = "chain1… the holder gives"),
-        ("get" = String, Query, description = "chain1… the holder gets"),
-        ("depth" = Option<usize>, Query, description = "1 to 32, default 10")),
+    params(("give" = String, Query, description = "chain1… the holder gives", pattern = "^chain1[02-9ac-hj-np-z]{58}$"),
+        ("get" = String, Query, description = "chain1… the holder gets", pattern = "^chain1[02-9ac-hj-np-z]{58}$"),
+        ("depth" = Option<usize>, Query, minimum = 1, maximum = 32, description = "1 to 32, default 10")),
     responses((status = 200, body = QuoteBook), (status = 400, body = ErrorBody)))]
 pub(crate) async fn quotes(
     State(handle): State<HostHandle>,
@@ -200,7 +199,9 @@ pub(crate) async fn quotes(
 /// Server-sent events of one pair: a `quotes` event with the pair's book (as `GET /quotes`
 /// answers it) now, and again each time it changes.
 #[utoipa::path(get, path = "/quotes/events",
-    params(("give" = String, Query), ("get" = String, Query), ("depth" = Option<usize>, Query)),
+    params(("give" = String, Query, description = "chain1… the holder gives", pattern = "^chain1[02-9ac-hj-np-z]{58}$"),
+        ("get" = String, Query, description = "chain1… the holder gets", pattern = "^chain1[02-9ac-hj-np-z]{58}$"),
+        ("depth" = Option<usize>, Query, minimum = 1, maximum = 32, description = "1 to 32, default 10")),
     responses((status = 200, description = "text/event-stream of `quotes` events"), (status = 400, body = ErrorBody)))]
 pub(crate) async fn quote_events(
     State(handle): State<HostHandle>,
@@ -238,9 +239,9 @@ pub(crate) struct RateQuery {
 /// live quotes both ways (each weighed by the most of `chain`'s currency it moves), the best
 /// bid and ask, their spread, and the quotes it came from.
 #[utoipa::path(get, path = "/rates/{chain}",
-    params(("chain" = String, Path, description = "chain1…"),
-        ("in" = String, Query, description = "chain1… whose currency the rate is in"),
-        ("exclude" = Option<String>, Query, description = "acct1… of an exchanger whose quotes are left out")),
+    params(("chain" = String, Path, description = "chain1…", pattern = "^chain1[02-9ac-hj-np-z]{58}$"),
+        ("in" = String, Query, description = "chain1… whose currency the rate is in", pattern = "^chain1[02-9ac-hj-np-z]{58}$"),
+        ("exclude" = Option<String>, Query, description = "acct1… of an exchanger whose quotes are left out", pattern = "^acct1[02-9ac-hj-np-z]{58}$")),
     responses((status = 200, body = ReferenceRateInfo), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "no live quote between the two")))]
 pub(crate) async fn rate(

@@ -30,8 +30,7 @@ pub(crate) struct SubmitQuery {
 #[utoipa::path(post, path = "/transactions", request_body = SubmitRequest,
     params(("wait" = Option<bool>, Query, description = "wait for the commit (of each)")),
     responses((status = 202, body = TxStatusBody, description = "`tx`: admitted, pending"),
-        (status = 200, body = TxStatusBody, description = "`tx` with `?wait=true`: committed or rejected"),
-        (status = 200, body = SubmitBatchAnswer, description = "`txs`: one result per transaction, in order"),
+        (status = 200, body = SubmitAnswer, description = "`tx` with `?wait=true`: committed or rejected (`TxStatusBody`); `txs`: one result per transaction, in order (`SubmitBatchAnswer`)"),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 408, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 413, body = ErrorBody, description = "body over 1 MiB, or over 1000 transactions"),
         (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
@@ -172,7 +171,8 @@ fn admit_status(error: &AdmitError) -> StatusCode {
 }
 
 /// Where a transaction stands: pending, committed at a height, or rejected with the reason.
-#[utoipa::path(get, path = "/transactions/{hash}", params(("hash" = String, Path)),
+#[utoipa::path(get, path = "/transactions/{hash}",
+    params(("hash" = String, Path, description = "the transaction's hash, 64 hex digits", pattern = "^[0-9a-fA-F]{64}$")),
     responses((status = 200, body = TxStatusBody), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn tx_status(
     State(handle): State<HostHandle>,

@@ -12,10 +12,24 @@ pub(crate) struct Watching {
     pub watcher: String,
 }
 
+/// The body of `POST /swaps/watch` (the watcher's `WatchRequest`), for the API's document.
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code)] // Read by the watcher as its own `WatchRequest`; this only describes it.
+pub(crate) struct WatchBody {
+    /// The maker's swap offer, `myriad-swap-2:<hex>`.
+    #[schema(pattern = "^myriad-swap-2:([0-9a-fA-F]{2})+$")]
+    offer: String,
+    /// The taker's escrow on the other chain, `escrow1…`, once locked.
+    #[schema(pattern = "^escrow1[02-9ac-hj-np-z]{58}$")]
+    counter: Option<String>,
+    /// Hosts' API URLs to read both chains from, besides this host.
+    hosts: Option<Vec<String>>,
+}
+
 /// Hands a swap to this host's watcher: `{"offer": "myriad-swap-2:…", "counter":
 /// "escrow1…"?, "hosts": ["http://…"]?}`. No secret is needed. Answered once recorded
 /// durably.
-#[utoipa::path(post, path = "/swaps/watch",
+#[utoipa::path(post, path = "/swaps/watch", request_body = WatchBody,
     responses((status = 200, body = Watching), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "this host runs no watcher"),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),

@@ -135,7 +135,7 @@ fn every_endpoint_of_one_host_with_good_and_bad_input() {
     let bob = key(52);
     let stranger = key(53);
     // A chain never posted here: valid ids that name nothing hosted.
-    let unknown_chain = genesis(&owner, &validators, 999).genesis.chain_id();
+    let unknown_chain = genesis_now(&owner, &validators, 999).genesis.chain_id();
     let unknown_tx = mint(unknown_chain, &owner, 1, &alice, 1);
     let mut committed_txs = 0u64;
 
@@ -154,6 +154,8 @@ fn every_endpoint_of_one_host_with_good_and_bad_input() {
     for path in [
         "/chains",
         "/chains/{chain}",
+        "/chains/{chain}/genesis",
+        "/chains/{chain}/validators",
         "/chains/{chain}/blocks/{height}",
         "/chains/{chain}/accounts/{address}",
         "/chains/{chain}/accounts/{address}/txs",
@@ -178,7 +180,7 @@ fn every_endpoint_of_one_host_with_good_and_bad_input() {
     assert!(paths["/chains/{chain}/accounts/{address}"]["get"].is_object());
 
     // ---- POST /chains ----
-    let genesis_a = genesis(&owner, &validators, 1);
+    let genesis_a = genesis_now(&owner, &validators, 1);
     let chain_a = genesis_a.genesis.chain_id();
     let (status, body) = create_chain(api, &genesis_a);
     assert_eq!(status, 201, "{body}");
@@ -189,32 +191,32 @@ fn every_endpoint_of_one_host_with_good_and_bad_input() {
     assert_eq!(body["chain_id"], chain_a.to_string());
     // Chain B holds a transaction with a nonce gap (pending); chain C one that never
     // commits (the wait times out).
-    let genesis_b = genesis(&owner, &validators, 2);
+    let genesis_b = genesis_now(&owner, &validators, 2);
     let chain_b = genesis_b.genesis.chain_id();
     assert_eq!(create_chain(api, &genesis_b).0, 201);
-    let genesis_c = genesis(&owner, &validators, 3);
+    let genesis_c = genesis_now(&owner, &validators, 3);
     let chain_c = genesis_c.genesis.chain_id();
     assert_eq!(create_chain(api, &genesis_c).0, 201);
     let chains_created = 3u64;
 
     // A genesis that does not name this host.
-    let elsewhere = genesis(&owner, &[(other_host, 1)], 10);
+    let elsewhere = genesis_now(&owner, &[(other_host, 1)], 10);
     assert_error(
         create_chain(api, &elsewhere),
         403,
         "not among the genesis validators",
     );
     // Signed by one key, owned by another address.
-    let mut forged = genesis(&owner, &validators, 11).genesis;
+    let mut forged = genesis_now(&owner, &validators, 11).genesis;
     forged.owner = alice.address();
     let forged = SignedGenesis::sign(forged, &owner);
     assert_error(create_chain(api, &forged), 400, "signature does not verify");
     // Well signed, but breaking the genesis rules.
-    let mut too_precise = genesis(&owner, &validators, 12).genesis;
+    let mut too_precise = genesis_now(&owner, &validators, 12).genesis;
     too_precise.decimals = 19;
     let too_precise = SignedGenesis::sign(too_precise, &owner);
     assert_error(create_chain(api, &too_precise), 400, "decimals");
-    let powerless = genesis(&owner, &[(host, 0)], 13);
+    let powerless = genesis_now(&owner, &[(host, 0)], 13);
     assert_error(create_chain(api, &powerless), 400, "zero voting power");
     // Bodies that are not a request at all.
     assert_error(post_raw(api, "/chains", b"not json"), 400, "request body");
@@ -554,12 +556,11 @@ fn every_endpoint_of_one_host_with_good_and_bad_input() {
         404,
         "no block at height",
     );
-    // Height 0 is the genesis: a state, not a block.
-    assert_error(
-        get(api, &format!("/chains/{chain_a}/blocks/0")),
-        404,
-        "no block at height",
-    );
+    // Height 0 is the genesis: a state, not a block, answered with the genesis.
+    let (status, body) = get(api, &format!("/chains/{chain_a}/blocks/0"));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["chain_id"], chain_a.to_string());
+    assert_eq!(body["genesis"], hex_of(&genesis_a));
     assert_error(
         get(api, &format!("/chains/{chain_a}/blocks/abc")),
         400,
@@ -692,11 +693,27 @@ fn every_endpoint_of_one_host_with_good_and_bad_input() {
         400,
         "height-position",
     );
-    assert_error(
-        get(api, &format!("{history_of_alice}?before=x-1")),
-        400,
-        "height-position",
+    // A cursor is taken only as the API writes it: no sign, no leading zeros, at most 19
+    // and 9 digits (what the document's pattern says).
+    for bad in [
+        "x-1",
+        "%2B1-0",
+        "01-0",
+        "1-00",
+        "10000000000000000000-0",
+        "1-1000000000",
+    ] {
+        assert_error(
+            get(api, &format!("{history_of_alice}?before={bad}")),
+            400,
+            "height-position",
+        );
+    }
+    let (status, body) = get(
+        api,
+        &format!("{history_of_alice}?before=9999999999999999999-999999999"),
     );
+    assert_eq!(status, 200, "the largest cursor of the pattern: {body}");
     assert_error(
         get(
             api,
@@ -883,7 +900,7 @@ fn escrows_channels_and_allowlists_are_served_with_their_proofs() {
     let served = Served::start(ApiLimits::default());
     let api = served.api;
     let (owner, alice, bob) = (key(50), key(51), key(52));
-    let signed = genesis(&owner, &[(served.host, 1)], 1);
+    let signed = genesis_now(&owner, &[(served.host, 1)], 1);
     let chain = signed.genesis.chain_id();
     assert_eq!(create_chain(api, &signed).0, 201);
     let committed = |tx: &SignedTransaction| {
@@ -991,7 +1008,7 @@ fn quotes_are_posted_served_best_first_rated_and_streamed() {
     let served = Served::start(ApiLimits::default());
     let api = served.api;
     let owner = key(60);
-    let signed = genesis(&owner, &[(served.host, 1)], 2);
+    let signed = genesis_now(&owner, &[(served.host, 1)], 2);
     let a = signed.genesis.chain_id();
     assert_eq!(create_chain(api, &signed).0, 201);
     // B is validated elsewhere: a quote needs one chain of its pair hosted here.
@@ -1168,4 +1185,212 @@ fn quotes_are_posted_served_best_first_rated_and_streamed() {
         let name = format!("myriad_quote_refusals_total{{reason=\"{reason}\",origin=\"client\"}}");
         assert_eq!(metric(text, &name), count, "{reason}");
     }
+}
+
+/// GET /chains/{chain}/validators?height=…, checked: the set's encoding decodes to a set
+/// that hashes to the hash given and is the list given.
+fn validators_at(api: SocketAddr, chain: &ChainId, height: u64) -> (ValidatorSet, Value) {
+    let (status, body) = get(api, &format!("/chains/{chain}/validators?height={height}"));
+    assert_eq!(status, 200, "height {height}: {body}");
+    assert_eq!(body["chain_id"], chain.to_string());
+    assert_eq!(body["height"], height);
+    let set: ValidatorSet = from_hex("validator set", &body, "set");
+    assert_eq!(body["hash"], set.hash().to_string());
+    assert_eq!(body["total_power"], set.total_power());
+    let listed: Vec<(String, u64)> = body["validators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["host"].as_str().unwrap().to_owned(),
+                v["power"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, u64)> = set
+        .validators()
+        .iter()
+        .map(|v| (v.host.to_string(), v.power))
+        .collect();
+    assert_eq!(listed, expected);
+    (set, body)
+}
+
+/// What a verifier that did not follow a chain from its start needs: the signed genesis
+/// (also as block 0), the validator set in force at every height across a change of
+/// validators, with each block's certificate checked against it, and a head whose every
+/// metadata field checks against its state root; with the refusals of bad input, and of
+/// geneses a host does not take (a cap of zero, a time far from its clock).
+#[test]
+fn a_verifier_gets_the_genesis_and_the_validators_of_any_height() {
+    let served = Served::start(ApiLimits::default());
+    let (api, host) = (served.api, served.host);
+    let owner = key(50);
+    let holder = key(51);
+    let signed = genesis_now(&owner, &[(host, 1)], 1);
+    let chain = signed.genesis.chain_id();
+    assert_eq!(create_chain(api, &signed).0, 201);
+
+    // ---- GET /chains/{chain}/genesis and block 0 ----
+    let (status, genesis) = get(api, &format!("/chains/{chain}/genesis"));
+    assert_eq!(status, 200, "{genesis}");
+    let served_genesis: SignedGenesis = from_hex("genesis", &genesis, "genesis");
+    assert_eq!(served_genesis, signed);
+    assert_eq!(genesis["chain_id"], chain.to_string());
+    assert_eq!(genesis["owner"], owner.address().to_string());
+    assert_eq!(genesis["created_at_ms"], signed.genesis.created_at_ms);
+    assert_eq!(genesis["salt"], 1);
+    assert_eq!(genesis["max_supply"], Value::Null);
+    let genesis_set = signed.verify().unwrap();
+    assert_eq!(genesis["validators_hash"], genesis_set.hash().to_string());
+    let genesis_root = myriad_ledger::ChainState::from_genesis(&signed)
+        .unwrap()
+        .state_root();
+    assert_eq!(genesis["state_root"], genesis_root.to_string());
+    let (status, block_zero) = get(api, &format!("/chains/{chain}/blocks/0"));
+    assert_eq!(status, 200, "{block_zero}");
+    assert_eq!(block_zero, genesis, "block 0 is the genesis");
+    let (status, head) = get(api, &format!("/chains/{chain}"));
+    assert_eq!(status, 200, "{head}");
+    assert_eq!(head["state_root"], genesis_root.to_string());
+
+    // ---- a block, a change of validators, a block signed by the new set ----
+    let client = myriad_client::client::Client::new(&api.to_string());
+    assert_eq!(client.genesis(&chain).unwrap(), signed);
+    let (info, meta) = client.verified_chain(&chain).unwrap();
+    assert_eq!((info.height, meta.supply), (0, 0));
+    let commit = |tx: &SignedTransaction| {
+        let (status, body) = submit(api, tx, true);
+        assert_eq!(
+            (status, body["status"].as_str()),
+            (200, Some("committed")),
+            "{body}"
+        );
+        body["height"].as_u64().unwrap()
+    };
+    assert_eq!(commit(&mint(chain, &owner, 1, &holder, 900)), 1);
+    let heavier = BoundedVec::new(vec![Validator { host, power: 3 }]).unwrap();
+    let change = tx(
+        chain,
+        &owner,
+        2,
+        TxKind::SetValidators {
+            validators: heavier,
+        },
+    );
+    assert_eq!(commit(&change), 2);
+    assert_eq!(commit(&burn(chain, &holder, 1, 100)), 3);
+    let new_set = ValidatorSet::new(vec![Validator { host, power: 3 }]).unwrap();
+
+    // ---- GET /chains/{chain}/validators ----
+    for height in 0..=2 {
+        let (set, body) = validators_at(api, &chain, height);
+        assert_eq!(set, genesis_set, "height {height}");
+        assert_eq!(
+            (body["from_height"].as_u64(), body["until_height"].as_u64()),
+            (Some(0), Some(3))
+        );
+    }
+    for height in [3, 4] {
+        let (set, body) = validators_at(api, &chain, height);
+        assert_eq!(set, new_set, "height {height}");
+        assert_eq!(body["from_height"], 3);
+        assert_eq!(body["until_height"], Value::Null);
+    }
+    let (status, next) = get(api, &format!("/chains/{chain}/validators"));
+    assert_eq!(status, 200, "{next}");
+    assert_eq!(
+        (next["height"].as_u64(), next["hash"].as_str()),
+        (Some(4), Some(new_set.hash().to_string().as_str()))
+    );
+    // Each block's certificate verifies against the set in force at its height, which its
+    // header names.
+    for height in 1..=3 {
+        let (status, body) = get(api, &format!("/chains/{chain}/blocks/{height}"));
+        assert_eq!(status, 200, "{body}");
+        let block: Block = from_hex("block", &body, "block_bytes");
+        let certificate: Certificate = from_hex("certificate", &body, "certificate_bytes");
+        let (set, _) = validators_at(api, &chain, height);
+        assert_eq!(block.header.validators_hash, set.hash(), "block {height}");
+        certificate.verify(&set).unwrap();
+        let (client_set, _) = client.validators(&chain, Some(height)).unwrap();
+        assert_eq!(client_set, set);
+    }
+    assert_error(
+        get(api, &format!("/chains/{chain}/validators?height=5")),
+        404,
+        "not known yet",
+    );
+    for bad in ["abc", "-1", "1.5", "18446744073709551616"] {
+        assert_error(
+            get(api, &format!("/chains/{chain}/validators?height={bad}")),
+            400,
+            "height",
+        );
+    }
+    let unknown = genesis_now(&owner, &[(host, 1)], 2).genesis.chain_id();
+    for path in ["genesis", "validators", "blocks/0"] {
+        assert_error(
+            get(api, &format!("/chains/{unknown}/{path}")),
+            404,
+            "not hosted here",
+        );
+        assert_error(
+            get(api, &format!("/chains/chain1nope/{path}")),
+            400,
+            "chain id",
+        );
+    }
+    assert!(matches!(
+        client.genesis(&unknown),
+        Err(myriad_client::verify::VerifyError::Client(
+            myriad_client::client::ClientError::NotFound { .. }
+        ))
+    ));
+
+    // ---- GET /chains/{chain}: every field of the metadata, proven by the state root ----
+    let (status, head) = get(api, &format!("/chains/{chain}"));
+    assert_eq!(status, 200, "{head}");
+    for (field, value) in [
+        ("height", json!(3)),
+        ("supply", json!("800")),
+        ("minted", json!("900")),
+        ("burned", json!("100")),
+    ] {
+        assert_eq!(head[field], value, "{field}: {head}");
+    }
+    assert_eq!(head["validators_hash"], new_set.hash().to_string());
+    assert_eq!(head["next_validators"], Value::Null);
+    let info: myriad_api_types::ChainInfo = serde_json::from_value(head.clone()).unwrap();
+    let meta = myriad_client::verify::check_chain_info(&info).unwrap();
+    assert_eq!((meta.minted, meta.burned, meta.supply), (900, 100, 800));
+    let (verified, meta) = client.verified_chain(&chain).unwrap();
+    assert_eq!((verified.height, meta.supply), (3, 800));
+    let mut lying = info;
+    lying.supply = "900".into();
+    assert!(myriad_client::verify::check_chain_info(&lying).is_err());
+
+    // ---- geneses a host does not take ----
+    let capped_at_zero = SignedGenesis::sign(
+        myriad_types::Genesis {
+            max_supply: Some(0),
+            ..genesis_now(&owner, &[(host, 1)], 3).genesis
+        },
+        &owner,
+    );
+    assert_error(
+        create_chain(api, &capped_at_zero),
+        400,
+        "caps the supply at 0",
+    );
+    let stale = SignedGenesis::sign(
+        myriad_types::Genesis {
+            created_at_ms: now_ms() - 3_600_000,
+            ..genesis_now(&owner, &[(host, 1)], 4).genesis
+        },
+        &owner,
+    );
+    assert_error(create_chain(api, &stale), 400, "before this host's clock");
+    served.stop();
 }

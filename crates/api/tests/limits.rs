@@ -206,7 +206,7 @@ fn the_event_stream_outlives_the_idle_and_body_timeouts() {
     let served = Served::start(limits);
     let api = served.api;
     let owner = key(50);
-    let chain_genesis = genesis(&owner, &[(served.host, 1)], 1);
+    let chain_genesis = genesis_now(&owner, &[(served.host, 1)], 1);
     let chain = chain_genesis.genesis.chain_id();
     assert_eq!(create_chain(api, &chain_genesis).0, 201);
     let mut events = connect(api);
@@ -404,10 +404,12 @@ fn a_batch_is_answered_per_transaction_in_order() {
     let api = served.api;
     let owner = key(50);
     let alice = key(51);
-    let chain_genesis = genesis(&owner, &[(served.host, 1)], 1);
+    let chain_genesis = genesis_now(&owner, &[(served.host, 1)], 1);
     let chain = chain_genesis.genesis.chain_id();
     assert_eq!(create_chain(api, &chain_genesis).0, 201);
-    let unknown = genesis(&owner, &[(served.host, 1)], 2).genesis.chain_id();
+    let unknown = genesis_now(&owner, &[(served.host, 1)], 2)
+        .genesis
+        .chain_id();
     let first = mint(chain, &owner, 1, &alice, 10);
     let second = mint(chain, &owner, 2, &alice, 20);
     let forged = SignedTransaction::sign(
@@ -494,7 +496,7 @@ fn a_batch_is_answered_per_transaction_in_order() {
 fn the_client_submits_more_than_a_batch_holds_and_reads_each_result_in_order() {
     let served = Served::start(ApiLimits::default());
     let owner = key(50);
-    let chain_genesis = genesis(&owner, &[(served.host, 1)], 1);
+    let chain_genesis = genesis_now(&owner, &[(served.host, 1)], 1);
     let chain = chain_genesis.genesis.chain_id();
     assert_eq!(create_chain(served.api, &chain_genesis).0, 201);
     let count = SUBMIT_BATCH_TXS_MAX as u64 + 5;

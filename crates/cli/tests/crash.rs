@@ -87,7 +87,7 @@ fn sigkilled_hosts_keep_what_they_acknowledged_and_never_sign_twice() {
         .iter()
         .enumerate()
         .map(|(i, owner)| {
-            let genesis = genesis(owner, &set, i as u64);
+            let genesis = genesis_now(owner, &set, i as u64);
             let (status, body) = create_chain(specs[0].api, &genesis);
             assert_eq!(status, 201, "{body}");
             genesis.genesis.chain_id()

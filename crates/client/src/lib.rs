@@ -10,4 +10,5 @@ pub mod objects;
 pub mod quotes;
 pub mod swap;
 pub mod transaction;
+pub mod verify;
 pub mod wallet;

@@ -24,7 +24,7 @@ use myriad_client::files::create_private;
 use myriad_client::genesis::{checked_genesis, now_ms};
 use myriad_client::transaction::SendOptions;
 use myriad_client::wallet::{PassphraseSource, Wallet};
-use myriad_host::write_key;
+use myriad_host::{write_key, GENESIS_CLOCK_SKEW_MS};
 use myriad_types::{
     decode, encode, format_amount, Address, Amount, ChainId, ChainKind, Genesis, HostId,
     RootParams, SecretKey, SignedGenesis, Symbol, TxKind,
@@ -79,6 +79,29 @@ struct DevnetFile {
     /// Hex of the root chain's signed genesis (its validators are the first four hosts).
     #[serde(default)]
     root_genesis: Option<String>,
+    /// When the geneses of the numbered chains from `first` on say they were created; those
+    /// before the first entry, when the devnet was.
+    #[serde(default)]
+    chain_times: Vec<ChainTime>,
+}
+
+/// The creation time of the geneses of the numbered chains from `first` on.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct ChainTime {
+    first: u64,
+    created_at_ms: u64,
+}
+
+/// A genesis time recorded at `recorded_ms`, if a host still takes it now; else now. Hosts
+/// take a new genesis only within `GENESIS_CLOCK_SKEW_MS` of their clocks: half of it leaves
+/// the creation of many chains time to finish.
+fn fresh_time(recorded_ms: u64) -> u64 {
+    let now = now_ms();
+    if now.abs_diff(recorded_ms) <= GENESIS_CLOCK_SKEW_MS / 2 {
+        recorded_ms
+    } else {
+        now
+    }
 }
 
 /// A devnet directory and what its `devnet.json` says.
@@ -309,6 +332,7 @@ fn create(options: &DevnetOptions) -> Result<Devnet> {
             demo_chain: None,
             chains: 0,
             root_genesis: Some(hex::encode(encode(&root))),
+            chain_times: Vec::new(),
         },
     };
     for (host, key) in devnet.file.hosts.iter().zip(&keys) {
@@ -723,19 +747,25 @@ fn ensure_demo(devnet: &mut Devnet) -> Result<()> {
         return Ok(());
     }
     let owner = devnet.owner_key()?;
-    let genesis = SignedGenesis::sign(
-        checked_genesis(
+    let demo_genesis = |created_at_ms| -> Result<SignedGenesis> {
+        let genesis = checked_genesis(
             owner.address(),
             Symbol::new(DEMO_SYMBOL).map_err(|e| anyhow!(e))?,
             DEMO_DECIMALS,
             None,
             &devnet.validators()?,
-            devnet.file.created_at_ms,
+            created_at_ms,
             0,
-        )?,
-        &owner,
-    );
+        )?;
+        Ok(SignedGenesis::sign(genesis, &owner))
+    };
     let clients: Vec<Client> = devnet.api_urls().iter().map(|u| Client::new(u)).collect();
+    // An earlier start may have created it, long enough ago that hosts would now refuse its
+    // genesis as new: then it is the chain, else one created now.
+    let mut genesis = demo_genesis(devnet.file.created_at_ms)?;
+    if clients[0].chain(&genesis.genesis.chain_id()).is_err() {
+        genesis = demo_genesis(fresh_time(devnet.file.created_at_ms))?;
+    }
     let chain: ChainId = clients[0].create_chain(&genesis)?.chain_id.parse()?;
     wait_for_chain(&clients, &chain)?;
     // An earlier start may have stopped halfway: fund only who holds nothing yet.
@@ -782,26 +812,39 @@ pub fn numbered_chain(
     let mut set: Vec<(HostId, u64)> = members.iter().map(|m| hosts[*m]).collect();
     set.sort();
     let symbol = Symbol::new(&format!("C{salt}")).map_err(|e| anyhow!(e))?;
-    let genesis = checked_genesis(
-        owner,
-        symbol,
-        2,
-        None,
-        &set,
-        devnet.file.created_at_ms,
-        salt,
-    )?;
+    let created_at_ms = devnet
+        .file
+        .chain_times
+        .iter()
+        .rev()
+        .find(|time| time.first <= salt)
+        .map_or(devnet.file.created_at_ms, |time| time.created_at_ms);
+    let genesis = checked_genesis(owner, symbol, 2, None, &set, created_at_ms, salt)?;
     Ok((genesis, members))
 }
 
 /// Creates chains `devnet.file.chains + 1 ..= target` ([`numbered_chain`]), `CREATE_WORKERS`
 /// requests at a time. Creation is idempotent (a genesis names its chain), so an interrupted
-/// run just resumes.
+/// run just resumes; resumed after hosts would refuse its geneses' time, it goes on with
+/// geneses of a new time (the chains created but not recorded are left as they are).
 pub fn create_chains(devnet: &mut Devnet, target: u64) -> Result<()> {
     use futures::{StreamExt, TryStreamExt};
     let first = devnet.file.chains + 1;
     if target < first {
         return Ok(());
+    }
+    let times = &mut devnet.file.chain_times;
+    let recorded = times
+        .last()
+        .map_or(devnet.file.created_at_ms, |time| time.created_at_ms);
+    let created_at_ms = fresh_time(recorded);
+    if created_at_ms != recorded {
+        times.retain(|time| time.first < first);
+        times.push(ChainTime {
+            first,
+            created_at_ms,
+        });
+        devnet.save()?;
     }
     let owner = devnet.owner_key()?;
     let hosts = devnet.validators()?;

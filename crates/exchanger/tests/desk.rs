@@ -11,7 +11,7 @@ use myriad_client::genesis::now_ms;
 use myriad_client::transaction::SendOptions;
 use myriad_exchanger::{Exchanger, ExchangerConfig, InventoryConfig, Journal, PairConfig, Record};
 use myriad_node::Node;
-use myriad_testing::{config, create_chain, genesis, key, mint, quote, specs, submit};
+use myriad_testing::{config, create_chain, genesis_now, key, mint, quote, specs, submit};
 use myriad_types::{
     ChainId, EscrowId, EscrowState, Memo, Secret, SecretKey, SignedTransaction, Transaction, TxKind,
 };
@@ -43,7 +43,7 @@ impl Setup {
         let owner = key(40);
         let mut chains = Vec::new();
         for salt in 0..2 {
-            let signed = genesis(&owner, &[(specs[0].host(), 1)], 100 + salt);
+            let signed = genesis_now(&owner, &[(specs[0].host(), 1)], 100 + salt);
             assert_eq!(create_chain(api, &signed).0, 201);
             chains.push(signed.genesis.chain_id());
         }

@@ -74,6 +74,12 @@ pub const QUOTES_GOSSIPED_PER_TICK: usize = 4096;
 /// How many changes of the order book's pairs a subscriber (a pair's event stream) may fall
 /// behind by before it misses some (and is then sent the pair's book again).
 pub const QUOTE_CHANGES_MAX: usize = 4096;
+/// How far from this host's clock, in milliseconds, a client's new genesis may say it was
+/// created. A chain's first block must come after its genesis, and validators take a block
+/// only if its time is near their clocks, so a genesis from the future would stall its chain
+/// until then; one from the past would claim a history its chain never had. A genesis a peer
+/// relays is not held to it: a host that joins a chain's validators later gets an old one.
+pub const GENESIS_CLOCK_SKEW_MS: u64 = 10 * 60_000;
 /// The longest an idle host goes between ticks.
 const IDLE_TICK_MS: u64 = 1000;
 /// How often the gauges that count over every loaded chain are updated.
@@ -131,6 +137,8 @@ pub enum CreateError {
     OwnerRefused(String),
     #[error("this host already holds its maximum of {0} chains")]
     Full(u64),
+    #[error("genesis says it was created at {created_at_ms} ms, {} s {} this host's clock ({now_ms} ms); a new chain's genesis must be within {} s of it: build it again with the current time", created_at_ms.abs_diff(*now_ms) / 1000, if created_at_ms > now_ms { "after" } else { "before" }, GENESIS_CLOCK_SKEW_MS / 1000)]
+    Clock { created_at_ms: u64, now_ms: u64 },
     #[error("the host is shutting down")]
     ShuttingDown,
 }

@@ -12,11 +12,13 @@ use std::time::Duration;
 
 use myriad_host::{
     AdmitError, Command, CreateError, HostConfig, Policy, RunningHost, SubmitError, TxStatus,
+    GENESIS_CLOCK_SKEW_MS,
 };
 use myriad_net::MemoryNetwork;
-use myriad_testing::{genesis, key, keys, mint, transfer, tx};
+use myriad_testing::{genesis_now, key, keys, mint, now_ms, transfer, tx, unsigned_genesis};
 use myriad_types::{
-    ChainId, EscrowId, Height, Memo, Secret, SecretKey, SignedGenesis, SignedTransaction, TxKind,
+    ChainId, EscrowId, Genesis, Height, Memo, Secret, SecretKey, SignedGenesis, SignedTransaction,
+    TxKind,
 };
 use tokio::sync::oneshot;
 
@@ -95,14 +97,14 @@ async fn the_host_policy_decides_which_chains_it_accepts() {
         };
     });
     assert_eq!(
-        create(&host, genesis(&welcome, &[(other.host_id(), 1)], 0)).await,
+        create(&host, genesis_now(&welcome, &[(other.host_id(), 1)], 0)).await,
         Err(CreateError::NotNamed(key.host_id()))
     );
     assert_eq!(
-        create(&host, genesis(&stranger, &[(key.host_id(), 1)], 0)).await,
+        create(&host, genesis_now(&stranger, &[(key.host_id(), 1)], 0)).await,
         Err(CreateError::OwnerRefused(stranger.address().to_string()))
     );
-    let first = genesis(&welcome, &[(key.host_id(), 1)], 0);
+    let first = genesis_now(&welcome, &[(key.host_id(), 1)], 0);
     assert_eq!(
         create(&host, first.clone()).await,
         Ok(first.genesis.chain_id())
@@ -113,10 +115,68 @@ async fn the_host_policy_decides_which_chains_it_accepts() {
         "an accepted chain again"
     );
     assert_eq!(
-        create(&host, genesis(&welcome, &[(key.host_id(), 1)], 1)).await,
+        create(&host, genesis_now(&welcome, &[(key.host_id(), 1)], 1)).await,
         Err(CreateError::Full(1))
     );
     assert_eq!(host.handle.store.chain_count().unwrap(), 1);
+    host.stop().await.unwrap();
+}
+
+/// A client's genesis is taken only if it was created within `GENESIS_CLOCK_SKEW_MS` of the
+/// host's clock, either way, and the refusal says how far off it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_genesis_must_be_created_near_the_host_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let (owner, key) = (key(2), key(1));
+    let host = lone_host(dir.path(), &key, |_| {});
+    let at = |created_at_ms: u64, salt: u64| {
+        let genesis = Genesis {
+            created_at_ms,
+            ..unsigned_genesis(owner.address(), &[(key.host_id(), 1)], salt)
+        };
+        SignedGenesis::sign(genesis, &owner)
+    };
+    // A minute of slack for the time between reading the clock here and the host's tick.
+    let slack = 60_000;
+    for (salt, created_at_ms) in [
+        (1, now_ms() - GENESIS_CLOCK_SKEW_MS - slack),
+        (2, now_ms() + GENESIS_CLOCK_SKEW_MS + slack),
+        (3, 0),
+    ] {
+        match create(&host, at(created_at_ms, salt)).await {
+            Err(CreateError::Clock {
+                created_at_ms: said,
+                now_ms,
+            }) => {
+                assert_eq!(said, created_at_ms);
+                assert!(said.abs_diff(now_ms) > GENESIS_CLOCK_SKEW_MS);
+            }
+            other => panic!("a genesis created at {created_at_ms} ms was not refused: {other:?}"),
+        }
+    }
+    let error = create(&host, at(0, 3)).await.unwrap_err().to_string();
+    assert!(error.contains("before this host's clock"), "{error}");
+    assert!(
+        error.contains("build it again with the current time"),
+        "{error}"
+    );
+    let error = create(&host, at(now_ms() + 2 * GENESIS_CLOCK_SKEW_MS, 4))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("after this host's clock"), "{error}");
+
+    for (salt, created_at_ms) in [
+        (5, now_ms() - GENESIS_CLOCK_SKEW_MS + slack),
+        (6, now_ms() + GENESIS_CLOCK_SKEW_MS - slack),
+    ] {
+        let genesis = at(created_at_ms, salt);
+        assert_eq!(
+            create(&host, genesis.clone()).await,
+            Ok(genesis.genesis.chain_id())
+        );
+    }
+    assert_eq!(host.handle.store.chain_count().unwrap(), 2);
     host.stop().await.unwrap();
 }
 
@@ -132,7 +192,7 @@ async fn a_flood_of_unfunded_transfers_leaves_room_for_a_holder() {
     let host = lone_host(dir.path(), &key, |config| {
         config.limits.mempool_txs_per_chain = places;
     });
-    let genesis = genesis(&owner, &[(key.host_id(), 1)], 0);
+    let genesis = genesis_now(&owner, &[(key.host_id(), 1)], 0);
     let chain = create(&host, genesis).await.unwrap();
     commit(&host, mint(chain, &owner, 1, &holder, 100)).await;
 
@@ -176,7 +236,7 @@ async fn a_transaction_behind_a_nonce_gap_starts_no_height() {
     let (owner, holder) = (key(2), key(3));
     let key = key(1);
     let host = quick_host(dir.path(), &key);
-    let chain = create(&host, genesis(&owner, &[(key.host_id(), 1)], 0))
+    let chain = create(&host, genesis_now(&owner, &[(key.host_id(), 1)], 0))
         .await
         .unwrap();
     commit(&host, mint(chain, &owner, 1, &holder, 100)).await;
@@ -216,7 +276,7 @@ async fn a_claim_that_lost_its_escrow_is_refused_as_the_winning_block_decides() 
     let (owner, maker, taker, watcher) = (key(2), key(3), key(4), key(5));
     let key = key(1);
     let host = quick_host(dir.path(), &key);
-    let chain = create(&host, genesis(&owner, &[(key.host_id(), 1)], 0))
+    let chain = create(&host, genesis_now(&owner, &[(key.host_id(), 1)], 0))
         .await
         .unwrap();
     commit(&host, mint(chain, &owner, 1, &maker, 100)).await;
@@ -283,7 +343,7 @@ async fn an_isolated_host_catches_up_by_block_sync() {
         hosts.push(memory_host(&data_dir, &network, key, |_| {}));
     }
     let owner = key(9);
-    let genesis = genesis(
+    let genesis = genesis_now(
         &owner,
         &keys.iter().map(|k| (k.host_id(), 1)).collect::<Vec<_>>(),
         0,

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use myriad_host::{Admission, BookError, Command, Limits, Pair, QuoteRefused, RunningHost};
 use myriad_net::{ChainMsg, Envelope, MemoryNetwork, Msg, Transport};
-use myriad_testing::{genesis, key, keys, quote};
+use myriad_testing::{genesis_now, key, keys, quote};
 use myriad_types::{BoundedVec, ChainId, Rate, SecretKey, SignedQuote};
 use tokio::sync::oneshot;
 
@@ -72,7 +72,7 @@ async fn network(
     let mut chains = Vec::new();
     for (salt, validators) in [[0, 1].as_slice(), &[1, 2], &[2]].into_iter().enumerate() {
         let set: Vec<_> = validators.iter().map(|&i| (keys[i].host_id(), 1)).collect();
-        let genesis = genesis(&owner, &set, salt as u64);
+        let genesis = genesis_now(&owner, &set, salt as u64);
         let chain = genesis.genesis.chain_id();
         let (reply, answer) = oneshot::channel();
         hosts[validators[0]]

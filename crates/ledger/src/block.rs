@@ -47,6 +47,8 @@ pub enum BlockError {
     WrongParent { expected: Hash, got: Hash },
     #[error("block time {got} ms is not after its parent's, {parent} ms")]
     TimeNotAfterParent { parent: u64, got: u64 },
+    #[error("block time {got} ms is not after its chain's genesis, created at {genesis} ms")]
+    TimeNotAfterGenesis { genesis: u64, got: u64 },
     #[error("block names validator set {got}, the chain's is {expected}")]
     WrongValidators { expected: Hash, got: Hash },
     #[error("block's tx_root does not match its transactions")]
@@ -146,10 +148,20 @@ pub fn check_block(
             got: header.prev_hash,
         });
     }
+    // The time of height 0 is the genesis's creation time, so no block is ever older than
+    // its chain's genesis.
     if header.timestamp_ms <= meta.time_ms {
-        return Err(BlockError::TimeNotAfterParent {
-            parent: meta.time_ms,
-            got: header.timestamp_ms,
+        let got = header.timestamp_ms;
+        return Err(if meta.height == Height(0) {
+            BlockError::TimeNotAfterGenesis {
+                genesis: meta.time_ms,
+                got,
+            }
+        } else {
+            BlockError::TimeNotAfterParent {
+                parent: meta.time_ms,
+                got,
+            }
         });
     }
     let validators = meta.validators.hash();

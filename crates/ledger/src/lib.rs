@@ -24,6 +24,5 @@ pub use modules::{AnchorError, BlockContext, VESTING_MS_MAX};
 pub use proof::{follow_from_anchor, AnchorProof, ProofError};
 pub use scratch::Scratch;
 pub use state::{
-    compose_state_root, verify_account, verify_object, ChainMeta, ChainState, InvariantError,
-    StateProof,
+    state_root, verify_account, verify_object, ChainMeta, ChainState, InvariantError, StateProof,
 };

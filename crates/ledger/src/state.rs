@@ -126,9 +126,10 @@ pub struct StateProof {
     pub path: TreeProof,
 }
 
-/// A state root from its parts: the roots of the accounts' and objects' trees and the hash of
-/// the chain's meta.
-pub fn compose_state_root(accounts_root: &Hash, objects_root: &Hash, meta_hash: &Hash) -> Hash {
+/// The state root of a chain whose accounts tree has root `accounts_root`, whose objects
+/// tree has root `objects_root`, and whose metadata hashes to `meta_hash`
+/// ([`ChainMeta::hash`]): what a verifier recomputes from a host's answer.
+pub fn state_root(accounts_root: &Hash, objects_root: &Hash, meta_hash: &Hash) -> Hash {
     Hash::of_parts(&[
         b"myriad/state/2",
         &accounts_root.0,
@@ -150,7 +151,7 @@ pub fn verify_account(
         .path
         .root_for(&Account::tree_key(address), value.as_ref())
         .is_some_and(|accounts_root| {
-            compose_state_root(&accounts_root, &proof.other_root, &proof.meta_hash) == *root
+            state_root(&accounts_root, &proof.other_root, &proof.meta_hash) == *root
         })
 }
 
@@ -170,7 +171,7 @@ pub fn verify_object(
         .path
         .root_for(&Object::tree_key(key), value.as_ref())
         .is_some_and(|objects_root| {
-            compose_state_root(&proof.other_root, &objects_root, &proof.meta_hash) == *root
+            state_root(&proof.other_root, &objects_root, &proof.meta_hash) == *root
         })
 }
 
@@ -316,19 +317,23 @@ impl ChainState {
         self.changed_objects.insert(key);
     }
 
+    /// The root of the accounts tree.
+    pub fn accounts_root(&self) -> Hash {
+        self.accounts.root()
+    }
+
+    /// The root of the objects tree.
+    pub fn objects_root(&self) -> Hash {
+        self.objects.root()
+    }
+
     /// The root that commits to every account, every object and the chain's metadata.
     pub fn state_root(&self) -> Hash {
-        compose_state_root(
+        state_root(
             &self.accounts.root(),
             &self.objects.root(),
             &self.meta.hash(),
         )
-    }
-
-    /// The roots of the accounts' and the objects' trees: with the meta, what the state root
-    /// is composed of ([`compose_state_root`]).
-    pub fn tree_roots(&self) -> (Hash, Hash) {
-        (self.accounts.root(), self.objects.root())
     }
 
     /// The proof of an account's entry (or of its absence).

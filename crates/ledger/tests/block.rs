@@ -2,9 +2,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use myriad_ledger::{build_block, check_block, BlockError, BlockTemplate, ChainState, TxError};
-use myriad_testing::{burn, genesis, key, mint, transfer, tx};
+use myriad_testing::{burn, genesis, key, mint, transfer, tx, unsigned_genesis};
 use myriad_types::{
-    encode, BoundedVec, Hash, Height, SignedTransaction, TxKind, Validator, VALIDATORS_MAX,
+    encode, BoundedVec, Genesis, Hash, Height, SignedGenesis, SignedTransaction, TxKind, Validator,
+    VALIDATORS_MAX,
 };
 
 /// A chain owned by key 1 and validated by key 9.
@@ -67,8 +68,8 @@ fn a_block_comes_after_its_parent_in_time() {
     same_time.header.timestamp_ms = created;
     assert_eq!(
         check_block(&state, &Hash::ZERO, &same_time).unwrap_err(),
-        BlockError::TimeNotAfterParent {
-            parent: created,
+        BlockError::TimeNotAfterGenesis {
+            genesis: created,
             got: created
         }
     );
@@ -81,12 +82,49 @@ fn a_block_comes_after_its_parent_in_time() {
     let (second, _) = build_block(&after, &[mint(2)], next, 10).unwrap();
     assert_eq!(second.header.timestamp_ms, created + 2);
     let mut earlier = second.clone();
-    earlier.header.timestamp_ms = created;
-    assert!(matches!(
-        check_block(&after, &first.hash(), &earlier),
-        Err(BlockError::TimeNotAfterParent { .. })
-    ));
+    earlier.header.timestamp_ms = created + 1;
+    assert_eq!(
+        check_block(&after, &first.hash(), &earlier).unwrap_err(),
+        BlockError::TimeNotAfterParent {
+            parent: created + 1,
+            got: created + 1
+        }
+    );
     assert!(check_block(&after, &first.hash(), &second).is_ok());
+}
+
+#[test]
+fn no_block_is_older_than_its_genesis() {
+    let created = 1_700_000_000_000;
+    let owner = key(1);
+    let genesis = Genesis {
+        created_at_ms: created,
+        ..unsigned_genesis(owner.address(), &[(key(9).host_id(), 1)], 0)
+    };
+    let state = ChainState::from_genesis(&SignedGenesis::sign(genesis, &owner)).unwrap();
+    assert_eq!(state.meta().time_ms, created);
+    let mint = mint(state.chain_id(), &owner, 1, &key(2), 5);
+    // A proposer whose clock is a day behind the genesis builds its first block after it.
+    let behind = BlockTemplate {
+        timestamp_ms: created - 86_400_000,
+        ..template()
+    };
+    let (block, outcome) = build_block(&state, &[mint], behind, 10).unwrap();
+    assert_eq!(block.header.timestamp_ms, created + 1);
+    assert_eq!(outcome.state.meta().time_ms, created + 1);
+    // One that says so in its block is refused, however its clock came to say it.
+    for time in [0, created - 86_400_000, created - 1, created] {
+        let mut older = block.clone();
+        older.header.timestamp_ms = time;
+        assert_eq!(
+            check_block(&state, &Hash::ZERO, &older).unwrap_err(),
+            BlockError::TimeNotAfterGenesis {
+                genesis: created,
+                got: time
+            }
+        );
+    }
+    assert!(check_block(&state, &Hash::ZERO, &block).is_ok());
 }
 
 #[test]

@@ -167,7 +167,7 @@ impl Personal {
 
     fn change(&self, height: u64, signers: &[u8]) -> SetChange {
         let (block, after) = &self.blocks[height as usize - 1];
-        let (accounts_root, objects_root) = after.tree_roots();
+        let (accounts_root, objects_root) = (after.accounts_root(), after.objects_root());
         SetChange {
             header: block.header.clone(),
             certificate: certify(block, signers),

@@ -43,8 +43,8 @@ fn garbage_peers_and_flooded_chains_leave_other_chains_alone() {
     let set: Vec<_> = specs.iter().map(|s| (s.host(), 1)).collect();
     let flooded_owner = key(60);
     let quiet_owner = key(61);
-    let flooded = genesis(&flooded_owner, &set, 1);
-    let quiet = genesis(&quiet_owner, &set, 2);
+    let flooded = genesis_now(&flooded_owner, &set, 1);
+    let quiet = genesis_now(&quiet_owner, &set, 2);
     for g in [&flooded, &quiet] {
         assert_eq!(create_chain(specs[0].api, g).0, 201);
     }

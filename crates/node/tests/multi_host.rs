@@ -79,7 +79,7 @@ fn four_hosts_many_chains_transfers_with_proofs_and_a_restart() {
             .map(|m| (hosts[*m], 1 + u64::from(rng.next_u32() % 3)))
             .collect();
         let owner = key(salt as u8 + 100);
-        let genesis = genesis(&owner, &set, salt as u64);
+        let genesis = genesis_now(&owner, &set, salt as u64);
         // Posted to one named host, which passes it on to the others.
         let (status, body) = create_chain(specs[members[0]].api, &genesis);
         assert_eq!(status, 201, "{body}");

@@ -345,17 +345,17 @@ impl Checker {
             };
             let height = head.meta.height;
             let block_root = match height.0 {
-                0 => Some(head.state_root),
+                0 => Some(head.state_root()),
                 _ => store
                     .block(&chain, height)
                     .ok()
                     .flatten()
                     .map(|b| b.header.state_root),
             };
-            if state.state_root() != head.state_root || block_root != Some(head.state_root) {
+            if state.state_root() != head.state_root() || block_root != Some(head.state_root()) {
                 self.fail(
                     "store",
-                    format!("host {host} chain {chain} height {height}: state root {} head {} block {block_root:?}", state.state_root(), head.state_root),
+                    format!("host {host} chain {chain} height {height}: state root {} head {} block {block_root:?}", state.state_root(), head.state_root()),
                 );
             }
             self.conservation(&format!("host {host} store chain {chain}"), &state);

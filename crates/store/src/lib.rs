@@ -14,14 +14,14 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use myriad_ledger::{ChainMeta, ChainState, Receipt};
 use myriad_types::{
     decode, encode, Account, Address, Block, Certificate, ChainId, DecodeError, Hash, Height,
-    LockProof, Object, SetChange, SignedGenesis, SignerState,
+    LockProof, Object, SetChange, SignedGenesis, SignerState, ValidatorSet,
 };
 
 pub use mem_store::MemStore;
 pub use redb_store::{RedbStore, CHECKPOINT_BYTES, CHECKPOINT_MS, JOURNALED_MAX_BYTES};
 
 /// The version of the on-disk layout this build reads and writes.
-pub const SCHEMA_VERSION: u64 = 8;
+pub const SCHEMA_VERSION: u64 = 9;
 
 /// A failure of the store, saying what was being done and what to do about it.
 #[derive(Debug, thiserror::Error)]
@@ -51,13 +51,33 @@ impl From<DecodeError> for StoreError {
     }
 }
 
-/// A chain's latest committed position: its metadata, last block and state root.
+/// A chain's latest committed position: its metadata, last block, and the roots of its
+/// accounts and objects trees, which with the metadata give its state root.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct ChainHead {
     pub meta: ChainMeta,
     /// The hash of the block at `meta.height`; zero at genesis.
     pub block_hash: Hash,
-    pub state_root: Hash,
+    pub accounts_root: Hash,
+    pub objects_root: Hash,
+}
+
+impl ChainHead {
+    /// The state root of the chain at its head, as its block's header carries it.
+    pub fn state_root(&self) -> Hash {
+        myriad_ledger::state_root(&self.accounts_root, &self.objects_root, &self.meta.hash())
+    }
+}
+
+/// The validator set in force at a height of a chain, and the heights it is in force for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidatorSpan {
+    /// The first height of the set: 0 for the genesis's set, `h + 1` for a set chosen by the
+    /// block at height `h`.
+    pub from: Height,
+    /// The first height of the set that follows, if one is recorded.
+    pub until: Option<Height>,
+    pub set: ValidatorSet,
 }
 
 /// Changes to many chains that become durable together, with one fsync, or not at all.
@@ -81,6 +101,10 @@ pub struct WriteBatch {
     pub(crate) signers: BTreeMap<ChainId, Vec<u8>>,
     /// (chain, height) → the `SetChange` of a block after which the validator set changed.
     pub(crate) set_changes: BTreeMap<(ChainId, Height), Vec<u8>>,
+    /// (chain, the first height of a validator set) → the set's hash.
+    pub(crate) validators: BTreeMap<(ChainId, Height), Hash>,
+    /// A validator set's hash → the set, stored once however many chains it validates.
+    pub(crate) validator_sets: BTreeMap<Hash, Vec<u8>>,
 }
 
 /// What a host's signer guard last allowed for a chain and the proof of its newest lock
@@ -110,7 +134,8 @@ impl WriteBatch {
         let head = ChainHead {
             meta: state.meta().clone(),
             block_hash,
-            state_root: state.state_root(),
+            accounts_root: state.accounts_root(),
+            objects_root: state.objects_root(),
         };
         self.heads.insert(chain, encode(&head));
         for (address, account) in state.changed_accounts() {
@@ -168,6 +193,16 @@ impl WriteBatch {
             .insert((header.chain_id, header.height), encode(change));
     }
 
+    /// Records that `set` validates a chain from height `from` on: the genesis's set from 0,
+    /// and a set a block chose from the height after it, in the batch of that block.
+    pub fn put_validators(&mut self, chain: ChainId, from: Height, set: &ValidatorSet) {
+        let hash = set.hash();
+        self.validators.insert((chain, from), hash);
+        self.validator_sets
+            .entry(hash)
+            .or_insert_with(|| encode(set));
+    }
+
     /// Records what a host's signer guard last allowed for a chain and the proof of its
     /// newest lock there (see `myriad-consensus`): both whole, whichever changed.
     pub fn put_signer(
@@ -191,6 +226,8 @@ impl WriteBatch {
             + self.txs.len()
             + self.account_txs.len()
             + self.set_changes.len()
+            + self.validators.len()
+            + self.validator_sets.len()
     }
 
     /// The bytes of the values the batch holds.
@@ -203,6 +240,8 @@ impl WriteBatch {
             + values(&self.blocks)
             + values(&self.signers)
             + values(&self.set_changes)
+            + values(&self.validator_sets)
+            + self.validators.len() * 32
             + self
                 .accounts
                 .values()
@@ -220,6 +259,7 @@ impl WriteBatch {
             && self.blocks.is_empty()
             && self.signers.is_empty()
             && self.set_changes.is_empty()
+            && self.validators.is_empty()
     }
 }
 
@@ -312,6 +352,14 @@ pub trait ReadStore: ChainStore {
         before: Option<(Height, u32)>,
         limit: usize,
     ) -> Result<Vec<(Height, u32, Hash)>, StoreError>;
+
+    /// The validator set in force at `height` of a chain: the one recorded last at or
+    /// below it. `None` if the store records none for the chain.
+    fn validators_at(
+        &self,
+        chain: &ChainId,
+        height: Height,
+    ) -> Result<Option<ValidatorSpan>, StoreError>;
 }
 
 /// A store both the host and its readers use.
@@ -381,12 +429,25 @@ pub(crate) fn rebuild_chain_state(
             .map(|(address, account)| (Address(address), account)),
         objects.into_iter().map(|(_, object)| object),
     );
-    if state.state_root() != head.state_root {
+    let roots = (state.accounts_root(), state.objects_root());
+    if roots != (head.accounts_root, head.objects_root) {
         return Err(StoreError::Corrupt(format!(
-            "chain {chain}: accounts and objects give state root {}, the head records {}",
-            state.state_root(),
-            head.state_root
+            "chain {chain}: accounts and objects have roots {} and {}, the head records {} and {}",
+            roots.0, roots.1, head.accounts_root, head.objects_root
         )));
     }
     Ok(state)
+}
+
+/// The validator set recorded under `hash`, decoded and checked against it.
+pub(crate) fn validator_set(hash: &[u8; 32], bytes: &[u8]) -> Result<ValidatorSet, StoreError> {
+    let set: ValidatorSet = decode("stored validator set", bytes)?;
+    if set.hash().0 != *hash {
+        return Err(StoreError::Corrupt(format!(
+            "validator set {} is stored under {}",
+            set.hash(),
+            Hash(*hash)
+        )));
+    }
+    Ok(set)
 }

@@ -14,7 +14,8 @@ use myriad_types::{
 use crate::{
     account_txs_before, chains_after, decode_entries, entries_of, rebuild_chain_state,
     tables::{Entries, Tables},
-    ChainHead, ChainStore, EntryRows, HostStore, ReadStore, SignerRecord, StoreError, WriteBatch,
+    validator_set, ChainHead, ChainStore, EntryRows, HostStore, ReadStore, SignerRecord,
+    StoreError, ValidatorSpan, WriteBatch,
 };
 
 #[derive(Debug, Default)]
@@ -204,5 +205,28 @@ impl ReadStore for MemStore {
             .take(limit)
             .map(|((_, _, height, position), tx)| (Height(*height), *position, Hash(*tx)))
             .collect())
+    }
+
+    fn validators_at(
+        &self,
+        chain: &ChainId,
+        height: Height,
+    ) -> Result<Option<ValidatorSpan>, StoreError> {
+        let inner = self.lock();
+        let tables = &inner.tables;
+        let (Some((from, hash)), until) = tables.validators_around(&chain.0, height.0) else {
+            return Ok(None);
+        };
+        let bytes = tables.validator_sets.get(&hash).ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "chain {chain}: validator set {} of height {from} is not stored",
+                Hash(hash)
+            ))
+        })?;
+        Ok(Some(ValidatorSpan {
+            from: Height(from),
+            until: until.map(Height),
+            set: validator_set(&hash, bytes)?,
+        }))
     }
 }

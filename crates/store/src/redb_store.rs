@@ -29,11 +29,11 @@ use redb::{
 };
 
 use crate::journal::{self, Journal};
-use crate::tables::{Entries, Tables};
+use crate::tables::{Entries, Tables, ValidatorsAround};
 use crate::{
-    account_txs_before, chains_after, decode_entries, entries_of, rebuild_chain_state, ChainHead,
-    ChainKey, ChainStore, EntryRows, HostStore, JournalStats, ReadStore, SignerRecord, StoreError,
-    WriteBatch, SCHEMA_VERSION,
+    account_txs_before, chains_after, decode_entries, entries_of, rebuild_chain_state,
+    validator_set, ChainHead, ChainKey, ChainStore, EntryRows, HostStore, JournalStats, ReadStore,
+    SignerRecord, StoreError, ValidatorSpan, WriteBatch, SCHEMA_VERSION,
 };
 
 /// A layer of journaled batches this large (in bytes, about) is written into the file.
@@ -53,6 +53,8 @@ const GENESES: TableDefinition<ChainKey, &[u8]> = TableDefinition::new("geneses"
 /// together, so the rows a block writes share a few pages instead of taking one each.
 const CHAINS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("chains");
 const TXS: TableDefinition<[u8; 32], (ChainKey, u64)> = TableDefinition::new("txs");
+/// Validator sets by hash, each stored once however many chains it validates.
+const VALIDATOR_SETS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("validator_sets");
 
 /// The keys of the `chains` table: chain id (32 bytes) ‖ kind (1 byte) ‖ the rest of the
 /// key, integers big-endian, so that byte order is the order of chain, kind, then the rest.
@@ -66,6 +68,7 @@ mod row {
     pub const ACCOUNT_TX: u8 = 5;
     pub const OBJECT: u8 = 6;
     pub const SET_CHANGE: u8 = 7;
+    pub const VALIDATORS: u8 = 8;
 
     pub fn key(chain: &ChainId, kind: u8, rest: &[&[u8]]) -> Vec<u8> {
         let mut key = Vec::with_capacity(32 + 1 + 32 + 8 + 4);
@@ -95,6 +98,10 @@ mod row {
 
     pub fn set_change(chain: &ChainId, height: Height) -> Vec<u8> {
         key(chain, SET_CHANGE, &[&height.0.to_be_bytes()])
+    }
+
+    pub fn validators(chain: &ChainId, from: Height) -> Vec<u8> {
+        key(chain, VALIDATORS, &[&from.0.to_be_bytes()])
     }
 
     pub fn account_tx(
@@ -218,6 +225,7 @@ impl RedbStore {
             write.open_table(GENESES).map_err(backend("open"))?;
             write.open_table(CHAINS).map_err(backend("open"))?;
             write.open_table(TXS).map_err(backend("open"))?;
+            write.open_table(VALIDATOR_SETS).map_err(backend("open"))?;
             let applied = meta.get(JOURNAL_SEQ_KEY).map_err(backend("open"))?;
             applied.map_or(0, |seq| seq.value())
         };
@@ -514,6 +522,16 @@ fn write_tables(db: &Database, tables: &Tables, seq: u64) -> Result<(), StoreErr
             rows.insert(key.as_slice(), bytes.as_slice())
                 .map_err(backend("write set change"))?;
         }
+        for ((chain, from), set) in &tables.validators {
+            let key = row::validators(&ChainId(*chain), Height(*from));
+            rows.insert(key.as_slice(), set.as_slice())
+                .map_err(backend("write validator history"))?;
+        }
+        let mut sets = write.open_table(VALIDATOR_SETS).map_err(backend("write"))?;
+        for (hash, bytes) in &tables.validator_sets {
+            sets.insert(hash, bytes.as_slice())
+                .map_err(backend("write validator set"))?;
+        }
         let mut txs = write.open_table(TXS).map_err(backend("write"))?;
         for (tx, location) in &tables.txs {
             txs.insert(tx, location)
@@ -602,6 +620,56 @@ impl View<'_> {
             }
         }
         Ok(rows.into_iter().collect())
+    }
+}
+
+impl View<'_> {
+    /// The last validator set of `chain` recorded at or below `height` in the file, as (its
+    /// first height, its hash), and the first height of the next one there, if any.
+    fn filed_validators(
+        &self,
+        chain: &ChainId,
+        height: Height,
+    ) -> Result<ValidatorsAround, StoreError> {
+        let table = self.read.open_table(CHAINS).map_err(backend("read"))?;
+        let first = row::validators(chain, Height(0));
+        let last = row::validators(chain, Height(u64::MAX));
+        let at_or_below = row::validators(chain, height);
+        let corrupt = || StoreError::Corrupt("a validator history row of the wrong size".into());
+        // chain (32) ‖ kind (1) ‖ first height (8) → the set's hash (32)
+        let decode_row = |key: &[u8], value: &[u8]| -> Result<(u64, [u8; 32]), StoreError> {
+            let from = key.get(33..41).and_then(|b| b.try_into().ok());
+            let hash = value.try_into().ok();
+            Ok((
+                u64::from_be_bytes(from.ok_or_else(corrupt)?),
+                hash.ok_or_else(corrupt)?,
+            ))
+        };
+        let mut below = table
+            .range(first.as_slice()..=at_or_below.as_slice())
+            .map_err(backend("read validator history"))?;
+        let at = match below.next_back() {
+            Some(entry) => {
+                let (key, value) = entry.map_err(backend("read validator history"))?;
+                Some(decode_row(key.value(), value.value())?)
+            }
+            None => None,
+        };
+        let Some(after) = height.next() else {
+            return Ok((at, None));
+        };
+        let above = row::validators(chain, after);
+        let mut above = table
+            .range(above.as_slice()..=last.as_slice())
+            .map_err(backend("read validator history"))?;
+        let next = match above.next() {
+            Some(entry) => {
+                let (key, value) = entry.map_err(backend("read validator history"))?;
+                Some(decode_row(key.value(), value.value())?.0)
+            }
+            None => None,
+        };
+        Ok((at, next))
     }
 }
 
@@ -862,6 +930,55 @@ impl ReadStore for RedbStore {
             .take(limit)
             .map(|((height, position), tx)| (Height(height), position, Hash(tx)))
             .collect())
+    }
+
+    fn validators_at(
+        &self,
+        chain: &ChainId,
+        height: Height,
+    ) -> Result<Option<ValidatorSpan>, StoreError> {
+        let view = self.view()?;
+        let (mut at, mut until) = view.filed_validators(chain, height)?;
+        // The file, then the layers from the oldest: the latest first height at or below
+        // `height` wins, and of one height the newest write; the earliest above is the next.
+        let layers: Vec<&Tables> = view.layers().collect();
+        for tables in layers.into_iter().rev() {
+            let (layered_at, layered_until) = tables.validators_around(&chain.0, height.0);
+            if let Some(layered) = layered_at {
+                if at.is_none_or(|(from, _)| layered.0 >= from) {
+                    at = Some(layered);
+                }
+            }
+            until = match (until, layered_until) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        let Some((from, hash)) = at else {
+            return Ok(None);
+        };
+        let bytes = match view.layered(|tables| tables.validator_sets.get(&hash)) {
+            Some(bytes) => bytes.clone(),
+            None => {
+                let sets = view
+                    .read
+                    .open_table(VALIDATOR_SETS)
+                    .map_err(backend("read"))?;
+                let found = sets.get(hash).map_err(backend("read validator set"))?;
+                let bytes = found.map(|bytes| bytes.value().to_vec());
+                bytes.ok_or_else(|| {
+                    StoreError::Corrupt(format!(
+                        "chain {chain}: validator set {} of height {from} is not stored",
+                        Hash(hash)
+                    ))
+                })?
+            }
+        };
+        Ok(Some(ValidatorSpan {
+            from: Height(from),
+            until: until.map(Height),
+            set: validator_set(&hash, &bytes)?,
+        }))
     }
 }
 

@@ -6,6 +6,10 @@ use std::collections::BTreeMap;
 
 use crate::{AccountTxKey, ChainKey, WriteBatch};
 
+/// Where a height falls in a chain's validator history: the last set recorded at or below
+/// it, as (its first height, its hash), and the first height of the next one, if any.
+pub(crate) type ValidatorsAround = (Option<(u64, [u8; 32])>, Option<u64>);
+
 /// A chain's entries of one kind (accounts, objects) by (chain, key). An entry that was
 /// removed is kept as `None`: in a layer above the file, that is what removes its row below.
 pub(crate) type Entries = BTreeMap<(ChainKey, [u8; 32]), Option<Vec<u8>>>;
@@ -22,6 +26,10 @@ pub(crate) struct Tables {
     pub txs: BTreeMap<[u8; 32], (ChainKey, u64)>,
     pub account_txs: BTreeMap<AccountTxKey, [u8; 32]>,
     pub set_changes: BTreeMap<(ChainKey, u64), Vec<u8>>,
+    /// (chain, the first height of a validator set) → the set's hash.
+    pub validators: BTreeMap<(ChainKey, u64), [u8; 32]>,
+    /// A validator set's hash → the set.
+    pub validator_sets: BTreeMap<[u8; 32], Vec<u8>>,
     /// About how many bytes the tables hold, keys and values, counting every write.
     bytes: usize,
 }
@@ -61,6 +69,29 @@ impl Tables {
         for ((chain, height), bytes) in batch.set_changes {
             self.set_changes.insert((chain.0, height.0), bytes);
         }
+        for ((chain, from), set) in batch.validators {
+            self.validators.insert((chain.0, from.0), set.0);
+        }
+        for (set, bytes) in batch.validator_sets {
+            self.validator_sets.insert(set.0, bytes);
+        }
+    }
+
+    /// The last validator set of `chain` recorded at or below `height`, as (its first
+    /// height, its hash), and the first height of the next one recorded, if any.
+    pub fn validators_around(&self, chain: &ChainKey, height: u64) -> ValidatorsAround {
+        let at = self
+            .validators
+            .range((*chain, 0)..=(*chain, height))
+            .next_back()
+            .map(|((_, from), set)| (*from, *set));
+        let next = height.checked_add(1).and_then(|after| {
+            self.validators
+                .range((*chain, after)..=(*chain, u64::MAX))
+                .next()
+                .map(|((_, from), _)| *from)
+        });
+        (at, next)
     }
 
     /// About how many bytes the tables hold (an upper bound: a key written twice counts

@@ -73,6 +73,24 @@ pub fn genesis(owner: &SecretKey, validators: &[(HostId, u64)], salt: u64) -> Si
     SignedGenesis::sign(unsigned_genesis(owner.address(), validators, salt), owner)
 }
 
+/// The wall clock, in milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    u64::try_from(since_epoch.as_millis()).unwrap()
+}
+
+/// [`genesis`], created now: a host takes a client's new genesis only if it was created
+/// near its clock.
+pub fn genesis_now(owner: &SecretKey, validators: &[(HostId, u64)], salt: u64) -> SignedGenesis {
+    let genesis = Genesis {
+        created_at_ms: now_ms(),
+        ..unsigned_genesis(owner.address(), validators, salt)
+    };
+    SignedGenesis::sign(genesis, owner)
+}
+
 pub fn tx(chain: ChainId, sender: &SecretKey, nonce: u64, kind: TxKind) -> SignedTransaction {
     SignedTransaction::sign(
         Transaction {

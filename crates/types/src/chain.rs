@@ -243,6 +243,8 @@ pub enum GenesisError {
         "genesis lock bounds {min} ms to {max} ms are not a range within 0 to {LOCK_MS_MAX} ms"
     )]
     LockBounds { min: u64, max: u64 },
+    #[error("genesis caps the supply at 0: nothing could ever be minted (leave `max_supply` out for no cap)")]
+    ZeroMaxSupply,
     #[error("genesis owner signature: {0}")]
     Signature(SignatureError),
 }
@@ -256,6 +258,9 @@ impl Genesis {
     pub fn validator_set(&self) -> Result<ValidatorSet, GenesisError> {
         if self.decimals > DECIMALS_MAX {
             return Err(GenesisError::Decimals(self.decimals));
+        }
+        if self.max_supply == Some(0) {
+            return Err(GenesisError::ZeroMaxSupply);
         }
         let ChainParams {
             precision_ms,

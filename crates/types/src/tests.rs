@@ -387,6 +387,15 @@ fn genesis_is_signed_by_its_owner_and_names_its_chain() {
         })
     );
 
+    let mut capped_at_zero = signed.genesis.clone();
+    capped_at_zero.max_supply = Some(0);
+    assert_eq!(
+        SignedGenesis::sign(capped_at_zero.clone(), &owner).verify(),
+        Err(GenesisError::ZeroMaxSupply)
+    );
+    capped_at_zero.max_supply = Some(1);
+    assert!(SignedGenesis::sign(capped_at_zero, &owner).verify().is_ok());
+
     for (min, max) in [(2, 1), (0, LOCK_MS_MAX + 1)] {
         let mut locks = signed.genesis.clone();
         locks.params.lock_min_ms = min;

@@ -308,8 +308,11 @@ impl<S: HostStore> Host<S> {
         let block_hash = block.hash();
         self.table.share_validators(&mut post);
         if post.meta().validators.hash() != block.header.validators_hash {
-            // The set changes from the next height: keep what proves it to the root.
-            let (accounts_root, objects_root) = post.tree_roots();
+            // A set the block chose validates from the next height: recorded with the block,
+            // with what proves it to the root.
+            self.batch
+                .put_validators(chain, post.next_height(), &post.meta().validators);
+            let (accounts_root, objects_root) = (post.accounts_root(), post.objects_root());
             match BoundedBytes::new(encode(post.meta())) {
                 Ok(meta) => self.batch.put_set_change(&SetChange {
                     header: block.header.clone(),

@@ -5,12 +5,12 @@
 use myriad_ledger::ChainState;
 use myriad_net::Msg;
 use myriad_store::HostStore;
-use myriad_types::{ChainId, GenesisError, Hash, HostId, SignatureError, SignedGenesis};
+use myriad_types::{ChainId, GenesisError, Hash, Height, HostId, SignatureError, SignedGenesis};
 use tokio::sync::oneshot;
 
 use super::intake::Creation;
 use super::table::Slot;
-use super::{CreateError, Host};
+use super::{CreateError, Host, GENESIS_CLOCK_SKEW_MS};
 
 impl<S: HostStore> Host<S> {
     /// Starts the chains of the clients' geneses whose signatures the batch found valid,
@@ -29,11 +29,13 @@ impl<S: HostStore> Host<S> {
     }
 
     /// Checks a genesis, whose owner's signature the tick's batch verified, against the rules
-    /// and the host's policy, and starts hosting its chain.
+    /// and the host's policy, and starts hosting its chain. A client's genesis must name this
+    /// host and be created near its clock ([`GENESIS_CLOCK_SKEW_MS`]); a peer's may be of a
+    /// chain that started long ago.
     pub(super) fn accept_genesis(
         &mut self,
         genesis: &SignedGenesis,
-        named_only: bool,
+        from_client: bool,
     ) -> Result<ChainId, CreateError> {
         let set = genesis
             .genesis
@@ -43,8 +45,15 @@ impl<S: HostStore> Host<S> {
         if self.table.load(&*self.store, &chain) {
             return Ok(chain);
         }
-        if named_only && set.power_of(&self.me).is_none() {
+        if from_client && set.power_of(&self.me).is_none() {
             return Err(CreateError::NotNamed(self.me));
+        }
+        let created_at_ms = genesis.genesis.created_at_ms;
+        if from_client && created_at_ms.abs_diff(self.now_ms) > GENESIS_CLOCK_SKEW_MS {
+            return Err(CreateError::Clock {
+                created_at_ms,
+                now_ms: self.now_ms,
+            });
         }
         let policy = &self.config.policy;
         if let Some(owners) = &policy.owners {
@@ -60,6 +69,8 @@ impl<S: HostStore> Host<S> {
         let mut state = ChainState::from_verified_genesis(&genesis.genesis, set);
         self.table.share_validators(&mut state);
         self.batch.put_genesis(genesis);
+        self.batch
+            .put_validators(chain, Height(0), &state.meta().validators);
         self.batch.put_chain_state(&state, Hash::ZERO);
         state.clear_changed();
         let slot = Slot::new(state, Hash::ZERO, None, None);

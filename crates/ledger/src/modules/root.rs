@@ -22,7 +22,7 @@ use myriad_types::{
 
 use super::{credit, debited, BlockContext, Sending, Touched};
 use crate::apply::TxError;
-use crate::state::{compose_state_root, ChainMeta, ChainState, StateView};
+use crate::state::{state_root, ChainMeta, ChainState, StateView};
 
 /// Why an anchor entry is refused (the whole transaction with it).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -442,9 +442,7 @@ fn follow_change<S: StateView>(
     check_certified(overlay, anchor, header, &change.certificate)?;
     let meta: ChainMeta = decode("chain meta", &change.meta)
         .map_err(|error| AnchorError::BadMeta(error.to_string()))?;
-    if compose_state_root(&change.accounts_root, &change.objects_root, &meta.hash())
-        != header.state_root
-    {
+    if state_root(&change.accounts_root, &change.objects_root, &meta.hash()) != header.state_root {
         return Err(AnchorError::MetaProof {
             height: header.height,
         });

@@ -6,6 +6,7 @@ use myriad_types::{
 };
 
 use myriad_testing::key;
+use myriad_types::{encode, ValidatorSet};
 
 use super::*;
 use crate::journal;
@@ -207,7 +208,7 @@ fn written_state_reads_back_after_reopening() {
     assert_eq!(store.accounts(&chain).unwrap().len(), 2);
     let head = store.chain_head(&chain).unwrap().unwrap();
     assert_eq!(head.block_hash, block.hash());
-    assert_eq!(head.state_root, block.header.state_root);
+    assert_eq!(head.state_root(), block.header.state_root);
     assert_eq!(store.block(&chain, Height(1)).unwrap(), Some(block.clone()));
     assert_eq!(
         store.certified_block(&chain, Height(1)).unwrap(),
@@ -625,4 +626,104 @@ fn a_record_cut_short_at_the_end_of_the_journal_is_dropped_and_the_rest_kept() {
     let store = RedbStore::open(&path).unwrap();
     assert_eq!(store.chain_count().unwrap(), 2);
     assert!(store.chain_state(&third).unwrap().is_some());
+}
+
+fn validator_set_of(seeds: &[u8]) -> ValidatorSet {
+    let validators = seeds
+        .iter()
+        .map(|seed| myriad_types::Validator {
+            host: key(*seed).host_id(),
+            power: u64::from(*seed),
+        })
+        .collect();
+    ValidatorSet::new(validators).unwrap()
+}
+
+/// A chain's validator sets from its genesis on (0: the genesis's, then a set chosen at
+/// height 4 and one chosen at height 8), and another chain sharing one of them; the later
+/// set of the first chain comes in a second batch.
+fn validator_batches() -> (ChainId, ChainId, [ValidatorSet; 3], WriteBatch, WriteBatch) {
+    let (x, y) = (ChainId([1; 32]), ChainId([2; 32]));
+    let sets = [
+        validator_set_of(&[10]),
+        validator_set_of(&[10, 11]),
+        validator_set_of(&[12]),
+    ];
+    let mut first = WriteBatch::new();
+    first.put_validators(x, Height(0), &sets[0]);
+    first.put_validators(x, Height(5), &sets[1]);
+    let mut second = WriteBatch::new();
+    second.put_validators(x, Height(9), &sets[2]);
+    second.put_validators(y, Height(0), &sets[1]);
+    (x, y, sets, first, second)
+}
+
+/// What a store must answer for [`validator_batches`].
+fn check_validator_history(store: &dyn Store, x: ChainId, y: ChainId, sets: &[ValidatorSet; 3]) {
+    let span = |from, until: Option<u64>, set: &ValidatorSet| {
+        Some(ValidatorSpan {
+            from: Height(from),
+            until: until.map(Height),
+            set: set.clone(),
+        })
+    };
+    let at = |chain, height| store.validators_at(&chain, Height(height)).unwrap();
+    for height in [0, 1, 4] {
+        assert_eq!(at(x, height), span(0, Some(5), &sets[0]), "height {height}");
+    }
+    for height in [5, 8] {
+        assert_eq!(at(x, height), span(5, Some(9), &sets[1]), "height {height}");
+    }
+    for height in [9, 10, u64::MAX] {
+        assert_eq!(at(x, height), span(9, None, &sets[2]), "height {height}");
+    }
+    assert_eq!(at(y, 0), span(0, None, &sets[1]));
+    assert_eq!(at(y, 7), span(0, None, &sets[1]));
+    assert_eq!(at(ChainId([3; 32]), 0), None, "a chain not stored");
+}
+
+#[test]
+fn each_store_finds_the_validator_set_in_force_at_any_height() {
+    each_store(|store| {
+        let (x, y, sets, first, second) = validator_batches();
+        store.commit(first).unwrap();
+        store.commit(second).unwrap();
+        check_validator_history(store, x, y, &sets);
+    });
+}
+
+#[test]
+fn a_validator_history_split_between_file_and_journal_reads_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("host.redb");
+    let store = RedbStore::open(&path).unwrap();
+    let (x, y, sets, first, second) = validator_batches();
+    store.commit(first).unwrap();
+    store.checkpoint_now().unwrap();
+    store.commit(second).unwrap();
+    assert!(store.journal_stats().journaled_bytes > 0);
+    check_validator_history(&store, x, y, &sets);
+    drop(store);
+    // Opening wrote the replayed journal into the file: all of it is read from there.
+    let store = RedbStore::open(&path).unwrap();
+    assert_eq!(store.journal_stats().journaled_bytes, 0);
+    check_validator_history(&store, x, y, &sets);
+}
+
+#[test]
+fn a_validator_set_stored_under_another_hash_is_reported_as_corruption() {
+    let store = MemStore::new();
+    let set = validator_set_of(&[10]);
+    let mut batch = WriteBatch::new();
+    batch.put_validators(ChainId([1; 32]), Height(0), &set);
+    // The set's row holds another set's bytes.
+    let hash = set.hash();
+    batch
+        .validator_sets
+        .insert(hash, encode(&validator_set_of(&[11])));
+    store.commit(batch).unwrap();
+    let error = store
+        .validators_at(&ChainId([1; 32]), Height(0))
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Corrupt(_)), "{error}");
 }
