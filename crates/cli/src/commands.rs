@@ -120,7 +120,7 @@ impl Context {
         }
     }
 
-    fn chain_id(&self, chain: Option<&str>) -> Result<ChainId> {
+    pub(crate) fn chain_id(&self, chain: Option<&str>) -> Result<ChainId> {
         if let Some(text) = chain {
             return text
                 .parse()

@@ -4,6 +4,7 @@
 mod channel;
 mod commands;
 mod exchange;
+mod root;
 mod swap;
 
 use std::io::{IsTerminal, Read};
@@ -91,6 +92,11 @@ enum Command {
         /// First peer-to-peer port of a new devnet; 0 picks free ports.
         #[arg(long, default_value_t = 7000)]
         p2p_port: u16,
+    },
+    /// Check what hosts say against what they cannot forge.
+    Verify {
+        #[command(subcommand)]
+        command: VerifyCommand,
     },
     /// Run or set up a host: one process validating every chain that names it.
     Host {
@@ -561,15 +567,42 @@ enum ChainCommand {
         #[arg(long)]
         devnet: bool,
     },
-    /// A chain's head, supply, owner and validators.
+    /// A chain's head, supply, owner and validators; with --root, its entry in the root's
+    /// directory: validators and where to reach them, last anchored head.
     Info {
         /// Default: the devnet's demo chain.
         chain: Option<String>,
+        /// A root host's API URL: ask the root's directory instead of the chain's hosts.
+        #[arg(long)]
+        root: Option<String>,
     },
     /// The chains a host validates.
     List {
         #[arg(long, default_value_t = 100)]
         limit: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum VerifyCommand {
+    /// An account on any chain, trusting only the root's committee: the root's certified
+    /// block, the chain's anchor in it, the chain's blocks since, the account's proof.
+    /// Prints what it trusted and what it checked; fails on any mismatch.
+    Account {
+        /// The account: a wallet name or acct1….
+        who: String,
+        /// The chain (chain1…). Default: the devnet's demo chain.
+        #[arg(long)]
+        chain: Option<String>,
+        /// A root host's API URL.
+        #[arg(long)]
+        root: String,
+        /// The root chain's id to trust. Default: the devnet's, else the root host's word.
+        #[arg(long)]
+        root_chain: Option<String>,
+        /// The chain host to ask (an API URL). Default: one the root's directory names.
+        #[arg(long)]
+        host: Option<String>,
     },
 }
 
@@ -736,7 +769,11 @@ fn run(cli: Cli) -> Result<()> {
                 };
                 context()?.chain_create(&owner, &symbol, decimals, max_supply.as_deref(), &set)
             }
-            ChainCommand::Info { chain } => context()?.chain_info(chain.as_deref()),
+            ChainCommand::Info { chain, root: None } => context()?.chain_info(chain.as_deref()),
+            ChainCommand::Info {
+                chain,
+                root: Some(root),
+            } => context()?.chain_info_via_root(chain.as_deref(), &root),
             ChainCommand::List { limit } => context()?.chain_list(limit),
         },
         Command::Mint { to, amount, tx } => {
@@ -834,6 +871,22 @@ fn run(cli: Cli) -> Result<()> {
             give_chain,
             get_chain,
         } => context()?.quotes_list(&give_chain, &get_chain),
+        Command::Verify {
+            command:
+                VerifyCommand::Account {
+                    who,
+                    chain,
+                    root,
+                    root_chain,
+                    host,
+                },
+        } => context()?.verify_account(
+            chain.as_deref(),
+            &who,
+            &root,
+            root_chain.as_deref(),
+            host.as_deref(),
+        ),
         Command::Exchanger {
             command: ExchangerCommand::Run { config },
         } => exchange::exchanger_run(&config),

@@ -8,6 +8,7 @@ pub mod genesis;
 pub mod network;
 pub mod objects;
 pub mod quotes;
+pub mod root;
 pub mod swap;
 pub mod transaction;
 pub mod verify;
