@@ -1,7 +1,7 @@
 """The resources of a devnet that .ci/schemathesis tests reach, as schemathesis
 dictionaries (one libFuzzer-style file each, in the directory given): the demo chain and
-another one, the demo chain's owner and one of its committed transactions, and valid ids
-(bech32m) of an escrow and a channel that do not exist. Prints the first host's API address.
+another one, the demo chain's owner and one of its committed transactions, the first host,
+and valid ids (bech32m) of an escrow and a channel that do not exist. Prints the first host's API address.
 
 Usage: resources.py DEVNET_JSON OUT_DIR"""
 import os
@@ -56,6 +56,7 @@ values = {
     "other-chain": others[0],
     "account": owner,
     "tx": tx,
+    "host": devnet["hosts"][0]["id"],
     "escrow": bech32m("escrow", bytes(range(32))),
     "channel": bech32m("chan", bytes(range(32))),
 }

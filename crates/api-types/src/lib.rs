@@ -517,10 +517,13 @@ pub struct ReferenceRateInfo {
 /// The root chain a host follows: its id, its latest durable block, its rules and committee.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RootInfo {
+    #[schema(pattern = "^chain1[02-9ac-hj-np-z]{58}$")]
     pub chain_id: String,
     pub height: u64,
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub state_root: String,
     /// The least bond a registered host holds, in root base units (a decimal string).
+    #[schema(pattern = "^(0|[1-9][0-9]*)$")]
     pub host_bond_min: String,
     pub host_lease_ms: u64,
     pub unbond_ms: u64,
@@ -535,19 +538,23 @@ pub struct RootInfo {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct HostInfo {
     /// `host1…`
+    #[schema(pattern = "^host1[02-9ac-hj-np-z]{58}$")]
     pub host: String,
     /// Where peers reach it: `ip:port`.
     pub p2p: Vec<String>,
     pub api_url: String,
     /// Root currency bonded, in base units (a decimal string).
+    #[schema(pattern = "^(0|[1-9][0-9]*)$")]
     pub bond: String,
     pub registered_at_ms: u64,
     pub expires_at_ms: u64,
     /// Whether the registration is in force at the root's latest block.
     pub registered: bool,
     /// What evidence has slashed, how many pieces, and the last one's id.
+    #[schema(pattern = "^(0|[1-9][0-9]*)$")]
     pub slashed: String,
     pub evidence: u32,
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub last_evidence: Option<String>,
     /// How many anchored chains the host validates (by the sets the root knows).
     pub chains: u64,
@@ -564,16 +571,21 @@ pub struct HostList {
 /// A chain in the root's directory, with its validators and where to reach them.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DirectoryChain {
+    #[schema(pattern = "^chain1[02-9ac-hj-np-z]{58}$")]
     pub chain_id: String,
+    #[schema(pattern = "^acct1[02-9ac-hj-np-z]{58}$")]
     pub owner: String,
     pub symbol: String,
     /// The validator set the root knows in force from `validators_from` on.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub validators_hash: String,
     pub validators_from: u64,
     pub validators: Vec<DirectoryValidator>,
     /// The latest anchored head: height 0 until a block is anchored.
     pub height: u64,
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub block_hash: String,
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub state_root: String,
     pub anchored_at_ms: u64,
     /// The height of a second certified block the root was shown, if ever.
@@ -585,6 +597,7 @@ pub struct DirectoryChain {
 /// A validator of a chain, with its directory entry if it is registered.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DirectoryValidator {
+    #[schema(pattern = "^host1[02-9ac-hj-np-z]{58}$")]
     pub host: String,
     pub power: u64,
     pub entry: Option<HostInfo>,
@@ -593,15 +606,20 @@ pub struct DirectoryValidator {
 /// A chain's anchor with its proof: check it trusting only the root's committee.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AnchorProofBody {
+    #[schema(pattern = "^chain1[02-9ac-hj-np-z]{58}$")]
     pub chain_id: String,
+    #[schema(pattern = "^chain1[02-9ac-hj-np-z]{58}$")]
     pub root_chain_id: String,
     pub root_height: u64,
     /// The anchored head, as the proof shows it.
     pub height: u64,
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub block_hash: String,
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub state_root: String,
     /// Hex of the borsh-encoded `AnchorProof`: the anchor, its path to the root block's
     /// state root, the root block's header and certificate.
+    #[schema(pattern = "^([0-9a-f]{2})+$")]
     pub proof: String,
     pub proof_bytes: usize,
 }

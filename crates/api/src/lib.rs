@@ -276,9 +276,53 @@ fn limits_description(limits: &ApiLimits) -> String {
     )
 }
 
+/// Lists on every operation the refusals any request can get before it reaches its handler:
+/// a request target or headers over their bounds, connections over theirs; and for those
+/// with a body, a body too slow, too large or not JSON.
+fn document_bounds(document: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let refusal = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build()
+    };
+    let any = [
+        ("414", "the request target is over its bound"),
+        ("431", "the request's headers are over their bound"),
+        ("503", "busy, or over the bound of connections; try again"),
+    ];
+    let with_body = [
+        ("408", "the body did not arrive in time"),
+        ("413", "the body is over its bound"),
+        ("415", "the body is not sent as application/json"),
+    ];
+    for item in document.paths.paths.values_mut() {
+        for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
+            let bounds: Vec<_> = match operation.request_body {
+                Some(_) => any.iter().chain(&with_body).collect(),
+                None => any.iter().collect(),
+            };
+            for (status, description) in bounds {
+                operation
+                    .responses
+                    .responses
+                    .entry((*status).to_owned())
+                    .or_insert_with(|| refusal(description).into());
+            }
+        }
+    }
+}
+
 async fn openapi(State(api): State<Api>) -> Response {
     let mut document = ApiDoc::openapi();
     document.info.description = Some(limits_description(&api.limits));
+    document_bounds(&mut document);
     match document.to_pretty_json() {
         Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
         Err(error) => internal(error).into_response(),

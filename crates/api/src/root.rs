@@ -84,8 +84,8 @@ pub(crate) struct HostsQuery {
 
 /// The root's directory of hosts, in host id order, a page at a time.
 #[utoipa::path(get, path = "/root/hosts",
-    params(("after" = Option<String>, Query, description = "list hosts after this host id (host1…)"),
-        ("limit" = Option<usize>, Query, description = "1 to 1000; default 100")),
+    params(("after" = Option<String>, Query, description = "list hosts after this host id (host1…)", pattern = "^host1[02-9ac-hj-np-z]{58}$"),
+        ("limit" = Option<usize>, Query, minimum = 1, maximum = 1000, description = "1 to 1000; default 100")),
     responses((status = 200, body = HostList), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn hosts(
     State(handle): State<HostHandle>,
@@ -118,7 +118,7 @@ pub(crate) async fn hosts(
 
 /// One host's directory entry.
 #[utoipa::path(get, path = "/root/hosts/{host}",
-    params(("host" = String, Path, description = "host1…")),
+    params(("host" = String, Path, description = "host1…", pattern = "^host1[02-9ac-hj-np-z]{58}$")),
     responses((status = 200, body = HostInfo), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn host(
     State(handle): State<HostHandle>,
@@ -137,7 +137,7 @@ pub(crate) async fn host(
 /// A chain's directory entry: its genesis's owner and symbol, the validator set the root
 /// knows (each validator with its directory entry: where to reach it) and its last anchor.
 #[utoipa::path(get, path = "/root/chains/{chain}",
-    params(("chain" = String, Path, description = "chain1…")),
+    params(("chain" = String, Path, description = "chain1…", pattern = "^chain1[02-9ac-hj-np-z]{58}$")),
     responses((status = 200, body = DirectoryChain), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn directory_chain(
     State(handle): State<HostHandle>,
@@ -182,7 +182,7 @@ pub(crate) async fn directory_chain(
 /// A chain's anchor with its proof: the anchor's path to the state root of the root's
 /// latest durable block, and that block's header and certificate.
 #[utoipa::path(get, path = "/root/anchors/{chain}",
-    params(("chain" = String, Path, description = "chain1…")),
+    params(("chain" = String, Path, description = "chain1…", pattern = "^chain1[02-9ac-hj-np-z]{58}$")),
     responses((status = 200, body = AnchorProofBody), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn anchor_proof(
     State(handle): State<HostHandle>,
