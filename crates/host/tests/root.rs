@@ -11,7 +11,7 @@ use std::time::Duration;
 use myriad_host::{Command, Peer, RootConfig, RunningHost, TxStatus};
 use myriad_ledger::ChainState;
 use myriad_net::MemoryNetwork;
-use myriad_testing::{genesis, key, mint, tx, unsigned_genesis};
+use myriad_testing::{genesis_now, key, mint, now_ms, tx, unsigned_genesis};
 use myriad_types::{
     BoundedVec, ChainAnchor, ChainId, ChainKind, Genesis, Height, HostEntry, Object, ObjectKey,
     RootParams, SecretKey, SignedGenesis, SignedTransaction, TxKind, Validator,
@@ -32,6 +32,7 @@ fn root_genesis(owner: &SecretKey, validators: &[SecretKey]) -> SignedGenesis {
     SignedGenesis::sign(
         Genesis {
             kind: ChainKind::Root(PARAMS),
+            created_at_ms: now_ms(),
             ..unsigned_genesis(owner.address(), &hosts, 99)
         },
         owner,
@@ -147,7 +148,7 @@ async fn hosts_register_follow_the_root_and_anchor_their_chains_across_a_set_cha
     // A personal chain of hosts 2–4 (the follower among them) is anchored as it grows.
     let user = key(20);
     let validators: Vec<_> = hosts[1..].iter().map(|k| (k.host_id(), 1)).collect();
-    let chain = create(&running[1], genesis(&user, &validators, 1)).await;
+    let chain = create(&running[1], genesis_now(&user, &validators, 1)).await;
     eventually("the chain entered the directory", || {
         anchor_of(&running[0], &root_id, &chain).is_some()
     })
@@ -273,7 +274,7 @@ async fn a_registered_host_that_equivocates_loses_its_bond() {
         .chain([&rogue])
         .map(|k| (k.host_id(), 1))
         .collect();
-    let chain = create(&running[0], genesis(&key(20), &validators, 2)).await;
+    let chain = create(&running[0], genesis_now(&key(20), &validators, 2)).await;
     for host in &running[1..] {
         eventually("every validator holds the chain", || {
             host.handle.store.chain_head(&chain).unwrap().is_some()

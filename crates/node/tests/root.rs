@@ -4,10 +4,12 @@
 
 use std::time::{Duration, Instant};
 
+use myriad_client::client::Client;
+use myriad_client::root::verify_account_via_root;
 use myriad_host::{Peer, RootConfig};
 use myriad_node::Node;
 use myriad_testing::*;
-use myriad_types::{ChainId, ChainKind, Genesis, RootParams, SecretKey, SignedGenesis};
+use myriad_types::{ChainId, ChainKind, Genesis, Height, RootParams, SecretKey, SignedGenesis};
 
 const PARAMS: RootParams = RootParams {
     host_bond_min: 100,
@@ -52,6 +54,7 @@ impl Network {
         let root_genesis = SignedGenesis::sign(
             Genesis {
                 kind: ChainKind::Root(PARAMS),
+                created_at_ms: now_ms(),
                 ..unsigned_genesis(owner.address(), &committee, 5)
             },
             &owner,
@@ -114,7 +117,7 @@ fn a_host_finds_its_peers_in_the_directory_and_validates_with_them() {
     // Hosts 1–3 validate a chain; host 3 was told only of host 0.
     let owner: SecretKey = key(20);
     let validators: Vec<_> = specs[1..].iter().map(|s| (s.host(), 1)).collect();
-    let genesis = genesis(&owner, &validators, 1);
+    let genesis = genesis_now(&owner, &validators, 1);
     let chain = genesis.genesis.chain_id();
     let (status, body) = create_chain(specs[3].api, &genesis);
     assert_eq!(status, 201, "{body}");
@@ -131,6 +134,60 @@ fn a_host_finds_its_peers_in_the_directory_and_validates_with_them() {
         let (status, body) = get(specs[0].api, &format!("/root/chains/{chain}"));
         status == 200 && body["height"].as_u64() == Some(1)
     });
-    let _ = network.root;
+
+    // The directory over the API: paged, and clear about what it refuses.
+    let api = specs[2].api;
+    let (status, body) = get(api, "/root/hosts?limit=2");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["hosts"].as_array().unwrap().len(), 2);
+    let next = body["next"].as_str().unwrap().to_owned();
+    let (_, rest) = get(api, &format!("/root/hosts?after={next}&limit=1000"));
+    assert_eq!(rest["hosts"].as_array().unwrap().len(), 2);
+    assert!(rest["next"].is_null());
+    let (status, body) = get(api, "/root/hosts/host1nothing");
+    assert_eq!(status, 400, "{body}");
+    let stranger = key(99).host_id();
+    let (status, body) = get(api, &format!("/root/hosts/{stranger}"));
+    assert_eq!(status, 404, "{body}");
+    let unknown = ChainId([9; 32]);
+    for path in [
+        format!("/root/chains/{unknown}"),
+        format!("/root/anchors/{unknown}"),
+    ] {
+        let (status, body) = get(api, &path);
+        assert_eq!(status, 404, "{body}");
+        assert!(body["error"]
+            .as_str()
+            .unwrap()
+            .contains("not in the root's directory"));
+    }
+    let (_, entry) = get(api, &format!("/root/chains/{chain}"));
+    let reach: Vec<&str> = entry["validators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["entry"]["api_url"].as_str().unwrap())
+        .collect();
+    assert_eq!(reach.len(), 3);
+
+    // An account checked trusting only the root's committee, through any root host: here
+    // the follower, once it has the anchor.
+    eventually("the follower has the anchor", || {
+        let (status, body) = get(specs[3].api, &format!("/root/chains/{chain}"));
+        status == 200 && body["height"].as_u64() == Some(1)
+    });
+    let root_host = Client::new(&format!("http://{}", specs[3].api));
+    let holder = key(21).address();
+    let checked =
+        verify_account_via_root(&root_host, &network.root, &chain, &holder, None).unwrap();
+    assert_eq!((checked.account.balance, checked.height), (7, Height(1)));
+    assert!(checked.checked.len() >= 5, "{:?}", checked.checked);
+    // A root it was not told of, or a wrong committee, fails loudly at the first step.
+    let wrong_root = verify_account_via_root(&root_host, &chain, &chain, &holder, None);
+    assert!(wrong_root.is_err());
+    let err = verify_account_via_root(&root_host, &unknown, &chain, &holder, None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(&unknown.to_string()), "{err}");
     network.stop();
 }
