@@ -396,10 +396,42 @@ pub struct ObjectInfo {
     pub escrow: Option<EscrowInfo>,
     pub channel: Option<ChannelInfo>,
     pub allowlist: Option<AllowlistInfo>,
+    pub validator_bond: Option<ValidatorBondInfo>,
     /// Hex of the borsh-encoded `Object`: what the proof is for.
     pub object: String,
     /// Hex of the borsh-encoded `StateProof`: checks with `verify_object` against the root.
     pub proof: String,
+}
+
+/// What a chain's owner locked for a validator's operator, vesting into the host's account.
+/// Amounts are decimal strings of base units.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ValidatorBondInfo {
+    #[schema(pattern = "^host1[02-9ac-hj-np-z]{58}$")]
+    pub host: String,
+    #[schema(pattern = "^(0|[1-9][0-9]*)$")]
+    pub amount: String,
+    /// Paid to the host so far.
+    #[schema(pattern = "^(0|[1-9][0-9]*)$")]
+    pub released: String,
+    /// Vested by the chain's latest block.
+    #[schema(pattern = "^(0|[1-9][0-9]*)$")]
+    pub vested: String,
+    pub start_ms: u64,
+    pub vesting_ms: u64,
+}
+
+/// What an anchored chain's owner bonded to a host, as last proven to the root.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OwnerBondInfo {
+    #[schema(pattern = "^chain1[02-9ac-hj-np-z]{58}$")]
+    pub chain_id: String,
+    /// The bond's unpaid rest, in the chain's base units.
+    #[schema(pattern = "^(0|[1-9][0-9]*)$")]
+    pub held: String,
+    pub vested_at_ms: u64,
+    /// The anchored height it was proven at.
+    pub height: u64,
 }
 
 /// An exact rate: `give` base units of one currency buy `get` base units of the other.
@@ -558,6 +590,8 @@ pub struct HostInfo {
     pub last_evidence: Option<String>,
     /// How many anchored chains the host validates (by the sets the root knows).
     pub chains: u64,
+    /// What the owners of anchored chains have bonded to the host, per chain.
+    pub owner_bonds: Vec<OwnerBondInfo>,
 }
 
 /// A page of the root's directory of hosts, in host id order.

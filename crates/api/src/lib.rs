@@ -36,11 +36,11 @@ pub use myriad_api_types::{
     AccountHistory, AccountInfo, AllowlistInfo, AnchorProofBody, BlockAnswer, BlockInfo, ChainInfo,
     ChainList, ChainParamsInfo, ChannelInfo, CreateChainRequest, CreatedChain, DirectoryChain,
     DirectoryValidator, ErrorBody, EscrowInfo, GenesisInfo, Health, HistoryEntry, HostInfo,
-    HostList, ObjectInfo, PendingAllowlistInfo, PostQuoteRequest, QuoteAnswer, QuoteBatchAnswer,
-    QuoteBook, QuoteInfo, QuoteResult, QuoteTaken, RateBody, ReferenceRateInfo, RootInfo,
-    SubmitAnswer, SubmitBatchAnswer, SubmitRequest, SubmitResult, TxInfo, TxStatusBody,
-    ValidatorInfo, ValidatorSetInfo, PAGE_ENTRIES_MAX, POST_QUOTES_MAX, SUBMIT_BATCH_TXS_MAX,
-    SUBMIT_BODY_BYTES_MAX,
+    HostList, ObjectInfo, OwnerBondInfo, PendingAllowlistInfo, PostQuoteRequest, QuoteAnswer,
+    QuoteBatchAnswer, QuoteBook, QuoteInfo, QuoteResult, QuoteTaken, RateBody, ReferenceRateInfo,
+    RootInfo, SubmitAnswer, SubmitBatchAnswer, SubmitRequest, SubmitResult, TxInfo, TxStatusBody,
+    ValidatorBondInfo, ValidatorInfo, ValidatorSetInfo, PAGE_ENTRIES_MAX, POST_QUOTES_MAX,
+    SUBMIT_BATCH_TXS_MAX, SUBMIT_BODY_BYTES_MAX,
 };
 use myriad_host::{AdmitError, Command, CreateError, HostEvent, HostHandle, SubmitError, TxStatus};
 use myriad_ledger::ChainState;
@@ -94,6 +94,7 @@ pub const WAIT_MAX: Duration = Duration::from_secs(30);
         objects::escrow,
         objects::channel,
         objects::allowlist,
+        objects::validator_bond,
         transactions::submit,
         watch::watch,
         quotes::post_quote,
@@ -153,7 +154,9 @@ pub const WAIT_MAX: Duration = Duration::from_secs(30);
         HostList,
         DirectoryChain,
         DirectoryValidator,
-        AnchorProofBody
+        AnchorProofBody,
+        ValidatorBondInfo,
+        OwnerBondInfo
     ))
 )]
 struct ApiDoc;
@@ -218,6 +221,7 @@ pub fn router(
         )
         .route("/chains/{chain}/escrows/{id}", get(objects::escrow))
         .route("/chains/{chain}/channels/{id}", get(objects::channel))
+        .route("/chains/{chain}/bonds/{host}", get(objects::validator_bond))
         .route(
             "/chains/{chain}/allowlists/{address}",
             get(objects::allowlist),

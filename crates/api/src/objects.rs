@@ -3,6 +3,7 @@
 
 use myriad_types::{
     Allowlist, Channel, ChannelId, ChannelState, Escrow, EscrowId, EscrowState, Object, ObjectKey,
+    ValidatorBond,
 };
 
 use super::*;
@@ -46,6 +47,20 @@ pub(crate) async fn allowlist(
     object(handle, &chain, ObjectKey::Allowlist(owner)).await
 }
 
+/// A validator's bond on a chain (what the owner locked for the host, vesting into its
+/// account) and its proof against the state root.
+#[utoipa::path(get, path = "/chains/{chain}/bonds/{host}",
+    params(("chain" = String, Path, description = "chain1…", pattern = "^chain1[02-9ac-hj-np-z]{58}$"), ("host" = String, Path, description = "host1…", pattern = "^host1[02-9ac-hj-np-z]{58}$")),
+    responses((status = 200, body = ObjectInfo), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn validator_bond(
+    State(handle): State<HostHandle>,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<Json<ObjectInfo>, ApiError> {
+    let Path((chain, host)) = path.map_err(rejected)?;
+    let host: myriad_types::HostId = parse("host id", &host)?;
+    object(handle, &chain, ObjectKey::ValidatorBond(host)).await
+}
+
 async fn object(
     handle: HostHandle,
     chain: &str,
@@ -59,17 +74,20 @@ async fn object(
             "there is no {key} on chain {chain} at height {height}"
         ))
     })?;
-    let (mut escrow, mut channel, mut allowlist) = (None, None, None);
+    let (mut escrow, mut channel, mut allowlist, mut validator_bond) = (None, None, None, None);
     match object {
         Object::Escrow(found) => escrow = Some(escrow_info(found)),
         Object::Channel(found) => channel = Some(channel_info(found)),
         Object::Allowlist(found) => allowlist = Some(allowlist_info(found)),
-        // Served with their own views; here only as the encoded object and its proof.
-        Object::ValidatorBond(_)
-        | Object::Host(_)
+        Object::ValidatorBond(found) => {
+            validator_bond = Some(bond_info(found, state.meta().time_ms))
+        }
+        // The root's own, served by its directory's routes.
+        Object::Host(_)
         | Object::Anchor(_)
         | Object::KnownSet(_)
-        | Object::Evidence(_) => {}
+        | Object::Evidence(_)
+        | Object::OwnerBond(_) => {}
     }
     Ok(Json(ObjectInfo {
         chain_id: chain.to_string(),
@@ -78,6 +96,7 @@ async fn object(
         escrow,
         channel,
         allowlist,
+        validator_bond,
         object: hex::encode(encode(object)),
         proof: hex::encode(encode(&state.prove_object(&key))),
     }))
@@ -120,6 +139,17 @@ fn channel_info(channel: &Channel) -> ChannelInfo {
         state: state.to_owned(),
         paid,
         closed_at_ms,
+    }
+}
+
+fn bond_info(bond: &ValidatorBond, time_ms: u64) -> ValidatorBondInfo {
+    ValidatorBondInfo {
+        host: bond.host.to_string(),
+        amount: bond.amount.to_string(),
+        released: bond.released.to_string(),
+        vested: bond.vested_at(time_ms).to_string(),
+        start_ms: bond.start_ms,
+        vesting_ms: bond.vesting_ms,
     }
 }
 

@@ -42,6 +42,15 @@ fn host_info(view: &RootView, entry: &HostEntry) -> HostInfo {
         evidence: entry.evidence,
         last_evidence: entry.last_evidence.map(|id| id.to_string()),
         chains,
+        owner_bonds: view
+            .bonds_of(&entry.host)
+            .map(|bond| OwnerBondInfo {
+                chain_id: bond.chain_id.to_string(),
+                held: bond.held.to_string(),
+                vested_at_ms: bond.vested_at_ms,
+                height: bond.height.0,
+            })
+            .collect(),
     }
 }
 

@@ -363,6 +363,7 @@ fn certified_heads(
                 changes: BoundedVec::default(),
                 header: block.header,
                 certificate,
+                bonds: BoundedVec::default(),
             })));
         }
     }

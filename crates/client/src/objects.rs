@@ -25,17 +25,24 @@ pub enum ObjectError {
 }
 
 impl Client {
-    /// An object of a chain's latest state with its proof, as the host serves it.
+    /// An object of a chain's latest state with its proof, as the host serves it. The root's
+    /// own objects are read through its directory (`/root/…`) instead.
     pub fn object(&self, chain: &ChainId, key: &ObjectKey) -> Result<ObjectInfo, ClientError> {
         let path = match key {
             ObjectKey::Escrow(id) => format!("/chains/{chain}/escrows/{id}"),
             ObjectKey::Channel(id) => format!("/chains/{chain}/channels/{id}"),
             ObjectKey::Allowlist(owner) => format!("/chains/{chain}/allowlists/{owner}"),
             ObjectKey::ValidatorBond(host) => format!("/chains/{chain}/bonds/{host}"),
-            ObjectKey::Host(host) => format!("/chains/{chain}/hosts/{host}"),
-            ObjectKey::Anchor(anchored) => format!("/chains/{chain}/anchors/{anchored}"),
-            ObjectKey::KnownSet(hash) => format!("/chains/{chain}/validator-sets/{hash}"),
-            ObjectKey::Evidence(id) => format!("/chains/{chain}/evidence/{id}"),
+            ObjectKey::Host(_)
+            | ObjectKey::Anchor(_)
+            | ObjectKey::KnownSet(_)
+            | ObjectKey::Evidence(_)
+            | ObjectKey::OwnerBond(_) => {
+                return Err(ClientError::NotFound {
+                    url: self.url().to_owned(),
+                    message: format!("{key} is read through the root's directory (/root/…)"),
+                })
+            }
         };
         self.get(&path)
     }

@@ -162,6 +162,35 @@ async fn hosts_register_follow_the_root_and_anchor_their_chains_across_a_set_cha
     })
     .await;
 
+    // The owner bonds part of its currency to host 4; the directory shows it.
+    let status = submit(&running[1], mint(chain, &user, 2, &user, 10)).await;
+    assert!(matches!(status, TxStatus::Committed { .. }), "{status:?}");
+    let bond = tx(
+        chain,
+        &user,
+        3,
+        TxKind::BondValidator {
+            host: hosts[3].host_id(),
+            amount: 3,
+            vesting_ms: 3_600_000,
+        },
+    );
+    assert!(matches!(
+        submit(&running[1], bond).await,
+        TxStatus::Committed { .. }
+    ));
+    let owner_bond = |host: &RunningHost| {
+        let key = myriad_types::OwnerBond::key_of(&hosts[3].host_id(), &chain);
+        match root_state(host, &root_id)?.object(&ObjectKey::OwnerBond(key)) {
+            Some(Object::OwnerBond(bond)) => Some(bond.held),
+            _ => None,
+        }
+    };
+    eventually("the directory shows the owner's bond to host 4", || {
+        owner_bond(&running[0]) == Some(3)
+    })
+    .await;
+
     // The chain hands itself to hosts 1–3; the root follows the change.
     let new_set: Vec<Validator> = hosts[..3]
         .iter()
@@ -173,7 +202,7 @@ async fn hosts_register_follow_the_root_and_anchor_their_chains_across_a_set_cha
     let change = tx(
         chain,
         &user,
-        2,
+        4,
         TxKind::SetValidators {
             validators: BoundedVec::new(new_set).unwrap(),
         },
@@ -191,7 +220,7 @@ async fn hosts_register_follow_the_root_and_anchor_their_chains_across_a_set_cha
             .is_some()
     })
     .await;
-    let after = submit(&running[1], mint(chain, &user, 3, &key(21), 5)).await;
+    let after = submit(&running[1], mint(chain, &user, 5, &key(21), 5)).await;
     let TxStatus::Committed { height, .. } = after else {
         panic!("{after:?}");
     };
@@ -211,6 +240,11 @@ async fn hosts_register_follow_the_root_and_anchor_their_chains_across_a_set_cha
     .await;
     let anchor = anchor_of(&running[0], &root_id, &chain).unwrap();
     assert!(anchor.validators_from > Height(1));
+    // Host 4 left the set: its bond was settled, and the directory no longer shows it.
+    eventually("the settled bond leaves the directory", || {
+        owner_bond(&running[0]).is_none()
+    })
+    .await;
     assert_eq!(anchor.forked_at, None);
     for host in running {
         host.stop().await.unwrap();

@@ -162,6 +162,7 @@ impl Personal {
             changes: BoundedVec::default(),
             header: block.header.clone(),
             certificate: certify(block, signers),
+            bonds: BoundedVec::default(),
         }
     }
 
@@ -774,4 +775,92 @@ fn an_anchor_proof_verifies_against_the_root_committee_and_fails_on_any_altered_
         follow_from_anchor(&proof.anchor, &set, &weak),
         Err(ProofError::Certificate { .. })
     ));
+}
+
+/// The proof of `host`'s validator bond in the state after block `height` of `chain`.
+fn bond_proof(chain: &Personal, height: u64, host: &SecretKey) -> myriad_types::BondProof {
+    let state = &chain.blocks[height as usize - 1].1;
+    let bond = match state.object(&ObjectKey::ValidatorBond(host.host_id())) {
+        Some(Object::ValidatorBond(bond)) => Some(*bond),
+        _ => None,
+    };
+    myriad_types::BondProof {
+        host: host.host_id(),
+        bond,
+        proof: BoundedBytes::new(encode(
+            &state.prove_object(&ObjectKey::ValidatorBond(host.host_id())),
+        ))
+        .unwrap(),
+    }
+}
+
+fn owner_bond(
+    root: &Root,
+    host: &SecretKey,
+    chain: myriad_types::ChainId,
+) -> Option<(u128, Height)> {
+    let key = myriad_types::OwnerBond::key_of(&host.host_id(), &chain);
+    match root.state.object(&ObjectKey::OwnerBond(key)) {
+        Some(Object::OwnerBond(bond)) => Some((bond.held, bond.height)),
+        _ => None,
+    }
+}
+
+#[test]
+fn the_directory_records_what_owners_bonded_to_a_host_as_proven_by_anchored_heads() {
+    let mut root = Root::new();
+    let anchorer = key(30);
+    root.register(&anchorer, 100).unwrap();
+    let mut chain = Personal::new(&[20, 21, 22, 23]);
+    let id = chain.state.chain_id();
+    let operator = key(21);
+    chain.block(TxKind::Mint {
+        to: chain.owner.address(),
+        amount: 1_000,
+    });
+    chain.block(TxKind::BondValidator {
+        host: operator.host_id(),
+        amount: 400,
+        vesting_ms: 3_600_000,
+    });
+    root.anchor(
+        &anchorer,
+        vec![AnchorEntry::Genesis(Box::new(chain.genesis.clone()))],
+    )
+    .unwrap();
+    // A bond proof that lies about the amount is refused with the whole anchor.
+    let mut lying = bond_proof(&chain, 2, &operator);
+    if let Some(bond) = lying.bond.as_mut() {
+        bond.amount = 4_000;
+    }
+    let mut head = chain.head(2, &[20, 21, 22]);
+    head.bonds = BoundedVec::new(vec![lying]).unwrap();
+    assert_eq!(
+        anchor_error(root.anchor(&anchorer, vec![head_entry(head)])),
+        AnchorError::BondProof {
+            host: operator.host_id()
+        }
+    );
+    assert_eq!(owner_bond(&root, &operator, id), None);
+    let mut head = chain.head(2, &[20, 21, 22]);
+    head.bonds = BoundedVec::new(vec![bond_proof(&chain, 2, &operator)]).unwrap();
+    root.anchor(&anchorer, vec![head_entry(head)]).unwrap();
+    assert_eq!(owner_bond(&root, &operator, id), Some((400, Height(2))));
+    // Dropped from the set, the host's bond is settled: a proof of absence clears it.
+    let keep: Vec<Validator> = [20u8, 22, 23]
+        .iter()
+        .map(|s| Validator {
+            host: key(*s).host_id(),
+            power: 1,
+        })
+        .collect();
+    chain.block(TxKind::SetValidators {
+        validators: BoundedVec::new(keep).unwrap(),
+    });
+    let mut head = chain.head(3, &[20, 21, 22]);
+    head.bonds = BoundedVec::new(vec![bond_proof(&chain, 3, &operator)]).unwrap();
+    assert_eq!(head.bonds[0].bond, None);
+    root.anchor(&anchorer, vec![head_entry(head)]).unwrap();
+    assert_eq!(owner_bond(&root, &operator, id), None);
+    root.later(1);
 }

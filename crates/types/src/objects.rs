@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::crypto::{verify, Domain, SecretKey, Signable, Signature, SignatureError};
 use crate::encoding::{hex, BoundedVec};
 use crate::ids::{Address, Amount, ChainId, Hash, Height, HostId, ParseIdError};
-use crate::root::{ChainAnchor, HostEntry, KnownSet};
+use crate::root::{ChainAnchor, HostEntry, KnownSet, OwnerBond};
 use crate::transaction::Memo;
 
 /// The most addresses one allowlist may hold.
@@ -297,6 +297,9 @@ pub enum ObjectKey {
     KnownSet(Hash),
     /// On the root: evidence acted on, by its id.
     Evidence(Hash),
+    /// On the root: what an anchored chain's owner bonded to a host
+    /// (`OwnerBond::key_of(host, chain)`).
+    OwnerBond(Hash),
 }
 
 /// The object's id as text: `escrow1…`, `chan1…`, the allowlist's owner `acct1…`, …
@@ -311,6 +314,7 @@ impl fmt::Display for ObjectKey {
             ObjectKey::Anchor(chain) => write!(f, "anchor of {chain}"),
             ObjectKey::KnownSet(hash) => write!(f, "validator set {hash}"),
             ObjectKey::Evidence(id) => write!(f, "evidence {id}"),
+            ObjectKey::OwnerBond(key) => write!(f, "owner bond {key}"),
         }
     }
 }
@@ -333,6 +337,7 @@ pub enum Object {
     Anchor(ChainAnchor),
     KnownSet(KnownSet),
     Evidence(EvidenceRecord),
+    OwnerBond(OwnerBond),
 }
 
 impl Object {
@@ -346,6 +351,9 @@ impl Object {
             Object::Anchor(anchor) => ObjectKey::Anchor(anchor.chain_id),
             Object::KnownSet(known) => ObjectKey::KnownSet(known.validators.hash()),
             Object::Evidence(record) => ObjectKey::Evidence(record.id),
+            Object::OwnerBond(bond) => {
+                ObjectKey::OwnerBond(OwnerBond::key_of(&bond.host, &bond.chain_id))
+            }
         }
     }
 

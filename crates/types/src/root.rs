@@ -11,10 +11,11 @@ use std::fmt;
 use borsh::{BorshDeserialize, BorshSerialize};
 
 use crate::block::{BlockHeader, Certificate, SignedVote, VoteStep};
-use crate::chain::{SignedGenesis, Symbol};
+use crate::chain::{SignedGenesis, Symbol, VALIDATORS_MAX};
 use crate::crypto::SignatureCheck;
 use crate::encoding::{BoundedBytes, BoundedVec};
 use crate::ids::{Address, Amount, ChainId, Hash, Height, HostId};
+use crate::objects::ValidatorBond;
 
 /// The most p2p addresses a host announces.
 pub const HOST_ADDRESSES_MAX: usize = 4;
@@ -27,6 +28,8 @@ pub const ANCHOR_ENTRIES_MAX: usize = 16_384;
 pub const SET_CHANGES_MAX: usize = 16;
 /// The largest encoded chain meta a set change carries.
 pub const META_BYTES_MAX: usize = 4096;
+/// The largest encoded state proof a bond proof carries.
+pub const PROOF_BYTES_MAX: usize = 16 * 1024;
 
 /// What a chain is, fixed by its genesis.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize)]
@@ -178,6 +181,39 @@ pub struct AnchoredHead {
     pub changes: BoundedVec<SetChange, SET_CHANGES_MAX>,
     pub header: BlockHeader,
     pub certificate: Certificate,
+    /// Validator bonds that changed since the last anchor, proven against the header's
+    /// state root: the directory shows, per host, what owners have bonded to it.
+    pub bonds: BoundedVec<BondProof, VALIDATORS_MAX>,
+}
+
+/// A host's validator bond on a chain (or its absence) with its proof against a state root:
+/// the borsh-encoded `StateProof` of the object `ValidatorBond(host)`.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct BondProof {
+    pub host: HostId,
+    pub bond: Option<ValidatorBond>,
+    pub proof: BoundedBytes<PROOF_BYTES_MAX>,
+}
+
+/// What owners of anchored chains have bonded to a host, per chain, as last proven to the
+/// root.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct OwnerBond {
+    pub host: HostId,
+    pub chain_id: ChainId,
+    /// The bond's unpaid rest, in the chain's base units.
+    pub held: Amount,
+    /// When it has all vested.
+    pub vested_at_ms: u64,
+    /// The anchored height it was proven at.
+    pub height: Height,
+}
+
+impl OwnerBond {
+    /// Its key in the root's state: one per (host, chain).
+    pub fn key_of(host: &HostId, chain: &ChainId) -> Hash {
+        Hash::tagged(b"myriad/owner-bond/1", &(host, chain))
+    }
 }
 
 /// A block after which the chain's validator set changed: its header, certified by the set

@@ -25,9 +25,10 @@ use myriad_ledger::{ChainState, ANCHOR_TX_BYTES_MAX};
 use myriad_net::{Msg, Transport};
 use myriad_store::HostStore;
 use myriad_types::{
-    encode, AnchorEntry, AnchoredHead, BoundedBytes, BoundedVec, ChainAnchor, ChainId, ChainKind,
-    Equivocation, Hash, HostAnnouncement, HostEntry, HostId, KnownSet, Object, ObjectKey,
-    RootParams, SignedTransaction, Transaction, TxKind, ANCHOR_ENTRIES_MAX,
+    encode, AnchorEntry, AnchoredHead, BondProof, BoundedBytes, BoundedVec, ChainAnchor, ChainId,
+    ChainKind, Equivocation, Hash, Height, HostAnnouncement, HostEntry, HostId, KnownSet, Object,
+    ObjectKey, OwnerBond, RootParams, SignedTransaction, Transaction, TxKind, ANCHOR_ENTRIES_MAX,
+    VALIDATORS_MAX,
 };
 
 use super::mempools::Origin;
@@ -63,6 +64,8 @@ pub struct RootView {
     pub state: ChainState,
     pub hosts: BTreeMap<HostId, HostEntry>,
     pub sets: BTreeMap<Hash, KnownSet>,
+    /// What owners bonded to each host, per chain.
+    pub bonds: BTreeMap<(HostId, ChainId), OwnerBond>,
 }
 
 impl RootView {
@@ -74,6 +77,7 @@ impl RootView {
             state: state.clone(),
             hosts: BTreeMap::new(),
             sets: BTreeMap::new(),
+            bonds: BTreeMap::new(),
         };
         for object in state.objects() {
             view.take(object.key(), Some(object));
@@ -107,8 +111,22 @@ impl RootView {
             (ObjectKey::KnownSet(hash), _) => {
                 self.sets.remove(&hash);
             }
+            (ObjectKey::OwnerBond(_), Some(Object::OwnerBond(bond))) => {
+                self.bonds.insert((bond.host, bond.chain_id), bond.clone());
+            }
+            (ObjectKey::OwnerBond(key), _) => {
+                self.bonds
+                    .retain(|(host, chain), _| OwnerBond::key_of(host, chain) != key);
+            }
             _ => {}
         }
+    }
+
+    /// What owners bonded to `host`, by chain.
+    pub fn bonds_of(&self, host: &HostId) -> impl Iterator<Item = &OwnerBond> {
+        let first = (*host, ChainId([0; 32]));
+        let last = (*host, ChainId([0xff; 32]));
+        self.bonds.range(first..=last).map(|(_, bond)| bond)
     }
 }
 
@@ -147,6 +165,9 @@ pub(super) struct RootDuty {
     in_flight: Option<InFlight>,
     /// Equivocations seen, to submit to the root, oldest first.
     evidence: std::collections::VecDeque<Equivocation>,
+    /// Chains where a validator bond changed, with the height it changed at: their next
+    /// anchor carries the bonds' proofs.
+    bonds_changed: BTreeMap<ChainId, Height>,
     /// The readers' view as last made, and the next one, published once its block is
     /// durable.
     view: Option<RootView>,
@@ -166,6 +187,7 @@ impl RootDuty {
             pass: None,
             in_flight: None,
             evidence: std::collections::VecDeque::new(),
+            bonds_changed: BTreeMap::new(),
             view: None,
             staged: false,
         }
@@ -242,13 +264,22 @@ impl<S: HostStore> Host<S> {
         None
     }
 
-    /// Stages the readers' view of the root after a block of it decided (its changed
-    /// objects not yet cleared).
+    /// After a block decided (its changed objects not yet cleared): a root block stages the
+    /// readers' view of the root; a block of another chain that changed a validator bond
+    /// has its next anchor carry the bonds' proofs.
     pub(super) fn root_decided(&mut self, chain: ChainId, state: &ChainState) {
         let Some(duty) = &mut self.root else {
             return;
         };
         if chain != duty.chain() {
+            let bonds = state
+                .changed_objects()
+                .any(|(key, _)| matches!(key, ObjectKey::ValidatorBond(_)));
+            let room = duty.bonds_changed.len() < ANCHOR_BACKLOG_MAX;
+            if bonds && (room || duty.bonds_changed.contains_key(&chain)) {
+                // The latest change counts: the anchor must reach it.
+                duty.bonds_changed.insert(chain, state.meta().height);
+            }
             return;
         }
         duty.view = Some(match &duty.view {
@@ -505,7 +536,14 @@ impl<S: HostStore> Host<S> {
                 Some(Object::Anchor(anchor)) => Some(anchor.clone()),
                 _ => None,
             };
-            match self.entries_for(chain, anchor.as_ref(), params) {
+            let bonds_since = duty.bonds_changed.get(&chain).copied();
+            if let (Some(since), Some(anchor)) = (bonds_since, &anchor) {
+                if anchor.height >= since {
+                    duty.bonds_changed.remove(&chain);
+                }
+            }
+            let bonds_since = duty.bonds_changed.get(&chain).copied();
+            match self.entries_for(root, chain, anchor.as_ref(), params, bonds_since) {
                 Ok(None) => {
                     duty.backlog.remove(&chain);
                 }
@@ -534,9 +572,11 @@ impl<S: HostStore> Host<S> {
     /// wait (another validator is on duty, or a validator-set change it cannot prove).
     fn entries_for(
         &self,
+        root: ChainId,
         chain: ChainId,
         anchor: Option<&ChainAnchor>,
         params: &RootParams,
+        bonds_since: Option<Height>,
     ) -> Result<Option<Vec<AnchorEntry>>, ()> {
         let head = match self.store.chain_head(&chain) {
             Ok(Some(head)) => head,
@@ -598,12 +638,73 @@ impl<S: HostStore> Host<S> {
                 }
             }
         };
+        let bonds = match bonds_since {
+            Some(since) if head.meta.height >= since => {
+                self.bond_proofs(root, chain, anchor, &head)?
+            }
+            _ => BoundedVec::default(),
+        };
         entries.push(AnchorEntry::Head(Box::new(AnchoredHead {
             changes,
             header: block.header,
             certificate,
+            bonds,
         })));
         Ok(Some(entries))
+    }
+
+    /// Proofs, against `head`, of the validator bonds of `chain` that the root records
+    /// otherwise: those of the chain's validators now, and of the set the root knows.
+    fn bond_proofs(
+        &self,
+        root: ChainId,
+        chain: ChainId,
+        anchor: Option<&ChainAnchor>,
+        head: &myriad_store::ChainHead,
+    ) -> Result<BoundedVec<BondProof, VALIDATORS_MAX>, ()> {
+        let root_state = &self.table.get(&root).ok_or(())?.state;
+        let state = match self.table.get(&chain) {
+            Some(slot) if slot.state.meta().height == head.meta.height => slot.state.clone(),
+            _ => match self.store.chain_state(&chain) {
+                Ok(Some(state)) if state.meta().height == head.meta.height => state,
+                _ => return Err(()),
+            },
+        };
+        let mut hosts: BTreeSet<HostId> = head
+            .meta
+            .validators
+            .validators()
+            .iter()
+            .map(|v| v.host)
+            .collect();
+        if let Some(Object::KnownSet(known)) =
+            anchor.and_then(|a| root_state.object(&ObjectKey::KnownSet(a.validators_hash)))
+        {
+            hosts.extend(known.validators.validators().iter().map(|v| v.host));
+        }
+        let mut proofs = Vec::new();
+        for host in hosts.into_iter().take(VALIDATORS_MAX) {
+            let bond = match state.object(&ObjectKey::ValidatorBond(host)) {
+                Some(Object::ValidatorBond(bond)) => Some(*bond),
+                _ => None,
+            };
+            let recorded =
+                match root_state.object(&ObjectKey::OwnerBond(OwnerBond::key_of(&host, &chain))) {
+                    Some(Object::OwnerBond(record)) => Some((record.held, record.vested_at_ms)),
+                    _ => None,
+                };
+            let now = bond.map(|b| (b.held(), b.start_ms.saturating_add(b.vesting_ms)));
+            if now == recorded {
+                continue;
+            }
+            let proof = state.prove_object(&ObjectKey::ValidatorBond(host));
+            proofs.push(BondProof {
+                host,
+                bond,
+                proof: BoundedBytes::new(encode(&proof)).map_err(drop)?,
+            });
+        }
+        BoundedVec::new(proofs).map_err(drop)
     }
 
     /// Signs a root transaction with the host key and sends it: into this host's own

@@ -15,14 +15,14 @@
 use std::collections::BTreeMap;
 
 use myriad_types::{
-    decode, AnchorEntry, AnchoredHead, BlockHeader, Certificate, ChainAnchor, ChainId, ChainKind,
-    Equivocation, EvidenceRecord, Hash, Height, HostAnnouncement, HostEntry, HostId, KnownSet,
-    Object, ObjectKey, RootParams, SetChange, SignedGenesis, ValidatorSet,
+    decode, AnchorEntry, AnchoredHead, BlockHeader, BondProof, Certificate, ChainAnchor, ChainId,
+    ChainKind, Equivocation, EvidenceRecord, Hash, Height, HostAnnouncement, HostEntry, HostId,
+    KnownSet, Object, ObjectKey, OwnerBond, RootParams, SetChange, SignedGenesis, ValidatorSet,
 };
 
 use super::{credit, debited, BlockContext, Sending, Touched};
 use crate::apply::TxError;
-use crate::state::{state_root, ChainMeta, ChainState, StateView};
+use crate::state::{state_root, verify_object, ChainMeta, ChainState, StateProof, StateView};
 
 /// Why an anchor entry is refused (the whole transaction with it).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,6 +57,8 @@ pub enum AnchorError {
     BadMeta(String),
     #[error("set changes must come in height order, each below the head")]
     ChangeOrder,
+    #[error("the bond of host {host} does not prove against the head's state root")]
+    BondProof { host: HostId },
 }
 
 /// The root's rules, or a refusal on any other chain.
@@ -424,11 +426,49 @@ fn advance<S: StateView>(
         return Ok(());
     }
     check_certified(overlay, &anchor, header, &head.certificate)?;
+    for proven in head.bonds.iter() {
+        record_bond(overlay, header, proven)?;
+    }
     anchor.height = header.height;
     anchor.block_hash = block_hash;
     anchor.state_root = header.state_root;
     anchor.anchored_at_ms = context.time_ms;
     overlay.put(Object::Anchor(anchor));
+    Ok(())
+}
+
+/// Records what a chain's owner has bonded to a host (or that nothing is), proven against
+/// the state root of the head being anchored.
+fn record_bond<S: StateView>(
+    overlay: &mut Overlay<'_, S>,
+    header: &BlockHeader,
+    proven: &BondProof,
+) -> Result<(), AnchorError> {
+    let host = proven.host;
+    let refused = || AnchorError::BondProof { host };
+    let proof: StateProof = decode("state proof", &proven.proof).map_err(|_| refused())?;
+    let object = proven.bond.map(Object::ValidatorBond);
+    if proven.bond.is_some_and(|bond| bond.host != host)
+        || !verify_object(
+            &header.state_root,
+            &ObjectKey::ValidatorBond(host),
+            object.as_ref(),
+            &proof,
+        )
+    {
+        return Err(refused());
+    }
+    let key = ObjectKey::OwnerBond(OwnerBond::key_of(&host, &header.chain_id));
+    let record = proven.bond.map(|bond| {
+        Object::OwnerBond(OwnerBond {
+            host,
+            chain_id: header.chain_id,
+            held: bond.held(),
+            vested_at_ms: bond.start_ms.saturating_add(bond.vesting_ms),
+            height: header.height,
+        })
+    });
+    overlay.written.insert(key, record);
     Ok(())
 }
 
