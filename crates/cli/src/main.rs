@@ -602,7 +602,7 @@ enum VerifyCommand {
         root_chain: Option<String>,
         /// The chain host to ask (an API URL). Default: one the root's directory names.
         #[arg(long)]
-        host: Option<String>,
+        chain_host: Option<String>,
     },
 }
 
@@ -878,14 +878,14 @@ fn run(cli: Cli) -> Result<()> {
                     chain,
                     root,
                     root_chain,
-                    host,
+                    chain_host,
                 },
         } => context()?.verify_account(
             chain.as_deref(),
             &who,
             &root,
             root_chain.as_deref(),
-            host.as_deref(),
+            chain_host.as_deref(),
         ),
         Command::Exchanger {
             command: ExchangerCommand::Run { config },

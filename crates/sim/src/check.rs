@@ -10,8 +10,8 @@ use myriad_consensus::Equivocation;
 use myriad_ledger::{check_block, ChainState};
 use myriad_store::{ChainStore, MemStore, ReadStore};
 use myriad_types::{
-    encode, Block, Certificate, ChainId, Hash, Height, HostId, Round, SignedGenesis, TxKind,
-    ValidatorSet,
+    encode, Block, Certificate, ChainId, Hash, Height, HostId, Object, Round, SignedGenesis,
+    TxKind, ValidatorSet,
 };
 
 /// A broken rule, with what broke it.
@@ -41,6 +41,8 @@ struct Reference {
 pub struct Advance {
     pub txs: Vec<Hash>,
     pub validator_changes: u64,
+    /// Heads the block anchored, on the root.
+    pub anchors: u64,
 }
 
 /// What a host signed: one of a round's steps.
@@ -58,6 +60,8 @@ pub struct Checker {
     signed: BTreeMap<(HostId, ChainId, Height, Round, Signed), Option<Hash>>,
     /// Certificates already verified against a set, by the hash of both.
     verified: BTreeSet<Hash>,
+    /// The root chain, whose anchors must each name a block its chain decided.
+    pub root: Option<ChainId>,
     pub failures: Vec<Failure>,
 }
 
@@ -203,7 +207,7 @@ impl Checker {
                 format!("host {host} chain {chain} height {height}: certificate does not verify"),
             );
         }
-        let post = match checked {
+        let mut post = match checked {
             Ok(outcome) => outcome.state,
             Err(error) => {
                 self.fail(
@@ -214,7 +218,13 @@ impl Checker {
             }
         };
         self.conservation(&format!("chain {chain} height {height}"), &post);
+        let anchors = match self.root {
+            Some(root) if root == chain => self.anchoring(&post),
+            _ => 0,
+        };
+        post.clear_changed();
         let advance = Advance {
+            anchors,
             txs: block.txs.iter().map(|tx| tx.hash()).collect(),
             validator_changes: block
                 .txs
@@ -228,6 +238,44 @@ impl Checker {
             reference.decided.push((block.hash(), set));
         }
         advance
+    }
+
+    /// The root never anchors a head its chain did not decide, and sees no fork: every
+    /// anchor a root block wrote names the block its chain decided at that height. Returns
+    /// the heads anchored.
+    fn anchoring(&mut self, root: &ChainState) -> u64 {
+        let mut heads = 0;
+        for (_, object) in root.changed_objects() {
+            let Some(Object::Anchor(anchor)) = object else {
+                continue;
+            };
+            let chain = anchor.chain_id;
+            if let Some(forked) = anchor.forked_at {
+                self.fail(
+                    "anchoring",
+                    format!("the root marked chain {chain} forked at height {forked}"),
+                );
+            }
+            if anchor.height.0 == 0 {
+                continue;
+            }
+            heads += 1;
+            let decided = self
+                .chains
+                .get(&chain)
+                .and_then(|r| r.decided.get(anchor.height.0 as usize - 1))
+                .map(|(hash, _)| *hash);
+            if decided != Some(anchor.block_hash) {
+                self.fail(
+                    "anchoring",
+                    format!(
+                        "the root anchored block {} at height {} of chain {chain}; its chain decided {decided:?}",
+                        anchor.block_hash, anchor.height
+                    ),
+                );
+            }
+        }
+        heads
     }
 
     /// An honest host released a signature on one step of a round.

@@ -172,6 +172,8 @@ pub struct Stats {
     /// Blocks hosts sent peers that were behind.
     pub sync_blocks_served: u64,
     pub validator_changes: u64,
+    /// Chain heads the root anchored.
+    pub anchors: u64,
     /// Chains created during the faulty time.
     pub chains_created: u64,
     pub bursts: u64,
@@ -215,6 +217,7 @@ impl Stats {
         self.partitions += other.partitions;
         self.sync_blocks_served += other.sync_blocks_served;
         self.validator_changes += other.validator_changes;
+        self.anchors += other.anchors;
         self.chains_created += other.chains_created;
         self.bursts += other.bursts;
         self.overloads += other.overloads;

@@ -5,7 +5,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::Arc;
 
-use myriad_host::{Command, CreateError, Host, HostEvent, SubmitError, TxStatus};
+use myriad_host::{Command, CreateError, Host, HostEvent, RootConfig, SubmitError, TxStatus};
 use myriad_net::{Envelope, Inbound};
 use myriad_store::MemStore;
 use myriad_types::{ChainId, ChainParams, Hash, HostId, SecretKey, SignedGenesis, Symbol};
@@ -249,6 +249,14 @@ impl World {
             symbol: Symbol::new("SIM").expect("SIM is a valid symbol"),
         };
         let offset = world.clock_offset();
+        // The root chain comes first: every host follows it, registers and anchors there.
+        let root = world.root_genesis(&keys);
+        world.checker.root = Some(root.0.genesis.chain_id());
+        world.config.host.root = Some(RootConfig {
+            chain: root.0.genesis.chain_id(),
+            announce_p2p: "127.0.0.1:7000".to_owned(),
+            announce_api: "http://127.0.0.1:8000".to_owned(),
+        });
         for (key, honest) in nodes {
             let mut node = Node::new(key, honest);
             if !honest && byzantine == Byzantine::SkewedClock {
@@ -257,6 +265,8 @@ impl World {
             world.nodes.push(node);
             world.start_host(world.nodes.len() - 1);
         }
+        world.add_chain(root, true);
+        world.fund_hosts();
         for _ in 0..world.config.chains {
             world.create_chain(true);
         }

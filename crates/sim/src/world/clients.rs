@@ -7,8 +7,8 @@ use myriad_host::{AdmitError, Command, SubmitError, TxStatus, HOST_BUSY};
 use myriad_ledger::TxError;
 use myriad_testing::unsigned_genesis;
 use myriad_types::{
-    ChainId, ChainParams, Genesis, Hash, HostId, SecretKey, SignedGenesis, SignedTransaction,
-    Validator,
+    Address, Amount, ChainId, ChainKind, ChainParams, Genesis, Hash, HostId, RootParams, SecretKey,
+    SignedGenesis, SignedTransaction, Validator,
 };
 use tokio::sync::oneshot;
 
@@ -20,6 +20,10 @@ use super::{Chain, Event, Reply, TxReceiver, World};
 const RESEND_MS: u64 = 500;
 /// How long clients leave a host that answered "busy" alone (its `Retry-After`).
 const RETRY_AFTER_MS: u64 = 1_000;
+/// What each host is minted on the root: the least bond the root asks.
+const ROOT_BOND: Amount = 10;
+/// How often hosts anchor the chains whose heads changed.
+const ROOT_ANCHOR_MS: u64 = 1_000;
 /// An overload's transactions go out in slices this far apart.
 pub(super) const OVERLOAD_SLICE_MS: u64 = 20;
 
@@ -47,6 +51,47 @@ impl World {
             ..unsigned_genesis(owner.address(), &powers, self.chains.len() as u64)
         };
         let genesis = SignedGenesis::sign(genesis, &owner);
+        self.add_chain((genesis, owner), to_all);
+    }
+
+    /// The root chain's genesis: validated by four of `hosts` (or all), anchoring every
+    /// `ROOT_ANCHOR_MS`.
+    pub(super) fn root_genesis(&mut self, hosts: &[SecretKey]) -> (SignedGenesis, SecretKey) {
+        let powers: Vec<(HostId, u64)> =
+            hosts.iter().take(4).map(|key| (key.host_id(), 1)).collect();
+        let owner = SecretKey::from_seed(self.rng.seed32());
+        let genesis = Genesis {
+            symbol: self.symbol.clone(),
+            kind: ChainKind::Root(RootParams {
+                host_bond_min: ROOT_BOND,
+                anchor_interval_ms: ROOT_ANCHOR_MS,
+                ..RootParams::default()
+            }),
+            ..unsigned_genesis(owner.address(), &powers, u64::MAX)
+        };
+        (SignedGenesis::sign(genesis, &owner), owner)
+    }
+
+    /// Every host is minted the root's least bond, to register with.
+    pub(super) fn fund_hosts(&mut self) {
+        let root = self.chains[0].id;
+        for host in self.distinct_hosts() {
+            let mint = self.chains[0]
+                .clients
+                .fund(root, Address::from(host), ROOT_BOND);
+            self.send_tx(root, mint);
+        }
+    }
+
+    /// Starts following a chain and hands its genesis to its validators (all of them, or
+    /// some when `to_all` is false: the others must get it from their peers).
+    pub(super) fn add_chain(&mut self, (genesis, owner): (SignedGenesis, SecretKey), to_all: bool) {
+        let powers: Vec<(HostId, u64)> = genesis
+            .genesis
+            .validators
+            .iter()
+            .map(|v| (v.host, v.power))
+            .collect();
         let id = genesis.genesis.chain_id();
         self.checker.add_chain(&genesis);
         let clients = Clients::new(owner, &mut self.rng);

@@ -173,6 +173,7 @@ impl World {
         let advance = self.checker.decision(node, &block, &certificate, self.now);
         self.stats.txs_committed += advance.txs.len() as u64;
         self.stats.validator_changes += advance.validator_changes;
+        self.stats.anchors += advance.anchors;
         self.swaps_committed(&advance.txs);
         if let Some(entry) = self.chains.iter_mut().find(|c| c.id == chain) {
             for tx in advance.txs {
