@@ -320,16 +320,30 @@ impl HostConfig {
         let limits = parsed.limits;
         limits.check()?;
         let file_root = parsed.root.unwrap_or_default();
+        // What the directory announces must be reachable: an unspecified address is not.
+        let reachable = |name: &'static str, address: SocketAddr| {
+            if address.ip().is_unspecified() {
+                return Err(setting(
+                    name,
+                    format!("missing: {address} cannot be reached from elsewhere; say where peers and clients reach this host"),
+                ));
+            }
+            Ok(address)
+        };
         let root = match overrides.root.or(file_root.chain) {
             None => None,
             Some(text) => Some(RootConfig {
                 chain: text
                     .parse()
                     .map_err(|e| setting("root.chain", format!("`{text}`: {e}")))?,
-                announce_p2p: file_root.announce_p2p.unwrap_or_else(|| listen.to_string()),
-                announce_api: file_root
-                    .announce_api
-                    .unwrap_or_else(|| format!("http://{api}")),
+                announce_p2p: match file_root.announce_p2p {
+                    Some(announce) => announce,
+                    None => reachable("root.announce_p2p", listen)?.to_string(),
+                },
+                announce_api: match file_root.announce_api {
+                    Some(announce) => announce,
+                    None => format!("http://{}", reachable("root.announce_api", api)?),
+                },
             }),
         };
         Ok(HostConfig {
@@ -491,6 +505,10 @@ mod tests {
         assert!(error("data_dir = \"d\"\ntick = 5").contains("tick"));
         assert!(error("data_dir = 5").contains("data_dir"));
         assert!(error("data_dir = \"d\"\n[root]\nchain = \"x\"").contains("root.chain"));
+        let root = ChainId([4; 32]);
+        let open =
+            format!("data_dir = \"d\"\nlisten = \"0.0.0.0:7000\"\n[root]\nchain = \"{root}\"");
+        assert!(error(&open).contains("root.announce_p2p"));
     }
 
     #[test]

@@ -89,6 +89,8 @@ metrics! {
         "Root transactions this host signed and sent, by kind (register-host, anchor)";
     anchored_heads_sent: Counter = Counter::default(),
         "Geneses and certified heads this host sent to the root to anchor";
+    anchors_refused: Counter = Counter::default(),
+        "Chains left out of an anchor transaction because the root would refuse their entry";
     anchor_backlog: Gauge = Gauge::default(),
         "Chains waiting to be looked at for anchoring";
     evidence_dropped: Counter = Counter::default(),

@@ -28,6 +28,9 @@ pub const ANCHOR_ENTRIES_MAX: usize = 16_384;
 pub const SET_CHANGES_MAX: usize = 16;
 /// The largest encoded chain meta a set change carries.
 pub const META_BYTES_MAX: usize = 4096;
+/// The most bond proofs one anchored head carries: the validators of the chain's set and of
+/// the set the root knew before.
+pub const BONDS_PER_HEAD_MAX: usize = 2 * VALIDATORS_MAX;
 /// The largest encoded state proof a bond proof carries.
 pub const PROOF_BYTES_MAX: usize = 16 * 1024;
 
@@ -183,7 +186,7 @@ pub struct AnchoredHead {
     pub certificate: Certificate,
     /// Validator bonds that changed since the last anchor, proven against the header's
     /// state root: the directory shows, per host, what owners have bonded to it.
-    pub bonds: BoundedVec<BondProof, VALIDATORS_MAX>,
+    pub bonds: BoundedVec<BondProof, BONDS_PER_HEAD_MAX>,
 }
 
 /// A host's validator bond on a chain (or its absence) with its proof against a state root:

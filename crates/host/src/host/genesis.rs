@@ -5,7 +5,9 @@
 use myriad_ledger::ChainState;
 use myriad_net::Msg;
 use myriad_store::HostStore;
-use myriad_types::{ChainId, GenesisError, Hash, Height, HostId, SignatureError, SignedGenesis};
+use myriad_types::{
+    ChainId, ChainKind, GenesisError, Hash, Height, HostId, SignatureError, SignedGenesis,
+};
 use tokio::sync::oneshot;
 
 use super::intake::Creation;
@@ -44,6 +46,13 @@ impl<S: HostStore> Host<S> {
         let chain = genesis.genesis.chain_id();
         if self.table.load(&*self.store, &chain) {
             return Ok(chain);
+        }
+        // A root is hosted only as the one configured: another could not be anchored.
+        let configured = self.root.as_ref().map(|root| root.chain());
+        if matches!(genesis.genesis.kind, ChainKind::Root(_)) && configured != Some(chain) {
+            return Err(CreateError::Invalid(
+                "a root chain is hosted only as the host's configured root".to_owned(),
+            ));
         }
         if from_client && set.power_of(&self.me).is_none() {
             return Err(CreateError::NotNamed(self.me));

@@ -21,14 +21,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use myriad_ledger::{ChainState, ANCHOR_TX_BYTES_MAX};
+use myriad_ledger::{ChainState, TxError, ANCHOR_TX_BYTES_MAX};
 use myriad_net::{Msg, Transport};
 use myriad_store::HostStore;
 use myriad_types::{
     encode, AnchorEntry, AnchoredHead, BondProof, BoundedBytes, BoundedVec, ChainAnchor, ChainId,
     ChainKind, Equivocation, Hash, Height, HostAnnouncement, HostEntry, HostId, KnownSet, Object,
     ObjectKey, OwnerBond, RootParams, SignedTransaction, Transaction, TxKind, ANCHOR_ENTRIES_MAX,
-    VALIDATORS_MAX,
+    BONDS_PER_HEAD_MAX, SET_CHANGES_MAX,
 };
 
 use super::mempools::Origin;
@@ -162,6 +162,9 @@ pub(super) struct RootDuty {
     register_at_ms: u64,
     next_pass_ms: u64,
     pass: Option<Pass>,
+    /// Where the next pass starts when the last one filled its transaction: passes go
+    /// round the backlog, so a busy chain early in it cannot starve the later ones.
+    resume_after: Option<ChainId>,
     in_flight: Option<InFlight>,
     /// Equivocations seen, to submit to the root, oldest first.
     evidence: std::collections::VecDeque<Equivocation>,
@@ -185,6 +188,7 @@ impl RootDuty {
             register_at_ms: 0,
             next_pass_ms: 0,
             pass: None,
+            resume_after: None,
             in_flight: None,
             evidence: std::collections::VecDeque::new(),
             bonds_changed: BTreeMap::new(),
@@ -418,9 +422,12 @@ impl<S: HostStore> Host<S> {
         }
         if let Some(evidence) = self.next_evidence(duty) {
             let kind = TxKind::SubmitEvidence {
-                evidence: Box::new(evidence),
+                evidence: Box::new(evidence.clone()),
             };
-            self.send_root_tx(duty, kind, nonce, work);
+            if !self.send_root_tx(duty, kind, nonce, work) {
+                // Refused here now (this host's mempool is full, say): tried again later.
+                duty.evidence.push_back(evidence);
+            }
             return;
         }
         if entry.is_none() {
@@ -432,15 +439,22 @@ impl<S: HostStore> Host<S> {
             }
             duty.next_pass_ms = self.now_ms + params.anchor_interval_ms;
             self.scan_store(duty);
-            duty.pass = Some(Pass::default());
+            duty.pass = Some(Pass {
+                after: duty.resume_after.take(),
+                ..Pass::default()
+            });
         }
         if let Some(entries) = self.look(duty, &params) {
+            let entries = self.drop_refused(duty, entries, nonce);
             self.metrics
                 .anchored_heads_sent
                 .inc_by(entries.len() as u64);
             // Within the bound: `look` stops at ANCHOR_ENTRIES_MAX.
-            if let Ok(entries) = BoundedVec::new(entries) {
-                self.send_root_tx(duty, TxKind::Anchor { entries }, nonce, work);
+            match BoundedVec::new(entries) {
+                Ok(entries) if !entries.is_empty() => {
+                    self.send_root_tx(duty, TxKind::Anchor { entries }, nonce, work);
+                }
+                _ => {}
             }
         }
         self.metrics.anchor_backlog.set(duty.backlog() as i64);
@@ -552,6 +566,8 @@ impl<S: HostStore> Host<S> {
                     if pass.bytes + size > ANCHOR_TX_BYTES_MAX - ANCHOR_TX_OVERHEAD
                         || pass.entries.len() + entries.len() > ANCHOR_ENTRIES_MAX
                     {
+                        // Full: the next pass starts with this chain.
+                        duty.resume_after = pass.entries.last().map(AnchorEntry::chain_id);
                         break;
                     }
                     pass.bytes += size;
@@ -565,6 +581,51 @@ impl<S: HostStore> Host<S> {
             return None;
         }
         (!pass.entries.is_empty()).then_some(pass.entries)
+    }
+
+    /// The entries the root would take: the anchor transaction is first applied to a copy of
+    /// the root's state (a copy shares its trees), and a chain whose entry it refuses is left
+    /// out (logged, counted, and out of the backlog until its head changes again), so that
+    /// one chain cannot hold up the others' anchors.
+    fn drop_refused(
+        &self,
+        duty: &mut RootDuty,
+        mut entries: Vec<AnchorEntry>,
+        nonce: u64,
+    ) -> Vec<AnchorEntry> {
+        let Some(slot) = self.table.get(&duty.chain()) else {
+            return Vec::new();
+        };
+        let time_ms = slot.state.next_block_time(self.now_ms);
+        while !entries.is_empty() {
+            let Ok(bounded) = BoundedVec::new(entries.clone()) else {
+                return Vec::new();
+            };
+            let trial = SignedTransaction {
+                tx: Transaction {
+                    chain_id: duty.chain(),
+                    sender: myriad_types::Address::from(self.me),
+                    nonce: nonce + 1,
+                    kind: TxKind::Anchor { entries: bounded },
+                },
+                // The ledger's rules do not read the signature; the batch checks it.
+                signature: myriad_types::Signature([0; 64]),
+            };
+            match myriad_ledger::apply(&mut slot.state.clone(), time_ms, &trial) {
+                Ok(_) => return entries,
+                Err(TxError::Anchor { chain, error }) => {
+                    tracing::warn!(%chain, %error, "the root would refuse this chain's anchor; left out");
+                    self.metrics.anchors_refused.inc();
+                    duty.backlog.remove(&chain);
+                    entries.retain(|entry| entry.chain_id() != chain);
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "the root would refuse this host's anchor transaction");
+                    return Vec::new();
+                }
+            }
+        }
+        entries
     }
 
     /// What anchors `chain` up to its stored head, given its anchor on the root: `None`
@@ -590,56 +651,60 @@ impl<S: HostStore> Host<S> {
         if anchored.is_some_and(|height| height >= head.meta.height) {
             return Ok(None);
         }
+        let genesis = match self.store.genesis(&chain) {
+            Ok(Some(genesis)) => genesis,
+            _ => return Err(()),
+        };
         let hosts = head.meta.validators.validators();
         let duty = hosts.get(on_duty(&chain, hosts.len())).map(|v| v.host);
         if duty != Some(self.me) {
-            // Another validator is on duty; step in only for an anchor long behind.
-            let since = anchor.map_or(head.meta.time_ms, |a| {
-                a.anchored_at_ms.max(head.meta.time_ms)
-            });
+            // Another validator is on duty; step in only once the anchor has stayed behind
+            // (since the last anchor, or the chain's creation) for a few intervals.
+            let since = anchor.map_or(genesis.genesis.created_at_ms, |a| a.anchored_at_ms);
             let patience = params.anchor_interval_ms.saturating_mul(BACKUP_INTERVALS);
             if self.now_ms.saturating_sub(since) < patience {
                 return Err(());
             }
         }
+        let known = match anchor {
+            Some(anchor) => anchor.validators_hash,
+            None => genesis.genesis.validator_set().map_err(drop)?.hash(),
+        };
         let mut entries = Vec::new();
         if anchor.is_none() {
-            match self.store.genesis(&chain) {
-                Ok(Some(genesis)) => entries.push(AnchorEntry::Genesis(Box::new(genesis))),
-                _ => return Err(()),
-            }
+            entries.push(AnchorEntry::Genesis(Box::new(genesis)));
         }
         if head.meta.height.0 == 0 {
             return Ok(Some(entries));
         }
-        let (block, certificate) = match self.store.certified_block(&chain, head.meta.height) {
+        // The set changes since the anchor, those below the head: the head is signed by the
+        // set before a change it holds itself. Past `SET_CHANGES_MAX` of them, the chain is
+        // anchored in steps: this time up to the block of the last change carried.
+        let mut changes = match self.store.set_changes(&chain, anchored.unwrap_or_default()) {
+            Ok(changes) => changes,
+            Err(error) => {
+                tracing::error!(%chain, %error, "cannot read a chain's set changes");
+                return Err(());
+            }
+        };
+        let mut height = head.meta.height;
+        if changes.len() == SET_CHANGES_MAX {
+            if let Some(last) = changes.pop() {
+                height = last.header.height;
+            }
+        }
+        changes.retain(|change| change.header.height < height);
+        let (block, certificate) = match self.store.certified_block(&chain, height) {
             Ok(Some(found)) => found,
             _ => return Err(()),
-        };
-        let known = match anchor {
-            Some(anchor) => anchor.validators_hash,
-            None => match self.store.genesis(&chain) {
-                Ok(Some(genesis)) => genesis
-                    .genesis
-                    .validator_set()
-                    .map(|set| set.hash())
-                    .map_err(drop)?,
-                _ => return Err(()),
-            },
         };
         let changes = if block.header.validators_hash == known {
             BoundedVec::default()
         } else {
-            match self.store.set_changes(&chain, anchored.unwrap_or_default()) {
-                Ok(changes) => BoundedVec::new(changes).map_err(|_| ())?,
-                Err(error) => {
-                    tracing::error!(%chain, %error, "cannot read a chain's set changes");
-                    return Err(());
-                }
-            }
+            BoundedVec::new(changes).map_err(drop)?
         };
         let bonds = match bonds_since {
-            Some(since) if head.meta.height >= since => {
+            Some(since) if height == head.meta.height && height >= since => {
                 self.bond_proofs(root, chain, anchor, &head)?
             }
             _ => BoundedVec::default(),
@@ -661,7 +726,7 @@ impl<S: HostStore> Host<S> {
         chain: ChainId,
         anchor: Option<&ChainAnchor>,
         head: &myriad_store::ChainHead,
-    ) -> Result<BoundedVec<BondProof, VALIDATORS_MAX>, ()> {
+    ) -> Result<BoundedVec<BondProof, BONDS_PER_HEAD_MAX>, ()> {
         let root_state = &self.table.get(&root).ok_or(())?.state;
         let state = match self.table.get(&chain) {
             Some(slot) if slot.state.meta().height == head.meta.height => slot.state.clone(),
@@ -683,7 +748,7 @@ impl<S: HostStore> Host<S> {
             hosts.extend(known.validators.validators().iter().map(|v| v.host));
         }
         let mut proofs = Vec::new();
-        for host in hosts.into_iter().take(VALIDATORS_MAX) {
+        for host in hosts.into_iter().take(BONDS_PER_HEAD_MAX) {
             let bond = match state.object(&ObjectKey::ValidatorBond(host)) {
                 Some(Object::ValidatorBond(bond)) => Some(*bond),
                 _ => None,
@@ -709,7 +774,14 @@ impl<S: HostStore> Host<S> {
 
     /// Signs a root transaction with the host key and sends it: into this host's own
     /// mempool and on to the root's other validators, or, from a follower, to them all.
-    fn send_root_tx(&mut self, duty: &mut RootDuty, what: TxKind, nonce: u64, work: &mut Work) {
+    /// `false` if this host's own mempool refused it.
+    fn send_root_tx(
+        &mut self,
+        duty: &mut RootDuty,
+        what: TxKind,
+        nonce: u64,
+        work: &mut Work,
+    ) -> bool {
         let root = duty.chain();
         let nonce = nonce + 1;
         let name = what.name();
@@ -729,7 +801,7 @@ impl<S: HostStore> Host<S> {
         if validates {
             if let Err(error) = self.admit(tx.clone(), Origin::Client, work) {
                 tracing::warn!(%root, %error, "the host's own root transaction was refused");
-                return;
+                return false;
             }
         }
         self.outbox.broadcast(root, Msg::Tx(tx));
@@ -738,5 +810,6 @@ impl<S: HostStore> Host<S> {
             nonce,
             sent_ms: self.now_ms,
         });
+        true
     }
 }

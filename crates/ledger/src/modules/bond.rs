@@ -49,9 +49,10 @@ pub(super) fn bond(
     vesting_ms: u64,
 ) -> Result<Touched, TxError> {
     require_owner(state, &sending.sender, "bond a validator")?;
+    // The set a block chose takes over once it ends: a host it dropped is bonded no more.
     let meta = state.meta();
-    let validates = |set: &ValidatorSet| set.power_of(&host).is_some();
-    if !validates(&meta.validators) && !meta.next_validators.as_deref().is_some_and(validates) {
+    let set: &ValidatorSet = meta.next_validators.as_deref().unwrap_or(&meta.validators);
+    if set.power_of(&host).is_none() {
         return Err(TxError::NotAValidator(host));
     }
     let sender_after = debited(&sending, amount)?;

@@ -33,8 +33,14 @@ pub enum AnchorError {
     RootGenesis,
     #[error("the chain is not in the directory: anchor its genesis first")]
     NotInDirectory,
-    #[error("the certificate is for {got}, not block {expected} of this chain")]
-    CertificateMismatch { expected: Hash, got: Hash },
+    #[error("the certificate is for block {got_block} at height {got_height} of chain {got_chain}, not block {expected} at height {height} of this chain")]
+    CertificateMismatch {
+        expected: Hash,
+        height: Height,
+        got_block: Hash,
+        got_height: Height,
+        got_chain: ChainId,
+    },
     #[error("a header of chain {got} in this chain's entry")]
     OtherChain { got: ChainId },
     #[error("block {height} is signed by validator set {signed_by}, but the root knows set {known} from height {from}: include the blocks where the set changed")]
@@ -357,7 +363,10 @@ fn check_certified<S: StateView>(
     {
         return Err(AnchorError::CertificateMismatch {
             expected: block_hash,
-            got: certificate.block_hash,
+            height: header.height,
+            got_block: certificate.block_hash,
+            got_height: certificate.height,
+            got_chain: certificate.chain_id,
         });
     }
     let known = overlay
