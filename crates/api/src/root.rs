@@ -6,7 +6,7 @@ use std::sync::{Arc, PoisonError};
 
 use myriad_host::RootView;
 use myriad_ledger::AnchorProof;
-use myriad_types::{ChainKind, HostEntry, HostId, Object, ObjectKey};
+use myriad_types::{ChainAnchor, ChainKind, HostEntry, HostId, Object, ObjectKey};
 
 use super::*;
 
@@ -21,6 +21,25 @@ fn view(handle: &HostHandle) -> Result<Arc<RootView>, ApiError> {
         .unwrap_or_else(PoisonError::into_inner)
         .clone()
         .ok_or_else(|| not_found("this host does not hold the root chain yet"))
+}
+
+/// The chain a path names, with the host's view of the root and the chain's anchor in it.
+fn anchored(
+    handle: &HostHandle,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<(Arc<RootView>, ChainId, ChainAnchor), ApiError> {
+    let Path(chain) = path.map_err(rejected)?;
+    let chain: ChainId = parse("chain id", &chain)?;
+    let view = view(handle)?;
+    match view.state.object(&ObjectKey::Anchor(chain)) {
+        Some(Object::Anchor(anchor)) => {
+            let anchor = anchor.clone();
+            Ok((view, chain, anchor))
+        }
+        _ => Err(not_found(format!(
+            "chain {chain} is not in the root's directory"
+        ))),
+    }
 }
 
 fn host_info(view: &RootView, entry: &HostEntry) -> HostInfo {
@@ -152,14 +171,7 @@ pub(crate) async fn directory_chain(
     State(handle): State<HostHandle>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<DirectoryChain>, ApiError> {
-    let Path(chain) = path.map_err(rejected)?;
-    let chain: ChainId = parse("chain id", &chain)?;
-    let view = view(&handle)?;
-    let Some(Object::Anchor(anchor)) = view.state.object(&ObjectKey::Anchor(chain)) else {
-        return Err(not_found(format!(
-            "chain {chain} is not in the root's directory"
-        )));
-    };
+    let (view, chain, anchor) = anchored(&handle, path)?;
     let validators = view
         .sets
         .get(&anchor.validators_hash)
@@ -197,14 +209,7 @@ pub(crate) async fn anchor_proof(
     State(handle): State<HostHandle>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<AnchorProofBody>, ApiError> {
-    let Path(chain) = path.map_err(rejected)?;
-    let chain: ChainId = parse("chain id", &chain)?;
-    let view = view(&handle)?;
-    let Some(Object::Anchor(anchor)) = view.state.object(&ObjectKey::Anchor(chain)) else {
-        return Err(not_found(format!(
-            "chain {chain} is not in the root's directory"
-        )));
-    };
+    let (view, chain, anchor) = anchored(&handle, path)?;
     let height = view.state.meta().height;
     let store = handle.store.clone();
     let root = view.chain;

@@ -17,7 +17,7 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use serde::Serialize;
 
-use crate::{mib, table, BenchDir, MetricsSample, ProcessSample};
+use crate::{mib, quantile, table, BenchDir, MetricsSample, ProcessSample};
 
 /// How long before the quotes' expiry the measurements must be done.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(30);
@@ -54,15 +54,6 @@ pub struct QuotesResult {
     pub http_query_max_ms: f64,
     pub book_query_p50_us: f64,
     pub book_query_p99_us: f64,
-}
-
-/// The `q`-quantile of sorted `values`.
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let at = ((sorted.len() - 1) as f64 * q).round() as usize;
-    sorted[at.min(sorted.len() - 1)]
 }
 
 /// The quotes of the run: every exchanger, every currency, both ways, at rates that differ
