@@ -493,6 +493,87 @@ fn a_second_certified_header_at_an_anchored_height_marks_a_fork() {
     );
 }
 
+/// A `SetValidators` handing the chain to the hosts of `seeds`, of power 1 each.
+fn set_of(seeds: &[u8]) -> TxKind {
+    let validators = seeds
+        .iter()
+        .map(|s| Validator {
+            host: key(*s).host_id(),
+            power: 1,
+        })
+        .collect();
+    TxKind::SetValidators {
+        validators: BoundedVec::new(validators).unwrap(),
+    }
+}
+
+#[test]
+fn a_head_certified_by_a_set_the_chain_had_replaced_is_marked_a_fork_when_the_change_arrives() {
+    let mut root = Root::new();
+    let anchorer = key(30);
+    root.register(&anchorer, 100).unwrap();
+    let mut chain = Personal::new(&[20, 21, 22, 23]);
+    let id = chain.state.chain_id();
+    root.anchor(
+        &anchorer,
+        vec![AnchorEntry::Genesis(Box::new(chain.genesis.clone()))],
+    )
+    .unwrap();
+    // The chain hands itself to hosts 24–26 at block 2; the old set keeps signing a fork.
+    let mut fork = Personal::new(&[20, 21, 22, 23]);
+    for _ in 0..4 {
+        fork.mint_block();
+    }
+    chain.mint_block();
+    chain.block(set_of(&[24, 25, 26]));
+    for _ in 0..3 {
+        chain.mint_block();
+    }
+    // Before the change reaches the root, the old set's head 4 is anchored: the root cannot
+    // tell it from the chain's.
+    root.anchor(&anchorer, vec![head_entry(fork.head(4, &[20, 21, 22]))])
+        .unwrap();
+    assert_eq!(root.anchored(id).forked_at, None);
+    // The chain's change at block 2 shows that set no longer signed at height 4.
+    let mut head = chain.head(5, &[24, 25, 26]);
+    head.changes = BoundedVec::new(vec![chain.change(2, &[20, 21, 22])]).unwrap();
+    root.anchor(&anchorer, vec![head_entry(head)]).unwrap();
+    let anchored = root.anchored(id);
+    assert_eq!(anchored.forked_at, Some(Height(4)));
+    assert_eq!(anchored.height, Height(5));
+}
+
+#[test]
+fn a_set_that_changed_and_came_back_under_an_anchored_head_is_no_fork() {
+    let mut root = Root::new();
+    let anchorer = key(30);
+    root.register(&anchorer, 100).unwrap();
+    let mut chain = Personal::new(&[20, 21, 22, 23]);
+    let id = chain.state.chain_id();
+    root.anchor(
+        &anchorer,
+        vec![AnchorEntry::Genesis(Box::new(chain.genesis.clone()))],
+    )
+    .unwrap();
+    chain.mint_block();
+    chain.block(set_of(&[24, 25, 26]));
+    chain.block(set_of(&[20, 21, 22, 23]));
+    chain.mint_block();
+    chain.mint_block();
+    // Head 4 is signed by the first set again, so it anchors without the changes.
+    root.anchor(&anchorer, vec![head_entry(chain.head(4, &[20, 21, 22]))])
+        .unwrap();
+    let mut head = chain.head(5, &[20, 21, 23]);
+    head.changes = BoundedVec::new(vec![
+        chain.change(2, &[20, 21, 22]),
+        chain.change(3, &[24, 25, 26]),
+    ])
+    .unwrap();
+    root.anchor(&anchorer, vec![head_entry(head)]).unwrap();
+    let anchored = root.anchored(id);
+    assert_eq!((anchored.height, anchored.forked_at), (Height(5), None));
+}
+
 fn vote(seed: u8, chain: myriad_types::ChainId, block: u8) -> SignedVote {
     let vote = Vote {
         chain_id: chain,

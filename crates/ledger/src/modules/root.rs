@@ -400,6 +400,10 @@ fn advance<S: StateView>(
         .anchor(&chain_id)
         .ok_or(AnchorError::NotInDirectory)?;
     let mut below: Option<Height> = None;
+    // The set the anchored head was checked against, if the root knew it in force there;
+    // and the set the changes below that head put in force at it.
+    let checked_with = (anchor.validators_from <= anchor.height).then_some(anchor.validators_hash);
+    let mut in_force_at_head = None;
     for change in head.changes.iter() {
         let height = change.header.height;
         if height >= head.header.height || below.is_some_and(|below| height <= below) {
@@ -418,6 +422,14 @@ fn advance<S: StateView>(
             anchor.validators_hash = hash;
         }
         anchor.validators_from = Height(height.0.saturating_add(1));
+        if height < anchor.height {
+            in_force_at_head = Some(hash);
+        }
+    }
+    if in_force_at_head.is_some_and(|hash| Some(hash) != checked_with) {
+        // The anchored head was certified by a set the chain had already replaced below it:
+        // a quorum of the old set signed a history the chain did not take.
+        anchor.forked_at = Some(anchor.height);
     }
     let header = &head.header;
     if header.height < anchor.height {
