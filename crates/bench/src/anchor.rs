@@ -6,10 +6,12 @@
 //! and committed — block, certificate and state — to a redb store with its fsync.
 //!
 //! The chains' certificates are made as hosts make them: each of a chain's four validators
-//! signs its precommits in ticks of `tick` messages, one signature per tick, and three of the
-//! four signatures go into a certificate. Measured: time per root block (verify, execute,
-//! commit), heads per root block, the store's bytes per anchored chain, and the size of an
-//! anchor proof with the chains all anchored.
+//! signs its precommits of `tick` chains in one tick, one signature per tick, with as many
+//! other votes after them (a host puts a tick's precommits first), and three of the four
+//! signatures go into a certificate. The heads are packed into batches as a host packs
+//! them. Measured: time per root block (verify, execute, commit), heads per root block, the
+//! store's bytes per anchored chain, and the size of an anchor proof with the chains all
+//! anchored.
 
 use std::path::Path;
 use std::time::Instant;
@@ -20,10 +22,11 @@ use myriad_ledger::{
 };
 use myriad_store::{ChainStore, HostStore, RedbStore, WriteBatch};
 use myriad_types::{
-    encode, sign_tick, tick_leaf, AnchorEntry, AnchoredHead, BatchVerifier, Block, BlockHeader,
-    BoundedBytes, BoundedVec, Certificate, ChainId, ChainKind, ChainParams, CommitSignature,
-    Genesis, Hash, Height, HostAnnouncement, Object, ObjectKey, RootParams, Round, SecretKey,
-    SignedGenesis, SignedTransaction, Symbol, Transaction, TxKind, Validator, Vote, VoteStep,
+    encode, pack, sign_tick, tick_leaf, AnchorEntry, AnchorPacking, AnchoredHead, BatchVerifier,
+    Block, BlockHeader, BoundedBytes, BoundedVec, Certificate, ChainId, ChainKind, ChainParams,
+    CommitSignature, Genesis, Hash, Height, HostAnnouncement, Object, ObjectKey, RootParams, Round,
+    SecretKey, SignedGenesis, SignedTransaction, Symbol, Transaction, TxKind, Validator, Vote,
+    VoteStep,
 };
 use serde::Serialize;
 
@@ -200,8 +203,9 @@ impl Root {
     }
 }
 
-/// Packs entries into anchor transactions (each within `ANCHOR_TX_BYTES_MAX`) and those
-/// into root blocks (each within `BLOCK_TX_BYTES_MAX`), in order.
+/// Packs entries into anchor transactions (each within `ANCHOR_TX_BYTES_MAX`, their heads
+/// packed in batches as a host packs them) and those into root blocks (each within
+/// `BLOCK_TX_BYTES_MAX`), in order.
 fn blocks_of(
     entries: Vec<AnchorEntry>,
     anchorer: &SecretKey,
@@ -210,15 +214,14 @@ fn blocks_of(
 ) -> Vec<(Vec<SignedTransaction>, u64)> {
     let room = ANCHOR_TX_BYTES_MAX - 4_096;
     let mut txs: Vec<(SignedTransaction, u64)> = Vec::new();
-    let mut current: Vec<AnchorEntry> = Vec::new();
-    let mut bytes = 0;
-    let mut seal = |current: &mut Vec<AnchorEntry>, txs: &mut Vec<(SignedTransaction, u64)>| {
+    let mut seal = |packing: AnchorPacking, txs: &mut Vec<(SignedTransaction, u64)>| {
+        let current = packing.into_entries();
         if current.is_empty() {
             return;
         }
         *nonce += 1;
         let count = current.len() as u64;
-        let entries = BoundedVec::new(std::mem::take(current)).unwrap_or_default();
+        let entries = BoundedVec::new(pack(current)).unwrap_or_default();
         let tx = SignedTransaction::sign(
             Transaction {
                 chain_id: root,
@@ -230,16 +233,15 @@ fn blocks_of(
         );
         txs.push((tx, count));
     };
+    let mut packing = AnchorPacking::default();
     for entry in entries {
-        let size = encode(&entry).len();
-        if bytes + size > room || current.len() == myriad_types::ANCHOR_ENTRIES_MAX {
-            seal(&mut current, &mut txs);
-            bytes = 0;
+        let entry = vec![entry];
+        if !packing.fits(&entry, room, myriad_types::ANCHOR_ENTRIES_MAX) {
+            seal(std::mem::take(&mut packing), &mut txs);
         }
-        bytes += size;
-        current.push(entry);
+        packing.take(entry);
     }
-    seal(&mut current, &mut txs);
+    seal(packing, &mut txs);
     let mut blocks = Vec::new();
     let (mut block, mut block_bytes, mut count) = (Vec::new(), 0, 0);
     for (tx, entries) in txs {
@@ -331,7 +333,18 @@ fn certified_heads(
                 block_hash: Some(block.hash()),
             })
             .collect();
-        let leaves: Vec<Hash> = precommits.iter().map(tick_leaf).collect();
+        // A host's tick holds other votes too, after its precommits (as a host orders
+        // them): here as many prevotes of the chains' next heights.
+        let prevotes = precommits.iter().map(|precommit| Vote {
+            height: Height(2),
+            step: VoteStep::Prevote,
+            ..precommit.clone()
+        });
+        let leaves: Vec<Hash> = precommits
+            .iter()
+            .map(tick_leaf)
+            .chain(prevotes.map(|prevote| tick_leaf(&prevote)))
+            .collect();
         let signed: Vec<_> = keys[..3]
             .iter()
             .map(|key| sign_tick(key, &leaves))

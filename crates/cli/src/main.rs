@@ -271,7 +271,8 @@ enum BenchCommand {
     Anchor {
         #[arg(long, default_value_t = 1_000_000)]
         chains: u64,
-        /// Messages a validator signs in one tick (one signature each tick).
+        /// Chains whose precommits a validator signs in one tick, with as many other votes
+        /// (one signature each tick).
         #[arg(long, default_value_t = 64)]
         tick: usize,
     },

@@ -4,8 +4,9 @@
 //! changes nothing; every sum is checked, so an overflow is a rejection.
 
 use myriad_types::{
-    encode, Address, Amount, ChainId, ChannelId, EscrowId, EvidenceError, Hash, HostId, ObjectKey,
-    SignatureError, SignedTransaction, TxKind, ValidatorSetError, ALLOWLIST_DELAY_MS_MAX,
+    encode, Address, Amount, BatchError, ChainId, ChannelId, EscrowId, EvidenceError, Hash, HostId,
+    ObjectKey, SignatureError, SignedTransaction, TxKind, ValidatorSetError,
+    ALLOWLIST_DELAY_MS_MAX,
 };
 
 use crate::modules::{self, AnchorError, BlockContext, Sending, VESTING_MS_MAX};
@@ -109,6 +110,8 @@ pub enum TxError {
         chain: ChainId,
         error: Box<AnchorError>,
     },
+    #[error("anchor batch: {0}")]
+    AnchorBatch(BatchError),
     #[error("evidence: {0}")]
     Evidence(EvidenceError),
 }

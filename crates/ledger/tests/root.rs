@@ -9,10 +9,11 @@ use myriad_ledger::{
 };
 use myriad_testing::{genesis, key, mint, tx, unsigned_genesis};
 use myriad_types::{
-    decode, encode, sign_alone, AnchorEntry, AnchoredHead, Block, BoundedBytes, BoundedVec,
-    Certificate, CertificateError, ChainAnchor, ChainKind, CommitSignature, Equivocation, Hash,
-    Height, HostAnnouncement, HostEntry, HostId, Object, ObjectKey, RootParams, Round, SecretKey,
-    SetChange, SignedGenesis, SignedTransaction, SignedVote, TxKind, Validator, Vote, VoteStep,
+    decode, encode, pack, sign_alone, sign_tick, tick_leaf, AnchorEntry, AnchoredHead, Block,
+    BoundedBytes, BoundedVec, Certificate, CertificateError, ChainAnchor, ChainKind,
+    CommitSignature, Equivocation, Hash, Height, HostAnnouncement, HostEntry, HostId, Object,
+    ObjectKey, RootParams, Round, SecretKey, SetChange, SignedGenesis, SignedTransaction,
+    SignedVote, TxKind, Validator, Vote, VoteStep,
 };
 
 const PARAMS: RootParams = RootParams {
@@ -122,9 +123,13 @@ struct Personal {
 
 impl Personal {
     fn new(validators: &[u8]) -> Personal {
+        Personal::salted(validators, 7)
+    }
+
+    fn salted(validators: &[u8], salt: u64) -> Personal {
         let owner = key(2);
         let hosts: Vec<(HostId, u64)> = validators.iter().map(|s| (key(*s).host_id(), 1)).collect();
-        let genesis = genesis(&owner, &hosts, 7);
+        let genesis = genesis(&owner, &hosts, salt);
         let state = ChainState::from_genesis(&genesis).unwrap();
         Personal {
             genesis,
@@ -491,6 +496,113 @@ fn a_second_certified_header_at_an_anchored_height_marks_a_fork() {
         chain.blocks[0].0.hash(),
         "the first head stays"
     );
+}
+
+/// Heads of `blocks`, certified by the hosts of `signers`, each signing all their
+/// precommits (and a prevote of another chain) in one tick.
+fn ticked_heads(blocks: &[&Block], signers: &[u8]) -> Vec<AnchoredHead> {
+    let precommits: Vec<Certificate> = blocks
+        .iter()
+        .map(|block| Certificate {
+            chain_id: block.header.chain_id,
+            height: block.header.height,
+            round: Round(0),
+            block_hash: block.hash(),
+            signatures: BoundedVec::default(),
+        })
+        .collect();
+    let other = Vote {
+        chain_id: myriad_types::ChainId([9; 32]),
+        height: Height(1),
+        round: Round(0),
+        step: VoteStep::Prevote,
+        block_hash: None,
+    };
+    let leaves: Vec<Hash> = std::iter::once(tick_leaf(&other))
+        .chain(precommits.iter().map(|c| tick_leaf(&c.precommit())))
+        .collect();
+    let ticks: Vec<_> = signers
+        .iter()
+        .map(|seed| sign_tick(&key(*seed), &leaves))
+        .collect();
+    blocks
+        .iter()
+        .zip(precommits)
+        .enumerate()
+        .map(|(i, (block, mut certificate))| {
+            let signatures = signers
+                .iter()
+                .zip(&ticks)
+                .map(|(seed, tick)| CommitSignature {
+                    host: key(*seed).host_id(),
+                    signature: tick[i + 1].clone(),
+                })
+                .collect();
+            certificate.signatures = BoundedVec::new(signatures).unwrap();
+            AnchoredHead {
+                changes: BoundedVec::default(),
+                header: block.header.clone(),
+                certificate,
+                bonds: BoundedVec::default(),
+            }
+        })
+        .collect()
+}
+
+fn packed(heads: Vec<AnchoredHead>) -> Vec<AnchorEntry> {
+    let packed = pack(heads.into_iter().map(head_entry).collect());
+    assert!(matches!(packed.as_slice(), [AnchorEntry::Heads(_)]));
+    packed
+}
+
+#[test]
+fn heads_of_many_chains_anchor_in_one_batch_and_a_wrong_signer_or_signature_refuses_it() {
+    let mut root = Root::new();
+    let anchorer = key(30);
+    root.register(&anchorer, 100).unwrap();
+    let mut chains: Vec<Personal> = (7..10)
+        .map(|salt| Personal::salted(&[20, 21, 22, 23], salt))
+        .collect();
+    let geneses = chains
+        .iter()
+        .map(|c| AnchorEntry::Genesis(Box::new(c.genesis.clone())))
+        .collect();
+    root.anchor(&anchorer, geneses).unwrap();
+    let blocks: Vec<Block> = chains.iter_mut().map(Personal::mint_block).collect();
+    let block_refs: Vec<&Block> = blocks.iter().collect();
+
+    // Signed by hosts outside the set: refused, naming the chain.
+    let heads = ticked_heads(&block_refs, &[20, 24, 25]);
+    match root.anchor(&anchorer, packed(heads)) {
+        Err(TxError::Anchor { chain, error }) => {
+            assert_eq!(chain, blocks[0].header.chain_id);
+            assert!(matches!(*error, AnchorError::Certificate { .. }));
+        }
+        other => panic!("{other:?}"),
+    }
+    // A tick signature altered: the transaction's signatures do not verify.
+    let mut entries = packed(ticked_heads(&block_refs, &[20, 21, 22]));
+    if let AnchorEntry::Heads(batch) = &mut entries[0] {
+        let mut ticks = batch.ticks.clone().into_inner();
+        ticks[1].signature.0[0] ^= 1;
+        batch.ticks = BoundedVec::new(ticks).unwrap();
+    }
+    assert!(matches!(
+        root.anchor(&anchorer, entries),
+        Err(TxError::BadSignature(_))
+    ));
+    for chain in &chains {
+        assert_eq!(root.anchored(chain.state.chain_id()).height, Height(0));
+    }
+
+    let heads = ticked_heads(&block_refs, &[21, 22, 23]);
+    root.anchor(&anchorer, packed(heads)).unwrap();
+    for block in &blocks {
+        let anchored = root.anchored(block.header.chain_id);
+        assert_eq!(anchored.height, Height(1));
+        assert_eq!(anchored.block_hash, block.hash());
+        assert_eq!(anchored.forked_at, None);
+    }
 }
 
 /// A `SetValidators` handing the chain to the hosts of `seeds`, of power 1 each.

@@ -170,9 +170,29 @@ impl Certificate {
     /// Everything [`Certificate::verify`] checks but the signatures themselves: distinct
     /// members of `validators` holding more than 2/3 of the power.
     pub fn check_signers(&self, validators: &ValidatorSet) -> Result<(), CertificateError> {
+        validators.check_signers(self.signatures.iter().map(|s| &s.host))
+    }
+
+    /// The signatures, to check in a batch (after [`Certificate::check_signers`]).
+    pub fn signature_checks(&self) -> impl Iterator<Item = SignatureCheck> + '_ {
+        let precommit = self.precommit();
+        self.signatures
+            .iter()
+            .map(move |s| s.signature.check(&s.host.0, &precommit))
+    }
+}
+
+impl ValidatorSet {
+    /// Checks that `signers` are distinct members of this set holding more than 2/3 of its
+    /// voting power (their signatures are checked apart).
+    pub fn check_signers<'a>(
+        &self,
+        signers: impl IntoIterator<Item = &'a HostId>,
+    ) -> Result<(), CertificateError> {
+        let validators = self;
         let mut seen = BTreeSet::new();
         let mut power = 0u64;
-        for CommitSignature { host, .. } in self.signatures.iter() {
+        for host in signers {
             let host_power = validators
                 .power_of(host)
                 .ok_or(CertificateError::UnknownSigner(*host))?;
@@ -189,14 +209,6 @@ impl Certificate {
             });
         }
         Ok(())
-    }
-
-    /// The signatures, to check in a batch (after [`Certificate::check_signers`]).
-    pub fn signature_checks(&self) -> impl Iterator<Item = SignatureCheck> + '_ {
-        let precommit = self.precommit();
-        self.signatures
-            .iter()
-            .map(move |s| s.signature.check(&s.host.0, &precommit))
     }
 }
 

@@ -7,6 +7,7 @@ pub mod block;
 pub mod chain;
 pub mod crypto;
 pub mod encoding;
+pub mod heads;
 pub mod ids;
 pub mod objects;
 pub mod quote;
@@ -30,6 +31,10 @@ pub use crypto::{
     verify, BatchVerifier, Domain, SecretKey, Signable, Signature, SignatureCheck, SignatureError,
 };
 pub use encoding::{decode, encode, BoundedBytes, BoundedVec, DecodeError, MESSAGE_BYTES_MAX};
+pub use heads::{
+    pack, packable, AnchorPacking, BatchError, BatchHead, BatchSignature, BatchTick, HeadBatch,
+    HeadPacker, UnpackedHead, BATCH_HEADS_MAX, BATCH_SIBLINGS_MAX, BATCH_TABLE_MAX,
+};
 pub use ids::{Address, Amount, ChainId, Hash, Height, HostId, ParseIdError, Round};
 pub use objects::{
     Allowlist, AllowlistAddresses, Channel, ChannelId, ChannelState, Escrow, EscrowId, EscrowState,

@@ -14,6 +14,7 @@ use crate::block::{BlockHeader, Certificate, SignedVote, VoteStep};
 use crate::chain::{SignedGenesis, Symbol, VALIDATORS_MAX};
 use crate::crypto::SignatureCheck;
 use crate::encoding::{BoundedBytes, BoundedVec};
+use crate::heads::HeadBatch;
 use crate::ids::{Address, Amount, ChainId, Hash, Height, HostId};
 use crate::objects::ValidatorBond;
 
@@ -161,18 +162,21 @@ pub struct KnownSet {
 }
 
 /// One step of anchoring: a chain enters the directory with its genesis, or shows a newer
-/// certified head.
+/// certified head; or many chains show theirs, packed into a batch.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum AnchorEntry {
     Genesis(Box<SignedGenesis>),
     Head(Box<AnchoredHead>),
+    Heads(Box<HeadBatch>),
 }
 
 impl AnchorEntry {
-    pub fn chain_id(&self) -> ChainId {
+    /// The chain of a genesis or a head; `None` for a batch of many.
+    pub fn chain_id(&self) -> Option<ChainId> {
         match self {
-            AnchorEntry::Genesis(genesis) => genesis.genesis.chain_id(),
-            AnchorEntry::Head(head) => head.header.chain_id,
+            AnchorEntry::Genesis(genesis) => Some(genesis.genesis.chain_id()),
+            AnchorEntry::Head(head) => Some(head.header.chain_id),
+            AnchorEntry::Heads(_) => None,
         }
     }
 }
@@ -243,6 +247,7 @@ impl AnchorEntry {
                 .chain([&head.certificate])
                 .flat_map(Certificate::signature_checks)
                 .collect(),
+            AnchorEntry::Heads(batch) => batch.signature_checks(),
         }
     }
 }

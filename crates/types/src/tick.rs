@@ -20,7 +20,7 @@ use crate::ids::Hash;
 pub const TICK_PATH_MAX: usize = 32;
 
 /// The padding of a tick's tree past its last message.
-const EMPTY: Hash = Hash([0; 32]);
+pub(crate) const EMPTY: Hash = Hash([0; 32]);
 
 /// One message's share of its signer's tick signature.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -38,12 +38,12 @@ pub fn tick_leaf<T: Signable>(message: &T) -> Hash {
     Hash::of_parts(&[&[0], &message.signing_bytes()])
 }
 
-fn node(left: &Hash, right: &Hash) -> Hash {
+pub(crate) fn node(left: &Hash, right: &Hash) -> Hash {
     Hash::of_parts(&[&[1], &left.0, &right.0])
 }
 
 /// The exact bytes a tick signature covers.
-fn root_bytes(root: &Hash) -> Vec<u8> {
+pub(crate) fn root_bytes(root: &Hash) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(48);
     bytes.extend_from_slice(Domain::Tick.tag());
     bytes.extend_from_slice(&root.0);

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, HashMap};
 use myriad_consensus::Approval;
 use myriad_net::{ChainMsg, EnvelopeBuilder, Msg, SendError, Transport};
 use myriad_types::{
-    sign_tick, Block, ChainId, Hash, HostId, Proposal, SecretKey, SignedProposal, SignedVote,
-    TickSignature, Vote,
+    sign_tick, Block, ChainId, Hash, HostId, Proposal, SecretKey, SignedProposal, SignedStep,
+    SignedVote, TickSignature, Vote,
 };
 
 use super::table::ChainTable;
@@ -37,6 +37,11 @@ impl ToSign {
             ToSign::Vote(approval) => approval.leaf(),
             ToSign::Proposal(approval, _) => approval.leaf(),
         }
+    }
+
+    /// Whether it is a precommit: what certificates, and anchors of many chains, carry.
+    fn is_precommit(&self) -> bool {
+        matches!(self, ToSign::Vote(approval) if approval.state().step == SignedStep::Precommit)
     }
 
     /// The message with its share of the tick signature.
@@ -112,20 +117,28 @@ impl Outbox {
         let mut envelopes: BTreeMap<HostId, EnvelopeBuilder> = BTreeMap::new();
         let mut peers_of: HashMap<ChainId, Vec<HostId>> = HashMap::new();
         let pending = std::mem::take(&mut self.pending);
-        let leaves: Vec<Hash> = pending
+        let to_sign: Vec<&ToSign> = pending
             .iter()
             .filter_map(|out| match out {
-                Out::Signed(_, to_sign) => Some(to_sign.leaf()),
+                Out::Signed(_, to_sign) => Some(to_sign),
                 Out::Send(..) => None,
             })
             .collect();
-        // One signature per leaf, in the order of the leaves.
-        let mut signatures = sign_tick(key, &leaves).into_iter();
+        // The tick's precommits side by side at the front of its tree, so that an anchor
+        // of many chains' heads proves them with few siblings; then the rest, in order.
+        let mut order: Vec<usize> = (0..to_sign.len()).collect();
+        order.sort_by_key(|at| !to_sign[*at].is_precommit());
+        let leaves: Vec<Hash> = order.iter().map(|at| to_sign[*at].leaf()).collect();
+        let mut signatures: Vec<Option<TickSignature>> = vec![None; to_sign.len()];
+        for (at, signature) in order.into_iter().zip(sign_tick(key, &leaves)) {
+            signatures[at] = Some(signature);
+        }
+        let mut signatures = signatures.into_iter();
         for out in pending {
             let (chain, msg, to) = match out {
                 Out::Send(chain, msg, to) => (chain, msg, to),
                 Out::Signed(chain, to_sign) => {
-                    let Some(signature) = signatures.next() else {
+                    let Some(Some(signature)) = signatures.next() else {
                         continue;
                     };
                     let msg = to_sign.release(signature, me);

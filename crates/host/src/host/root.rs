@@ -25,10 +25,10 @@ use myriad_ledger::{ChainState, TxError, ANCHOR_TX_BYTES_MAX};
 use myriad_net::{Msg, Transport};
 use myriad_store::HostStore;
 use myriad_types::{
-    encode, AnchorEntry, AnchoredHead, BondProof, BoundedBytes, BoundedVec, ChainAnchor, ChainId,
-    ChainKind, Equivocation, Hash, Height, HostAnnouncement, HostEntry, HostId, KnownSet, Object,
-    ObjectKey, OwnerBond, RootParams, SignedTransaction, Transaction, TxKind, ANCHOR_ENTRIES_MAX,
-    BONDS_PER_HEAD_MAX, SET_CHANGES_MAX,
+    encode, pack, AnchorEntry, AnchorPacking, AnchoredHead, BondProof, BoundedBytes, BoundedVec,
+    ChainAnchor, ChainId, ChainKind, Equivocation, Hash, Height, HostAnnouncement, HostEntry,
+    HostId, KnownSet, Object, ObjectKey, OwnerBond, RootParams, SignedTransaction, Transaction,
+    TxKind, ANCHOR_ENTRIES_MAX, BONDS_PER_HEAD_MAX, SET_CHANGES_MAX,
 };
 
 use super::mempools::Origin;
@@ -138,8 +138,8 @@ pub type SharedRootView = Arc<Mutex<Option<Arc<RootView>>>>;
 struct Pass {
     /// Where the look through the backlog goes on from.
     after: Option<ChainId>,
-    entries: Vec<AnchorEntry>,
-    bytes: usize,
+    /// The entries so far.
+    packing: AnchorPacking,
 }
 
 /// The host's root transaction waiting to commit.
@@ -445,10 +445,8 @@ impl<S: HostStore> Host<S> {
             });
         }
         if let Some(entries) = self.look(duty, &params) {
-            let entries = self.drop_refused(duty, entries, nonce);
-            self.metrics
-                .anchored_heads_sent
-                .inc_by(entries.len() as u64);
+            let (entries, count) = self.drop_refused(duty, entries, nonce);
+            self.metrics.anchored_heads_sent.inc_by(count as u64);
             // Within the bound: `look` stops at ANCHOR_ENTRIES_MAX.
             match BoundedVec::new(entries) {
                 Ok(entries) if !entries.is_empty() => {
@@ -562,16 +560,14 @@ impl<S: HostStore> Host<S> {
                     duty.backlog.remove(&chain);
                 }
                 Ok(Some(entries)) => {
-                    let size: usize = entries.iter().map(|e| encode(e).len()).sum();
-                    if pass.bytes + size > ANCHOR_TX_BYTES_MAX - ANCHOR_TX_OVERHEAD
-                        || pass.entries.len() + entries.len() > ANCHOR_ENTRIES_MAX
-                    {
+                    let room = ANCHOR_TX_BYTES_MAX - ANCHOR_TX_OVERHEAD;
+                    if !pass.packing.fits(&entries, room, ANCHOR_ENTRIES_MAX) {
                         // Full: the next pass starts with this chain.
-                        duty.resume_after = pass.entries.last().map(AnchorEntry::chain_id);
+                        let last = pass.packing.entries().last();
+                        duty.resume_after = last.and_then(AnchorEntry::chain_id);
                         break;
                     }
-                    pass.bytes += size;
-                    pass.entries.extend(entries);
+                    pass.packing.take(entries);
                 }
                 Err(()) => {}
             }
@@ -580,26 +576,28 @@ impl<S: HostStore> Host<S> {
             duty.pass = Some(pass);
             return None;
         }
-        (!pass.entries.is_empty()).then_some(pass.entries)
+        let entries = pass.packing.into_entries();
+        (!entries.is_empty()).then_some(entries)
     }
 
-    /// The entries the root would take: the anchor transaction is first applied to a copy of
-    /// the root's state (a copy shares its trees), and a chain whose entry it refuses is left
-    /// out (logged, counted, and out of the backlog until its head changes again), so that
-    /// one chain cannot hold up the others' anchors.
+    /// The entries the root would take, packed, and how many they were: the anchor
+    /// transaction is first applied to a copy of the root's state (a copy shares its
+    /// trees), and a chain whose entry it refuses is left out (logged, counted, and out of
+    /// the backlog until its head changes again), so that one chain cannot hold up the
+    /// others' anchors.
     fn drop_refused(
         &self,
         duty: &mut RootDuty,
         mut entries: Vec<AnchorEntry>,
         nonce: u64,
-    ) -> Vec<AnchorEntry> {
+    ) -> (Vec<AnchorEntry>, usize) {
         let Some(slot) = self.table.get(&duty.chain()) else {
-            return Vec::new();
+            return (Vec::new(), 0);
         };
         let time_ms = slot.state.next_block_time(self.now_ms);
         while !entries.is_empty() {
-            let Ok(bounded) = BoundedVec::new(entries.clone()) else {
-                return Vec::new();
+            let Ok(bounded) = BoundedVec::new(pack(entries.clone())) else {
+                return (Vec::new(), 0);
             };
             let trial = SignedTransaction {
                 tx: Transaction {
@@ -612,20 +610,25 @@ impl<S: HostStore> Host<S> {
                 signature: myriad_types::Signature([0; 64]),
             };
             match myriad_ledger::apply(&mut slot.state.clone(), time_ms, &trial) {
-                Ok(_) => return entries,
+                Ok(_) => {
+                    let TxKind::Anchor { entries: packed } = trial.tx.kind else {
+                        break;
+                    };
+                    return (packed.into_inner(), entries.len());
+                }
                 Err(TxError::Anchor { chain, error }) => {
                     tracing::warn!(%chain, %error, "the root would refuse this chain's anchor; left out");
                     self.metrics.anchors_refused.inc();
                     duty.backlog.remove(&chain);
-                    entries.retain(|entry| entry.chain_id() != chain);
+                    entries.retain(|entry| entry.chain_id() != Some(chain));
                 }
                 Err(error) => {
                     tracing::warn!(%error, "the root would refuse this host's anchor transaction");
-                    return Vec::new();
+                    break;
                 }
             }
         }
-        entries
+        (Vec::new(), 0)
     }
 
     /// What anchors `chain` up to its stored head, given its anchor on the root: `None`

@@ -98,8 +98,8 @@ pub(crate) fn check_shape(kind: &TxKind) -> Result<(), TxError> {
         | TxKind::CloseChannel { .. }
         | TxKind::RefundChannel { .. }
         | TxKind::ReleaseBond { .. }
-        | TxKind::WithdrawBond
-        | TxKind::Anchor { .. } => Ok(()),
+        | TxKind::WithdrawBond => Ok(()),
+        TxKind::Anchor { entries } => root::check_entries(entries),
     }
 }
 

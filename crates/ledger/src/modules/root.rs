@@ -8,16 +8,17 @@
 //! certificate's signers hold a quorum of that set. A head signed by a set the root does
 //! not know yet comes with the blocks at which the set changed: each certified by the set
 //! before it, with the chain's meta after it, whose hash the block's state root commits
-//! to, naming the next set. Signatures (certificates, geneses) are checked before, in the
-//! host's batch with the transaction's own; this module checks who signed and how much
-//! power they hold.
+//! to, naming the next set. Many chains' heads may come packed in one batch (see
+//! `myriad_types::heads`), unpacked here into the same headers and signers. Signatures
+//! (certificates, tick signatures, geneses) are checked before, in the host's batch with
+//! the transaction's own; this module checks who signed and how much power they hold.
 
 use std::collections::BTreeMap;
 
 use myriad_types::{
-    decode, AnchorEntry, AnchoredHead, BlockHeader, BondProof, Certificate, ChainAnchor, ChainId,
-    ChainKind, Equivocation, EvidenceRecord, Hash, Height, HostAnnouncement, HostEntry, HostId,
-    KnownSet, Object, ObjectKey, OwnerBond, RootParams, SetChange, SignedGenesis, ValidatorSet,
+    decode, AnchorEntry, BlockHeader, BondProof, Certificate, ChainAnchor, ChainId, ChainKind,
+    Equivocation, EvidenceRecord, Hash, Height, HostAnnouncement, HostEntry, HostId, KnownSet,
+    Object, ObjectKey, OwnerBond, RootParams, SetChange, SignedGenesis, ValidatorSet,
 };
 
 use super::{credit, debited, BlockContext, Sending, Touched};
@@ -272,6 +273,16 @@ impl<S: StateView> Overlay<'_, S> {
     }
 }
 
+/// The shape of an anchor's entries: every batch unpacks.
+pub(super) fn check_entries(entries: &[AnchorEntry]) -> Result<(), TxError> {
+    for entry in entries {
+        if let AnchorEntry::Heads(batch) = entry {
+            batch.unpack().map_err(TxError::AnchorBatch)?;
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn anchor(
     context: &BlockContext,
     state: &mut impl StateView,
@@ -287,15 +298,46 @@ pub(super) fn anchor(
         state: &*state,
         written: BTreeMap::new(),
     };
-    for entry in entries {
-        let result = match entry {
-            AnchorEntry::Genesis(genesis) => enter(context, &mut overlay, genesis),
-            AnchorEntry::Head(head) => advance(context, &mut overlay, head),
-        };
-        result.map_err(|error| TxError::Anchor {
-            chain: entry.chain_id(),
+    let refused = |chain: ChainId| {
+        move |error| TxError::Anchor {
+            chain,
             error: Box::new(error),
-        })?;
+        }
+    };
+    for entry in entries {
+        match entry {
+            AnchorEntry::Genesis(genesis) => enter(context, &mut overlay, genesis)
+                .map_err(refused(genesis.genesis.chain_id()))?,
+            AnchorEntry::Head(head) => {
+                let header = &head.header;
+                certificate_signers(header, &head.certificate)
+                    .and_then(|signers| {
+                        let head_signers = Signed {
+                            header,
+                            signers: &signers,
+                        };
+                        advance(
+                            context,
+                            &mut overlay,
+                            &head.changes,
+                            head_signers,
+                            &head.bonds,
+                        )
+                    })
+                    .map_err(refused(header.chain_id))?;
+            }
+            AnchorEntry::Heads(batch) => {
+                let (heads, _) = batch.unpack().map_err(TxError::AnchorBatch)?;
+                for head in &heads {
+                    let signed = Signed {
+                        header: &head.header,
+                        signers: &head.signers,
+                    };
+                    advance(context, &mut overlay, &[], signed, &[])
+                        .map_err(refused(head.header.chain_id))?;
+                }
+            }
+        }
     }
     let written = overlay.written;
     state.set_account(sending.sender, sending.sender_after);
@@ -343,21 +385,21 @@ fn enter<S: StateView>(
     Ok(())
 }
 
-/// Checks that `certificate` certifies `header`, signed by a quorum of the set the root
-/// knows for the chain at the header's height.
-fn check_certified<S: StateView>(
-    overlay: &Overlay<'_, S>,
-    anchor: &ChainAnchor,
+/// A header with the hosts whose precommits of it the transaction carries (their
+/// signatures are checked in the block's batch).
+#[derive(Clone, Copy)]
+struct Signed<'a> {
+    header: &'a BlockHeader,
+    signers: &'a [HostId],
+}
+
+/// The signers of `certificate`, if it is one of `header`.
+fn certificate_signers(
     header: &BlockHeader,
     certificate: &Certificate,
-) -> Result<(), AnchorError> {
-    if header.chain_id != anchor.chain_id {
-        return Err(AnchorError::OtherChain {
-            got: header.chain_id,
-        });
-    }
+) -> Result<Vec<HostId>, AnchorError> {
     let block_hash = header.hash();
-    if certificate.chain_id != anchor.chain_id
+    if certificate.chain_id != header.chain_id
         || certificate.height != header.height
         || certificate.block_hash != block_hash
     {
@@ -367,6 +409,22 @@ fn check_certified<S: StateView>(
             got_block: certificate.block_hash,
             got_height: certificate.height,
             got_chain: certificate.chain_id,
+        });
+    }
+    Ok(certificate.signatures.iter().map(|s| s.host).collect())
+}
+
+/// Checks that `signed`'s header is of the anchor's chain and its signers are a quorum of
+/// the set the root knows for the chain at the header's height.
+fn check_certified<S: StateView>(
+    overlay: &Overlay<'_, S>,
+    anchor: &ChainAnchor,
+    signed: Signed<'_>,
+) -> Result<(), AnchorError> {
+    let header = signed.header;
+    if header.chain_id != anchor.chain_id {
+        return Err(AnchorError::OtherChain {
+            got: header.chain_id,
         });
     }
     let known = overlay
@@ -381,8 +439,9 @@ fn check_certified<S: StateView>(
             known: anchor.validators_hash,
             from: anchor.validators_from,
         })?;
-    certificate
-        .check_signers(&known.validators)
+    known
+        .validators
+        .check_signers(signed.signers)
         .map_err(|error| AnchorError::Certificate {
             height: header.height,
             error,
@@ -393,7 +452,9 @@ fn check_certified<S: StateView>(
 fn advance<S: StateView>(
     context: &BlockContext,
     overlay: &mut Overlay<'_, S>,
-    head: &AnchoredHead,
+    changes: &[SetChange],
+    head: Signed<'_>,
+    bonds: &[BondProof],
 ) -> Result<(), AnchorError> {
     let chain_id = head.header.chain_id;
     let mut anchor = overlay
@@ -404,7 +465,7 @@ fn advance<S: StateView>(
     // and the set the changes below that head put in force at it.
     let checked_with = (anchor.validators_from <= anchor.height).then_some(anchor.validators_hash);
     let mut in_force_at_head = None;
-    for change in head.changes.iter() {
+    for change in changes {
         let height = change.header.height;
         if height >= head.header.height || below.is_some_and(|below| height <= below) {
             return Err(AnchorError::ChangeOrder);
@@ -431,7 +492,7 @@ fn advance<S: StateView>(
         // a quorum of the old set signed a history the chain did not take.
         anchor.forked_at = Some(anchor.height);
     }
-    let header = &head.header;
+    let header = head.header;
     if header.height < anchor.height {
         overlay.put(Object::Anchor(anchor));
         return Ok(());
@@ -440,14 +501,14 @@ fn advance<S: StateView>(
     if header.height == anchor.height {
         if block_hash != anchor.block_hash {
             // A second certified block at an anchored height: the chain forked.
-            check_certified(overlay, &anchor, header, &head.certificate)?;
+            check_certified(overlay, &anchor, head)?;
             anchor.forked_at = Some(header.height);
         }
         overlay.put(Object::Anchor(anchor));
         return Ok(());
     }
-    check_certified(overlay, &anchor, header, &head.certificate)?;
-    for proven in head.bonds.iter() {
+    check_certified(overlay, &anchor, head)?;
+    for proven in bonds {
         record_bond(overlay, header, proven)?;
     }
     anchor.height = header.height;
@@ -500,7 +561,15 @@ fn follow_change<S: StateView>(
     change: &SetChange,
 ) -> Result<ValidatorSet, AnchorError> {
     let header = &change.header;
-    check_certified(overlay, anchor, header, &change.certificate)?;
+    let signers = certificate_signers(header, &change.certificate)?;
+    check_certified(
+        overlay,
+        anchor,
+        Signed {
+            header,
+            signers: &signers,
+        },
+    )?;
     let meta: ChainMeta = decode("chain meta", &change.meta)
         .map_err(|error| AnchorError::BadMeta(error.to_string()))?;
     if state_root(&change.accounts_root, &change.objects_root, &meta.hash()) != header.state_root {
