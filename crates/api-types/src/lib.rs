@@ -561,8 +561,11 @@ pub struct RootInfo {
     pub unbond_ms: u64,
     pub anchor_interval_ms: u64,
     pub validators: Vec<ValidatorInfo>,
-    /// Hosts in the directory, and chains anchored.
+    /// Hosts in the directory.
     pub hosts: u64,
+    /// Chains in the directory (entered by their geneses).
+    pub chains: u64,
+    /// The validator sets those chains name, each held once.
     pub validator_sets: u64,
 }
 

@@ -100,6 +100,7 @@ pub(crate) async fn root(State(handle): State<HostHandle>) -> Result<Json<RootIn
             })
             .collect(),
         hosts: view.hosts.len() as u64,
+        chains: view.sets.values().map(|set| set.chains).sum(),
         validator_sets: view.sets.len() as u64,
     }))
 }

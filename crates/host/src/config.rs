@@ -62,6 +62,9 @@ pub struct Limits {
     pub mempool_txs_per_chain: usize,
     /// Bytes one chain's mempool holds.
     pub mempool_bytes_per_chain: usize,
+    /// Bytes the root chain's mempool holds: its anchor transactions are up to 1 MiB each,
+    /// and a root block takes 2 MiB of them. At least `ANCHOR_TX_BYTES_MAX`.
+    pub mempool_bytes_root: usize,
     /// Transactions all mempools together hold.
     pub mempool_txs_total: usize,
     /// Bytes all mempools together hold.
@@ -91,6 +94,7 @@ impl Default for Limits {
         Limits {
             mempool_txs_per_chain: 1024,
             mempool_bytes_per_chain: 1 << 20,
+            mempool_bytes_root: 16 << 20,
             mempool_txs_total: 200_000,
             mempool_bytes_total: 256 << 20,
             hot_chains: 10_000,
@@ -259,6 +263,16 @@ impl Limits {
                     "{} is over the protocol's {}",
                     self.block_txs,
                     myriad_types::BLOCK_TXS_MAX
+                ),
+            ));
+        }
+        if self.mempool_bytes_root < myriad_ledger::ANCHOR_TX_BYTES_MAX {
+            return Err(setting(
+                "limits.mempool_bytes_root",
+                format!(
+                    "{} would not hold one anchor transaction of {} bytes",
+                    self.mempool_bytes_root,
+                    myriad_ledger::ANCHOR_TX_BYTES_MAX
                 ),
             ));
         }
@@ -501,6 +515,10 @@ mod tests {
         assert!(error("data_dir = \"d\"\npeers = [\"host1xyz\"]").contains("`peers`"));
         assert!(error("data_dir = \"d\"\ntick_ms = 0").contains("`tick_ms`"));
         assert!(error("data_dir = \"d\"\n[limits]\nhot_chains = 0").contains("limits.hot_chains"));
+        assert!(
+            error("data_dir = \"d\"\n[limits]\nmempool_bytes_root = 4096")
+                .contains("limits.mempool_bytes_root")
+        );
         assert!(error("data_dir = \"d\"\n[policy]\nowners = [\"bob\"]").contains("policy.owners"));
         assert!(error("data_dir = \"d\"\ntick = 5").contains("tick"));
         assert!(error("data_dir = 5").contains("data_dir"));

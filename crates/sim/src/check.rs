@@ -106,6 +106,11 @@ impl Checker {
     }
 
     /// The set in force on `chain` now.
+    /// The state after the chain's last decided block.
+    pub fn state(&self, chain: &ChainId) -> Option<&ChainState> {
+        self.chains.get(chain).map(|r| &r.state)
+    }
+
     pub fn validator_set(&self, chain: &ChainId) -> Option<Arc<ValidatorSet>> {
         let reference = self.chains.get(chain)?;
         Some(reference.state.meta().validators.clone())

@@ -74,6 +74,12 @@ pub struct SimConfig {
     pub validator_changes_max: u64,
     /// The most swaps started during the faulty time.
     pub swaps_max: u64,
+    /// The most anchors of forged heads sent to the root during the faulty time: headers
+    /// the chain never decided, certified by one host alone.
+    pub forged_anchors_max: u64,
+    /// A canary: a root that anchors a head whatever its certificate's signers hold.
+    #[cfg(test)]
+    pub canary_anchor_without_quorum: bool,
     /// A canary: a ledger that lets an escrow be claimed after it expired.
     #[cfg(test)]
     pub canary_claim_after_expiry: bool,
@@ -122,8 +128,11 @@ impl Default for SimConfig {
             new_chains_max: 6,
             validator_changes_max: 6,
             swaps_max: 8,
+            forged_anchors_max: 4,
             #[cfg(test)]
             canary_claim_after_expiry: false,
+            #[cfg(test)]
+            canary_anchor_without_quorum: false,
             host: HostConfig::in_memory(5, limits, consensus),
         }
     }
@@ -193,6 +202,8 @@ pub struct Stats {
     pub txs_rejected: u64,
     /// Forged transactions refused for their signature.
     pub forgeries_refused: u64,
+    /// Anchors of forged heads the root refused for their certificate.
+    pub forged_anchors_refused: u64,
     pub evidence: u64,
     /// The most messages and commands one tick handled.
     pub max_tick_messages: usize,
@@ -226,6 +237,7 @@ impl Stats {
         self.admission_refusals += other.admission_refusals;
         self.floods_refused += other.floods_refused;
         self.forgeries_refused += other.forgeries_refused;
+        self.forged_anchors_refused += other.forged_anchors_refused;
         self.txs_rejected += other.txs_rejected;
         self.evidence += other.evidence;
         self.max_tick_messages = self.max_tick_messages.max(other.max_tick_messages);

@@ -99,7 +99,7 @@ fn main() -> ExitCode {
 /// What the seeds exercised, in one line.
 fn summary(total: &Stats) -> String {
     format!(
-        "{} blocks, {} transactions committed ({} acknowledged, {} expired or superseded), {} crashes, {} partitions, {} sync blocks served, {} validator changes, {} chains created, {} overloads ({} busy refusals), {} mempool refusals, {} admission refusals, {} unfunded floods refused, {} forgeries refused, {} pieces of evidence, {} swaps ({} claimed, {} refunded, {} races lost), {} heads anchored",
+        "{} blocks, {} transactions committed ({} acknowledged, {} expired or superseded), {} crashes, {} partitions, {} sync blocks served, {} validator changes, {} chains created, {} overloads ({} busy refusals), {} mempool refusals, {} admission refusals, {} unfunded floods refused, {} forgeries refused, {} pieces of evidence, {} swaps ({} claimed, {} refunded, {} races lost), {} heads anchored ({} forged anchors refused)",
         total.blocks_decided,
         total.txs_committed,
         total.txs_acknowledged,
@@ -121,5 +121,6 @@ fn summary(total: &Stats) -> String {
         total.swaps_refunded,
         total.swap_races_lost,
         total.anchors,
+        total.forged_anchors_refused,
     )
 }

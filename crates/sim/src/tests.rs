@@ -150,3 +150,17 @@ fn a_canary_that_claims_an_expired_escrow_is_caught() {
     let seed = caught(&canary, &honest, "swap atomicity", 40);
     println!("canary caught by seed {seed}");
 }
+
+/// A root that anchors heads whatever their certificates' signers hold takes the forged
+/// anchors some host sends; the anchoring checker must say so.
+#[test]
+fn a_canary_that_anchors_without_a_quorum_is_caught() {
+    let honest = SimConfig {
+        forged_anchors_max: 12,
+        ..SimConfig::default()
+    };
+    let mut canary = honest.clone();
+    canary.canary_anchor_without_quorum = true;
+    let seed = caught(&canary, &honest, "anchoring", 40);
+    println!("canary caught by seed {seed}");
+}

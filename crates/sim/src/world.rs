@@ -52,6 +52,7 @@ enum Event {
     EndFaults,
     StartSwap,
     StepSwaps,
+    ForgeAnchor,
 }
 
 impl Event {
@@ -73,6 +74,7 @@ impl Event {
             Event::Recovered(at) => (13, *at),
             Event::StartSwap => (14, 0),
             Event::StepSwaps => (15, 0),
+            Event::ForgeAnchor => (16, 0),
         }
     }
 }
@@ -89,6 +91,8 @@ enum Reply {
     Create(usize, oneshot::Receiver<Result<ChainId, CreateError>>),
     /// A swap's transaction, which the ledger may reject (a race lost).
     Swap(Hash, TxReceiver),
+    /// The root's answer to an anchor of a forged head.
+    ForgedAnchor(Hash, TxReceiver),
 }
 
 /// A chain the clients created, and its clients.
@@ -187,7 +191,10 @@ struct World {
 /// Runs one seed and checks everything it did.
 pub fn run(seed: u64, config: &SimConfig, verbose: bool) -> Outcome {
     #[cfg(test)]
-    myriad_ledger::canary::set_claim_after_expiry(config.canary_claim_after_expiry);
+    {
+        myriad_ledger::canary::set_claim_after_expiry(config.canary_claim_after_expiry);
+        myriad_ledger::canary::set_anchor_without_quorum(config.canary_anchor_without_quorum);
+    }
     let mut world = World::new(seed, config.clone(), verbose);
     world.run();
     world.finish(seed)
@@ -322,6 +329,10 @@ impl World {
             let at = self.rng.below(end);
             self.push(at, Event::StartSwap);
         }
+        for _ in 0..self.rng.between(0, self.config.forged_anchors_max) {
+            let at = self.rng.below(end);
+            self.push(at, Event::ForgeAnchor);
+        }
         self.push(0, Event::StepSwaps);
         // Overloads come after the faults, one recovery apart, so that each is checked alone.
         let mut at = end;
@@ -396,6 +407,7 @@ impl World {
             Event::ChangeValidators => self.change_validators(),
             Event::EndFaults => self.end_faults(),
             Event::StartSwap => self.start_swap(),
+            Event::ForgeAnchor => self.forge_anchor(),
             Event::StepSwaps => self.step_swaps(),
         }
     }

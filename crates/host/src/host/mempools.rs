@@ -7,7 +7,7 @@ use myriad_consensus::Input;
 use myriad_ledger::TxError;
 use myriad_net::Msg;
 use myriad_store::HostStore;
-use myriad_types::{ChainId, Hash, SignatureError, SignedTransaction};
+use myriad_types::{ChainId, ChainKind, Hash, SignatureError, SignedTransaction};
 
 use super::intake::Submission;
 use super::replies::Replies;
@@ -32,10 +32,15 @@ impl Mempools {
         self.bytes
     }
 
-    fn room(&self, limits: &Limits) -> Room {
+    /// The room left for a transaction of a chain (of the root chain if `root`).
+    fn room(&self, limits: &Limits, root: bool) -> Room {
         Room {
             chain_txs: limits.mempool_txs_per_chain,
-            chain_bytes: limits.mempool_bytes_per_chain,
+            chain_bytes: if root {
+                limits.mempool_bytes_root
+            } else {
+                limits.mempool_bytes_per_chain
+            },
             host_txs_left: limits.mempool_txs_total.saturating_sub(self.txs),
             host_bytes_left: limits.mempool_bytes_total.saturating_sub(self.bytes),
         }
@@ -95,12 +100,13 @@ impl<S: HostStore> Host<S> {
         origin: Origin,
         work: &mut Work,
     ) -> Result<(), AdmitError> {
-        let room = self.mempools.room(&self.config.limits);
         let now = self.now_ms;
         let chain = tx.tx.chain_id;
         let Some(slot) = self.table.get_mut(&chain) else {
             return Ok(());
         };
+        let root = matches!(slot.state.meta().kind, ChainKind::Root(_));
+        let room = self.mempools.room(&self.config.limits, root);
         let bytes = match slot.mempool.admit(tx, &slot.state, room, now) {
             Ok(bytes) => bytes,
             Err(error) => {

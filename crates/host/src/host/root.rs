@@ -434,7 +434,9 @@ impl<S: HostStore> Host<S> {
             return;
         }
         if duty.pass.is_none() {
-            if self.now_ms < duty.next_pass_ms {
+            // After a pass that filled its transaction the next goes on as soon as that one
+            // committed; otherwise it waits for the interval.
+            if self.now_ms < duty.next_pass_ms && duty.resume_after.is_none() {
                 return;
             }
             duty.next_pass_ms = self.now_ms + params.anchor_interval_ms;
@@ -721,8 +723,9 @@ impl<S: HostStore> Host<S> {
         Ok(Some(entries))
     }
 
-    /// Proofs, against `head`, of the validator bonds of `chain` that the root records
-    /// otherwise: those of the chain's validators now, and of the set the root knows.
+    /// Proofs, against `head`, of the validator bonds of `chain` (or of their absence): of
+    /// the chain's validators now and of the set the root knows. All of them, not only those
+    /// this host's copy of the root records otherwise: that copy may be behind the root.
     fn bond_proofs(
         &self,
         root: ChainId,
@@ -756,15 +759,6 @@ impl<S: HostStore> Host<S> {
                 Some(Object::ValidatorBond(bond)) => Some(*bond),
                 _ => None,
             };
-            let recorded =
-                match root_state.object(&ObjectKey::OwnerBond(OwnerBond::key_of(&host, &chain))) {
-                    Some(Object::OwnerBond(record)) => Some((record.held, record.vested_at_ms)),
-                    _ => None,
-                };
-            let now = bond.map(|b| (b.held(), b.start_ms.saturating_add(b.vesting_ms)));
-            if now == recorded {
-                continue;
-            }
             let proof = state.prove_object(&ObjectKey::ValidatorBond(host));
             proofs.push(BondProof {
                 host,

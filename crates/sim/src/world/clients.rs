@@ -7,8 +7,9 @@ use myriad_host::{AdmitError, Command, SubmitError, TxStatus, HOST_BUSY};
 use myriad_ledger::TxError;
 use myriad_testing::unsigned_genesis;
 use myriad_types::{
-    Address, Amount, ChainId, ChainKind, ChainParams, Genesis, Hash, HostId, RootParams, SecretKey,
-    SignedGenesis, SignedTransaction, Validator,
+    sign_alone, Address, Amount, AnchorEntry, AnchoredHead, BlockHeader, BoundedVec, Certificate,
+    ChainId, ChainKind, ChainParams, CommitSignature, Genesis, Hash, Height, HostId, RootParams,
+    Round, SecretKey, SignedGenesis, SignedTransaction, Transaction, TxKind, Validator,
 };
 use tokio::sync::oneshot;
 
@@ -341,6 +342,76 @@ impl World {
         self.send_tx(chain, tx);
     }
 
+    /// A host sends the root an anchor of a head its chain never decided, certified by that
+    /// host alone: the root must refuse it (and the anchoring checker would see it taken).
+    pub(super) fn forge_anchor(&mut self) {
+        let Some(root) = self.checker.root else {
+            return;
+        };
+        let others: Vec<usize> = (0..self.chains.len())
+            .filter(|i| self.chains[*i].id != root && self.chains[*i].created)
+            .collect();
+        if others.is_empty() {
+            return;
+        }
+        let chain = self.chains[self.rng.pick(&others)].id;
+        let forger = self.rng.below(self.nodes.len() as u64) as usize;
+        let key = self.nodes[forger].key.clone();
+        let (Some(state), Some(root_state)) =
+            (self.checker.state(&chain), self.checker.state(&root))
+        else {
+            return;
+        };
+        let height = Height(state.meta().height.0 + 1);
+        let validators_hash = state.meta().validators.hash();
+        let nonce = root_state.account(&key.address()).nonce + 1;
+        let header = BlockHeader {
+            chain_id: chain,
+            height,
+            prev_hash: Hash(self.rng.seed32()),
+            timestamp_ms: self.now,
+            proposer: key.host_id(),
+            tx_root: Hash::ZERO,
+            state_root: Hash(self.rng.seed32()),
+            validators_hash,
+        };
+        let mut certificate = Certificate {
+            chain_id: chain,
+            height,
+            round: Round(0),
+            block_hash: header.hash(),
+            signatures: BoundedVec::default(),
+        };
+        let signature = CommitSignature {
+            host: key.host_id(),
+            signature: sign_alone(&key, &certificate.precommit()),
+        };
+        certificate.signatures = BoundedVec::new(vec![signature]).unwrap_or_default();
+        let head = AnchoredHead {
+            changes: BoundedVec::default(),
+            header,
+            certificate,
+            bonds: BoundedVec::default(),
+        };
+        let entries = BoundedVec::new(vec![AnchorEntry::Head(Box::new(head))]).unwrap_or_default();
+        let tx = SignedTransaction::sign(
+            Transaction {
+                chain_id: root,
+                sender: key.address(),
+                nonce,
+                kind: TxKind::Anchor { entries },
+            },
+            &key,
+        );
+        self.log(|| {
+            format!(
+                "host {} anchors a forged head of chain {chain} at {height}",
+                key.host_id()
+            )
+        });
+        self.submit_to_validator(root, tx, Reply::ForgedAnchor);
+    }
+
     pub(super) fn collect_replies(&mut self, node: usize) {
         let store = self.nodes[node].store.clone();
         let replies = std::mem::take(&mut self.nodes[node].replies);
@@ -403,6 +474,19 @@ impl World {
                         self.swap_rejected(&hash);
                     }
                     // Committed (the block says so), or not taken: sent again.
+                    _ => {}
+                },
+                Reply::ForgedAnchor(hash, mut receiver) => match receiver.try_recv() {
+                    Err(oneshot::error::TryRecvError::Empty) => {
+                        self.nodes[node]
+                            .replies
+                            .push(Reply::ForgedAnchor(hash, receiver));
+                    }
+                    Ok(Err(SubmitError::Admit(AdmitError::WouldFail(TxError::Anchor {
+                        ..
+                    })))) => self.stats.forged_anchors_refused += 1,
+                    // Not taken for another reason (a busy host, a nonce in use), or taken:
+                    // the anchoring checker judges what the root anchors.
                     _ => {}
                 },
                 Reply::Create(index, mut receiver) => match receiver.try_recv() {
