@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 use myriad_client::client::Client;
-use myriad_devnet::{create_chains, start_hosts};
+use myriad_devnet::{create_chains, ensure_root, start_hosts};
 use serde::Serialize;
 
 use crate::{mib, plot, table, BenchDir, ProcessSample, Series};
@@ -17,6 +17,8 @@ use crate::{mib, plot, table, BenchDir, ProcessSample, Series};
 const SAMPLE_EVERY: Duration = Duration::from_millis(500);
 /// Left to settle after creation, before idle CPU is sampled.
 const SETTLE: Duration = Duration::from_secs(2);
+/// How long a fresh devnet's host 0 has to hold the root chain.
+const ROOT_WAIT: Duration = Duration::from_secs(30);
 /// How long the root's directory has to take in every chain created.
 const ANCHOR_WAIT: Duration = Duration::from_secs(20 * 60);
 
@@ -63,10 +65,21 @@ pub struct DensityResult {
 pub fn run(dir: &BenchDir, options: &DensityOptions) -> Result<DensityResult> {
     let (_lock, mut devnet) = dir.devnet(options.hosts)?;
     let mut hosts = start_hosts(&devnet)?;
+    ensure_root(&devnet)?;
     let host = &devnet.hosts()[0];
     let client = Client::new(&host.api.to_string());
     let store = devnet.dir.join(&host.name).join("host.redb");
     let pid = hosts.pid(0);
+    let in_directory = || -> Result<u64> { Ok(client.root_info()?.chains) };
+    // The host holds the root once its first root block is in.
+    let waiting = Instant::now();
+    let directory_before = loop {
+        match in_directory() {
+            Ok(chains) => break chains,
+            Err(_) if waiting.elapsed() < ROOT_WAIT => std::thread::sleep(SAMPLE_EVERY),
+            Err(error) => return Err(error.context("the host does not hold the root chain")),
+        }
+    };
     let started = Instant::now();
     let sample = || -> Result<GrowthSample> {
         Ok(GrowthSample {
@@ -76,8 +89,6 @@ pub fn run(dir: &BenchDir, options: &DensityOptions) -> Result<DensityResult> {
             store_bytes: std::fs::metadata(&store)?.len(),
         })
     };
-    let in_directory = || -> Result<u64> { Ok(client.root_info()?.chains) };
-    let directory_before = in_directory()?;
     let growth = Mutex::new(vec![sample()?]);
     let done = AtomicBool::new(false);
     let created = std::thread::scope(|scope| {

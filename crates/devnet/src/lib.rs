@@ -700,7 +700,7 @@ impl Devnet {
 
 /// Starts the root chain on its validators and gives every host root currency to bond,
 /// once (a devnet made before roots existed has none).
-fn ensure_root(devnet: &Devnet) -> Result<()> {
+pub fn ensure_root(devnet: &Devnet) -> Result<()> {
     let Some(genesis) = devnet.root_genesis()? else {
         return Ok(());
     };
