@@ -620,7 +620,7 @@ fn set_of(seeds: &[u8]) -> TxKind {
 }
 
 #[test]
-fn a_head_certified_by_a_set_the_chain_had_replaced_is_marked_a_fork_when_the_change_arrives() {
+fn a_head_certified_by_a_set_the_chain_had_replaced_is_a_fork_once_the_chains_header_shows_it() {
     let mut root = Root::new();
     let anchorer = key(30);
     root.register(&anchorer, 100).unwrap();
@@ -642,21 +642,30 @@ fn a_head_certified_by_a_set_the_chain_had_replaced_is_marked_a_fork_when_the_ch
         chain.mint_block();
     }
     // Before the change reaches the root, the old set's head 4 is anchored: the root cannot
-    // tell it from the chain's.
+    // tell it from the chain's (a light client's trust in the set it knows).
     root.anchor(&anchorer, vec![head_entry(fork.head(4, &[20, 21, 22]))])
         .unwrap();
-    assert_eq!(root.anchored(id).forked_at, None);
-    // The chain's change at block 2 shows that set no longer signed at height 4.
+    // A change below the anchored head does not move the set the root keeps: the chain's
+    // newer head is not taken on it.
     let mut head = chain.head(5, &[24, 25, 26]);
     head.changes = BoundedVec::new(vec![chain.change(2, &[20, 21, 22])]).unwrap();
-    root.anchor(&anchorer, vec![head_entry(head)]).unwrap();
+    assert!(matches!(
+        anchor_error(root.anchor(&anchorer, vec![head_entry(head)])),
+        AnchorError::UnknownSet { .. }
+    ));
+    assert_eq!(root.anchored(id).forked_at, None);
+    // The chain's own header at the anchored height, certified by the set the change put in
+    // force there, shows the fork.
+    let mut evidence = chain.head(4, &[24, 25, 26]);
+    evidence.changes = BoundedVec::new(vec![chain.change(2, &[20, 21, 22])]).unwrap();
+    root.anchor(&anchorer, vec![head_entry(evidence)]).unwrap();
     let anchored = root.anchored(id);
     assert_eq!(anchored.forked_at, Some(Height(4)));
-    assert_eq!(anchored.height, Height(5));
+    assert_eq!(anchored.block_hash, fork.blocks[3].0.hash());
 }
 
 #[test]
-fn a_set_that_changed_and_came_back_under_an_anchored_head_is_no_fork() {
+fn changes_below_an_anchored_head_neither_roll_its_set_back_nor_mark_a_fork() {
     let mut root = Root::new();
     let anchorer = key(30);
     root.register(&anchorer, 100).unwrap();
@@ -670,11 +679,23 @@ fn a_set_that_changed_and_came_back_under_an_anchored_head_is_no_fork() {
     chain.mint_block();
     chain.block(set_of(&[24, 25, 26]));
     chain.block(set_of(&[20, 21, 22, 23]));
-    chain.mint_block();
-    chain.mint_block();
+    for _ in 0..3 {
+        chain.mint_block();
+    }
     // Head 4 is signed by the first set again, so it anchors without the changes.
     root.anchor(&anchorer, vec![head_entry(chain.head(4, &[20, 21, 22]))])
         .unwrap();
+    let kept = root.anchored(id).validators_hash;
+    // A stale head with only the first of the two changes, and the same head again with it.
+    let mut stale = chain.head(3, &[24, 25, 26]);
+    stale.changes = BoundedVec::new(vec![chain.change(2, &[20, 21, 22])]).unwrap();
+    root.anchor(&anchorer, vec![head_entry(stale)]).unwrap();
+    let mut again = chain.head(4, &[20, 21, 22]);
+    again.changes = BoundedVec::new(vec![chain.change(2, &[20, 21, 22])]).unwrap();
+    root.anchor(&anchorer, vec![head_entry(again)]).unwrap();
+    let anchored = root.anchored(id);
+    assert_eq!((anchored.validators_hash, anchored.forked_at), (kept, None));
+    // The chain goes on under the set the root kept.
     let mut head = chain.head(5, &[20, 21, 23]);
     head.changes = BoundedVec::new(vec![
         chain.change(2, &[20, 21, 22]),
@@ -682,8 +703,10 @@ fn a_set_that_changed_and_came_back_under_an_anchored_head_is_no_fork() {
     ])
     .unwrap();
     root.anchor(&anchorer, vec![head_entry(head)]).unwrap();
+    root.anchor(&anchorer, vec![head_entry(chain.head(6, &[21, 22, 23]))])
+        .unwrap();
     let anchored = root.anchored(id);
-    assert_eq!((anchored.height, anchored.forked_at), (Height(5), None));
+    assert_eq!((anchored.height, anchored.forked_at), (Height(6), None));
 }
 
 fn vote(seed: u8, chain: myriad_types::ChainId, block: u8) -> SignedVote {

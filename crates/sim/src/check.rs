@@ -105,12 +105,12 @@ impl Checker {
             .is_some_and(|r| r.state.meta().next_validators.is_some())
     }
 
-    /// The set in force on `chain` now.
     /// The state after the chain's last decided block.
     pub fn state(&self, chain: &ChainId) -> Option<&ChainState> {
         self.chains.get(chain).map(|r| &r.state)
     }
 
+    /// The set in force on `chain` now.
     pub fn validator_set(&self, chain: &ChainId) -> Option<Arc<ValidatorSet>> {
         let reference = self.chains.get(chain)?;
         Some(reference.state.meta().validators.clone())

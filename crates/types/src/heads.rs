@@ -351,10 +351,13 @@ const HEAD_BYTES: usize = 32 + 8 + 32 + 8 + 4 + 32 + 32 + 4 + 4 + LEN;
 const SIGNATURE_BYTES: usize = 8;
 
 /// Whether `head` can be packed: it carries no set changes or bonds, and its certificate
-/// names its header (one that does not goes as it is, for the root to say so).
+/// names its header, each signer once (one that does not goes as it is, for the root to
+/// say what is wrong).
 pub fn packable(head: &AnchoredHead) -> bool {
     let certificate = &head.certificate;
-    head.changes.is_empty()
+    let signers: HashSet<&HostId> = certificate.signatures.iter().map(|s| &s.host).collect();
+    signers.len() == certificate.signatures.len()
+        && head.changes.is_empty()
         && head.bonds.is_empty()
         && certificate.chain_id == head.header.chain_id
         && certificate.height == head.header.height

@@ -165,6 +165,9 @@ pub(super) struct RootDuty {
     /// Where the next pass starts when the last one filled its transaction: passes go
     /// round the backlog, so a busy chain early in it cannot starve the later ones.
     resume_after: Option<ChainId>,
+    /// Whether the next pass goes on without waiting for the interval: the last one filled
+    /// its transaction and sent it.
+    go_on: bool,
     in_flight: Option<InFlight>,
     /// Equivocations seen, to submit to the root, oldest first.
     evidence: std::collections::VecDeque<Equivocation>,
@@ -189,6 +192,7 @@ impl RootDuty {
             next_pass_ms: 0,
             pass: None,
             resume_after: None,
+            go_on: false,
             in_flight: None,
             evidence: std::collections::VecDeque::new(),
             bonds_changed: BTreeMap::new(),
@@ -434,9 +438,9 @@ impl<S: HostStore> Host<S> {
             return;
         }
         if duty.pass.is_none() {
-            // After a pass that filled its transaction the next goes on as soon as that one
-            // committed; otherwise it waits for the interval.
-            if self.now_ms < duty.next_pass_ms && duty.resume_after.is_none() {
+            // After a pass that filled its transaction and sent it the next goes on as soon
+            // as that one committed; otherwise it waits for the interval.
+            if self.now_ms < duty.next_pass_ms && !std::mem::take(&mut duty.go_on) {
                 return;
             }
             duty.next_pass_ms = self.now_ms + params.anchor_interval_ms;
@@ -450,12 +454,13 @@ impl<S: HostStore> Host<S> {
             let (entries, count) = self.drop_refused(duty, entries, nonce);
             self.metrics.anchored_heads_sent.inc_by(count as u64);
             // Within the bound: `look` stops at ANCHOR_ENTRIES_MAX.
-            match BoundedVec::new(entries) {
+            duty.go_on = match BoundedVec::new(entries) {
                 Ok(entries) if !entries.is_empty() => {
-                    self.send_root_tx(duty, TxKind::Anchor { entries }, nonce, work);
+                    let sent = self.send_root_tx(duty, TxKind::Anchor { entries }, nonce, work);
+                    sent && duty.resume_after.is_some()
                 }
-                _ => {}
-            }
+                _ => false,
+            };
         }
         self.metrics.anchor_backlog.set(duty.backlog() as i64);
     }
@@ -611,6 +616,12 @@ impl<S: HostStore> Host<S> {
                 // The ledger's rules do not read the signature; the batch checks it.
                 signature: myriad_types::Signature([0; 64]),
             };
+            if encode(&trial).len() > ANCHOR_TX_BYTES_MAX {
+                // Taking a head out of a batch can grow it (its neighbours' leaves need a
+                // sibling each): the last chain waits for the next pass.
+                entries.pop();
+                continue;
+            }
             match myriad_ledger::apply(&mut slot.state.clone(), time_ms, &trial) {
                 Ok(_) => {
                     let TxKind::Anchor { entries: packed } = trial.tx.kind else {

@@ -414,42 +414,75 @@ fn certificate_signers(
     Ok(certificate.signatures.iter().map(|s| s.host).collect())
 }
 
-/// Checks that `signed`'s header is of the anchor's chain and its signers are a quorum of
-/// the set the root knows for the chain at the header's height.
-fn check_certified<S: StateView>(
-    overlay: &Overlay<'_, S>,
-    anchor: &ChainAnchor,
-    signed: Signed<'_>,
-) -> Result<(), AnchorError> {
-    let header = signed.header;
-    if header.chain_id != anchor.chain_id {
-        return Err(AnchorError::OtherChain {
-            got: header.chain_id,
-        });
-    }
-    let known = overlay
-        .known_set(&anchor.validators_hash)
-        .filter(|_| {
-            header.validators_hash == anchor.validators_hash
-                && header.height >= anchor.validators_from
-        })
-        .ok_or(AnchorError::UnknownSet {
-            height: header.height,
-            signed_by: header.validators_hash,
-            known: anchor.validators_hash,
+/// A validator set the root trusts for a chain from a height on.
+struct Trust {
+    chain_id: ChainId,
+    validators: ValidatorSet,
+    hash: Hash,
+    from: Height,
+}
+
+impl Trust {
+    /// The set the root keeps for the chain of `anchor`.
+    fn kept<S: StateView>(
+        overlay: &Overlay<'_, S>,
+        anchor: &ChainAnchor,
+        height: Height,
+    ) -> Result<Trust, AnchorError> {
+        let known = overlay
+            .known_set(&anchor.validators_hash)
+            .ok_or(AnchorError::UnknownSet {
+                height,
+                signed_by: anchor.validators_hash,
+                known: anchor.validators_hash,
+                from: anchor.validators_from,
+            })?;
+        Ok(Trust {
+            chain_id: anchor.chain_id,
+            validators: known.validators,
+            hash: anchor.validators_hash,
             from: anchor.validators_from,
-        })?;
-    #[cfg(feature = "canary")]
-    if crate::canary::anchor_without_quorum() {
-        return Ok(());
-    }
-    known
-        .validators
-        .check_signers(signed.signers)
-        .map_err(|error| AnchorError::Certificate {
-            height: header.height,
-            error,
         })
+    }
+
+    /// The set after a checked change at `height`.
+    fn after(&self, validators: ValidatorSet, height: Height) -> Trust {
+        Trust {
+            chain_id: self.chain_id,
+            hash: validators.hash(),
+            validators,
+            from: Height(height.0.saturating_add(1)),
+        }
+    }
+
+    /// Checks that `signed`'s header is of this chain, names this set, is at or past the
+    /// height it is in force from, and that its signers are a quorum of it.
+    fn certifies(&self, signed: Signed<'_>) -> Result<(), AnchorError> {
+        let header = signed.header;
+        if header.chain_id != self.chain_id {
+            return Err(AnchorError::OtherChain {
+                got: header.chain_id,
+            });
+        }
+        if header.validators_hash != self.hash || header.height < self.from {
+            return Err(AnchorError::UnknownSet {
+                height: header.height,
+                signed_by: header.validators_hash,
+                known: self.hash,
+                from: self.from,
+            });
+        }
+        #[cfg(feature = "canary")]
+        if crate::canary::anchor_without_quorum() {
+            return Ok(());
+        }
+        self.validators
+            .check_signers(signed.signers)
+            .map_err(|error| AnchorError::Certificate {
+                height: header.height,
+                error,
+            })
+    }
 }
 
 /// Follows a chain's set changes, then anchors its head if it is newer than the last.
@@ -464,54 +497,54 @@ fn advance<S: StateView>(
     let mut anchor = overlay
         .anchor(&chain_id)
         .ok_or(AnchorError::NotInDirectory)?;
-    let mut below: Option<Height> = None;
-    // The set the anchored head was checked against, if the root knew it in force there;
-    // and the set the changes below that head put in force at it.
-    let checked_with = (anchor.validators_from <= anchor.height).then_some(anchor.validators_hash);
-    let mut in_force_at_head = None;
+    let mut trust = Trust::kept(overlay, &anchor, head.header.height)?;
+    // The set the changes below the anchored head lead to: it only checks a second header
+    // at the anchored height (evidence of a fork). The root keeps the set that certified
+    // that head, which says which set signed there: a change below it, perhaps one of
+    // several that came back to that set, does not move it.
+    let mut below_head: Option<Trust> = None;
+    let mut last: Option<Height> = None;
     for change in changes {
         let height = change.header.height;
-        if height >= head.header.height || below.is_some_and(|below| height <= below) {
+        if height >= head.header.height || last.is_some_and(|last| height <= last) {
             return Err(AnchorError::ChangeOrder);
         }
-        below = Some(height);
+        last = Some(height);
         // Known already: the set after it is in force from a height the root has.
         if height < anchor.validators_from {
             continue;
         }
-        let next = follow_change(overlay, &anchor, change)?;
-        let hash = next.hash();
-        if hash != anchor.validators_hash {
-            overlay.release_set(&anchor.validators_hash);
-            overlay.retain_set(next);
-            anchor.validators_hash = hash;
-        }
-        anchor.validators_from = Height(height.0.saturating_add(1));
         if height < anchor.height {
-            in_force_at_head = Some(hash);
+            let from = below_head.as_ref().unwrap_or(&trust);
+            let next = follow_change(from, change)?;
+            below_head = Some(from.after(next, height));
+            continue;
         }
-    }
-    if in_force_at_head.is_some_and(|hash| Some(hash) != checked_with) {
-        // The anchored head was certified by a set the chain had already replaced below it:
-        // a quorum of the old set signed a history the chain did not take.
-        anchor.forked_at = Some(anchor.height);
+        let next = follow_change(&trust, change)?;
+        let next = trust.after(next, height);
+        if next.hash != anchor.validators_hash {
+            overlay.release_set(&anchor.validators_hash);
+            overlay.retain_set(next.validators.clone());
+            anchor.validators_hash = next.hash;
+        }
+        anchor.validators_from = next.from;
+        trust = next;
     }
     let header = head.header;
     if header.height < anchor.height {
-        overlay.put(Object::Anchor(anchor));
         return Ok(());
     }
     let block_hash = header.hash();
     if header.height == anchor.height {
         if block_hash != anchor.block_hash {
             // A second certified block at an anchored height: the chain forked.
-            check_certified(overlay, &anchor, head)?;
+            below_head.as_ref().unwrap_or(&trust).certifies(head)?;
             anchor.forked_at = Some(header.height);
+            overlay.put(Object::Anchor(anchor));
         }
-        overlay.put(Object::Anchor(anchor));
         return Ok(());
     }
-    check_certified(overlay, &anchor, head)?;
+    trust.certifies(head)?;
     for proven in bonds {
         record_bond(overlay, header, proven)?;
     }
@@ -559,21 +592,13 @@ fn record_bond<S: StateView>(
 }
 
 /// The validator set after a set change's block, once its certificate and meta check.
-fn follow_change<S: StateView>(
-    overlay: &Overlay<'_, S>,
-    anchor: &ChainAnchor,
-    change: &SetChange,
-) -> Result<ValidatorSet, AnchorError> {
+fn follow_change(trust: &Trust, change: &SetChange) -> Result<ValidatorSet, AnchorError> {
     let header = &change.header;
     let signers = certificate_signers(header, &change.certificate)?;
-    check_certified(
-        overlay,
-        anchor,
-        Signed {
-            header,
-            signers: &signers,
-        },
-    )?;
+    trust.certifies(Signed {
+        header,
+        signers: &signers,
+    })?;
     let meta: ChainMeta = decode("chain meta", &change.meta)
         .map_err(|error| AnchorError::BadMeta(error.to_string()))?;
     if state_root(&change.accounts_root, &change.objects_root, &meta.hash()) != header.state_root {
@@ -581,7 +606,7 @@ fn follow_change<S: StateView>(
             height: header.height,
         });
     }
-    if meta.chain_id != anchor.chain_id || meta.height != header.height {
+    if meta.chain_id != trust.chain_id || meta.height != header.height {
         return Err(AnchorError::MetaMismatch {
             height: header.height,
         });
