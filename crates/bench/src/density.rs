@@ -35,6 +35,7 @@ pub struct DensityOptions {
 #[derive(Debug, Clone, Serialize)]
 pub struct GrowthSample {
     pub seconds: f64,
+    /// Chains created so far: the host's count, less what it held before.
     pub chains: u64,
     pub rss_bytes: u64,
     pub store_bytes: u64,
@@ -80,11 +81,13 @@ pub fn run(dir: &BenchDir, options: &DensityOptions) -> Result<DensityResult> {
             Err(error) => return Err(error.context("the host does not hold the root chain")),
         }
     };
+    // The chains the host holds already (the root chain's among them) are not counted.
+    let held_before = client.health()?.chains;
     let started = Instant::now();
     let sample = || -> Result<GrowthSample> {
         Ok(GrowthSample {
             seconds: started.elapsed().as_secs_f64(),
-            chains: client.health()?.chains,
+            chains: client.health()?.chains.saturating_sub(held_before),
             rss_bytes: ProcessSample::read(pid)?.rss_bytes,
             store_bytes: std::fs::metadata(&store)?.len(),
         })
@@ -140,7 +143,7 @@ pub fn run(dir: &BenchDir, options: &DensityOptions) -> Result<DensityResult> {
     hosts.stop(0);
     let restarting = Instant::now();
     hosts.start(&devnet, 0)?;
-    let counted = client.health()?.chains;
+    let counted = client.health()?.chains.saturating_sub(held_before);
     let restart_seconds = restarting.elapsed().as_secs_f64();
     if counted != last.chains {
         bail!(
