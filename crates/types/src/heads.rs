@@ -124,15 +124,12 @@ pub struct UnpackedHead {
     pub signers: Vec<HostId>,
 }
 
-fn lookup<T: Copy>(table: &[T], head: usize, index: u32) -> Result<T, BatchError> {
-    table
-        .get(index as usize)
-        .copied()
-        .ok_or(BatchError::BadReference {
-            head,
-            index,
-            len: table.len(),
-        })
+fn lookup<T>(table: &[T], head: usize, index: u32) -> Result<&T, BatchError> {
+    table.get(index as usize).ok_or(BatchError::BadReference {
+        head,
+        index,
+        len: table.len(),
+    })
 }
 
 /// The precommit a certificate's signers signed for `header` in `round`.
@@ -191,22 +188,15 @@ impl HeadBatch {
                 height: head.height,
                 prev_hash: head.prev_hash,
                 timestamp_ms: head.timestamp_ms,
-                proposer: lookup(&self.hosts, at, head.proposer)?,
+                proposer: *lookup(&self.hosts, at, head.proposer)?,
                 tx_root: head.tx_root,
                 state_root: head.state_root,
-                validators_hash: lookup(&self.sets, at, head.validators)?,
+                validators_hash: *lookup(&self.sets, at, head.validators)?,
             };
             let leaf = precommit_leaf(&header, head.round);
             let mut signers = Vec::with_capacity(head.signatures.len());
             for signature in head.signatures.iter() {
-                let tick =
-                    self.ticks
-                        .get(signature.tick as usize)
-                        .ok_or(BatchError::BadReference {
-                            head: at,
-                            index: signature.tick,
-                            len: self.ticks.len(),
-                        })?;
+                let tick = lookup(&self.ticks, at, signature.tick)?;
                 let place = signature.tick as usize;
                 if tick.depth < 32 && signature.index >> tick.depth != 0 {
                     return Err(BatchError::LeafOutside {
@@ -224,7 +214,7 @@ impl HeadBatch {
                         index: signature.index,
                     });
                 }
-                signers.push(lookup(&self.hosts, at, tick.signer)?);
+                signers.push(*lookup(&self.hosts, at, tick.signer)?);
             }
             heads.push(UnpackedHead {
                 header,
