@@ -127,8 +127,10 @@ fn a_host_finds_its_peers_in_the_directory_and_validates_with_them() {
         });
     }
     committed(specs[3].api, &mint(chain, &owner, 1, &key(21), 7));
-    let (_, body) = get(specs[1].api, &format!("/chains/{chain}"));
-    assert_eq!(body["height"].as_u64(), Some(1));
+    // Host 3 answered once it committed; host 1 commits when the decision reaches it.
+    eventually("host 1 committed the block", || {
+        get(specs[1].api, &format!("/chains/{chain}")).1["height"].as_u64() == Some(1)
+    });
     // And the root anchors it.
     eventually("the chain anchored", || {
         let (status, body) = get(specs[0].api, &format!("/root/chains/{chain}"));
@@ -161,7 +163,12 @@ fn a_host_finds_its_peers_in_the_directory_and_validates_with_them() {
             .unwrap()
             .contains("not in the root's directory"));
     }
-    let (_, entry) = get(api, &format!("/root/chains/{chain}"));
+    let mut entry = serde_json::Value::Null;
+    eventually("host 2 has the anchor", || {
+        let (status, body) = get(api, &format!("/root/chains/{chain}"));
+        entry = body;
+        status == 200 && entry["height"].as_u64() == Some(1)
+    });
     let reach: Vec<&str> = entry["validators"]
         .as_array()
         .unwrap()
