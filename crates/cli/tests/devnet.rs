@@ -41,8 +41,15 @@ fn a_devnet_serves_the_cli_survives_a_killed_host_and_resumes() {
         .map(|k| k["name"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(names, ["owner", "alice", "bob", "carol"]);
-    let listed = json(root, &["chain", "list", "--limit", "1000"]);
-    assert!(listed["chains"].as_array().unwrap().len() >= 11);
+    // Host 0 learns of the chains created through other hosts as their geneses reach it.
+    eventually(
+        Duration::from_secs(30),
+        "host 0 to list the devnet's chains",
+        || {
+            let listed = json(root, &["chain", "list", "--limit", "1000"]);
+            listed["chains"].as_array().unwrap().len() >= 11
+        },
+    );
 
     // Alice creates her own currency on every devnet host, mints and pays.
     let created = json(
@@ -339,6 +346,7 @@ fn offer(root: &Path, a: &str, b: &str, expires: &str) -> (String, String) {
             "bob",
             "--expires",
             expires,
+            "--wait",
         ],
     );
     assert!(offered["watchers"].as_u64().unwrap() >= 1, "{offered}");

@@ -91,6 +91,8 @@ metrics! {
         "Geneses and certified heads this host sent to the root to anchor";
     anchors_refused: Counter = Counter::default(),
         "Chains left out of an anchor transaction because the root would refuse their entry";
+    forks_shown: Counter = Counter::default(),
+        "Chains' own headers sent to the root as evidence that it anchored a block the chain did not decide";
     anchor_backlog: Gauge = Gauge::default(),
         "Chains waiting to be looked at for anchoring";
     evidence_dropped: Counter = Counter::default(),

@@ -73,6 +73,39 @@ fn directory_entry(host: &RunningHost, root: &ChainId, of: &SecretKey) -> Option
     }
 }
 
+/// `who`, funded by the root's owner (with its nonce `owner_nonce`), registers itself in
+/// the directory of `root` with `bond`.
+async fn register(
+    host: &RunningHost,
+    root: ChainId,
+    (owner, owner_nonce): (&SecretKey, u64),
+    who: &SecretKey,
+    bond: u128,
+) {
+    let funding = mint(root, owner, owner_nonce, who, 2 * bond);
+    assert!(matches!(
+        submit(host, funding).await,
+        TxStatus::Committed { .. }
+    ));
+    let text = |s: &str| myriad_types::BoundedBytes::new(s.as_bytes().to_vec()).unwrap();
+    let register = tx(
+        root,
+        who,
+        1,
+        TxKind::RegisterHost {
+            announcement: myriad_types::HostAnnouncement {
+                p2p: BoundedVec::new(vec![text("127.0.0.1:7199")]).unwrap(),
+                api_url: text("http://127.0.0.1:8199"),
+            },
+            bond,
+        },
+    );
+    assert!(matches!(
+        submit(host, register).await,
+        TxStatus::Committed { .. }
+    ));
+}
+
 async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while !done() {
@@ -279,29 +312,8 @@ async fn a_registered_host_that_equivocates_loses_its_bond() {
         })
         .collect();
     create(&running[0], root).await;
-    let funding = mint(root_id, &owner, 1, &rogue, 500);
-    assert!(matches!(
-        submit(&running[0], funding).await,
-        TxStatus::Committed { .. }
-    ));
     // The rogue registers itself with a bond of 300.
-    let text = |s: &str| myriad_types::BoundedBytes::new(s.as_bytes().to_vec()).unwrap();
-    let register = tx(
-        root_id,
-        &rogue,
-        1,
-        TxKind::RegisterHost {
-            announcement: myriad_types::HostAnnouncement {
-                p2p: BoundedVec::new(vec![text("127.0.0.1:7199")]).unwrap(),
-                api_url: text("http://127.0.0.1:8199"),
-            },
-            bond: 300,
-        },
-    );
-    assert!(matches!(
-        submit(&running[0], register).await,
-        TxStatus::Committed { .. }
-    ));
+    register(&running[0], root_id, (&owner, 1), &rogue, 300).await;
     // A chain of the three honest hosts and the rogue; the rogue prevotes two blocks at once.
     let validators: Vec<_> = hosts
         .iter()
@@ -354,6 +366,146 @@ async fn a_registered_host_that_equivocates_loses_its_bond() {
         .object(&ObjectKey::Evidence(entry.last_evidence.unwrap()))
         .is_some());
     assert_eq!(state.check_invariants(), Ok(()));
+    for host in running {
+        host.stop().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_the_replaced_set_certified_is_shown_as_a_fork_by_the_chains_hosts() {
+    let dir = tempfile::tempdir().unwrap();
+    let network = MemoryNetwork::new();
+    let hosts: Vec<SecretKey> = (1..=4).map(key).collect();
+    let owner = key(10);
+    let root = root_genesis(&owner, &hosts[..3]);
+    let root_id = root.genesis.chain_id();
+    let running: Vec<RunningHost> = hosts
+        .iter()
+        .enumerate()
+        .map(|(i, host)| {
+            memory_host(
+                &dir.path().join(format!("h{i}")),
+                &network,
+                host,
+                |config| {
+                    config.root = Some(RootConfig {
+                        chain: root_id,
+                        announce_p2p: format!("127.0.0.1:{}", 7200 + i),
+                        announce_api: format!("http://127.0.0.1:{}", 8200 + i),
+                    });
+                    config.peers = vec![Peer {
+                        host: hosts[0].host_id(),
+                        address: "127.0.0.1:7200".parse().unwrap(),
+                    }];
+                },
+            )
+        })
+        .collect();
+    create(&running[0], root).await;
+    for (nonce, host) in hosts.iter().enumerate() {
+        let funding = mint(root_id, &owner, nonce as u64 + 1, host, 1_000);
+        assert!(matches!(
+            submit(&running[0], funding).await,
+            TxStatus::Committed { .. }
+        ));
+    }
+    let forger = key(6);
+    register(&running[0], root_id, (&owner, 5), &forger, 100).await;
+    for host in &hosts {
+        eventually("every host registered", || {
+            directory_entry(&running[0], &root_id, host).is_some()
+        })
+        .await;
+    }
+
+    // A chain of hosts 2–4 makes its first block.
+    let user = key(20);
+    let old_set: Vec<_> = hosts[1..].iter().map(|k| (k.host_id(), 1)).collect();
+    let chain = create(&running[1], genesis_now(&user, &old_set, 3)).await;
+    eventually("the chain entered the directory", || {
+        anchor_of(&running[0], &root_id, &chain).is_some()
+    })
+    .await;
+    let status = submit(&running[1], mint(chain, &user, 1, &key(21), 5)).await;
+    assert!(matches!(status, TxStatus::Committed { .. }), "{status:?}");
+    let first = running[1]
+        .handle
+        .store
+        .block(&chain, Height(1))
+        .unwrap()
+        .unwrap()
+        .header;
+
+    // The set it is about to replace certifies a block 6 the chain never decides, and the
+    // root, which knows no other set of the chain yet, anchors it.
+    let forged = myriad_types::BlockHeader {
+        height: Height(6),
+        timestamp_ms: first.timestamp_ms + 5_000,
+        state_root: myriad_types::Hash([7; 32]),
+        ..first
+    };
+    let head = myriad_types::AnchoredHead {
+        changes: BoundedVec::default(),
+        certificate: myriad_testing::certify(&forged, &hosts[1..]),
+        header: forged.clone(),
+        bonds: BoundedVec::default(),
+    };
+    let entries = vec![myriad_types::AnchorEntry::Head(Box::new(head))];
+    let forgery = tx(
+        root_id,
+        &forger,
+        2,
+        TxKind::Anchor {
+            entries: BoundedVec::new(entries).unwrap(),
+        },
+    );
+    let status = submit(&running[0], forgery).await;
+    assert!(matches!(status, TxStatus::Committed { .. }), "{status:?}");
+    let anchor = anchor_of(&running[0], &root_id, &chain).unwrap();
+    assert_eq!(
+        (anchor.height, anchor.block_hash),
+        (Height(6), forged.hash())
+    );
+
+    // The chain hands itself to hosts 1–3 and goes on past height 6.
+    let new_set: Vec<Validator> = hosts[..3]
+        .iter()
+        .map(|k| Validator {
+            host: k.host_id(),
+            power: 1,
+        })
+        .collect();
+    let change = tx(
+        chain,
+        &user,
+        2,
+        TxKind::SetValidators {
+            validators: BoundedVec::new(new_set).unwrap(),
+        },
+    );
+    let status = submit(&running[1], change).await;
+    assert!(matches!(status, TxStatus::Committed { .. }), "{status:?}");
+    let mut height = Height(0);
+    for nonce in 3..=8 {
+        let status = submit(&running[1], mint(chain, &user, nonce, &key(21), 5)).await;
+        let TxStatus::Committed { height: at, .. } = status else {
+            panic!("{status:?}");
+        };
+        height = at;
+    }
+    assert!(height > Height(6), "{height:?}");
+
+    // Its hosts show the root the chain's own block 6, certified by the set the change put
+    // in force: the root marks the fork, and keeps what it anchored.
+    eventually("the root marks the fork", || {
+        anchor_of(&running[0], &root_id, &chain).is_some_and(|a| a.forked_at == Some(Height(6)))
+    })
+    .await;
+    let anchor = anchor_of(&running[0], &root_id, &chain).unwrap();
+    assert_eq!(
+        (anchor.height, anchor.block_hash),
+        (Height(6), forged.hash())
+    );
     for host in running {
         host.stop().await.unwrap();
     }

@@ -186,23 +186,8 @@ impl Personal {
 
 /// A certificate of `block` signed by the hosts of seeds `signers`.
 fn certify(block: &Block, signers: &[u8]) -> Certificate {
-    let mut certificate = Certificate {
-        chain_id: block.header.chain_id,
-        height: block.header.height,
-        round: Round(0),
-        block_hash: block.hash(),
-        signatures: BoundedVec::default(),
-    };
-    let precommit = certificate.precommit();
-    let signatures = signers
-        .iter()
-        .map(|seed| CommitSignature {
-            host: key(*seed).host_id(),
-            signature: sign_alone(&key(*seed), &precommit),
-        })
-        .collect();
-    certificate.signatures = BoundedVec::new(signatures).unwrap();
-    certificate
+    let signers: Vec<SecretKey> = signers.iter().map(|seed| key(*seed)).collect();
+    myriad_testing::certify(&block.header, &signers)
 }
 
 fn head_entry(head: AnchoredHead) -> AnchorEntry {

@@ -2,7 +2,7 @@
 //! only finds the others through the root's directory and validates a chain with them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use myriad_client::client::Client;
 use myriad_client::root::verify_account_via_root;
@@ -18,13 +18,8 @@ const PARAMS: RootParams = RootParams {
     anchor_interval_ms: 300,
 };
 
-fn eventually(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out: {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+/// How long a test waits for what hosts do in the background.
+const WAIT: Duration = Duration::from_secs(60);
 
 fn committed(api: std::net::SocketAddr, tx: &myriad_types::SignedTransaction) {
     let (status, body) = submit(api, tx, true);
@@ -95,7 +90,7 @@ impl Network {
         };
         for spec in &network.specs {
             let host = spec.host();
-            eventually("every host registered", || {
+            eventually(WAIT, "every host registered", || {
                 get(network.specs[0].api, &format!("/root/hosts/{host}")).0 == 200
             });
         }
@@ -122,17 +117,17 @@ fn a_host_finds_its_peers_in_the_directory_and_validates_with_them() {
     let (status, body) = create_chain(specs[3].api, &genesis);
     assert_eq!(status, 201, "{body}");
     for spec in &specs[1..3] {
-        eventually("the chain's genesis reached every validator", || {
+        eventually(WAIT, "the chain's genesis reached every validator", || {
             get(spec.api, &format!("/chains/{chain}")).0 == 200
         });
     }
     committed(specs[3].api, &mint(chain, &owner, 1, &key(21), 7));
     // Host 3 answered once it committed; host 1 commits when the decision reaches it.
-    eventually("host 1 committed the block", || {
+    eventually(WAIT, "host 1 committed the block", || {
         get(specs[1].api, &format!("/chains/{chain}")).1["height"].as_u64() == Some(1)
     });
     // And the root anchors it.
-    eventually("the chain anchored", || {
+    eventually(WAIT, "the chain anchored", || {
         let (status, body) = get(specs[0].api, &format!("/root/chains/{chain}"));
         status == 200 && body["height"].as_u64() == Some(1)
     });
@@ -164,7 +159,7 @@ fn a_host_finds_its_peers_in_the_directory_and_validates_with_them() {
             .contains("not in the root's directory"));
     }
     let mut entry = serde_json::Value::Null;
-    eventually("host 2 has the anchor", || {
+    eventually(WAIT, "host 2 has the anchor", || {
         let (status, body) = get(api, &format!("/root/chains/{chain}"));
         entry = body;
         status == 200 && entry["height"].as_u64() == Some(1)
@@ -179,7 +174,7 @@ fn a_host_finds_its_peers_in_the_directory_and_validates_with_them() {
 
     // An account checked trusting only the root's committee, through any root host: here
     // the follower, once it has the anchor.
-    eventually("the follower has the anchor", || {
+    eventually(WAIT, "the follower has the anchor", || {
         let (status, body) = get(specs[3].api, &format!("/root/chains/{chain}"));
         status == 200 && body["height"].as_u64() == Some(1)
     });

@@ -10,8 +10,8 @@ use myriad_consensus::Equivocation;
 use myriad_ledger::{check_block, ChainState};
 use myriad_store::{ChainStore, MemStore, ReadStore};
 use myriad_types::{
-    encode, Block, Certificate, ChainId, Hash, Height, HostId, Object, Round, SignedGenesis,
-    TxKind, ValidatorSet,
+    encode, Block, Certificate, ChainId, Hash, Height, HostId, Object, ObjectKey, Round,
+    SignedGenesis, TxKind, ValidatorSet,
 };
 
 /// A broken rule, with what broke it.
@@ -34,6 +34,8 @@ struct Reference {
     head: Hash,
     /// Each decided height's block hash and the validator set that certified it.
     decided: Vec<(Hash, Arc<ValidatorSet>)>,
+    /// When the head was decided (the genesis: when it was made).
+    head_at_ms: u64,
 }
 
 /// What a first decision changed, for the clients and the counters.
@@ -83,6 +85,7 @@ impl Checker {
                         state,
                         head: Hash::ZERO,
                         decided: Vec::new(),
+                        head_at_ms: genesis.genesis.created_at_ms,
                     },
                 );
             }
@@ -108,6 +111,22 @@ impl Checker {
     /// The state after the chain's last decided block.
     pub fn state(&self, chain: &ChainId) -> Option<&ChainState> {
         self.chains.get(chain).map(|r| &r.state)
+    }
+
+    /// The anchoring's liveness: `chain`'s head, if it was decided before `before_ms` and
+    /// the root has not anchored it, with the height the root anchored (if any).
+    pub fn unanchored(&self, chain: &ChainId, before_ms: u64) -> Option<(Height, Option<Height>)> {
+        let root = self.chains.get(&self.root?)?;
+        let reference = self.chains.get(chain)?;
+        let head = reference.state.meta().height;
+        if Some(*chain) == self.root || reference.head_at_ms >= before_ms {
+            return None;
+        }
+        let anchored = match root.state.object(&ObjectKey::Anchor(*chain)) {
+            Some(Object::Anchor(anchor)) => Some(anchor.height),
+            _ => None,
+        };
+        (anchored < Some(head)).then_some((head, anchored))
     }
 
     /// The set in force on `chain` now.
@@ -241,6 +260,7 @@ impl Checker {
             reference.state = post;
             reference.head = block.hash();
             reference.decided.push((block.hash(), set));
+            reference.head_at_ms = now_ms;
         }
         advance
     }

@@ -5,7 +5,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::Arc;
 
-use myriad_host::{Command, CreateError, Host, HostEvent, RootConfig, SubmitError, TxStatus};
+use myriad_host::{Command, CreateError, Host, HostEvent, Peer, RootConfig, SubmitError, TxStatus};
 use myriad_net::{Envelope, Inbound};
 use myriad_store::MemStore;
 use myriad_types::{ChainId, ChainParams, Hash, HostId, SecretKey, SignedGenesis, Symbol};
@@ -17,6 +17,10 @@ use crate::rng::Rng;
 use crate::workload::Clients;
 use crate::{Byzantine, Outcome, SimConfig, Stats};
 use clients::OVERLOAD_SLICE_MS;
+
+/// How long before the end of a run a head must have been decided for the root to have
+/// anchored it: a few anchor intervals, and the wait for a transaction in flight.
+const ANCHOR_PATIENCE_MS: u64 = 30_000;
 
 mod clients;
 mod hosts;
@@ -264,6 +268,18 @@ impl World {
             announce_p2p: "127.0.0.1:7000".to_owned(),
             announce_api: "http://127.0.0.1:8000".to_owned(),
         });
+        // Every host is told of the root's validators, as `myriad host run` is of a root
+        // peer: those that do not validate the root ask them for its genesis and blocks.
+        world.config.host.peers = root
+            .0
+            .genesis
+            .validators
+            .iter()
+            .map(|v| Peer {
+                host: v.host,
+                address: std::net::SocketAddr::from(([127, 0, 0, 1], 7000)),
+            })
+            .collect();
         for (key, honest) in nodes {
             let mut node = Node::new(key, honest);
             if !honest && byzantine == Byzantine::SkewedClock {
@@ -527,6 +543,19 @@ impl World {
                     clients.pending.len(),
                     self.config.settle_ms,
                     tx.hash()
+                ));
+            }
+        }
+        // Every head decided well before the end is anchored: a host looks at its chains
+        // each anchor interval, and another steps in after a few.
+        let before =
+            (self.config.faulty_ms + self.config.settle_ms).saturating_sub(ANCHOR_PATIENCE_MS);
+        for chain in self.chains.iter().filter(|c| c.created) {
+            if let Some((head, anchored)) = self.checker.unanchored(&chain.id, before) {
+                let validators = self.checker.validators(&chain.id);
+                self.checker.liveness(format!(
+                    "chain {}: head {head} decided more than {ANCHOR_PATIENCE_MS} ms before the end, but the root anchored {anchored:?} (validators {validators:?})",
+                    chain.id
                 ));
             }
         }

@@ -17,9 +17,9 @@ use std::net::{SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
 use myriad_types::{
-    Address, Amount, BoundedVec, ChainId, ChainKind, ChainParams, Genesis, HostId, Memo, Quote,
-    Rate, SecretKey, SignedGenesis, SignedQuote, SignedTransaction, Symbol, Transaction, TxKind,
-    Validator,
+    sign_alone, Address, Amount, BlockHeader, BoundedVec, Certificate, ChainId, ChainKind,
+    ChainParams, CommitSignature, Genesis, HostId, Memo, Quote, Rate, Round, SecretKey,
+    SignedGenesis, SignedQuote, SignedTransaction, Symbol, Transaction, TxKind, Validator,
 };
 
 #[cfg(feature = "host")]
@@ -184,4 +184,26 @@ pub fn eventually(timeout: Duration, what: &str, mut check: impl FnMut() -> bool
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// A certificate of the block `header` heads, its precommit (round 0) signed by each of
+/// `signers` alone.
+pub fn certify(header: &BlockHeader, signers: &[SecretKey]) -> Certificate {
+    let mut certificate = Certificate {
+        chain_id: header.chain_id,
+        height: header.height,
+        round: Round(0),
+        block_hash: header.hash(),
+        signatures: BoundedVec::default(),
+    };
+    let precommit = certificate.precommit();
+    let signatures = signers
+        .iter()
+        .map(|signer| CommitSignature {
+            host: signer.host_id(),
+            signature: sign_alone(signer, &precommit),
+        })
+        .collect();
+    certificate.signatures = BoundedVec::new(signatures).unwrap();
+    certificate
 }

@@ -154,6 +154,10 @@ struct InFlight {
 pub(super) struct RootDuty {
     config: RootConfig,
     backlog: BTreeSet<ChainId>,
+    /// Chains touched this tick: they join the backlog at the next root phase, once the
+    /// tick's write made their heads durable (looked at now, the store's older head would
+    /// take them out of the backlog).
+    fresh: Vec<ChainId>,
     /// The store scan's place: chains after this one come next.
     scan_after: Option<ChainId>,
     poll_at_ms: u64,
@@ -185,6 +189,7 @@ impl RootDuty {
         RootDuty {
             config,
             backlog: BTreeSet::new(),
+            fresh: Vec::new(),
             scan_after: None,
             poll_at_ms: 0,
             polls: 0,
@@ -206,18 +211,20 @@ impl RootDuty {
     }
 
     pub(super) fn backlog(&self) -> usize {
-        self.backlog.len()
+        self.backlog.len() + self.fresh.len()
     }
 
-    /// `chain`'s head changed: look at it at the next pass. `false` if the backlog is full.
+    /// `chain`'s head changed: look at it from the next tick on. `false` if the backlog is
+    /// full.
     pub(super) fn touched(&mut self, chain: ChainId) -> bool {
         if chain == self.config.chain {
             return true;
         }
-        if self.backlog.len() >= ANCHOR_BACKLOG_MAX && !self.backlog.contains(&chain) {
+        let held = self.backlog.len() + self.fresh.len();
+        if held >= ANCHOR_BACKLOG_MAX && !self.backlog.contains(&chain) {
             return false;
         }
-        self.backlog.insert(chain);
+        self.fresh.push(chain);
         true
     }
 
@@ -256,12 +263,17 @@ impl<S: HostStore> Host<S> {
         duty.evidence.push_back(evidence.clone());
     }
 
-    /// The next queued piece of evidence the root can act on: its host registered, the
-    /// evidence not yet taken. What it cannot act on is let go.
+    /// The next queued piece of evidence the root can act on: its host registered with a
+    /// bond to slash, the evidence not yet taken. What it cannot act on is let go, so that
+    /// a host that equivocates again and again, slashed already, does not keep this host's
+    /// root transactions (and with them its anchors) busy.
     fn next_evidence(&self, duty: &mut RootDuty) -> Option<Equivocation> {
         let state = &self.table.get(&duty.chain())?.state;
         while let Some(evidence) = duty.evidence.pop_front() {
-            let registered = state.object(&ObjectKey::Host(evidence.voter())).is_some();
+            let registered = matches!(
+                state.object(&ObjectKey::Host(evidence.voter())),
+                Some(Object::Host(entry)) if entry.is_registered(self.now_ms) && entry.bond > 0
+            );
             let taken = state
                 .object(&ObjectKey::Evidence(evidence.hash()))
                 .is_some();
@@ -344,6 +356,8 @@ impl<S: HostStore> Host<S> {
         let Some(mut duty) = self.root.take() else {
             return;
         };
+        let fresh = std::mem::take(&mut duty.fresh);
+        duty.backlog.extend(fresh);
         if self.now_ms >= duty.poll_at_ms {
             duty.poll_at_ms = self.now_ms + ROOT_POLL_MS;
             self.follow_root(&mut duty);
@@ -664,7 +678,14 @@ impl<S: HostStore> Host<S> {
             }
         };
         let anchored = anchor.map(|a| a.height);
-        if anchored.is_some_and(|height| height >= head.meta.height) {
+        // The set changed since the root's anchor, which this head reaches: the anchored
+        // head may be one the chain never decided (see `fork_evidence`).
+        let maybe_forked = anchor.filter(|a| {
+            a.forked_at.is_none()
+                && a.height <= head.meta.height
+                && head.meta.validators.hash() != a.validators_hash
+        });
+        if maybe_forked.is_none() && anchored.is_some_and(|height| height >= head.meta.height) {
             return Ok(None);
         }
         let genesis = match self.store.genesis(&chain) {
@@ -680,6 +701,13 @@ impl<S: HostStore> Host<S> {
             let patience = params.anchor_interval_ms.saturating_mul(BACKUP_INTERVALS);
             if self.now_ms.saturating_sub(since) < patience {
                 return Err(());
+            }
+        }
+        if let Some(anchor) = maybe_forked {
+            match self.fork_evidence(chain, anchor)? {
+                Some(evidence) => return Ok(Some(vec![evidence])),
+                None if anchor.height >= head.meta.height => return Ok(None),
+                None => {}
             }
         }
         let known = match anchor {
@@ -732,6 +760,45 @@ impl<S: HostStore> Host<S> {
             bonds,
         })));
         Ok(Some(entries))
+    }
+
+    /// Evidence that `chain` forked at its anchored height, if the root anchored there a
+    /// block other than the chain's: the chain's own header at that height, with the set
+    /// changes that put in force the set certifying it. (A quorum of a set the chain had
+    /// replaced can certify a head the root takes before the change is anchored; the
+    /// chain's newer heads are refused until this shows the fork.)
+    fn fork_evidence(
+        &self,
+        chain: ChainId,
+        anchor: &ChainAnchor,
+    ) -> Result<Option<AnchorEntry>, ()> {
+        let (block, certificate) = match self.store.certified_block(&chain, anchor.height) {
+            Ok(Some(found)) => found,
+            Ok(None) => return Ok(None),
+            Err(error) => {
+                tracing::error!(%chain, %error, "cannot read a chain's block to compare it with its anchor");
+                return Err(());
+            }
+        };
+        if block.hash() == anchor.block_hash {
+            return Ok(None);
+        }
+        let mut changes = match self.store.set_changes(&chain, anchor.validators_from) {
+            Ok(changes) => changes,
+            Err(error) => {
+                tracing::error!(%chain, %error, "cannot read a chain's set changes");
+                return Err(());
+            }
+        };
+        changes.retain(|change| change.header.height < anchor.height);
+        self.metrics.forks_shown.inc();
+        tracing::warn!(%chain, height = %anchor.height, "the root anchored a block this chain did not decide: sending the chain's own header there, evidence of the fork");
+        Ok(Some(AnchorEntry::Head(Box::new(AnchoredHead {
+            changes: BoundedVec::new(changes).map_err(drop)?,
+            header: block.header,
+            certificate,
+            bonds: BoundedVec::default(),
+        }))))
     }
 
     /// Proofs, against `head`, of the validator bonds of `chain` (or of their absence): of
