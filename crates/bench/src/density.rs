@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Result};
 use myriad_client::client::Client;
 use myriad_devnet::{create_chains, ensure_root, start_hosts};
+use myriad_types::{encode, ChainId};
 use serde::Serialize;
 
 use crate::{mib, plot, table, BenchDir, ProcessSample, Series};
@@ -59,6 +60,8 @@ pub struct DensityResult {
     /// From the first chain's creation until the root's directory (as host 0 follows it)
     /// holds every chain created: no chain waited longer than this to be anchored.
     pub anchored_seconds: f64,
+    /// A light client's proof of one created chain's anchor, as host 0 serves it.
+    pub anchor_proof_bytes: usize,
     pub growth: Vec<GrowthSample>,
 }
 
@@ -135,6 +138,8 @@ pub fn run(dir: &BenchDir, options: &DensityOptions) -> Result<DensityResult> {
         std::thread::sleep(SAMPLE_EVERY);
     };
 
+    let anchor_proof_bytes = anchor_proof_bytes(&client)?;
+
     std::thread::sleep(SETTLE);
     let before = ProcessSample::read(pid)?;
     std::thread::sleep(options.idle);
@@ -165,8 +170,24 @@ pub fn run(dir: &BenchDir, options: &DensityOptions) -> Result<DensityResult> {
         idle_cpu_percent: before.cpu_percent(&after),
         restart_seconds,
         anchored_seconds,
+        anchor_proof_bytes,
         growth,
     })
+}
+
+/// The size of the anchor proof of the first listed chain that has one (the root chain,
+/// first perhaps, has none).
+fn anchor_proof_bytes(client: &Client) -> Result<usize> {
+    for listed in client.chains(None, 2)?.chains {
+        let chain: ChainId = listed.chain_id.parse()?;
+        if let Ok(proof) = client.anchor_proof(&chain) {
+            let root = proof.root_header.chain_id;
+            let (committee, _) = client.validators(&root, Some(proof.root_header.height.0))?;
+            proof.verify(&root, &committee, &chain)?;
+            return Ok(encode(&proof).len());
+        }
+    }
+    bail!("host 0 serves the anchor proof of none of the first chains it lists")
 }
 
 /// Writes the result, its plot, and returns the summary table.
@@ -229,6 +250,10 @@ pub fn report(dir: &BenchDir, result: &DensityResult) -> Result<String> {
                 "{:.0} s after the first was created  (target <= 600 s)",
                 result.anchored_seconds
             ),
+        ),
+        (
+            "anchor proof".to_owned(),
+            format!("{} bytes  (target <= 1.5 KiB)", result.anchor_proof_bytes),
         ),
         (
             "restart to ready".to_owned(),

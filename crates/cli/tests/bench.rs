@@ -44,6 +44,9 @@ fn density_counts_what_one_host_holds() {
         "per-chain figures divide by the chains"
     );
     assert!(result["restart_seconds"].as_f64().unwrap() > 0.0);
+    assert!(result["anchored_seconds"].as_f64().unwrap() > 0.0);
+    // A verified proof: an anchor, its path, the root header and a certificate.
+    assert!(result["anchor_proof_bytes"].as_u64().unwrap() > 500);
     let growth = result["growth"].as_array().unwrap();
     assert!(growth.len() >= 2);
     assert_eq!(

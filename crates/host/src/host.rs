@@ -357,7 +357,8 @@ impl<S: HostStore> Host<S> {
 
     /// When the next tick is due, asked at `now_ms` after the tick that `report` describes:
     /// at the usual pace (`tick_ms`) while there is work, else at the host's own next need
-    /// (its messages to handle, its earliest timeout), and at least every `IDLE_TICK_MS`
+    /// (its messages to handle, an anchor pass under way, its earliest timeout), and at
+    /// least every `IDLE_TICK_MS`
     /// (mempool expiry, eviction and gauges run in ticks). An idle host then costs next to
     /// nothing; its caller brings the tick forward when something arrives meanwhile.
     pub fn next_tick_ms(&self, report: &TickReport, now_ms: u64) -> u64 {
@@ -365,7 +366,8 @@ impl<S: HostStore> Host<S> {
         if report.messages > 0 || report.blocks > 0 {
             return pace;
         }
-        let wake = if self.outbox.has_loopback() {
+        let looking = self.root.as_ref().is_some_and(RootDuty::looking);
+        let wake = if self.outbox.has_loopback() || looking {
             Some(self.now_ms)
         } else {
             self.timers.next_at_ms()
@@ -409,8 +411,14 @@ impl<S: HostStore> Host<S> {
         }
         self.write()?;
         self.publish_root_view(transport);
-        self.outbox
-            .release(&self.key, self.me, &self.table, &self.metrics, transport);
+        let root = self.root.as_ref().map(RootDuty::chain);
+        self.outbox.release(
+            &self.key,
+            (self.me, root),
+            &self.table,
+            &self.metrics,
+            transport,
+        );
         report.txs += self.acknowledge();
         self.end_tick(transport);
         self.load.end_tick(report.messages > 0 || report.blocks > 0);

@@ -279,6 +279,19 @@ async fn hosts_register_follow_the_root_and_anchor_their_chains_across_a_set_cha
     })
     .await;
     assert_eq!(anchor.forked_at, None);
+    // The root's precommits are signed alone: its certificates, which every light-client
+    // proof carries, hold no path through the other messages of a tick.
+    let root_head = root_state(&running[0], &root_id).unwrap().meta().height;
+    let (_, certificate) = running[0]
+        .handle
+        .store
+        .certified_block(&root_id, root_head)
+        .unwrap()
+        .unwrap();
+    assert!(certificate
+        .signatures
+        .iter()
+        .all(|s| s.signature.path.is_empty()));
     for host in running {
         host.stop().await.unwrap();
     }

@@ -105,11 +105,13 @@ impl Outbox {
     }
 
     /// Signs what the guard approved (its state is durable now), with one signature over
-    /// the root of all of it, and sends everything.
+    /// the root of all of it, and sends everything. The root chain's precommits are each
+    /// signed alone: its certificates, which every light-client proof carries, then hold no
+    /// path through the tick's other messages.
     pub(super) fn release(
         &mut self,
         key: &SecretKey,
-        me: HostId,
+        (me, root): (HostId, Option<ChainId>),
         table: &ChainTable,
         metrics: &Metrics,
         transport: &dyn Transport,
@@ -117,21 +119,28 @@ impl Outbox {
         let mut envelopes: BTreeMap<HostId, EnvelopeBuilder> = BTreeMap::new();
         let mut peers_of: HashMap<ChainId, Vec<HostId>> = HashMap::new();
         let pending = std::mem::take(&mut self.pending);
-        let to_sign: Vec<&ToSign> = pending
+        let to_sign: Vec<(ChainId, &ToSign)> = pending
             .iter()
             .filter_map(|out| match out {
-                Out::Signed(_, to_sign) => Some(to_sign),
+                Out::Signed(chain, to_sign) => Some((*chain, to_sign)),
                 Out::Send(..) => None,
             })
             .collect();
+        let mut signatures: Vec<Option<TickSignature>> = vec![None; to_sign.len()];
+        let alone =
+            |(chain, to_sign): &(ChainId, &ToSign)| Some(*chain) == root && to_sign.is_precommit();
         // The tick's precommits side by side at the front of its tree, so that an anchor
         // of many chains' heads proves them with few siblings; then the rest, in order.
-        let mut order: Vec<usize> = (0..to_sign.len()).collect();
-        order.sort_by_key(|at| !to_sign[*at].is_precommit());
-        let leaves: Vec<Hash> = order.iter().map(|at| to_sign[*at].leaf()).collect();
-        let mut signatures: Vec<Option<TickSignature>> = vec![None; to_sign.len()];
+        let mut order: Vec<usize> = (0..to_sign.len())
+            .filter(|at| !alone(&to_sign[*at]))
+            .collect();
+        order.sort_by_key(|at| !to_sign[*at].1.is_precommit());
+        let leaves: Vec<Hash> = order.iter().map(|at| to_sign[*at].1.leaf()).collect();
         for (at, signature) in order.into_iter().zip(sign_tick(key, &leaves)) {
             signatures[at] = Some(signature);
+        }
+        for (at, out) in to_sign.iter().enumerate().filter(|(_, out)| alone(out)) {
+            signatures[at] = sign_tick(key, &[out.1.leaf()]).pop();
         }
         let mut signatures = signatures.into_iter();
         for out in pending {

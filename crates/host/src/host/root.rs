@@ -154,12 +154,16 @@ struct InFlight {
 pub(super) struct RootDuty {
     config: RootConfig,
     backlog: BTreeSet<ChainId>,
-    /// Chains touched this tick: they join the backlog at the next root phase, once the
-    /// tick's write made their heads durable (looked at now, the store's older head would
-    /// take them out of the backlog).
+    /// Chains touched this tick: they join the backlog once the tick's write made their
+    /// heads durable (looked at before, the store's older head would take them out of the
+    /// backlog).
     fresh: Vec<ChainId>,
     /// The store scan's place: chains after this one come next.
     scan_after: Option<ChainId>,
+    /// Whether the store scan goes on: from the start until it has gone round the store
+    /// once (what changes later is touched), and again once a chain was left out of the
+    /// full backlog.
+    scanning: bool,
     poll_at_ms: u64,
     polls: usize,
     /// When the registration is looked at next: once an anchor interval.
@@ -191,6 +195,7 @@ impl RootDuty {
             backlog: BTreeSet::new(),
             fresh: Vec::new(),
             scan_after: None,
+            scanning: true,
             poll_at_ms: 0,
             polls: 0,
             register_at_ms: 0,
@@ -210,6 +215,11 @@ impl RootDuty {
         self.config.chain
     }
 
+    /// Whether a pass is going through the backlog: it goes on at the next tick.
+    pub(super) fn looking(&self) -> bool {
+        self.pass.is_some()
+    }
+
     pub(super) fn backlog(&self) -> usize {
         self.backlog.len() + self.fresh.len()
     }
@@ -222,6 +232,7 @@ impl RootDuty {
         }
         let held = self.backlog.len() + self.fresh.len();
         if held >= ANCHOR_BACKLOG_MAX && !self.backlog.contains(&chain) {
+            self.scanning = true;
             return false;
         }
         self.fresh.push(chain);
@@ -309,13 +320,15 @@ impl<S: HostStore> Host<S> {
         duty.staged = true;
     }
 
-    /// Publishes the staged view of the root, once the tick's write is durable, and tells
-    /// the transport where the hosts whose entries changed listen: how hosts find each
-    /// other beyond their configured peers.
+    /// Once the tick's write is durable: hands the chains it touched to the anchor backlog,
+    /// publishes the staged view of the root, and tells the transport where the hosts whose
+    /// entries changed listen: how hosts find each other beyond their configured peers.
     pub(super) fn publish_root_view(&mut self, transport: &dyn Transport) {
         let Some(duty) = &mut self.root else {
             return;
         };
+        let fresh = std::mem::take(&mut duty.fresh);
+        duty.backlog.extend(fresh);
         if !std::mem::take(&mut duty.staged) {
             return;
         }
@@ -356,8 +369,6 @@ impl<S: HostStore> Host<S> {
         let Some(mut duty) = self.root.take() else {
             return;
         };
-        let fresh = std::mem::take(&mut duty.fresh);
-        duty.backlog.extend(fresh);
         if self.now_ms >= duty.poll_at_ms {
             duty.poll_at_ms = self.now_ms + ROOT_POLL_MS;
             self.follow_root(&mut duty);
@@ -517,14 +528,19 @@ impl<S: HostStore> Host<S> {
         Some(TxKind::RegisterHost { announcement, bond })
     }
 
-    /// Puts a page of stored chains into the backlog, going round the store.
+    /// Puts a page of stored chains into the backlog, while the scan goes on.
     fn scan_store(&mut self, duty: &mut RootDuty) {
+        if !duty.scanning {
+            return;
+        }
         match self
             .store
             .chains(duty.scan_after.as_ref(), ANCHOR_SCAN_PAGE)
         {
             Ok(page) => {
-                duty.scan_after = page.last().map(|(chain, _)| *chain);
+                let round_done = page.len() < ANCHOR_SCAN_PAGE;
+                duty.scan_after = page.last().map(|(chain, _)| *chain).filter(|_| !round_done);
+                duty.scanning = !round_done;
                 for (chain, _) in page {
                     if !duty.touched(chain) {
                         self.metrics.anchor_backlog_dropped.inc();
