@@ -239,6 +239,28 @@ fn a_devnet_serves_the_cli_survives_a_killed_host_and_resumes() {
         balance(root, &chain, "carol", None) == "12.46"
     });
 
+    // Carol's balance checked trusting only the root's committee, once the root's directory
+    // holds the chain; a root chain it was not told of fails loudly.
+    let verify = [
+        "verify", "account", "carol", "--chain", &chain, "--root", &host0,
+    ];
+    eventually(
+        Duration::from_secs(60),
+        "the chain anchored in the root",
+        || myriad(root, &verify).status.success(),
+    );
+    let verified = json(root, &verify);
+    assert_eq!(
+        (&verified["verified"], &verified["balance"]),
+        (&Value::Bool(true), &Value::from("1246"))
+    );
+    let error = fails(
+        root,
+        &[&verify[..], &["--root-chain", &chain]].concat(),
+        &[],
+    );
+    assert!(error.contains("does NOT verify"), "{error}");
+
     // Alice replaces host-3: the chain goes on with three validators.
     send(
         root,
