@@ -106,6 +106,19 @@ async fn register(
     ));
 }
 
+/// The owner's (nonce `nonce`) `SetValidators` that hands `chain` to `to`, power 1 each.
+fn hand_over(chain: ChainId, owner: &SecretKey, nonce: u64, to: &[SecretKey]) -> SignedTransaction {
+    let validators: Vec<Validator> = to
+        .iter()
+        .map(|k| Validator {
+            host: k.host_id(),
+            power: 1,
+        })
+        .collect();
+    let validators = BoundedVec::new(validators).unwrap();
+    tx(chain, owner, nonce, TxKind::SetValidators { validators })
+}
+
 async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while !done() {
@@ -114,10 +127,14 @@ async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hosts_register_follow_the_root_and_anchor_their_chains_across_a_set_change() {
-    let dir = tempfile::tempdir().unwrap();
-    let network = MemoryNetwork::new();
+/// Hosts of keys 1–4 and a root chain that the first three validate; the fourth follows
+/// it, told of the first only. The root's owner (key 10, nonces 1–4) gives every host what
+/// it bonds. `port` numbers the addresses they announce.
+async fn root_network(
+    dir: &std::path::Path,
+    network: &MemoryNetwork,
+    port: u16,
+) -> (Vec<SecretKey>, ChainId, Vec<RunningHost>) {
     let hosts: Vec<SecretKey> = (1..=4).map(key).collect();
     let owner = key(10);
     let root = root_genesis(&owner, &hosts[..3]);
@@ -126,27 +143,20 @@ async fn hosts_register_follow_the_root_and_anchor_their_chains_across_a_set_cha
         .iter()
         .enumerate()
         .map(|(i, host)| {
-            memory_host(
-                &dir.path().join(format!("h{i}")),
-                &network,
-                host,
-                |config| {
-                    config.root = Some(RootConfig {
-                        chain: root_id,
-                        announce_p2p: format!("127.0.0.1:{}", 7000 + i),
-                        announce_api: format!("http://127.0.0.1:{}", 8000 + i),
-                    });
-                    // The follower knows one root host to ask for the root's genesis.
-                    config.peers = vec![Peer {
-                        host: hosts[0].host_id(),
-                        address: "127.0.0.1:7000".parse().unwrap(),
-                    }];
-                },
-            )
+            memory_host(&dir.join(format!("h{i}")), network, host, |config| {
+                config.root = Some(RootConfig {
+                    chain: root_id,
+                    announce_p2p: format!("127.0.0.1:{}", port + i as u16),
+                    announce_api: format!("http://127.0.0.1:{}", port + 1000 + i as u16),
+                });
+                config.peers = vec![Peer {
+                    host: hosts[0].host_id(),
+                    address: format!("127.0.0.1:{port}").parse().unwrap(),
+                }];
+            })
         })
         .collect();
-    assert_eq!(create(&running[0], root.clone()).await, root_id);
-    // The root's owner gives every host what it bonds.
+    assert_eq!(create(&running[0], root).await, root_id);
     for (nonce, host) in hosts.iter().enumerate() {
         let funding = mint(root_id, &owner, nonce as u64 + 1, host, 1_000);
         assert!(matches!(
@@ -154,6 +164,15 @@ async fn hosts_register_follow_the_root_and_anchor_their_chains_across_a_set_cha
             TxStatus::Committed { .. }
         ));
     }
+    (hosts, root_id, running)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hosts_register_follow_the_root_and_anchor_their_chains_across_a_set_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let network = MemoryNetwork::new();
+    // The root's owner gives every host what it bonds.
+    let (hosts, root_id, running) = root_network(dir.path(), &network, 7000).await;
     // Every host registers, the follower too, its transaction relayed to the root's hosts.
     for host in &hosts {
         eventually("every host registered", || {
@@ -225,21 +244,7 @@ async fn hosts_register_follow_the_root_and_anchor_their_chains_across_a_set_cha
     .await;
 
     // The chain hands itself to hosts 1–3; the root follows the change.
-    let new_set: Vec<Validator> = hosts[..3]
-        .iter()
-        .map(|k| Validator {
-            host: k.host_id(),
-            power: 1,
-        })
-        .collect();
-    let change = tx(
-        chain,
-        &user,
-        4,
-        TxKind::SetValidators {
-            validators: BoundedVec::new(new_set).unwrap(),
-        },
-    );
+    let change = hand_over(chain, &user, 4, &hosts[..3]);
     assert!(matches!(
         submit(&running[1], change).await,
         TxStatus::Committed { .. }
@@ -388,40 +393,8 @@ async fn a_registered_host_that_equivocates_loses_its_bond() {
 async fn a_head_the_replaced_set_certified_is_shown_as_a_fork_by_the_chains_hosts() {
     let dir = tempfile::tempdir().unwrap();
     let network = MemoryNetwork::new();
-    let hosts: Vec<SecretKey> = (1..=4).map(key).collect();
+    let (hosts, root_id, running) = root_network(dir.path(), &network, 7200).await;
     let owner = key(10);
-    let root = root_genesis(&owner, &hosts[..3]);
-    let root_id = root.genesis.chain_id();
-    let running: Vec<RunningHost> = hosts
-        .iter()
-        .enumerate()
-        .map(|(i, host)| {
-            memory_host(
-                &dir.path().join(format!("h{i}")),
-                &network,
-                host,
-                |config| {
-                    config.root = Some(RootConfig {
-                        chain: root_id,
-                        announce_p2p: format!("127.0.0.1:{}", 7200 + i),
-                        announce_api: format!("http://127.0.0.1:{}", 8200 + i),
-                    });
-                    config.peers = vec![Peer {
-                        host: hosts[0].host_id(),
-                        address: "127.0.0.1:7200".parse().unwrap(),
-                    }];
-                },
-            )
-        })
-        .collect();
-    create(&running[0], root).await;
-    for (nonce, host) in hosts.iter().enumerate() {
-        let funding = mint(root_id, &owner, nonce as u64 + 1, host, 1_000);
-        assert!(matches!(
-            submit(&running[0], funding).await,
-            TxStatus::Committed { .. }
-        ));
-    }
     let forger = key(6);
     register(&running[0], root_id, (&owner, 5), &forger, 100).await;
     for host in &hosts {
@@ -481,21 +454,7 @@ async fn a_head_the_replaced_set_certified_is_shown_as_a_fork_by_the_chains_host
     );
 
     // The chain hands itself to hosts 1–3 and goes on past height 6.
-    let new_set: Vec<Validator> = hosts[..3]
-        .iter()
-        .map(|k| Validator {
-            host: k.host_id(),
-            power: 1,
-        })
-        .collect();
-    let change = tx(
-        chain,
-        &user,
-        2,
-        TxKind::SetValidators {
-            validators: BoundedVec::new(new_set).unwrap(),
-        },
-    );
+    let change = hand_over(chain, &user, 2, &hosts[..3]);
     let status = submit(&running[1], change).await;
     assert!(matches!(status, TxStatus::Committed { .. }), "{status:?}");
     let mut height = Height(0);
