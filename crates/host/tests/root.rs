@@ -391,9 +391,21 @@ async fn a_registered_host_that_equivocates_loses_its_bond() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_head_the_replaced_set_certified_is_shown_as_a_fork_by_the_chains_hosts() {
+    fork_shown(false, 7200).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fork_is_shown_though_the_chain_came_back_to_the_set_that_forged() {
+    fork_shown(true, 7300).await;
+}
+
+/// The set a chain is about to replace certifies a block 6 the chain never decides, and the
+/// root anchors it; the chain hands itself over (and, with `back`, comes back to that set)
+/// and passes height 6: its hosts show the root the fork.
+async fn fork_shown(back: bool, port: u16) {
     let dir = tempfile::tempdir().unwrap();
     let network = MemoryNetwork::new();
-    let (hosts, root_id, running) = root_network(dir.path(), &network, 7200).await;
+    let (hosts, root_id, running) = root_network(dir.path(), &network, port).await;
     let owner = key(10);
     let forger = key(6);
     register(&running[0], root_id, (&owner, 5), &forger, 100).await;
@@ -457,8 +469,13 @@ async fn a_head_the_replaced_set_certified_is_shown_as_a_fork_by_the_chains_host
     let change = hand_over(chain, &user, 2, &hosts[..3]);
     let status = submit(&running[1], change).await;
     assert!(matches!(status, TxStatus::Committed { .. }), "{status:?}");
+    if back {
+        let change = hand_over(chain, &user, 3, &hosts[1..]);
+        let status = submit(&running[1], change).await;
+        assert!(matches!(status, TxStatus::Committed { .. }), "{status:?}");
+    }
     let mut height = Height(0);
-    for nonce in 3..=8 {
+    for nonce in 3 + u64::from(back)..=9 {
         let status = submit(&running[1], mint(chain, &user, nonce, &key(21), 5)).await;
         let TxStatus::Committed { height: at, .. } = status else {
             panic!("{status:?}");

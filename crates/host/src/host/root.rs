@@ -81,6 +81,9 @@ pub(super) struct RootDuty {
     /// once (what changes later is touched), and again once a chain was left out of the
     /// full backlog.
     scanning: bool,
+    /// A chain was left out of the full backlog during this round of the scan: another
+    /// round follows it.
+    rescan: bool,
     poll_at_ms: u64,
     polls: usize,
     /// When the registration is looked at next: once an anchor interval.
@@ -113,6 +116,7 @@ impl RootDuty {
             fresh: Vec::new(),
             scan_after: None,
             scanning: true,
+            rescan: false,
             poll_at_ms: 0,
             polls: 0,
             register_at_ms: 0,
@@ -149,6 +153,9 @@ impl RootDuty {
         }
         let held = self.backlog.len() + self.fresh.len();
         if held >= ANCHOR_BACKLOG_MAX && !self.backlog.contains(&chain) {
+            if self.scanning {
+                self.rescan = true;
+            }
             self.scanning = true;
             return false;
         }
@@ -184,8 +191,8 @@ impl<S: HostStore> Host<S> {
         duty.evidence.push_back(evidence.clone());
     }
 
-    /// The next queued piece of evidence the root can act on: its host registered with a
-    /// bond to slash, the evidence not yet taken. What it cannot act on is let go, so that
+    /// The next queued piece of evidence the root can act on: its host in the directory
+    /// with a bond to slash (a lapsed registration's bond stays locked for `unbond_ms`), the evidence not yet taken. What it cannot act on is let go, so that
     /// a host that equivocates again and again, slashed already, does not keep this host's
     /// root transactions (and with them its anchors) busy.
     fn next_evidence(&self, duty: &mut RootDuty) -> Option<Equivocation> {
@@ -193,7 +200,7 @@ impl<S: HostStore> Host<S> {
         while let Some(evidence) = duty.evidence.pop_front() {
             let registered = matches!(
                 state.object(&ObjectKey::Host(evidence.voter())),
-                Some(Object::Host(entry)) if entry.is_registered(self.now_ms) && entry.bond > 0
+                Some(Object::Host(entry)) if entry.bond > 0
             );
             let taken = state
                 .object(&ObjectKey::Evidence(evidence.hash()))

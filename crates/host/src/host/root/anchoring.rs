@@ -42,7 +42,9 @@ impl<S: HostStore> Host<S> {
             Ok(page) => {
                 let round_done = page.len() < ANCHOR_SCAN_PAGE;
                 duty.scan_after = page.last().map(|(chain, _)| *chain).filter(|_| !round_done);
-                duty.scanning = !round_done;
+                if round_done {
+                    duty.scanning = std::mem::take(&mut duty.rescan);
+                }
                 for (chain, _) in page {
                     if !duty.touched(chain) {
                         self.metrics.anchor_backlog_dropped.inc();
@@ -199,13 +201,17 @@ impl<S: HostStore> Host<S> {
                 return Err(());
             }
         };
+        if anchor.is_some_and(|a| a.forked_at.is_some()) {
+            // The root takes no head of a forked chain: nothing to send.
+            return Ok(None);
+        }
         let anchored = anchor.map(|a| a.height);
-        // The set changed since the root's anchor, which this head reaches: the anchored
-        // head may be one the chain never decided (see `fork_evidence`).
+        // The head reaches the anchored height: the anchored block may be one the chain
+        // never decided (see `fork_evidence`), even under a set the chain came back to.
         let maybe_forked = anchor.filter(|a| {
-            a.forked_at.is_none()
-                && a.height <= head.meta.height
-                && head.meta.validators.hash() != a.validators_hash
+            let height = head.meta.height;
+            a.height.0 > 0
+                && (a.height < height || (a.height == height && a.block_hash != head.block_hash))
         });
         if maybe_forked.is_none() && anchored.is_some_and(|height| height >= head.meta.height) {
             return Ok(None);
