@@ -14,7 +14,7 @@ use myriad_net::MemoryNetwork;
 use myriad_testing::{genesis_now, key, mint, now_ms, tx, unsigned_genesis};
 use myriad_types::{
     BoundedVec, ChainAnchor, ChainId, ChainKind, Genesis, Height, HostEntry, Object, ObjectKey,
-    RootParams, SecretKey, SignedGenesis, SignedTransaction, TxKind, Validator,
+    RootParams, SecretKey, SignedGenesis, SignedTransaction, TxKind, Validator, ValidatorSet,
 };
 use tokio::sync::oneshot;
 
@@ -391,18 +391,43 @@ async fn a_registered_host_that_equivocates_loses_its_bond() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_head_the_replaced_set_certified_is_shown_as_a_fork_by_the_chains_hosts() {
-    fork_shown(false, 7200).await;
+    fork_shown(Forgery::Head, 7200).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fork_is_shown_though_the_chain_came_back_to_the_set_that_forged() {
-    fork_shown(true, 7300).await;
+    fork_shown(Forgery::HeadAndBack, 7300).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fork_is_shown_though_the_replaced_set_forged_a_set_change_too() {
+    fork_shown(Forgery::SetChange, 7400).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_forged_far_above_the_chain_is_shown_once_the_chain_makes_a_later_block() {
+    fork_shown(Forgery::FarAbove, 7500).await;
+}
+
+/// What the set a chain is about to replace forges, and what the chain does.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Forgery {
+    /// A block 6 it certifies itself.
+    Head,
+    /// The same, and the chain later comes back to that set.
+    HeadAndBack,
+    /// A change at block 5 to a set of its own, which certifies block 6: the set the root
+    /// keeps is then the forgers'.
+    SetChange,
+    /// A block a million blocks up instead of 6, which the chain does not reach: a block it
+    /// makes later in time shows the fork.
+    FarAbove,
 }
 
 /// The set a chain is about to replace certifies a block 6 the chain never decides, and the
-/// root anchors it; the chain hands itself over (and, with `back`, comes back to that set)
-/// and passes height 6: its hosts show the root the fork.
-async fn fork_shown(back: bool, port: u16) {
+/// root anchors it; the chain hands itself over and passes height 6: its hosts show the
+/// root the fork.
+async fn fork_shown(forgery: Forgery, port: u16) {
     let dir = tempfile::tempdir().unwrap();
     let network = MemoryNetwork::new();
     let (hosts, root_id, running) = root_network(dir.path(), &network, port).await;
@@ -434,22 +459,67 @@ async fn fork_shown(back: bool, port: u16) {
         .unwrap()
         .header;
 
-    // The set it is about to replace certifies a block 6 the chain never decides, and the
-    // root, which knows no other set of the chain yet, anchors it.
-    let forged = myriad_types::BlockHeader {
-        height: Height(6),
+    // The set it is about to replace certifies a block 6 the chain never decides (perhaps
+    // after a change of its own), and the root, which knows no other set of the chain yet,
+    // anchors it.
+    let forged_height = match forgery {
+        Forgery::FarAbove => Height(1_000_000),
+        _ => Height(6),
+    };
+    let mut forged = myriad_types::BlockHeader {
+        height: forged_height,
         timestamp_ms: first.timestamp_ms + 5_000,
         state_root: myriad_types::Hash([7; 32]),
-        ..first
+        ..first.clone()
     };
+    let mut changes = Vec::new();
+    let mut forgers = hosts[1..].to_vec();
+    if forgery == Forgery::SetChange {
+        forgers = vec![key(40), key(41), key(42)];
+        let theirs = ValidatorSet::new(
+            forgers
+                .iter()
+                .map(|k| Validator {
+                    host: k.host_id(),
+                    power: 1,
+                })
+                .collect(),
+        )
+        .unwrap();
+        forged.validators_hash = theirs.hash();
+        let state = running[1]
+            .handle
+            .store
+            .chain_state(&chain)
+            .unwrap()
+            .unwrap();
+        let mut meta = state.meta().clone();
+        meta.height = Height(5);
+        meta.time_ms = first.timestamp_ms + 4_000;
+        meta.validators = std::sync::Arc::new(theirs);
+        let (accounts_root, objects_root) = (state.accounts_root(), state.objects_root());
+        let header = myriad_types::BlockHeader {
+            height: Height(5),
+            timestamp_ms: meta.time_ms,
+            state_root: myriad_ledger::state_root(&accounts_root, &objects_root, &meta.hash()),
+            ..first
+        };
+        changes.push(myriad_types::SetChange {
+            certificate: myriad_testing::certify(&header, &hosts[1..]),
+            header,
+            meta: myriad_types::BoundedBytes::new(myriad_types::encode(&meta)).unwrap(),
+            accounts_root,
+            objects_root,
+        });
+    }
     let head = myriad_types::AnchoredHead {
-        changes: BoundedVec::default(),
-        certificate: myriad_testing::certify(&forged, &hosts[1..]),
+        changes: BoundedVec::new(changes).unwrap(),
+        certificate: myriad_testing::certify(&forged, &forgers),
         header: forged.clone(),
         bonds: BoundedVec::default(),
     };
     let entries = vec![myriad_types::AnchorEntry::Head(Box::new(head))];
-    let forgery = tx(
+    let forged_anchor = tx(
         root_id,
         &forger,
         2,
@@ -457,18 +527,20 @@ async fn fork_shown(back: bool, port: u16) {
             entries: BoundedVec::new(entries).unwrap(),
         },
     );
-    let status = submit(&running[0], forgery).await;
+    let status = submit(&running[0], forged_anchor).await;
     assert!(matches!(status, TxStatus::Committed { .. }), "{status:?}");
     let anchor = anchor_of(&running[0], &root_id, &chain).unwrap();
     assert_eq!(
         (anchor.height, anchor.block_hash),
-        (Height(6), forged.hash())
+        (forged_height, forged.hash())
     );
+    let made_after = anchor.anchored_at_ms + myriad_ledger::ANCHOR_CLOCK_SKEW_MS;
 
     // The chain hands itself to hosts 1–3 and goes on past height 6.
     let change = hand_over(chain, &user, 2, &hosts[..3]);
     let status = submit(&running[1], change).await;
     assert!(matches!(status, TxStatus::Committed { .. }), "{status:?}");
+    let back = forgery == Forgery::HeadAndBack;
     if back {
         let change = hand_over(chain, &user, 3, &hosts[1..]);
         let status = submit(&running[1], change).await;
@@ -483,17 +555,31 @@ async fn fork_shown(back: bool, port: u16) {
         height = at;
     }
     assert!(height > Height(6), "{height:?}");
+    let mut shown = Height(6);
+    if forgery == Forgery::FarAbove {
+        // A block made once the forged head's time has surely passed.
+        tokio::time::sleep(Duration::from_millis(
+            made_after.saturating_sub(now_ms()) + 100,
+        ))
+        .await;
+        let status = submit(&running[1], mint(chain, &user, 10, &key(21), 5)).await;
+        let TxStatus::Committed { height, .. } = status else {
+            panic!("{status:?}");
+        };
+        shown = height;
+    }
 
-    // Its hosts show the root the chain's own block 6, certified by the set the change put
-    // in force: the root marks the fork, and keeps what it anchored.
+    // Its hosts show the root the chain's own block (6, or the later one), certified by the
+    // set the change put in force (followed from the chain's genesis): the root marks the
+    // fork, and keeps what it anchored.
     eventually("the root marks the fork", || {
-        anchor_of(&running[0], &root_id, &chain).is_some_and(|a| a.forked_at == Some(Height(6)))
+        anchor_of(&running[0], &root_id, &chain).is_some_and(|a| a.forked_at == Some(shown))
     })
     .await;
     let anchor = anchor_of(&running[0], &root_id, &chain).unwrap();
     assert_eq!(
         (anchor.height, anchor.block_hash),
-        (Height(6), forged.hash())
+        (forged_height, forged.hash())
     );
     for host in running {
         host.stop().await.unwrap();

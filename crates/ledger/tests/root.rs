@@ -5,14 +5,14 @@
 
 use myriad_ledger::{
     apply, build_block, check_stateless, execute_block, follow_from_anchor, AnchorError,
-    AnchorProof, BlockTemplate, ChainState, ProofError, TxError,
+    AnchorProof, BlockTemplate, ChainState, ProofError, TxError, ANCHOR_CLOCK_SKEW_MS,
 };
 use myriad_testing::{genesis, key, mint, tx, unsigned_genesis};
 use myriad_types::{
     decode, encode, pack, sign_alone, sign_tick, tick_leaf, AnchorEntry, AnchoredHead, Block,
-    BoundedBytes, BoundedVec, Certificate, CertificateError, ChainAnchor, ChainKind,
-    CommitSignature, Equivocation, Hash, Height, HostAnnouncement, HostEntry, HostId, Object,
-    ObjectKey, RootParams, Round, SecretKey, SetChange, SignedGenesis, SignedTransaction,
+    BlockHeader, BoundedBytes, BoundedVec, Certificate, CertificateError, ChainAnchor, ChainKind,
+    CommitSignature, Equivocation, ForkEvidence, Hash, Height, HostAnnouncement, HostEntry, HostId,
+    Object, ObjectKey, RootParams, Round, SecretKey, SetChange, SignedGenesis, SignedTransaction,
     SignedVote, TxKind, Validator, Vote, VoteStep,
 };
 
@@ -194,6 +194,28 @@ fn head_entry(head: AnchoredHead) -> AnchorEntry {
     AnchorEntry::Head(Box::new(head))
 }
 
+/// A root with host 30 registered, and a chain of hosts `validators` in its directory.
+fn entered(validators: &[u8]) -> (Root, SecretKey, Personal) {
+    let mut root = Root::new();
+    let anchorer = key(30);
+    root.register(&anchorer, 100).unwrap();
+    let chain = Personal::new(validators);
+    let genesis = AnchorEntry::Genesis(Box::new(chain.genesis.clone()));
+    root.anchor(&anchorer, vec![genesis]).unwrap();
+    (root, anchorer, chain)
+}
+
+/// Evidence of a fork: `head` with its changes, followed from `genesis` if given, else
+/// from the set the root keeps.
+fn fork_entry(head: AnchoredHead, genesis: Option<&SignedGenesis>) -> AnchorEntry {
+    AnchorEntry::Fork(Box::new(ForkEvidence {
+        genesis: genesis.map(|g| Box::new(g.clone())),
+        changes: head.changes,
+        header: head.header,
+        certificate: head.certificate,
+    }))
+}
+
 fn anchor_error(result: Result<(), TxError>) -> AnchorError {
     match result {
         Err(TxError::Anchor { error, .. }) => *error,
@@ -373,16 +395,8 @@ fn heads_are_anchored_only_as_their_validators_certified_them() {
 
 #[test]
 fn anchoring_follows_validator_set_changes_with_their_proofs() {
-    let mut root = Root::new();
-    let anchorer = key(30);
-    root.register(&anchorer, 100).unwrap();
-    let mut chain = Personal::new(&[20, 21, 22, 23]);
+    let (mut root, anchorer, mut chain) = entered(&[20, 21, 22, 23]);
     let id = chain.state.chain_id();
-    root.anchor(
-        &anchorer,
-        vec![AnchorEntry::Genesis(Box::new(chain.genesis.clone()))],
-    )
-    .unwrap();
     let old_set = root.anchored(id).validators_hash;
     chain.mint_block();
     // Block 2 hands the chain to hosts 24–26 from height 3.
@@ -472,8 +486,15 @@ fn a_second_certified_header_at_an_anchored_height_marks_a_fork() {
     )
     .unwrap();
     assert_eq!(root.anchored(id).forked_at, None);
+    // As a head it is stale; as evidence, a fork.
     root.anchor(&anchorer, vec![head_entry(fork.head(1, &[21, 22, 23]))])
         .unwrap();
+    assert_eq!(root.anchored(id).forked_at, None);
+    root.anchor(
+        &anchorer,
+        vec![fork_entry(fork.head(1, &[21, 22, 23]), None)],
+    )
+    .unwrap();
     let anchored = root.anchored(id);
     assert_eq!(anchored.forked_at, Some(Height(1)));
     assert_eq!(
@@ -606,16 +627,8 @@ fn set_of(seeds: &[u8]) -> TxKind {
 
 #[test]
 fn a_head_certified_by_a_set_the_chain_had_replaced_is_a_fork_once_the_chains_header_shows_it() {
-    let mut root = Root::new();
-    let anchorer = key(30);
-    root.register(&anchorer, 100).unwrap();
-    let mut chain = Personal::new(&[20, 21, 22, 23]);
+    let (mut root, anchorer, mut chain) = entered(&[20, 21, 22, 23]);
     let id = chain.state.chain_id();
-    root.anchor(
-        &anchorer,
-        vec![AnchorEntry::Genesis(Box::new(chain.genesis.clone()))],
-    )
-    .unwrap();
     // The chain hands itself to hosts 24–26 at block 2; the old set keeps signing a fork.
     let mut fork = Personal::new(&[20, 21, 22, 23]);
     for _ in 0..4 {
@@ -640,27 +653,149 @@ fn a_head_certified_by_a_set_the_chain_had_replaced_is_a_fork_once_the_chains_he
     ));
     assert_eq!(root.anchored(id).forked_at, None);
     // The chain's own header at the anchored height, certified by the set the change put in
-    // force there, shows the fork.
+    // force there: as a head it changes nothing; as evidence it shows the fork.
     let mut evidence = chain.head(4, &[24, 25, 26]);
     evidence.changes = BoundedVec::new(vec![chain.change(2, &[20, 21, 22])]).unwrap();
-    root.anchor(&anchorer, vec![head_entry(evidence)]).unwrap();
+    root.anchor(&anchorer, vec![head_entry(evidence.clone())])
+        .unwrap();
+    assert_eq!(root.anchored(id).forked_at, None);
+    root.anchor(&anchorer, vec![fork_entry(evidence, None)])
+        .unwrap();
     let anchored = root.anchored(id);
     assert_eq!(anchored.forked_at, Some(Height(4)));
     assert_eq!(anchored.block_hash, fork.blocks[3].0.hash());
 }
 
 #[test]
-fn changes_below_an_anchored_head_neither_roll_its_set_back_nor_mark_a_fork() {
-    let mut root = Root::new();
-    let anchorer = key(30);
-    root.register(&anchorer, 100).unwrap();
-    let mut chain = Personal::new(&[20, 21, 22, 23]);
+fn a_set_change_the_replaced_set_forged_does_not_hide_the_fork() {
+    let (mut root, anchorer, mut chain) = entered(&[20, 21, 22, 23]);
     let id = chain.state.chain_id();
-    root.anchor(
-        &anchorer,
-        vec![AnchorEntry::Genesis(Box::new(chain.genesis.clone()))],
-    )
-    .unwrap();
+    // The chain hands itself to hosts 24–26 at block 2. The old set forges a history of its
+    // own: a change at block 3 to hosts 40–42, who certify block 4.
+    chain.mint_block();
+    chain.block(set_of(&[24, 25, 26]));
+    for _ in 0..3 {
+        chain.mint_block();
+    }
+    let mut fork = Personal::new(&[20, 21, 22, 23]);
+    fork.mint_block();
+    fork.mint_block();
+    fork.block(set_of(&[40, 41, 42]));
+    fork.mint_block();
+    let mut forged = fork.head(4, &[40, 41, 42]);
+    forged.changes = BoundedVec::new(vec![fork.change(3, &[20, 21, 22])]).unwrap();
+    root.anchor(&anchorer, vec![head_entry(forged)]).unwrap();
+    let forged_set = root.anchored(id).validators_hash;
+    // The set the root keeps is now the forgers': the chain's header at the anchored height
+    // cannot be reached from it, nor can the chain's newer heads.
+    let mut evidence = chain.head(4, &[24, 25, 26]);
+    evidence.changes = BoundedVec::new(vec![chain.change(2, &[20, 21, 22])]).unwrap();
+    let mut head = chain.head(5, &[24, 25, 26]);
+    head.changes = evidence.changes.clone();
+    for entry in [fork_entry(evidence.clone(), None), head_entry(head)] {
+        assert!(matches!(
+            anchor_error(root.anchor(&anchorer, vec![entry])),
+            AnchorError::UnknownSet { known, .. } if known == forged_set
+        ));
+    }
+    assert_eq!(root.anchored(id).forked_at, None);
+    // From the chain's genesis, its own change leads to the set that certified its header.
+    // A genesis of another chain, or a quorum short of that set, shows nothing.
+    let other = Personal::new(&[20, 21, 22]);
+    assert!(matches!(
+        anchor_error(root.anchor(
+            &anchorer,
+            vec![fork_entry(evidence.clone(), Some(&other.genesis))]
+        )),
+        AnchorError::OtherChain { .. }
+    ));
+    let mut short = evidence.clone();
+    short.certificate = certify(&chain.blocks[3].0, &[24]);
+    assert!(matches!(
+        anchor_error(root.anchor(&anchorer, vec![fork_entry(short, Some(&chain.genesis))])),
+        AnchorError::Certificate { .. }
+    ));
+    root.anchor(&anchorer, vec![fork_entry(evidence, Some(&chain.genesis))])
+        .unwrap();
+    assert_eq!(root.anchored(id).forked_at, Some(Height(4)));
+}
+
+#[test]
+fn a_head_forged_far_above_the_chain_is_shown_by_a_lower_block_made_after_it() {
+    let (mut root, anchorer, mut chain) = entered(&[20, 21, 22, 23]);
+    let id = chain.state.chain_id();
+    chain.mint_block();
+    // The set about to be replaced certifies a head a billion blocks up, as late as the
+    // root takes it; a time later still is refused.
+    let forged_at = |timestamp_ms| {
+        let header = BlockHeader {
+            height: Height(1_000_000_000),
+            timestamp_ms,
+            state_root: Hash([7; 32]),
+            ..chain.blocks[0].0.header.clone()
+        };
+        let signers = [key(20), key(21), key(22)];
+        head_entry(AnchoredHead {
+            changes: BoundedVec::default(),
+            certificate: myriad_testing::certify(&header, &signers),
+            header,
+            bonds: BoundedVec::default(),
+        })
+    };
+    let latest = root.now + ANCHOR_CLOCK_SKEW_MS;
+    assert!(matches!(
+        anchor_error(root.anchor(&anchorer, vec![forged_at(latest + 1)])),
+        AnchorError::FromTheFuture { time_ms, .. } if time_ms == latest + 1
+    ));
+    root.anchor(&anchorer, vec![forged_at(latest)]).unwrap();
+    assert_eq!(root.anchored(id).height, Height(1_000_000_000));
+    // The chain hands itself to hosts 24–26 at block 2 and goes on, a block a second. A
+    // block made before the forged head's time shows nothing; one made at it, the fork.
+    chain.block(set_of(&[24, 25, 26]));
+    while chain.state.meta().time_ms < latest {
+        chain.mint_block();
+    }
+    let last = chain.blocks.len() as u64;
+    for (height, shown) in [(last - 1, false), (last, true)] {
+        let mut evidence = chain.head(height, &[24, 25, 26]);
+        evidence.changes = BoundedVec::new(vec![chain.change(2, &[20, 21, 22])]).unwrap();
+        let result = root.anchor(&anchorer, vec![fork_entry(evidence, None)]);
+        if shown {
+            result.unwrap();
+        } else {
+            assert!(matches!(anchor_error(result), AnchorError::NoFork { .. }));
+        }
+    }
+    assert_eq!(root.anchored(id).forked_at, Some(Height(last)));
+}
+
+#[test]
+fn evidence_of_a_fork_is_another_certified_block_at_the_anchored_height() {
+    let (mut root, anchorer, mut chain) = entered(&[20, 21, 22, 23]);
+    let id = chain.state.chain_id();
+    for _ in 0..3 {
+        chain.mint_block();
+    }
+    root.anchor(&anchorer, vec![head_entry(chain.head(2, &[20, 21, 22]))])
+        .unwrap();
+    // The anchored block itself, a block below it and one above it are no evidence.
+    for height in [2, 1, 3] {
+        let evidence = fork_entry(chain.head(height, &[20, 21, 22]), Some(&chain.genesis));
+        assert_eq!(
+            anchor_error(root.anchor(&anchorer, vec![evidence])),
+            AnchorError::NoFork {
+                height: Height(height),
+                anchored: Height(2)
+            }
+        );
+    }
+    assert_eq!(root.anchored(id).forked_at, None);
+}
+
+#[test]
+fn changes_below_an_anchored_head_neither_roll_its_set_back_nor_mark_a_fork() {
+    let (mut root, anchorer, mut chain) = entered(&[20, 21, 22, 23]);
+    let id = chain.state.chain_id();
     chain.mint_block();
     chain.block(set_of(&[24, 25, 26]));
     chain.block(set_of(&[20, 21, 22, 23]));

@@ -47,8 +47,8 @@ pub use quote::{
 };
 pub use root::{
     AnchorEntry, AnchoredHead, BondProof, ChainAnchor, ChainKind, Equivocation, EvidenceError,
-    HostAddress, HostAnnouncement, HostEntry, KnownSet, OwnerBond, RootParams, SetChange,
-    ANCHOR_ENTRIES_MAX, BONDS_PER_HEAD_MAX, HOST_ADDRESSES_MAX, HOST_ADDRESS_BYTES_MAX,
+    ForkEvidence, HostAddress, HostAnnouncement, HostEntry, KnownSet, OwnerBond, RootParams,
+    SetChange, ANCHOR_ENTRIES_MAX, BONDS_PER_HEAD_MAX, HOST_ADDRESSES_MAX, HOST_ADDRESS_BYTES_MAX,
     META_BYTES_MAX, PROOF_BYTES_MAX, SET_CHANGES_MAX,
 };
 pub use swap::{counter_expiry, ParseOfferError, SwapOffer, SWAP_OFFER_PREFIX};

@@ -162,12 +162,14 @@ pub struct KnownSet {
 }
 
 /// One step of anchoring: a chain enters the directory with its genesis, or shows a newer
-/// certified head; or many chains show theirs, packed into a batch.
+/// certified head; or many chains show theirs, packed into a batch; or a chain's header
+/// shows that the block the root anchored is not the chain's.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum AnchorEntry {
     Genesis(Box<SignedGenesis>),
     Head(Box<AnchoredHead>),
     Heads(Box<HeadBatch>),
+    Fork(Box<ForkEvidence>),
 }
 
 impl AnchorEntry {
@@ -177,6 +179,7 @@ impl AnchorEntry {
             AnchorEntry::Genesis(genesis) => Some(genesis.genesis.chain_id()),
             AnchorEntry::Head(head) => Some(head.header.chain_id),
             AnchorEntry::Heads(_) => None,
+            AnchorEntry::Fork(fork) => Some(fork.header.chain_id),
         }
     }
 }
@@ -191,6 +194,20 @@ pub struct AnchoredHead {
     /// Validator bonds that changed since the last anchor, proven against the header's
     /// state root: the directory shows, per host, what owners have bonded to it.
     pub bonds: BoundedVec<BondProof, BONDS_PER_HEAD_MAX>,
+}
+
+/// Evidence that a chain forked: a header at the chain's anchored height, certified, that is
+/// another block than the one the root anchored there. The set that certifies it is reached
+/// through the set changes it carries, followed from the chain's genesis when it comes with
+/// one, else from the set the root keeps. (A quorum of a set the chain replaced can certify
+/// a head and a set change of its own the root takes before the chain's change is anchored:
+/// the set the root keeps is then theirs, and only the genesis leads to the chain's.)
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct ForkEvidence {
+    pub genesis: Option<Box<SignedGenesis>>,
+    pub changes: BoundedVec<SetChange, SET_CHANGES_MAX>,
+    pub header: BlockHeader,
+    pub certificate: Certificate,
 }
 
 /// A host's validator bond on a chain (or its absence) with its proof against a state root:
@@ -240,16 +257,25 @@ impl AnchorEntry {
     pub fn signature_checks(&self) -> Vec<SignatureCheck> {
         match self {
             AnchorEntry::Genesis(genesis) => vec![genesis.signature_check()],
-            AnchorEntry::Head(head) => head
-                .changes
-                .iter()
-                .map(|change| &change.certificate)
-                .chain([&head.certificate])
-                .flat_map(Certificate::signature_checks)
-                .collect(),
+            AnchorEntry::Head(head) => certified_checks(&head.changes, &head.certificate),
             AnchorEntry::Heads(batch) => batch.signature_checks(),
+            AnchorEntry::Fork(fork) => {
+                let mut checks = certified_checks(&fork.changes, &fork.certificate);
+                checks.extend(fork.genesis.iter().map(|genesis| genesis.signature_check()));
+                checks
+            }
         }
     }
+}
+
+/// The signatures of set changes' certificates and of a header's.
+fn certified_checks(changes: &[SetChange], certificate: &Certificate) -> Vec<SignatureCheck> {
+    changes
+        .iter()
+        .map(|change| &change.certificate)
+        .chain([certificate])
+        .flat_map(Certificate::signature_checks)
+        .collect()
 }
 
 /// Two different votes one host signed for the same chain, height, round and step.

@@ -17,8 +17,8 @@ use std::collections::BTreeMap;
 
 use myriad_types::{
     decode, AnchorEntry, BlockHeader, BondProof, Certificate, ChainAnchor, ChainId, ChainKind,
-    Equivocation, EvidenceRecord, Hash, Height, HostAnnouncement, HostEntry, HostId, KnownSet,
-    Object, ObjectKey, OwnerBond, RootParams, SetChange, SignedGenesis, ValidatorSet,
+    Equivocation, EvidenceRecord, ForkEvidence, Hash, Height, HostAnnouncement, HostEntry, HostId,
+    KnownSet, Object, ObjectKey, OwnerBond, RootParams, SetChange, SignedGenesis, ValidatorSet,
 };
 
 use super::{credit, debited, BlockContext, Sending, Touched};
@@ -66,7 +66,21 @@ pub enum AnchorError {
     ChangeOrder,
     #[error("the bond of host {host} does not prove against the head's state root")]
     BondProof { host: HostId },
+    #[error("no fork shown: block {height} is neither another block at the anchored height {anchored} nor a lower one made {} s after that was anchored", ANCHOR_CLOCK_SKEW_MS / 1000)]
+    NoFork { height: Height, anchored: Height },
+    #[error("block {height} says it was made at {time_ms} ms, more than {} s after this root block's time ({root_time_ms} ms)", ANCHOR_CLOCK_SKEW_MS / 1000)]
+    FromTheFuture {
+        height: Height,
+        time_ms: u64,
+        root_time_ms: u64,
+    },
 }
+
+/// How far past the root block's time an anchored head's time may be. A chain's block
+/// times rise with its heights, so a block it makes this long after its anchor, at a lower
+/// height, shows that the anchored head is not the chain's (a head a replaced set forged
+/// far above the chain's cannot wait for the chain to reach it).
+pub const ANCHOR_CLOCK_SKEW_MS: u64 = 10_000;
 
 /// The root's rules, or a refusal on any other chain.
 fn root_params(state: &impl StateView) -> Result<RootParams, TxError> {
@@ -337,6 +351,9 @@ pub(super) fn anchor(
                         .map_err(refused(head.header.chain_id))?;
                 }
             }
+            AnchorEntry::Fork(fork) => {
+                show_fork(&mut overlay, fork).map_err(refused(fork.header.chain_id))?
+            }
         }
     }
     let written = overlay.written;
@@ -486,6 +503,10 @@ impl Trust {
 }
 
 /// Follows a chain's set changes, then anchors its head if it is newer than the last.
+/// Changes below the anchored head change nothing: the root keeps the set that certified
+/// that head, which says which set signed there, and a change below it (perhaps one of
+/// several that came back to that set) does not move it. Nor does a head at or below the
+/// anchored one: a fork there is shown with [`ForkEvidence`].
 fn advance<S: StateView>(
     context: &BlockContext,
     overlay: &mut Overlay<'_, S>,
@@ -497,27 +518,22 @@ fn advance<S: StateView>(
     let mut anchor = overlay
         .anchor(&chain_id)
         .ok_or(AnchorError::NotInDirectory)?;
-    let mut trust = Trust::kept(overlay, &anchor, head.header.height)?;
-    // The set the changes below the anchored head lead to: it only checks a second header
-    // at the anchored height (evidence of a fork). The root keeps the set that certified
-    // that head, which says which set signed there: a change below it, perhaps one of
-    // several that came back to that set, does not move it.
-    let mut below_head: Option<Trust> = None;
-    let mut last: Option<Height> = None;
+    check_order(changes, head.header.height)?;
+    let header = head.header;
+    if header.height <= anchor.height {
+        return Ok(());
+    }
+    if header.timestamp_ms > context.time_ms.saturating_add(ANCHOR_CLOCK_SKEW_MS) {
+        return Err(AnchorError::FromTheFuture {
+            height: header.height,
+            time_ms: header.timestamp_ms,
+            root_time_ms: context.time_ms,
+        });
+    }
+    let mut trust = Trust::kept(overlay, &anchor, header.height)?;
     for change in changes {
         let height = change.header.height;
-        if height >= head.header.height || last.is_some_and(|last| height <= last) {
-            return Err(AnchorError::ChangeOrder);
-        }
-        last = Some(height);
-        // Known already: the set after it is in force from a height the root has.
-        if height < anchor.validators_from {
-            continue;
-        }
-        if height < anchor.height {
-            let from = below_head.as_ref().unwrap_or(&trust);
-            let next = follow_change(from, change)?;
-            below_head = Some(from.after(next, height));
+        if height < anchor.validators_from || height < anchor.height {
             continue;
         }
         let next = follow_change(&trust, change)?;
@@ -530,28 +546,87 @@ fn advance<S: StateView>(
         anchor.validators_from = next.from;
         trust = next;
     }
-    let header = head.header;
-    if header.height < anchor.height {
-        return Ok(());
-    }
-    let block_hash = header.hash();
-    if header.height == anchor.height {
-        if block_hash != anchor.block_hash {
-            // A second certified block at an anchored height: the chain forked.
-            below_head.as_ref().unwrap_or(&trust).certifies(head)?;
-            anchor.forked_at = Some(header.height);
-            overlay.put(Object::Anchor(anchor));
-        }
-        return Ok(());
-    }
     trust.certifies(head)?;
     for proven in bonds {
         record_bond(overlay, header, proven)?;
     }
     anchor.height = header.height;
-    anchor.block_hash = block_hash;
+    anchor.block_hash = header.hash();
     anchor.state_root = header.state_root;
     anchor.anchored_at_ms = context.time_ms;
+    overlay.put(Object::Anchor(anchor));
+    Ok(())
+}
+
+/// Set changes come in height order, each below the header they lead to.
+fn check_order(changes: &[SetChange], below: Height) -> Result<(), AnchorError> {
+    let mut last: Option<Height> = None;
+    for change in changes {
+        let height = change.header.height;
+        if height >= below || last.is_some_and(|last| height <= last) {
+            return Err(AnchorError::ChangeOrder);
+        }
+        last = Some(height);
+    }
+    Ok(())
+}
+
+/// Marks a chain forked on a certified header, reached through its set changes from its
+/// genesis or from the set the root keeps, that cannot be of one chain with the anchored
+/// head: another block at the anchored height, or a lower block made after the anchored
+/// one could have been (its time checked against the root's when it was anchored).
+fn show_fork<S: StateView>(
+    overlay: &mut Overlay<'_, S>,
+    fork: &ForkEvidence,
+) -> Result<(), AnchorError> {
+    let header = &fork.header;
+    let chain_id = header.chain_id;
+    let mut anchor = overlay
+        .anchor(&chain_id)
+        .ok_or(AnchorError::NotInDirectory)?;
+    if anchor.forked_at.is_some() {
+        return Ok(());
+    }
+    let other_block = header.height == anchor.height && header.hash() != anchor.block_hash;
+    let later_below = header.height < anchor.height
+        && header.timestamp_ms >= anchor.anchored_at_ms.saturating_add(ANCHOR_CLOCK_SKEW_MS);
+    if !(other_block || later_below) {
+        return Err(AnchorError::NoFork {
+            height: header.height,
+            anchored: anchor.height,
+        });
+    }
+    check_order(&fork.changes, header.height)?;
+    let mut trust = match &fork.genesis {
+        Some(signed) => {
+            let genesis = &signed.genesis;
+            if genesis.chain_id() != chain_id {
+                return Err(AnchorError::OtherChain {
+                    got: genesis.chain_id(),
+                });
+            }
+            let validators = genesis
+                .validator_set()
+                .map_err(|error| AnchorError::Genesis(error.to_string()))?;
+            Trust {
+                chain_id,
+                hash: validators.hash(),
+                validators,
+                from: Height(1),
+            }
+        }
+        None => Trust::kept(overlay, &anchor, header.height)?,
+    };
+    for change in fork.changes.iter() {
+        let next = follow_change(&trust, change)?;
+        trust = trust.after(next, change.header.height);
+    }
+    let signers = certificate_signers(header, &fork.certificate)?;
+    trust.certifies(Signed {
+        header,
+        signers: &signers,
+    })?;
+    anchor.forked_at = Some(header.height);
     overlay.put(Object::Anchor(anchor));
     Ok(())
 }

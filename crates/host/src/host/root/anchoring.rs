@@ -9,12 +9,13 @@
 
 use std::collections::BTreeSet;
 
-use myriad_ledger::{TxError, ANCHOR_TX_BYTES_MAX};
+use myriad_ledger::{TxError, ANCHOR_CLOCK_SKEW_MS, ANCHOR_TX_BYTES_MAX};
 use myriad_store::HostStore;
 use myriad_types::{
     encode, pack, AnchorEntry, AnchoredHead, BondProof, BoundedBytes, BoundedVec, ChainAnchor,
-    ChainId, Height, HostId, Object, ObjectKey, RootParams, SignedTransaction, Transaction, TxKind,
-    ANCHOR_ENTRIES_MAX, BONDS_PER_HEAD_MAX, SET_CHANGES_MAX,
+    ChainId, ForkEvidence, Height, HostId, Object, ObjectKey, RootParams, SignedGenesis,
+    SignedTransaction, Transaction, TxKind, ANCHOR_ENTRIES_MAX, BONDS_PER_HEAD_MAX,
+    SET_CHANGES_MAX,
 };
 
 use super::{
@@ -206,12 +207,17 @@ impl<S: HostStore> Host<S> {
             return Ok(None);
         }
         let anchored = anchor.map(|a| a.height);
-        // The head reaches the anchored height: the anchored block may be one the chain
-        // never decided (see `fork_evidence`), even under a set the chain came back to.
+        // The head reaches the anchored height, or was made after the anchored head could
+        // have been though it is lower: the anchored block may be one the chain never
+        // decided (see `fork_evidence`), even under a set the chain came back to.
         let maybe_forked = anchor.filter(|a| {
             let height = head.meta.height;
+            let made_after =
+                head.meta.time_ms >= a.anchored_at_ms.saturating_add(ANCHOR_CLOCK_SKEW_MS);
             a.height.0 > 0
-                && (a.height < height || (a.height == height && a.block_hash != head.block_hash))
+                && (a.height < height
+                    || (a.height == height && a.block_hash != head.block_hash)
+                    || (a.height > height && made_after))
         });
         if maybe_forked.is_none() && anchored.is_some_and(|height| height >= head.meta.height) {
             return Ok(None);
@@ -232,11 +238,15 @@ impl<S: HostStore> Host<S> {
             }
         }
         if let Some(anchor) = maybe_forked {
-            match self.fork_evidence(chain, anchor)? {
+            match self.fork_evidence(chain, anchor, &genesis, head.meta.height)? {
                 Some(evidence) => return Ok(Some(vec![evidence])),
                 None if anchor.height >= head.meta.height => return Ok(None),
                 None => {}
             }
+        }
+        if head.meta.time_ms > self.now_ms.saturating_add(ANCHOR_CLOCK_SKEW_MS / 2) {
+            // The root takes no head from its future: wait for its clock to get there.
+            return Err(());
         }
         let known = match anchor {
             Some(anchor) => anchor.validators_hash,
@@ -290,17 +300,23 @@ impl<S: HostStore> Host<S> {
         Ok(Some(entries))
     }
 
-    /// Evidence that `chain` forked at its anchored height, if the root anchored there a
-    /// block other than the chain's: the chain's own header at that height, with the set
-    /// changes that put in force the set certifying it. (A quorum of a set the chain had
-    /// replaced can certify a head the root takes before the change is anchored; the
-    /// chain's newer heads are refused until this shows the fork.)
+    /// Evidence that `chain` forked, if the root anchored a block the chain did not decide:
+    /// the chain's own header at the anchored height if it differs there, or its head, if
+    /// lower but made after the anchored head could have been. With it go the set changes
+    /// that put in force the set certifying it, from the chain's genesis (past
+    /// `SET_CHANGES_MAX` of them, from the set the root keeps). A quorum of a set the chain
+    /// had replaced can certify a head, and a set change of its own, that the root takes
+    /// before the chain's change is anchored; the chain's newer heads are refused until this
+    /// shows the fork.
     fn fork_evidence(
         &self,
         chain: ChainId,
         anchor: &ChainAnchor,
+        genesis: &SignedGenesis,
+        head: Height,
     ) -> Result<Option<AnchorEntry>, ()> {
-        let (block, certificate) = match self.store.certified_block(&chain, anchor.height) {
+        let shown = anchor.height.min(head);
+        let (block, certificate) = match self.store.certified_block(&chain, shown) {
             Ok(Some(found)) => found,
             Ok(None) => return Ok(None),
             Err(error) => {
@@ -308,24 +324,41 @@ impl<S: HostStore> Host<S> {
                 return Err(());
             }
         };
-        if block.hash() == anchor.block_hash {
+        let differs = if shown == anchor.height {
+            block.hash() != anchor.block_hash
+        } else {
+            block.header.timestamp_ms >= anchor.anchored_at_ms.saturating_add(ANCHOR_CLOCK_SKEW_MS)
+        };
+        if !differs {
             return Ok(None);
         }
-        let mut changes = match self.store.set_changes(&chain, anchor.validators_from) {
-            Ok(changes) => changes,
+        let changes_from = |from: Height| match self.store.set_changes(&chain, from) {
+            Ok(mut changes) => {
+                let complete = changes.len() < SET_CHANGES_MAX
+                    || changes
+                        .last()
+                        .is_some_and(|c| c.header.height >= anchor.height);
+                changes.retain(|change| change.header.height < anchor.height);
+                Ok((changes, complete))
+            }
             Err(error) => {
                 tracing::error!(%chain, %error, "cannot read a chain's set changes");
-                return Err(());
+                Err(())
             }
         };
-        changes.retain(|change| change.header.height < anchor.height);
+        let (mut changes, complete) = changes_from(Height(0))?;
+        let mut from_genesis = Some(Box::new(genesis.clone()));
+        if !complete {
+            (changes, _) = changes_from(anchor.validators_from)?;
+            from_genesis = None;
+        }
         self.metrics.forks_shown.inc();
-        tracing::warn!(%chain, height = %anchor.height, "the root anchored a block this chain did not decide: sending the chain's own header there, evidence of the fork");
-        Ok(Some(AnchorEntry::Head(Box::new(AnchoredHead {
+        tracing::warn!(%chain, anchored = %anchor.height, %shown, "the root anchored a block this chain did not decide: sending the chain's own header, evidence of the fork");
+        Ok(Some(AnchorEntry::Fork(Box::new(ForkEvidence {
+            genesis: from_genesis,
             changes: BoundedVec::new(changes).map_err(drop)?,
             header: block.header,
             certificate,
-            bonds: BoundedVec::default(),
         }))))
     }
 
