@@ -625,7 +625,8 @@ pub struct DirectoryChain {
     #[schema(pattern = "^[0-9a-f]{64}$")]
     pub state_root: String,
     pub anchored_at_ms: u64,
-    /// The height of a second certified block the root was shown, if ever.
+    /// The height of a certified block that showed the root the chain forked, if one ever
+    /// did: another block at an anchored height, or a lower one made after it.
     pub forked_at: Option<u64>,
     /// The root's height and state root this entry was read at.
     pub root_height: u64,

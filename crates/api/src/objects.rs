@@ -87,7 +87,8 @@ async fn object(
         | Object::Anchor(_)
         | Object::KnownSet(_)
         | Object::Evidence(_)
-        | Object::OwnerBond(_) => {}
+        | Object::OwnerBond(_)
+        | Object::SetHistory(_) => {}
     }
     Ok(Json(ObjectInfo {
         chain_id: chain.to_string(),

@@ -64,7 +64,7 @@ impl Context {
         }
         if let Some(forked) = entry.forked_at {
             human.push_str(&format!(
-                "\nFORKED: the root holds a second certified block at height {forked}"
+                "\nFORKED: the root was shown a certified block at height {forked} that cannot be of one chain with the anchored head"
             ));
         }
         self.print(human, serde_json::to_value(&entry)?);

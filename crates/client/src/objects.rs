@@ -37,7 +37,8 @@ impl Client {
             | ObjectKey::Anchor(_)
             | ObjectKey::KnownSet(_)
             | ObjectKey::Evidence(_)
-            | ObjectKey::OwnerBond(_) => {
+            | ObjectKey::OwnerBond(_)
+            | ObjectKey::SetHistory(_) => {
                 return Err(ClientError::NotFound {
                     url: self.url().to_owned(),
                     message: format!("{key} is read through the root's directory (/root/…)"),

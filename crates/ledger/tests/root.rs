@@ -13,7 +13,7 @@ use myriad_types::{
     BlockHeader, BoundedBytes, BoundedVec, Certificate, CertificateError, ChainAnchor, ChainKind,
     CommitSignature, Equivocation, ForkEvidence, Hash, Height, HostAnnouncement, HostEntry, HostId,
     Object, ObjectKey, RootParams, Round, SecretKey, SetChange, SignedGenesis, SignedTransaction,
-    SignedVote, TxKind, Validator, Vote, VoteStep,
+    SignedVote, TxKind, Validator, Vote, VoteStep, SET_HISTORY_MAX,
 };
 
 const PARAMS: RootParams = RootParams {
@@ -205,11 +205,11 @@ fn entered(validators: &[u8]) -> (Root, SecretKey, Personal) {
     (root, anchorer, chain)
 }
 
-/// Evidence of a fork: `head` with its changes, followed from `genesis` if given, else
-/// from the set the root keeps.
-fn fork_entry(head: AnchoredHead, genesis: Option<&SignedGenesis>) -> AnchorEntry {
+/// Evidence of a fork: `head` with its changes, followed from the set the root trusted
+/// from height `from`.
+fn fork_entry(head: AnchoredHead, from: Height) -> AnchorEntry {
     AnchorEntry::Fork(Box::new(ForkEvidence {
-        genesis: genesis.map(|g| Box::new(g.clone())),
+        from,
         changes: head.changes,
         header: head.header,
         certificate: head.certificate,
@@ -452,14 +452,13 @@ fn anchoring_follows_validator_set_changes_with_their_proofs() {
         anchored.validators_hash,
         chain.state.meta().validators.hash()
     );
-    // The old set is let go, the new one held once.
-    assert!(root.state.object(&ObjectKey::KnownSet(old_set)).is_none());
-    match root
-        .state
-        .object(&ObjectKey::KnownSet(anchored.validators_hash))
-    {
-        Some(Object::KnownSet(known)) => assert_eq!(known.chains, 1),
-        other => panic!("{other:?}"),
+    // The new set is held once, and so is the old one, by the chain's set history (fork
+    // evidence may start from it while it is kept).
+    for set in [old_set, anchored.validators_hash] {
+        match root.state.object(&ObjectKey::KnownSet(set)) {
+            Some(Object::KnownSet(known)) => assert_eq!(known.chains, 1),
+            other => panic!("{other:?}"),
+        }
     }
     root.later(1);
 }
@@ -492,7 +491,7 @@ fn a_second_certified_header_at_an_anchored_height_marks_a_fork() {
     assert_eq!(root.anchored(id).forked_at, None);
     root.anchor(
         &anchorer,
-        vec![fork_entry(fork.head(1, &[21, 22, 23]), None)],
+        vec![fork_entry(fork.head(1, &[21, 22, 23]), Height(1))],
     )
     .unwrap();
     let anchored = root.anchored(id);
@@ -659,19 +658,19 @@ fn a_head_certified_by_a_set_the_chain_had_replaced_is_a_fork_once_the_chains_he
     root.anchor(&anchorer, vec![head_entry(evidence.clone())])
         .unwrap();
     assert_eq!(root.anchored(id).forked_at, None);
-    root.anchor(&anchorer, vec![fork_entry(evidence, None)])
+    root.anchor(&anchorer, vec![fork_entry(evidence, Height(1))])
         .unwrap();
     let anchored = root.anchored(id);
     assert_eq!(anchored.forked_at, Some(Height(4)));
     assert_eq!(anchored.block_hash, fork.blocks[3].0.hash());
 }
 
-#[test]
-fn a_set_change_the_replaced_set_forged_does_not_hide_the_fork() {
+/// A chain of hosts 20–23 hands itself to hosts 24–26 at block 2; the old set forges a
+/// history of its own, a change at block 3 to hosts 40–42 who certify block 4, and the root
+/// anchors it. Returns the root, its anchorer, the chain, and the chain's own block 4 with
+/// the change that leads to the set that certified it.
+fn forged_set_change() -> (Root, SecretKey, Personal, AnchoredHead) {
     let (mut root, anchorer, mut chain) = entered(&[20, 21, 22, 23]);
-    let id = chain.state.chain_id();
-    // The chain hands itself to hosts 24–26 at block 2. The old set forges a history of its
-    // own: a change at block 3 to hosts 40–42, who certify block 4.
     chain.mint_block();
     chain.block(set_of(&[24, 25, 26]));
     for _ in 0..3 {
@@ -685,39 +684,110 @@ fn a_set_change_the_replaced_set_forged_does_not_hide_the_fork() {
     let mut forged = fork.head(4, &[40, 41, 42]);
     forged.changes = BoundedVec::new(vec![fork.change(3, &[20, 21, 22])]).unwrap();
     root.anchor(&anchorer, vec![head_entry(forged)]).unwrap();
-    let forged_set = root.anchored(id).validators_hash;
-    // The set the root keeps is now the forgers': the chain's header at the anchored height
-    // cannot be reached from it, nor can the chain's newer heads.
     let mut evidence = chain.head(4, &[24, 25, 26]);
     evidence.changes = BoundedVec::new(vec![chain.change(2, &[20, 21, 22])]).unwrap();
+    (root, anchorer, chain, evidence)
+}
+
+#[test]
+fn a_set_change_the_replaced_set_forged_does_not_hide_the_fork() {
+    let (mut root, anchorer, chain, evidence) = forged_set_change();
+    let id = chain.state.chain_id();
+    // The set the root keeps is now the forgers', from block 4: the chain's header at the
+    // anchored height cannot be reached from it, nor can the chain's newer heads.
+    let anchored = root.anchored(id);
+    assert_eq!(anchored.validators_from, Height(4));
     let mut head = chain.head(5, &[24, 25, 26]);
     head.changes = evidence.changes.clone();
-    for entry in [fork_entry(evidence.clone(), None), head_entry(head)] {
+    for entry in [fork_entry(evidence.clone(), Height(4)), head_entry(head)] {
         assert!(matches!(
             anchor_error(root.anchor(&anchorer, vec![entry])),
-            AnchorError::UnknownSet { known, .. } if known == forged_set
+            AnchorError::UnknownSet { known, .. } if known == anchored.validators_hash
         ));
     }
     assert_eq!(root.anchored(id).forked_at, None);
-    // From the chain's genesis, its own change leads to the set that certified its header.
-    // A genesis of another chain, or a quorum short of that set, shows nothing.
-    let other = Personal::new(&[20, 21, 22]);
-    assert!(matches!(
-        anchor_error(root.anchor(
-            &anchorer,
-            vec![fork_entry(evidence.clone(), Some(&other.genesis))]
-        )),
-        AnchorError::OtherChain { .. }
-    ));
+    // From the set the forgers replaced (in force from height 1, in the chain's set
+    // history), the chain's own change leads to the set that certified its header. A
+    // height the root trusted no set from, or a quorum short of that set, shows nothing.
+    assert_eq!(
+        anchor_error(root.anchor(&anchorer, vec![fork_entry(evidence.clone(), Height(2))])),
+        AnchorError::UnknownStart { from: Height(2) }
+    );
     let mut short = evidence.clone();
     short.certificate = certify(&chain.blocks[3].0, &[24]);
     assert!(matches!(
-        anchor_error(root.anchor(&anchorer, vec![fork_entry(short, Some(&chain.genesis))])),
+        anchor_error(root.anchor(&anchorer, vec![fork_entry(short, Height(1))])),
         AnchorError::Certificate { .. }
     ));
-    root.anchor(&anchorer, vec![fork_entry(evidence, Some(&chain.genesis))])
+    root.anchor(&anchorer, vec![fork_entry(evidence, Height(1))])
         .unwrap();
     assert_eq!(root.anchored(id).forked_at, Some(Height(4)));
+}
+
+#[test]
+fn a_replaced_set_starts_fork_evidence_only_while_the_root_keeps_it() {
+    let (mut root, anchorer, chain, evidence) = forged_set_change();
+    let id = chain.state.chain_id();
+    match root.state.object(&ObjectKey::SetHistory(id)) {
+        Some(Object::SetHistory(history)) => {
+            let replaced: Vec<_> = history.sets.iter().map(|r| r.from).collect();
+            assert_eq!(replaced, vec![Height(1)]);
+        }
+        other => panic!("no set history: {other:?}"),
+    }
+    // Past the unbonding time, a quorum of a set replaced that long ago is trusted no more.
+    root.later(PARAMS.unbond_ms);
+    assert_eq!(
+        anchor_error(root.anchor(&anchorer, vec![fork_entry(evidence, Height(1))])),
+        AnchorError::UnknownStart { from: Height(1) }
+    );
+    assert_eq!(root.anchored(id).forked_at, None);
+}
+
+#[test]
+fn a_chain_that_replaced_too_many_sets_lately_waits_for_the_oldest_to_go() {
+    let (mut root, anchorer, mut chain) = entered(&[20, 21, 22, 23]);
+    let id = chain.state.chain_id();
+    let sets: [&[u8]; 2] = [&[24, 25, 26], &[20, 21, 22, 23]];
+    for change in 0..=SET_HISTORY_MAX {
+        chain.block(set_of(sets[change % 2]));
+    }
+    chain.mint_block();
+    let signers = |height: usize| -> &[u8] {
+        if height % 2 == 1 {
+            &[20, 21, 22]
+        } else {
+            &[24, 25, 26]
+        }
+    };
+    let changes = |heights: std::ops::RangeInclusive<usize>| {
+        let changes = heights
+            .map(|h| chain.change(h as u64, signers(h)))
+            .collect();
+        BoundedVec::new(changes).unwrap()
+    };
+    // Sixteen changes fill the set history; the seventeenth waits for the oldest to go.
+    root.later(20_000);
+    let last = SET_HISTORY_MAX + 1;
+    let mut head = chain.head(last as u64, signers(last));
+    head.changes = changes(1..=SET_HISTORY_MAX);
+    root.anchor(&anchorer, vec![head_entry(head)]).unwrap();
+    let mut head = chain.head(last as u64 + 1, signers(last + 1));
+    head.changes = changes(last..=last);
+    let refused = anchor_error(root.anchor(&anchorer, vec![head_entry(head.clone())]));
+    assert_eq!(
+        refused,
+        AnchorError::SetHistoryFull {
+            until_ms: root.anchored(id).anchored_at_ms + PARAMS.unbond_ms
+        }
+    );
+    root.later(PARAMS.unbond_ms);
+    root.anchor(&anchorer, vec![head_entry(head)]).unwrap();
+    assert_eq!(root.anchored(id).height, Height(last as u64 + 1));
+    match root.state.object(&ObjectKey::SetHistory(id)) {
+        Some(Object::SetHistory(history)) => assert_eq!(history.sets.len(), 1),
+        other => panic!("no set history: {other:?}"),
+    }
 }
 
 #[test]
@@ -759,7 +829,7 @@ fn a_head_forged_far_above_the_chain_is_shown_by_a_lower_block_made_after_it() {
     for (height, shown) in [(last - 1, false), (last, true)] {
         let mut evidence = chain.head(height, &[24, 25, 26]);
         evidence.changes = BoundedVec::new(vec![chain.change(2, &[20, 21, 22])]).unwrap();
-        let result = root.anchor(&anchorer, vec![fork_entry(evidence, None)]);
+        let result = root.anchor(&anchorer, vec![fork_entry(evidence, Height(1))]);
         if shown {
             result.unwrap();
         } else {
@@ -780,7 +850,7 @@ fn evidence_of_a_fork_is_another_certified_block_at_the_anchored_height() {
         .unwrap();
     // The anchored block itself, a block below it and one above it are no evidence.
     for height in [2, 1, 3] {
-        let evidence = fork_entry(chain.head(height, &[20, 21, 22]), Some(&chain.genesis));
+        let evidence = fork_entry(chain.head(height, &[20, 21, 22]), Height(1));
         assert_eq!(
             anchor_error(root.anchor(&anchorer, vec![evidence])),
             AnchorError::NoFork {

@@ -47,9 +47,9 @@ pub use quote::{
 };
 pub use root::{
     AnchorEntry, AnchoredHead, BondProof, ChainAnchor, ChainKind, Equivocation, EvidenceError,
-    ForkEvidence, HostAddress, HostAnnouncement, HostEntry, KnownSet, OwnerBond, RootParams,
-    SetChange, ANCHOR_ENTRIES_MAX, BONDS_PER_HEAD_MAX, HOST_ADDRESSES_MAX, HOST_ADDRESS_BYTES_MAX,
-    META_BYTES_MAX, PROOF_BYTES_MAX, SET_CHANGES_MAX,
+    ForkEvidence, HostAddress, HostAnnouncement, HostEntry, KnownSet, OwnerBond, ReplacedSet,
+    RootParams, SetChange, SetHistory, ANCHOR_ENTRIES_MAX, BONDS_PER_HEAD_MAX, HOST_ADDRESSES_MAX,
+    HOST_ADDRESS_BYTES_MAX, META_BYTES_MAX, PROOF_BYTES_MAX, SET_CHANGES_MAX, SET_HISTORY_MAX,
 };
 pub use swap::{counter_expiry, ParseOfferError, SwapOffer, SWAP_OFFER_PREFIX};
 pub use tick::{sign_alone, sign_tick, tick_leaf, TickSignature, TICK_PATH_MAX};

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::crypto::{verify, Domain, SecretKey, Signable, Signature, SignatureError};
 use crate::encoding::{hex, BoundedVec};
 use crate::ids::{Address, Amount, ChainId, Hash, Height, HostId, ParseIdError};
-use crate::root::{ChainAnchor, HostEntry, KnownSet, OwnerBond};
+use crate::root::{ChainAnchor, HostEntry, KnownSet, OwnerBond, SetHistory};
 use crate::transaction::Memo;
 
 /// The most addresses one allowlist may hold.
@@ -300,6 +300,8 @@ pub enum ObjectKey {
     /// On the root: what an anchored chain's owner bonded to a host
     /// (`OwnerBond::key_of(host, chain)`).
     OwnerBond(Hash),
+    /// On the root: the validator sets an anchored chain replaced, while they are kept.
+    SetHistory(ChainId),
 }
 
 /// The object's id as text: `escrow1…`, `chan1…`, the allowlist's owner `acct1…`, …
@@ -315,6 +317,7 @@ impl fmt::Display for ObjectKey {
             ObjectKey::KnownSet(hash) => write!(f, "validator set {hash}"),
             ObjectKey::Evidence(id) => write!(f, "evidence {id}"),
             ObjectKey::OwnerBond(key) => write!(f, "owner bond {key}"),
+            ObjectKey::SetHistory(chain) => write!(f, "set history of {chain}"),
         }
     }
 }
@@ -338,6 +341,7 @@ pub enum Object {
     KnownSet(KnownSet),
     Evidence(EvidenceRecord),
     OwnerBond(OwnerBond),
+    SetHistory(SetHistory),
 }
 
 impl Object {
@@ -354,6 +358,7 @@ impl Object {
             Object::OwnerBond(bond) => {
                 ObjectKey::OwnerBond(OwnerBond::key_of(&bond.host, &bond.chain_id))
             }
+            Object::SetHistory(history) => ObjectKey::SetHistory(history.chain_id),
         }
     }
 

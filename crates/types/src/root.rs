@@ -150,7 +150,8 @@ pub struct ChainAnchor {
     pub state_root: Hash,
     /// The time of the root block that anchored it.
     pub anchored_at_ms: u64,
-    /// The height at which a second certified header was shown, if one ever was.
+    /// The height of the certified header that showed the chain forked (fork evidence), if
+    /// one ever did.
     pub forked_at: Option<Height>,
 }
 
@@ -196,18 +197,40 @@ pub struct AnchoredHead {
     pub bonds: BoundedVec<BondProof, BONDS_PER_HEAD_MAX>,
 }
 
-/// Evidence that a chain forked: a header at the chain's anchored height, certified, that is
-/// another block than the one the root anchored there. The set that certifies it is reached
-/// through the set changes it carries, followed from the chain's genesis when it comes with
-/// one, else from the set the root keeps. (A quorum of a set the chain replaced can certify
-/// a head and a set change of its own the root takes before the chain's change is anchored:
-/// the set the root keeps is then theirs, and only the genesis leads to the chain's.)
+/// Evidence that a chain forked: a certified header of the chain that cannot be of one
+/// chain with the anchored head. The set that certifies it is reached through the set
+/// changes it carries, followed from a set the root trusted for the chain from height
+/// `from`: the one it keeps (the anchor's `validators_from`), or one of its
+/// [`SetHistory`]. (A quorum of a set the chain replaced can certify a head, and a set
+/// change of its own, that the root takes before the chain's change is anchored: the set
+/// the root keeps is then theirs, and only the one they replaced leads to the chain's.)
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct ForkEvidence {
-    pub genesis: Option<Box<SignedGenesis>>,
+    pub from: Height,
     pub changes: BoundedVec<SetChange, SET_CHANGES_MAX>,
     pub header: BlockHeader,
     pub certificate: Certificate,
+}
+
+/// The sets in a [`SetHistory`].
+pub const SET_HISTORY_MAX: usize = 16;
+
+/// The validator sets the root followed a chain out of, oldest first, each kept for the
+/// root's `unbond_ms` after it was replaced (while its validators' bonds stay locked): fork
+/// evidence may start from any of them.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct SetHistory {
+    pub chain_id: ChainId,
+    pub sets: BoundedVec<ReplacedSet, SET_HISTORY_MAX>,
+}
+
+/// A set the root trusted for a chain from a height, until a change replaced it then (a
+/// [`KnownSet`] object holds it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct ReplacedSet {
+    pub validators_hash: Hash,
+    pub from: Height,
+    pub replaced_at_ms: u64,
 }
 
 /// A host's validator bond on a chain (or its absence) with its proof against a state root:
@@ -259,11 +282,7 @@ impl AnchorEntry {
             AnchorEntry::Genesis(genesis) => vec![genesis.signature_check()],
             AnchorEntry::Head(head) => certified_checks(&head.changes, &head.certificate),
             AnchorEntry::Heads(batch) => batch.signature_checks(),
-            AnchorEntry::Fork(fork) => {
-                let mut checks = certified_checks(&fork.changes, &fork.certificate);
-                checks.extend(fork.genesis.iter().map(|genesis| genesis.signature_check()));
-                checks
-            }
+            AnchorEntry::Fork(fork) => certified_checks(&fork.changes, &fork.certificate),
         }
     }
 }

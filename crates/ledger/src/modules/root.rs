@@ -9,16 +9,20 @@
 //! not know yet comes with the blocks at which the set changed: each certified by the set
 //! before it, with the chain's meta after it, whose hash the block's state root commits
 //! to, naming the next set. Many chains' heads may come packed in one batch (see
-//! `myriad_types::heads`), unpacked here into the same headers and signers. Signatures
+//! `myriad_types::heads`), unpacked here into the same headers and signers. The sets a
+//! chain replaced stay in its set history for the unbonding time, so that evidence of a
+//! fork (a certified header that cannot be of one chain with the anchored head) may start
+//! from the set forgers replaced with one of their own (see `docs/root.md`). Signatures
 //! (certificates, tick signatures, geneses) are checked before, in the host's batch with
 //! the transaction's own; this module checks who signed and how much power they hold.
 
 use std::collections::BTreeMap;
 
 use myriad_types::{
-    decode, AnchorEntry, BlockHeader, BondProof, Certificate, ChainAnchor, ChainId, ChainKind,
-    Equivocation, EvidenceRecord, ForkEvidence, Hash, Height, HostAnnouncement, HostEntry, HostId,
-    KnownSet, Object, ObjectKey, OwnerBond, RootParams, SetChange, SignedGenesis, ValidatorSet,
+    decode, AnchorEntry, BlockHeader, BondProof, BoundedVec, Certificate, ChainAnchor, ChainId,
+    ChainKind, Equivocation, EvidenceRecord, ForkEvidence, Hash, Height, HostAnnouncement,
+    HostEntry, HostId, KnownSet, Object, ObjectKey, OwnerBond, ReplacedSet, RootParams, SetChange,
+    SetHistory, SignedGenesis, ValidatorSet, SET_HISTORY_MAX,
 };
 
 use super::{credit, debited, BlockContext, Sending, Touched};
@@ -74,6 +78,10 @@ pub enum AnchorError {
         time_ms: u64,
         root_time_ms: u64,
     },
+    #[error("the root trusted no set of this chain from height {from} (or no longer keeps it): start from the set it keeps or one of its set history")]
+    UnknownStart { from: Height },
+    #[error("the chain replaced {} validator sets within the root's unbonding time: a change is taken again from {until_ms} ms", SET_HISTORY_MAX)]
+    SetHistoryFull { until_ms: u64 },
 }
 
 /// How far past the root block's time an anchored head's time may be. A chain's block
@@ -255,6 +263,36 @@ impl<S: StateView> Overlay<'_, S> {
         self.written.insert(object.key(), Some(object));
     }
 
+    /// The sets the root followed `chain` out of and still keeps at `time_ms`: those
+    /// replaced `unbond_ms` ago or longer are let go.
+    fn kept_history(&mut self, chain: &ChainId, time_ms: u64, unbond_ms: u64) -> Vec<ReplacedSet> {
+        let mut sets = self.history(chain);
+        let expired = sets
+            .iter()
+            .take_while(|r| r.replaced_at_ms.saturating_add(unbond_ms) <= time_ms)
+            .count();
+        for replaced in sets.drain(..expired) {
+            self.release_set(&replaced.validators_hash);
+        }
+        sets
+    }
+
+    fn history(&self, chain: &ChainId) -> Vec<ReplacedSet> {
+        match self.get(&ObjectKey::SetHistory(*chain)) {
+            Some(Object::SetHistory(history)) => history.sets.into_inner(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn put_history(&mut self, chain_id: ChainId, sets: Vec<ReplacedSet>) {
+        let key = ObjectKey::SetHistory(chain_id);
+        let history = match BoundedVec::new(sets) {
+            Ok(sets) if !sets.is_empty() => Some(Object::SetHistory(SetHistory { chain_id, sets })),
+            _ => None,
+        };
+        self.written.insert(key, history);
+    }
+
     /// One more chain names `set`.
     fn retain_set(&mut self, set: ValidatorSet) {
         let hash = set.hash();
@@ -303,7 +341,7 @@ pub(super) fn anchor(
     sending: Sending,
     entries: &[AnchorEntry],
 ) -> Result<Touched, TxError> {
-    root_params(state)?;
+    let unbond_ms = root_params(state)?.unbond_ms;
     let host = HostId(sending.sender.0);
     if !host_entry(state, &host).is_some_and(|entry| entry.is_registered(context.time_ms)) {
         return Err(TxError::NotRegistered(host));
@@ -332,6 +370,7 @@ pub(super) fn anchor(
                         };
                         advance(
                             context,
+                            unbond_ms,
                             &mut overlay,
                             &head.changes,
                             head_signers,
@@ -347,13 +386,12 @@ pub(super) fn anchor(
                         header: &head.header,
                         signers: &head.signers,
                     };
-                    advance(context, &mut overlay, &[], signed, &[])
+                    advance(context, unbond_ms, &mut overlay, &[], signed, &[])
                         .map_err(refused(head.header.chain_id))?;
                 }
             }
-            AnchorEntry::Fork(fork) => {
-                show_fork(&mut overlay, fork).map_err(refused(fork.header.chain_id))?
-            }
+            AnchorEntry::Fork(fork) => show_fork(context.time_ms, unbond_ms, &mut overlay, fork)
+                .map_err(refused(fork.header.chain_id))?,
         }
     }
     let written = overlay.written;
@@ -502,13 +540,15 @@ impl Trust {
     }
 }
 
-/// Follows a chain's set changes, then anchors its head if it is newer than the last.
-/// Changes below the anchored head change nothing: the root keeps the set that certified
-/// that head, which says which set signed there, and a change below it (perhaps one of
-/// several that came back to that set) does not move it. Nor does a head at or below the
-/// anchored one: a fork there is shown with [`ForkEvidence`].
+/// Follows a chain's set changes, then anchors its head if it is newer than the last; a
+/// set replaced goes into the chain's set history. Changes below the anchored head change
+/// nothing: the root keeps the set that certified that head, which says which set signed
+/// there, and a change below it (perhaps one of several that came back to that set) does
+/// not move it. Nor does a head at or below the anchored one: a fork there is shown with
+/// [`ForkEvidence`].
 fn advance<S: StateView>(
     context: &BlockContext,
+    unbond_ms: u64,
     overlay: &mut Overlay<'_, S>,
     changes: &[SetChange],
     head: Signed<'_>,
@@ -531,6 +571,7 @@ fn advance<S: StateView>(
         });
     }
     let mut trust = Trust::kept(overlay, &anchor, header.height)?;
+    let mut history: Option<Vec<ReplacedSet>> = None;
     for change in changes {
         let height = change.header.height;
         if height < anchor.validators_from || height < anchor.height {
@@ -539,12 +580,29 @@ fn advance<S: StateView>(
         let next = follow_change(&trust, change)?;
         let next = trust.after(next, height);
         if next.hash != anchor.validators_hash {
-            overlay.release_set(&anchor.validators_hash);
+            let sets = match &mut history {
+                Some(sets) => sets,
+                None => history.insert(overlay.kept_history(&chain_id, context.time_ms, unbond_ms)),
+            };
+            if let Some(oldest) = sets.first().filter(|_| sets.len() == SET_HISTORY_MAX) {
+                return Err(AnchorError::SetHistoryFull {
+                    until_ms: oldest.replaced_at_ms.saturating_add(unbond_ms),
+                });
+            }
+            // The history names the replaced set now, in the anchor's stead.
+            sets.push(ReplacedSet {
+                validators_hash: anchor.validators_hash,
+                from: anchor.validators_from,
+                replaced_at_ms: context.time_ms,
+            });
             overlay.retain_set(next.validators.clone());
             anchor.validators_hash = next.hash;
         }
         anchor.validators_from = next.from;
         trust = next;
+    }
+    if let Some(sets) = history {
+        overlay.put_history(chain_id, sets);
     }
     trust.certifies(head)?;
     for proven in bonds {
@@ -571,11 +629,14 @@ fn check_order(changes: &[SetChange], below: Height) -> Result<(), AnchorError> 
     Ok(())
 }
 
-/// Marks a chain forked on a certified header, reached through its set changes from its
-/// genesis or from the set the root keeps, that cannot be of one chain with the anchored
-/// head: another block at the anchored height, or a lower block made after the anchored
-/// one could have been (its time checked against the root's when it was anchored).
+/// Marks a chain forked on a certified header that cannot be of one chain with the
+/// anchored head: another block at the anchored height, or a lower block made after the
+/// anchored one could have been (its time checked against the root's when it was
+/// anchored). The header is reached through its set changes from a set the root trusted:
+/// the one it keeps, or one of its set history still kept at `time_ms`.
 fn show_fork<S: StateView>(
+    time_ms: u64,
+    unbond_ms: u64,
     overlay: &mut Overlay<'_, S>,
     fork: &ForkEvidence,
 ) -> Result<(), AnchorError> {
@@ -597,25 +658,24 @@ fn show_fork<S: StateView>(
         });
     }
     check_order(&fork.changes, header.height)?;
-    let mut trust = match &fork.genesis {
-        Some(signed) => {
-            let genesis = &signed.genesis;
-            if genesis.chain_id() != chain_id {
-                return Err(AnchorError::OtherChain {
-                    got: genesis.chain_id(),
-                });
-            }
-            let validators = genesis
-                .validator_set()
-                .map_err(|error| AnchorError::Genesis(error.to_string()))?;
-            Trust {
-                chain_id,
-                hash: validators.hash(),
-                validators,
-                from: Height(1),
-            }
-        }
-        None => Trust::kept(overlay, &anchor, header.height)?,
+    let start = if fork.from == anchor.validators_from {
+        Some(anchor.validators_hash)
+    } else {
+        overlay
+            .history(&chain_id)
+            .iter()
+            .find(|r| r.from == fork.from && r.replaced_at_ms.saturating_add(unbond_ms) > time_ms)
+            .map(|r| r.validators_hash)
+    };
+    let hash = start.ok_or(AnchorError::UnknownStart { from: fork.from })?;
+    let known = overlay
+        .known_set(&hash)
+        .ok_or(AnchorError::UnknownStart { from: fork.from })?;
+    let mut trust = Trust {
+        chain_id,
+        validators: known.validators,
+        hash,
+        from: fork.from,
     };
     for change in fork.changes.iter() {
         let next = follow_change(&trust, change)?;

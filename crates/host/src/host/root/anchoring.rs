@@ -13,9 +13,8 @@ use myriad_ledger::{TxError, ANCHOR_CLOCK_SKEW_MS, ANCHOR_TX_BYTES_MAX};
 use myriad_store::HostStore;
 use myriad_types::{
     encode, pack, AnchorEntry, AnchoredHead, BondProof, BoundedBytes, BoundedVec, ChainAnchor,
-    ChainId, ForkEvidence, Height, HostId, Object, ObjectKey, RootParams, SignedGenesis,
-    SignedTransaction, Transaction, TxKind, ANCHOR_ENTRIES_MAX, BONDS_PER_HEAD_MAX,
-    SET_CHANGES_MAX,
+    ChainId, ForkEvidence, Hash, Height, HostId, Object, ObjectKey, RootParams, SignedTransaction,
+    Transaction, TxKind, ANCHOR_ENTRIES_MAX, BONDS_PER_HEAD_MAX, SET_CHANGES_MAX,
 };
 
 use super::{
@@ -238,15 +237,11 @@ impl<S: HostStore> Host<S> {
             }
         }
         if let Some(anchor) = maybe_forked {
-            match self.fork_evidence(chain, anchor, &genesis, head.meta.height)? {
+            match self.fork_evidence(root, chain, anchor, head.meta.height, params)? {
                 Some(evidence) => return Ok(Some(vec![evidence])),
                 None if anchor.height >= head.meta.height => return Ok(None),
                 None => {}
             }
-        }
-        if head.meta.time_ms > self.now_ms.saturating_add(ANCHOR_CLOCK_SKEW_MS / 2) {
-            // The root takes no head from its future: wait for its clock to get there.
-            return Err(());
         }
         let known = match anchor {
             Some(anchor) => anchor.validators_hash,
@@ -280,6 +275,16 @@ impl<S: HostStore> Host<S> {
             Ok(Some(found)) => found,
             _ => return Err(()),
         };
+        if block.header.timestamp_ms > self.now_ms {
+            // The root takes no head from its future (`ANCHOR_CLOCK_SKEW_MS`): the head
+            // waits for this host's clock to pass its time, which leaves that much room for
+            // this host's clock to run ahead of the root's.
+            return if entries.is_empty() {
+                Err(())
+            } else {
+                Ok(Some(entries))
+            };
+        }
         let changes = if block.header.validators_hash == known {
             BoundedVec::default()
         } else {
@@ -303,26 +308,29 @@ impl<S: HostStore> Host<S> {
     /// Evidence that `chain` forked, if the root anchored a block the chain did not decide:
     /// the chain's own header at the anchored height if it differs there, or its head, if
     /// lower but made after the anchored head could have been. With it go the set changes
-    /// that put in force the set certifying it, from the chain's genesis (past
-    /// `SET_CHANGES_MAX` of them, from the set the root keeps). A quorum of a set the chain
-    /// had replaced can certify a head, and a set change of its own, that the root takes
-    /// before the chain's change is anchored; the chain's newer heads are refused until this
-    /// shows the fork.
+    /// that put in force the set certifying it, from the newest set the root trusted (the
+    /// one it keeps, or one of its set history) that the chain had at that height. A quorum
+    /// of a set the chain had replaced can certify a head, and a set change of its own, that
+    /// the root takes before the chain's change is anchored; the chain's newer heads are
+    /// refused until this shows the fork.
     fn fork_evidence(
         &self,
+        root: ChainId,
         chain: ChainId,
         anchor: &ChainAnchor,
-        genesis: &SignedGenesis,
         head: Height,
+        params: &RootParams,
     ) -> Result<Option<AnchorEntry>, ()> {
+        let read_error = |error: myriad_store::StoreError| {
+            tracing::error!(%chain, %error, "cannot read a chain's blocks to compare them with its anchor");
+        };
         let shown = anchor.height.min(head);
-        let (block, certificate) = match self.store.certified_block(&chain, shown) {
-            Ok(Some(found)) => found,
-            Ok(None) => return Ok(None),
-            Err(error) => {
-                tracing::error!(%chain, %error, "cannot read a chain's block to compare it with its anchor");
-                return Err(());
-            }
+        let Some((block, certificate)) = self
+            .store
+            .certified_block(&chain, shown)
+            .map_err(read_error)?
+        else {
+            return Ok(None);
         };
         let differs = if shown == anchor.height {
             block.hash() != anchor.block_hash
@@ -332,34 +340,46 @@ impl<S: HostStore> Host<S> {
         if !differs {
             return Ok(None);
         }
-        let changes_from = |from: Height| match self.store.set_changes(&chain, from) {
-            Ok(mut changes) => {
-                let complete = changes.len() < SET_CHANGES_MAX
-                    || changes
-                        .last()
-                        .is_some_and(|c| c.header.height >= anchor.height);
-                changes.retain(|change| change.header.height < anchor.height);
-                Ok((changes, complete))
-            }
-            Err(error) => {
-                tracing::error!(%chain, %error, "cannot read a chain's set changes");
-                Err(())
-            }
+        let history = match self
+            .table
+            .get(&root)
+            .map(|slot| slot.state.object(&ObjectKey::SetHistory(chain)))
+        {
+            Some(Some(Object::SetHistory(history))) => history.sets.clone().into_inner(),
+            _ => Vec::new(),
         };
-        let (mut changes, complete) = changes_from(Height(0))?;
-        let mut from_genesis = Some(Box::new(genesis.clone()));
-        if !complete {
-            (changes, _) = changes_from(anchor.validators_from)?;
-            from_genesis = None;
+        let kept = history
+            .iter()
+            .filter(|r| r.replaced_at_ms.saturating_add(params.unbond_ms) > self.now_ms)
+            .map(|r| (r.validators_hash, r.from));
+        let trusted: Vec<(Hash, Height)> = kept
+            .chain([(anchor.validators_hash, anchor.validators_from)])
+            .collect();
+        for (set, from) in trusted.into_iter().rev().filter(|(_, from)| *from <= shown) {
+            // The chain had that set there: its own changes lead from it to the header.
+            let had = self.store.block(&chain, from).map_err(read_error)?;
+            if had.is_none_or(|block| block.header.validators_hash != set) {
+                continue;
+            }
+            let mut changes = self.store.set_changes(&chain, from).map_err(read_error)?;
+            if changes.len() == SET_CHANGES_MAX
+                && changes.last().is_some_and(|c| c.header.height < shown)
+            {
+                // More changes below the header than one entry carries.
+                continue;
+            }
+            changes.retain(|change| change.header.height < shown);
+            self.metrics.forks_shown.inc();
+            tracing::warn!(%chain, anchored = %anchor.height, %shown, %from, "the root anchored a block this chain did not decide: sending the chain's own header, evidence of the fork");
+            return Ok(Some(AnchorEntry::Fork(Box::new(ForkEvidence {
+                from,
+                changes: BoundedVec::new(changes).map_err(drop)?,
+                header: block.header,
+                certificate,
+            }))));
         }
-        self.metrics.forks_shown.inc();
-        tracing::warn!(%chain, anchored = %anchor.height, %shown, "the root anchored a block this chain did not decide: sending the chain's own header, evidence of the fork");
-        Ok(Some(AnchorEntry::Fork(Box::new(ForkEvidence {
-            genesis: from_genesis,
-            changes: BoundedVec::new(changes).map_err(drop)?,
-            header: block.header,
-            certificate,
-        }))))
+        tracing::warn!(%chain, anchored = %anchor.height, %shown, "the root anchored a block this chain did not decide, but no set the root trusts leads to the chain's");
+        Ok(None)
     }
 
     /// Proofs, against `head`, of the validator bonds of `chain` (or of their absence): of
