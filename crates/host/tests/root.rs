@@ -555,7 +555,12 @@ async fn fork_shown(forgery: Forgery, port: u16) {
         height = at;
     }
     assert!(height > Height(6), "{height:?}");
-    let mut shown = Height(6);
+    // The chain's own block where the root took a block of the set it replaced: the
+    // forgers' change at 5, or the forged head.
+    let mut shown = match forgery {
+        Forgery::SetChange => Height(5),
+        _ => Height(6),
+    };
     if forgery == Forgery::FarAbove {
         // A block made once the forged head's time has surely passed.
         tokio::time::sleep(Duration::from_millis(
@@ -569,9 +574,9 @@ async fn fork_shown(forgery: Forgery, port: u16) {
         shown = height;
     }
 
-    // Its hosts show the root the chain's own block (6, or the later one), certified by the
-    // set the change put in force (followed from the chain's genesis): the root marks the
-    // fork, and keeps what it anchored.
+    // Its hosts show the root that block of the chain's own (or the later one), certified by
+    // the set the change put in force (followed from the set the root trusted before): the
+    // root marks the fork, and keeps what it anchored.
     eventually("the root marks the fork", || {
         anchor_of(&running[0], &root_id, &chain).is_some_and(|a| a.forked_at == Some(shown))
     })

@@ -20,7 +20,7 @@ pub use apply::{
 pub use block::{
     build_block, check_block, BlockError, BlockOutcome, BlockTemplate, BLOCK_TX_BYTES_MAX,
 };
-pub use modules::{AnchorError, BlockContext, ANCHOR_CLOCK_SKEW_MS, VESTING_MS_MAX};
+pub use modules::{AnchorError, BlockContext, TakenBlock, ANCHOR_CLOCK_SKEW_MS, VESTING_MS_MAX};
 pub use proof::{follow_from_anchor, AnchorProof, ProofError};
 pub use scratch::Scratch;
 pub use state::{

@@ -667,7 +667,7 @@ fn a_head_certified_by_a_set_the_chain_had_replaced_is_a_fork_once_the_chains_he
 
 /// A chain of hosts 20–23 hands itself to hosts 24–26 at block 2; the old set forges a
 /// history of its own, a change at block 3 to hosts 40–42 who certify block 4, and the root
-/// anchors it. Returns the root, its anchorer, the chain, and the chain's own block 4 with
+/// anchors it. Returns the root, its anchorer, the chain, and the chain's own block 3 with
 /// the change that leads to the set that certified it.
 fn forged_set_change() -> (Root, SecretKey, Personal, AnchoredHead) {
     let (mut root, anchorer, mut chain) = entered(&[20, 21, 22, 23]);
@@ -684,7 +684,7 @@ fn forged_set_change() -> (Root, SecretKey, Personal, AnchoredHead) {
     let mut forged = fork.head(4, &[40, 41, 42]);
     forged.changes = BoundedVec::new(vec![fork.change(3, &[20, 21, 22])]).unwrap();
     root.anchor(&anchorer, vec![head_entry(forged)]).unwrap();
-    let mut evidence = chain.head(4, &[24, 25, 26]);
+    let mut evidence = chain.head(3, &[24, 25, 26]);
     evidence.changes = BoundedVec::new(vec![chain.change(2, &[20, 21, 22])]).unwrap();
     (root, anchorer, chain, evidence)
 }
@@ -697,9 +697,15 @@ fn a_set_change_the_replaced_set_forged_does_not_hide_the_fork() {
     // anchored height cannot be reached from it, nor can the chain's newer heads.
     let anchored = root.anchored(id);
     assert_eq!(anchored.validators_from, Height(4));
-    let mut head = chain.head(5, &[24, 25, 26]);
-    head.changes = evidence.changes.clone();
-    for entry in [fork_entry(evidence.clone(), Height(4)), head_entry(head)] {
+    let with_change = |height| {
+        let mut head = chain.head(height, &[24, 25, 26]);
+        head.changes = evidence.changes.clone();
+        head
+    };
+    for entry in [
+        fork_entry(with_change(4), Height(4)),
+        head_entry(with_change(5)),
+    ] {
         assert!(matches!(
             anchor_error(root.anchor(&anchorer, vec![entry])),
             AnchorError::UnknownSet { known, .. } if known == anchored.validators_hash
@@ -707,21 +713,67 @@ fn a_set_change_the_replaced_set_forged_does_not_hide_the_fork() {
     }
     assert_eq!(root.anchored(id).forked_at, None);
     // From the set the forgers replaced (in force from height 1, in the chain's set
-    // history), the chain's own change leads to the set that certified its header. A
-    // height the root trusted no set from, or a quorum short of that set, shows nothing.
+    // history), the chain's own change leads to the set that certified its block 3, which
+    // is not the block 3 that replaced that set. A height the root trusted no set from, a
+    // block above the one the root took, or a quorum short of the set shows nothing.
     assert_eq!(
         anchor_error(root.anchor(&anchorer, vec![fork_entry(evidence.clone(), Height(2))])),
         AnchorError::UnknownStart { from: Height(2) }
     );
+    assert_eq!(
+        anchor_error(root.anchor(&anchorer, vec![fork_entry(with_change(4), Height(1))])),
+        AnchorError::NoFork {
+            height: Height(4),
+            taken: Height(3)
+        }
+    );
     let mut short = evidence.clone();
-    short.certificate = certify(&chain.blocks[3].0, &[24]);
+    short.certificate = certify(&chain.blocks[2].0, &[24]);
     assert!(matches!(
         anchor_error(root.anchor(&anchorer, vec![fork_entry(short, Height(1))])),
         AnchorError::Certificate { .. }
     ));
     root.anchor(&anchorer, vec![fork_entry(evidence, Height(1))])
         .unwrap();
-    assert_eq!(root.anchored(id).forked_at, Some(Height(4)));
+    assert_eq!(root.anchored(id).forked_at, Some(Height(3)));
+}
+
+#[test]
+fn a_replaced_set_shows_a_fork_only_by_certifying_two_blocks_of_its_own_term() {
+    let (mut root, anchorer, mut chain) = entered(&[20, 21, 22, 23]);
+    let id = chain.state.chain_id();
+    // The chain hands itself to hosts 24–26 at block 2, and the root follows.
+    chain.mint_block();
+    chain.block(set_of(&[24, 25, 26]));
+    chain.mint_block();
+    chain.mint_block();
+    let mut head = chain.head(4, &[24, 25, 26]);
+    head.changes = BoundedVec::new(vec![chain.change(2, &[20, 21, 22])]).unwrap();
+    root.anchor(&anchorer, vec![head_entry(head)]).unwrap();
+    // The old set, replaced, certifies blocks of its own: one at the anchored height is no
+    // evidence from the set it was (the root took its term to end at block 2)…
+    let mut fork = Personal::new(&[20, 21, 22, 23]);
+    for _ in 0..4 {
+        fork.mint_block();
+    }
+    assert_eq!(
+        anchor_error(root.anchor(
+            &anchorer,
+            vec![fork_entry(fork.head(4, &[20, 21, 22]), Height(1))]
+        )),
+        AnchorError::NoFork {
+            height: Height(4),
+            taken: Height(2)
+        }
+    );
+    assert_eq!(root.anchored(id).forked_at, None);
+    // …but a second block 2 of its own is.
+    root.anchor(
+        &anchorer,
+        vec![fork_entry(fork.head(2, &[20, 21, 22]), Height(1))],
+    )
+    .unwrap();
+    assert_eq!(root.anchored(id).forked_at, Some(Height(2)));
 }
 
 #[test]
@@ -855,7 +907,7 @@ fn evidence_of_a_fork_is_another_certified_block_at_the_anchored_height() {
             anchor_error(root.anchor(&anchorer, vec![evidence])),
             AnchorError::NoFork {
                 height: Height(height),
-                anchored: Height(2)
+                taken: Height(2)
             }
         );
     }

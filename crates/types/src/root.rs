@@ -198,10 +198,11 @@ pub struct AnchoredHead {
 }
 
 /// Evidence that a chain forked: a certified header of the chain that cannot be of one
-/// chain with the anchored head. The set that certifies it is reached through the set
-/// changes it carries, followed from a set the root trusted for the chain from height
-/// `from`: the one it keeps (the anchor's `validators_from`), or one of its
-/// [`SetHistory`]. (A quorum of a set the chain replaced can certify a head, and a set
+/// chain with a block the root took from the set the root trusted for the chain from
+/// height `from`: the anchored head if that is the set it keeps (the anchor's
+/// `validators_from`), else the block that replaced that set of its [`SetHistory`]. The
+/// set that certifies the header is reached through the set changes it carries, followed
+/// from that set. (A quorum of a set the chain replaced can certify a head, and a set
 /// change of its own, that the root takes before the chain's change is anchored: the set
 /// the root keeps is then theirs, and only the one they replaced leads to the chain's.)
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -224,12 +225,14 @@ pub struct SetHistory {
     pub sets: BoundedVec<ReplacedSet, SET_HISTORY_MAX>,
 }
 
-/// A set the root trusted for a chain from a height, until a change replaced it then (a
-/// [`KnownSet`] object holds it).
+/// A set the root trusted for a chain from a height (a [`KnownSet`] object holds it), and
+/// the block it certified that replaced it, which the root took at `replaced_at_ms`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct ReplacedSet {
     pub validators_hash: Hash,
     pub from: Height,
+    pub replaced_at: Height,
+    pub replaced_by: Hash,
     pub replaced_at_ms: u64,
 }
 

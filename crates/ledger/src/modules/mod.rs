@@ -14,7 +14,7 @@ mod governance;
 mod root;
 
 pub use bond::VESTING_MS_MAX;
-pub use root::{AnchorError, ANCHOR_CLOCK_SKEW_MS};
+pub use root::{AnchorError, TakenBlock, ANCHOR_CLOCK_SKEW_MS};
 
 use myriad_types::{Account, Address, Amount, ChainParams, Height, ObjectKey, TxKind};
 

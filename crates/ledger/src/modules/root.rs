@@ -70,8 +70,8 @@ pub enum AnchorError {
     ChangeOrder,
     #[error("the bond of host {host} does not prove against the head's state root")]
     BondProof { host: HostId },
-    #[error("no fork shown: block {height} is neither another block at the anchored height {anchored} nor a lower one made {} s after that was anchored", ANCHOR_CLOCK_SKEW_MS / 1000)]
-    NoFork { height: Height, anchored: Height },
+    #[error("no fork shown: block {height} is neither another block at height {taken}, which the root took from the set the evidence starts from, nor a lower one made {} s after it was taken", ANCHOR_CLOCK_SKEW_MS / 1000)]
+    NoFork { height: Height, taken: Height },
     #[error("block {height} says it was made at {time_ms} ms, more than {} s after this root block's time ({root_time_ms} ms)", ANCHOR_CLOCK_SKEW_MS / 1000)]
     FromTheFuture {
         height: Height,
@@ -89,6 +89,56 @@ pub enum AnchorError {
 /// height, shows that the anchored head is not the chain's (a head a replaced set forged
 /// far above the chain's cannot wait for the chain to reach it).
 pub const ANCHOR_CLOCK_SKEW_MS: u64 = 10_000;
+
+/// A block of a chain that the root took, certified by a set it trusted, and when: an
+/// anchored head, or the set change that replaced a set of its set history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TakenBlock {
+    pub height: Height,
+    pub hash: Hash,
+    pub at_ms: u64,
+}
+
+impl TakenBlock {
+    pub fn anchored(anchor: &ChainAnchor) -> TakenBlock {
+        TakenBlock {
+            height: anchor.height,
+            hash: anchor.block_hash,
+            at_ms: anchor.anchored_at_ms,
+        }
+    }
+
+    pub fn replacing(set: &ReplacedSet) -> TakenBlock {
+        TakenBlock {
+            height: set.replaced_at,
+            hash: set.replaced_by,
+            at_ms: set.replaced_at_ms,
+        }
+    }
+
+    /// Whether a certified `header` cannot be of one chain with this block: another block
+    /// at its height, or a lower one made after it could have been (the root takes no
+    /// block from more than [`ANCHOR_CLOCK_SKEW_MS`] past its own time, and a chain's block
+    /// times rise with its heights).
+    pub fn contradicted_by(&self, header: &BlockHeader) -> bool {
+        let other_block = header.height == self.height && header.hash() != self.hash;
+        let later_below = header.height < self.height
+            && header.timestamp_ms >= self.at_ms.saturating_add(ANCHOR_CLOCK_SKEW_MS);
+        other_block || later_below
+    }
+}
+
+/// Refuses a block from more than [`ANCHOR_CLOCK_SKEW_MS`] past the root block's time.
+fn not_from_the_future(header: &BlockHeader, time_ms: u64) -> Result<(), AnchorError> {
+    if header.timestamp_ms > time_ms.saturating_add(ANCHOR_CLOCK_SKEW_MS) {
+        return Err(AnchorError::FromTheFuture {
+            height: header.height,
+            time_ms: header.timestamp_ms,
+            root_time_ms: time_ms,
+        });
+    }
+    Ok(())
+}
 
 /// The root's rules, or a refusal on any other chain.
 fn root_params(state: &impl StateView) -> Result<RootParams, TxError> {
@@ -563,13 +613,7 @@ fn advance<S: StateView>(
     if header.height <= anchor.height {
         return Ok(());
     }
-    if header.timestamp_ms > context.time_ms.saturating_add(ANCHOR_CLOCK_SKEW_MS) {
-        return Err(AnchorError::FromTheFuture {
-            height: header.height,
-            time_ms: header.timestamp_ms,
-            root_time_ms: context.time_ms,
-        });
-    }
+    not_from_the_future(header, context.time_ms)?;
     let mut trust = Trust::kept(overlay, &anchor, header.height)?;
     let mut history: Option<Vec<ReplacedSet>> = None;
     for change in changes {
@@ -578,7 +622,9 @@ fn advance<S: StateView>(
             continue;
         }
         let next = follow_change(&trust, change)?;
+        not_from_the_future(&change.header, context.time_ms)?;
         let next = trust.after(next, height);
+        // A change to the same set moves nothing.
         if next.hash != anchor.validators_hash {
             let sets = match &mut history {
                 Some(sets) => sets,
@@ -593,12 +639,14 @@ fn advance<S: StateView>(
             sets.push(ReplacedSet {
                 validators_hash: anchor.validators_hash,
                 from: anchor.validators_from,
+                replaced_at: height,
+                replaced_by: change.header.hash(),
                 replaced_at_ms: context.time_ms,
             });
             overlay.retain_set(next.validators.clone());
             anchor.validators_hash = next.hash;
+            anchor.validators_from = next.from;
         }
-        anchor.validators_from = next.from;
         trust = next;
     }
     if let Some(sets) = history {
@@ -629,11 +677,11 @@ fn check_order(changes: &[SetChange], below: Height) -> Result<(), AnchorError> 
     Ok(())
 }
 
-/// Marks a chain forked on a certified header that cannot be of one chain with the
-/// anchored head: another block at the anchored height, or a lower block made after the
-/// anchored one could have been (its time checked against the root's when it was
-/// anchored). The header is reached through its set changes from a set the root trusted:
-/// the one it keeps, or one of its set history still kept at `time_ms`.
+/// Marks a chain forked on a certified header that cannot be of one chain with a block the
+/// root took: the anchored head when the evidence starts from the set the root keeps, else
+/// the change that replaced the set of its set history it starts from (so that a quorum of
+/// a replaced set shows a fork only by certifying two blocks of its own term). The header
+/// is reached through the evidence's set changes from that set.
 fn show_fork<S: StateView>(
     time_ms: u64,
     unbond_ms: u64,
@@ -648,29 +696,25 @@ fn show_fork<S: StateView>(
     if anchor.forked_at.is_some() {
         return Ok(());
     }
-    let other_block = header.height == anchor.height && header.hash() != anchor.block_hash;
-    let later_below = header.height < anchor.height
-        && header.timestamp_ms >= anchor.anchored_at_ms.saturating_add(ANCHOR_CLOCK_SKEW_MS);
-    if !(other_block || later_below) {
+    let unknown = AnchorError::UnknownStart { from: fork.from };
+    let (hash, taken) = if fork.from == anchor.validators_from {
+        (anchor.validators_hash, TakenBlock::anchored(&anchor))
+    } else {
+        let history = overlay.history(&chain_id);
+        let set = history
+            .iter()
+            .find(|r| r.from == fork.from && r.replaced_at_ms.saturating_add(unbond_ms) > time_ms)
+            .ok_or(unknown.clone())?;
+        (set.validators_hash, TakenBlock::replacing(set))
+    };
+    if !taken.contradicted_by(header) {
         return Err(AnchorError::NoFork {
             height: header.height,
-            anchored: anchor.height,
+            taken: taken.height,
         });
     }
     check_order(&fork.changes, header.height)?;
-    let start = if fork.from == anchor.validators_from {
-        Some(anchor.validators_hash)
-    } else {
-        overlay
-            .history(&chain_id)
-            .iter()
-            .find(|r| r.from == fork.from && r.replaced_at_ms.saturating_add(unbond_ms) > time_ms)
-            .map(|r| r.validators_hash)
-    };
-    let hash = start.ok_or(AnchorError::UnknownStart { from: fork.from })?;
-    let known = overlay
-        .known_set(&hash)
-        .ok_or(AnchorError::UnknownStart { from: fork.from })?;
+    let known = overlay.known_set(&hash).ok_or(unknown)?;
     let mut trust = Trust {
         chain_id,
         validators: known.validators,

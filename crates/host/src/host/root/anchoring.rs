@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 
-use myriad_ledger::{TxError, ANCHOR_CLOCK_SKEW_MS, ANCHOR_TX_BYTES_MAX};
+use myriad_ledger::{TakenBlock, TxError, ANCHOR_CLOCK_SKEW_MS, ANCHOR_TX_BYTES_MAX};
 use myriad_store::HostStore;
 use myriad_types::{
     encode, pack, AnchorEntry, AnchoredHead, BondProof, BoundedBytes, BoundedVec, ChainAnchor,
@@ -206,9 +206,10 @@ impl<S: HostStore> Host<S> {
             return Ok(None);
         }
         let anchored = anchor.map(|a| a.height);
-        // The head reaches the anchored height, or was made after the anchored head could
-        // have been though it is lower: the anchored block may be one the chain never
-        // decided (see `fork_evidence`), even under a set the chain came back to.
+        // The head reaches the anchored height, or is lower but was made after the anchored
+        // head could have been, or is signed by another set than the root keeps: the root
+        // may have taken a block the chain never decided (see `fork_evidence`), even under
+        // a set the chain came back to.
         let maybe_forked = anchor.filter(|a| {
             let height = head.meta.height;
             let made_after =
@@ -216,7 +217,8 @@ impl<S: HostStore> Host<S> {
             a.height.0 > 0
                 && (a.height < height
                     || (a.height == height && a.block_hash != head.block_hash)
-                    || (a.height > height && made_after))
+                    || (a.height > height
+                        && (made_after || head.meta.validators.hash() != a.validators_hash)))
         });
         if maybe_forked.is_none() && anchored.is_some_and(|height| height >= head.meta.height) {
             return Ok(None);
@@ -305,14 +307,15 @@ impl<S: HostStore> Host<S> {
         Ok(Some(entries))
     }
 
-    /// Evidence that `chain` forked, if the root anchored a block the chain did not decide:
-    /// the chain's own header at the anchored height if it differs there, or its head, if
-    /// lower but made after the anchored head could have been. With it go the set changes
-    /// that put in force the set certifying it, from the newest set the root trusted (the
-    /// one it keeps, or one of its set history) that the chain had at that height. A quorum
-    /// of a set the chain had replaced can certify a head, and a set change of its own, that
-    /// the root takes before the chain's change is anchored; the chain's newer heads are
-    /// refused until this shows the fork.
+    /// Evidence that `chain` forked, if the root took a block the chain did not decide: an
+    /// anchored head, or a set change that replaced a set of its set history. From the
+    /// newest set the root trusted that the chain had where the root trusted it from, the
+    /// chain's own header that contradicts the block the root took from that set (another
+    /// block at its height, or the chain's head if lower but made after it could have
+    /// been), with the chain's set changes from there. A quorum of a set the chain had
+    /// replaced can certify a head, and a set change of its own, that the root takes before
+    /// the chain's change is anchored; the chain's newer heads are refused until this shows
+    /// the fork.
     fn fork_evidence(
         &self,
         root: ChainId,
@@ -324,22 +327,6 @@ impl<S: HostStore> Host<S> {
         let read_error = |error: myriad_store::StoreError| {
             tracing::error!(%chain, %error, "cannot read a chain's blocks to compare them with its anchor");
         };
-        let shown = anchor.height.min(head);
-        let Some((block, certificate)) = self
-            .store
-            .certified_block(&chain, shown)
-            .map_err(read_error)?
-        else {
-            return Ok(None);
-        };
-        let differs = if shown == anchor.height {
-            block.hash() != anchor.block_hash
-        } else {
-            block.header.timestamp_ms >= anchor.anchored_at_ms.saturating_add(ANCHOR_CLOCK_SKEW_MS)
-        };
-        if !differs {
-            return Ok(None);
-        }
         let history = match self
             .table
             .get(&root)
@@ -348,17 +335,36 @@ impl<S: HostStore> Host<S> {
             Some(Some(Object::SetHistory(history))) => history.sets.clone().into_inner(),
             _ => Vec::new(),
         };
+        // The sets the root trusted with the block it took from each, newest first.
         let kept = history
             .iter()
             .filter(|r| r.replaced_at_ms.saturating_add(params.unbond_ms) > self.now_ms)
-            .map(|r| (r.validators_hash, r.from));
-        let trusted: Vec<(Hash, Height)> = kept
-            .chain([(anchor.validators_hash, anchor.validators_from)])
+            .map(|r| (r.validators_hash, r.from, TakenBlock::replacing(r)));
+        let trusted: Vec<(Hash, Height, TakenBlock)> = kept
+            .chain([(
+                anchor.validators_hash,
+                anchor.validators_from,
+                TakenBlock::anchored(anchor),
+            )])
             .collect();
-        for (set, from) in trusted.into_iter().rev().filter(|(_, from)| *from <= shown) {
-            // The chain had that set there: its own changes lead from it to the header.
+        for (set, from, taken) in trusted.into_iter().rev() {
+            let shown = taken.height.min(head);
+            if from > shown {
+                continue;
+            }
+            // The chain had that set there, and its header contradicts the block taken.
             let had = self.store.block(&chain, from).map_err(read_error)?;
             if had.is_none_or(|block| block.header.validators_hash != set) {
+                continue;
+            }
+            let Some((block, certificate)) = self
+                .store
+                .certified_block(&chain, shown)
+                .map_err(read_error)?
+            else {
+                continue;
+            };
+            if !taken.contradicted_by(&block.header) {
                 continue;
             }
             let mut changes = self.store.set_changes(&chain, from).map_err(read_error)?;
@@ -370,7 +376,7 @@ impl<S: HostStore> Host<S> {
             }
             changes.retain(|change| change.header.height < shown);
             self.metrics.forks_shown.inc();
-            tracing::warn!(%chain, anchored = %anchor.height, %shown, %from, "the root anchored a block this chain did not decide: sending the chain's own header, evidence of the fork");
+            tracing::warn!(%chain, taken = %taken.height, %shown, %from, "the root took a block this chain did not decide: sending the chain's own header, evidence of the fork");
             return Ok(Some(AnchorEntry::Fork(Box::new(ForkEvidence {
                 from,
                 changes: BoundedVec::new(changes).map_err(drop)?,
@@ -378,7 +384,6 @@ impl<S: HostStore> Host<S> {
                 certificate,
             }))));
         }
-        tracing::warn!(%chain, anchored = %anchor.height, %shown, "the root anchored a block this chain did not decide, but no set the root trusts leads to the chain's");
         Ok(None)
     }
 
