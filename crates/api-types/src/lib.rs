@@ -626,7 +626,7 @@ pub struct DirectoryChain {
     pub state_root: String,
     pub anchored_at_ms: u64,
     /// The height of a certified block that showed the root the chain forked, if one ever
-    /// did: another block at an anchored height, or a lower one made after it.
+    /// did (fork evidence: it cannot be of one chain with a block the root took).
     pub forked_at: Option<u64>,
     /// The root's height and state root this entry was read at.
     pub root_height: u64,

@@ -951,6 +951,55 @@ fn changes_below_an_anchored_head_neither_roll_its_set_back_nor_mark_a_fork() {
     assert_eq!((anchored.height, anchored.forked_at), (Height(6), None));
 }
 
+#[test]
+fn a_set_the_chain_left_and_came_back_from_cannot_mark_it_forked() {
+    let (mut root, anchorer, mut chain) = entered(&[20, 21, 22, 23]);
+    let id = chain.state.chain_id();
+    // Hosts 24–26 hold the chain for block 3 only; head 4 comes with both changes.
+    chain.mint_block();
+    chain.block(set_of(&[24, 25, 26]));
+    chain.block(set_of(&[20, 21, 22, 23]));
+    chain.mint_block();
+    let mut head = chain.head(4, &[20, 21, 22]);
+    head.changes = BoundedVec::new(vec![
+        chain.change(2, &[20, 21, 22]),
+        chain.change(3, &[24, 25, 26]),
+    ])
+    .unwrap();
+    root.anchor(&anchorer, vec![head_entry(head)]).unwrap();
+    assert_eq!(root.anchored(id).validators_from, Height(4));
+    // Its term over, that set certifies a block 4 of its own: from no set the root
+    // trusted does it contradict a block the root took within that set's term.
+    let mut theirs = chain.head(4, &[24, 25, 26]);
+    let mut fork = Personal::new(&[20, 21, 22, 23]);
+    fork.mint_block();
+    fork.block(set_of(&[24, 25, 26]));
+    fork.mint_block();
+    fork.mint_block();
+    theirs.header = fork.blocks[3].0.header.clone();
+    theirs.certificate = certify(&fork.blocks[3].0, &[24, 25, 26]);
+    theirs.changes = BoundedVec::new(vec![chain.change(2, &[20, 21, 22])]).unwrap();
+    for (from, taken) in [(1, 2), (3, 3)] {
+        let mut evidence = theirs.clone();
+        if from == 3 {
+            evidence.changes = BoundedVec::default();
+        }
+        assert_eq!(
+            anchor_error(root.anchor(&anchorer, vec![fork_entry(evidence, Height(from))])),
+            AnchorError::NoFork {
+                height: Height(4),
+                taken: Height(taken)
+            }
+        );
+    }
+    theirs.changes = BoundedVec::default();
+    assert!(matches!(
+        anchor_error(root.anchor(&anchorer, vec![fork_entry(theirs, Height(4))])),
+        AnchorError::UnknownSet { .. }
+    ));
+    assert_eq!(root.anchored(id).forked_at, None);
+}
+
 fn vote(seed: u8, chain: myriad_types::ChainId, block: u8) -> SignedVote {
     let vote = Vote {
         chain_id: chain,

@@ -245,10 +245,6 @@ impl<S: HostStore> Host<S> {
                 None => {}
             }
         }
-        let known = match anchor {
-            Some(anchor) => anchor.validators_hash,
-            None => genesis.genesis.validator_set().map_err(drop)?.hash(),
-        };
         let mut entries = Vec::new();
         if anchor.is_none() {
             entries.push(AnchorEntry::Genesis(Box::new(genesis)));
@@ -256,9 +252,11 @@ impl<S: HostStore> Host<S> {
         if head.meta.height.0 == 0 {
             return Ok(Some(entries));
         }
-        // The set changes since the anchor, those below the head: the head is signed by the
-        // set before a change it holds itself. Past `SET_CHANGES_MAX` of them, the chain is
-        // anchored in steps: this time up to the block of the last change carried.
+        // The set changes since the anchor, those below the head (the head is signed by the
+        // set before a change it holds itself), even when the chain came back to the set the
+        // root keeps: the root learns every set's term, which fork evidence is checked
+        // against. Past `SET_CHANGES_MAX` of them, the chain is anchored in steps: this time
+        // up to the block of the last change carried.
         let mut changes = match self.store.set_changes(&chain, anchored.unwrap_or_default()) {
             Ok(changes) => changes,
             Err(error) => {
@@ -287,11 +285,7 @@ impl<S: HostStore> Host<S> {
                 Ok(Some(entries))
             };
         }
-        let changes = if block.header.validators_hash == known {
-            BoundedVec::default()
-        } else {
-            BoundedVec::new(changes).map_err(drop)?
-        };
+        let changes = BoundedVec::new(changes).map_err(drop)?;
         let bonds = match bonds_since {
             Some(since) if height == head.meta.height && height >= since => {
                 self.bond_proofs(root, chain, anchor, &head)?
@@ -368,11 +362,13 @@ impl<S: HostStore> Host<S> {
                 continue;
             }
             let mut changes = self.store.set_changes(&chain, from).map_err(read_error)?;
-            if changes.len() == SET_CHANGES_MAX
-                && changes.last().is_some_and(|c| c.header.height < shown)
-            {
-                // More changes below the header than one entry carries.
-                continue;
+            if let Some(last) = changes.last().filter(|_| changes.len() == SET_CHANGES_MAX) {
+                let next = Height(last.header.height.0.saturating_add(1));
+                let more = self.store.set_changes(&chain, next).map_err(read_error)?;
+                if more.first().is_some_and(|c| c.header.height < shown) {
+                    // More changes below the header than one entry carries.
+                    continue;
+                }
             }
             changes.retain(|change| change.header.height < shown);
             self.metrics.forks_shown.inc();
