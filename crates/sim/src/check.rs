@@ -64,6 +64,9 @@ pub struct Checker {
     verified: BTreeSet<Hash>,
     /// The root chain, whose anchors must each name a block its chain decided.
     pub root: Option<ChainId>,
+    /// Anchors of heights the honest hosts had not decided yet when the root took them (a
+    /// byzantine validator may decide first): each must name the block they decide.
+    early_anchors: BTreeMap<(ChainId, Height), Hash>,
     pub failures: Vec<Failure>,
 }
 
@@ -262,6 +265,9 @@ impl Checker {
             reference.decided.push((block.hash(), set));
             reference.head_at_ms = now_ms;
         }
+        if let Some(anchored) = self.early_anchors.remove(&(chain, height)) {
+            self.anchored_as_decided(chain, height, anchored, Some(block.hash()));
+        }
         advance
     }
 
@@ -285,22 +291,45 @@ impl Checker {
                 continue;
             }
             heads += 1;
-            let decided = self
-                .chains
-                .get(&chain)
-                .and_then(|r| r.decided.get(anchor.height.0 as usize - 1))
-                .map(|(hash, _)| *hash);
-            if decided != Some(anchor.block_hash) {
-                self.fail(
-                    "anchoring",
-                    format!(
-                        "the root anchored block {} at height {} of chain {chain}; its chain decided {decided:?}",
-                        anchor.block_hash, anchor.height
-                    ),
-                );
+            let Some(reference) = self.chains.get(&chain) else {
+                self.anchored_as_decided(chain, anchor.height, anchor.block_hash, None);
+                continue;
+            };
+            match reference.decided.get(anchor.height.0 as usize - 1) {
+                Some((decided, _)) => {
+                    let decided = Some(*decided);
+                    self.anchored_as_decided(chain, anchor.height, anchor.block_hash, decided);
+                }
+                None => {
+                    self.early_anchors
+                        .insert((chain, anchor.height), anchor.block_hash);
+                }
             }
         }
         heads
+    }
+
+    fn anchored_as_decided(
+        &mut self,
+        chain: ChainId,
+        height: Height,
+        anchored: Hash,
+        decided: Option<Hash>,
+    ) {
+        if decided != Some(anchored) {
+            self.fail(
+                "anchoring",
+                format!("the root anchored block {anchored} at height {height} of chain {chain}; its chain decided {decided:?}"),
+            );
+        }
+    }
+
+    /// At the end of a run: every anchor the root took before the honest hosts decided its
+    /// height names a block they have decided since.
+    pub fn early_anchors_decided(&mut self) {
+        for ((chain, height), anchored) in std::mem::take(&mut self.early_anchors) {
+            self.anchored_as_decided(chain, height, anchored, None);
+        }
     }
 
     /// An honest host released a signature on one step of a round.

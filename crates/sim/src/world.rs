@@ -559,6 +559,7 @@ impl World {
                 ));
             }
         }
+        self.checker.early_anchors_decided();
         for node in 0..self.nodes.len() {
             if !self.nodes[node].honest {
                 continue;
