@@ -236,6 +236,13 @@ pub struct ReplacedSet {
     pub replaced_at_ms: u64,
 }
 
+impl ReplacedSet {
+    /// When the root lets it go: `unbond_ms` after it was replaced.
+    pub fn kept_until_ms(&self, unbond_ms: u64) -> u64 {
+        self.replaced_at_ms.saturating_add(unbond_ms)
+    }
+}
+
 /// A host's validator bond on a chain (or its absence) with its proof against a state root:
 /// the borsh-encoded `StateProof` of the object `ValidatorBond(host)`.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]

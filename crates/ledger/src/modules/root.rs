@@ -319,7 +319,7 @@ impl<S: StateView> Overlay<'_, S> {
         let mut sets = self.history(chain);
         let expired = sets
             .iter()
-            .take_while(|r| r.replaced_at_ms.saturating_add(unbond_ms) <= time_ms)
+            .take_while(|r| r.kept_until_ms(unbond_ms) <= time_ms)
             .count();
         for replaced in sets.drain(..expired) {
             self.release_set(&replaced.validators_hash);
@@ -632,7 +632,7 @@ fn advance<S: StateView>(
             };
             if let Some(oldest) = sets.first().filter(|_| sets.len() == SET_HISTORY_MAX) {
                 return Err(AnchorError::SetHistoryFull {
-                    until_ms: oldest.replaced_at_ms.saturating_add(unbond_ms),
+                    until_ms: oldest.kept_until_ms(unbond_ms),
                 });
             }
             // The history names the replaced set now, in the anchor's stead.
@@ -703,7 +703,7 @@ fn show_fork<S: StateView>(
         let history = overlay.history(&chain_id);
         let set = history
             .iter()
-            .find(|r| r.from == fork.from && r.replaced_at_ms.saturating_add(unbond_ms) > time_ms)
+            .find(|r| r.from == fork.from && r.kept_until_ms(unbond_ms) > time_ms)
             .ok_or(unknown.clone())?;
         (set.validators_hash, TakenBlock::replacing(set))
     };

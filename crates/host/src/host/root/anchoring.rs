@@ -332,7 +332,7 @@ impl<S: HostStore> Host<S> {
         // The sets the root trusted with the block it took from each, newest first.
         let kept = history
             .iter()
-            .filter(|r| r.replaced_at_ms.saturating_add(params.unbond_ms) > self.now_ms)
+            .filter(|r| r.kept_until_ms(params.unbond_ms) > self.now_ms)
             .map(|r| (r.validators_hash, r.from, TakenBlock::replacing(r)));
         let trusted: Vec<(Hash, Height, TakenBlock)> = kept
             .chain([(
