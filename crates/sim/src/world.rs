@@ -104,7 +104,7 @@ enum Reply {
 struct Chain {
     id: ChainId,
     genesis: SignedGenesis,
-    /// Whether some host acknowledged the genesis; until then its owner posts it again.
+    /// Whether an honest host acknowledged the genesis; until then its owner posts it again.
     created: bool,
     clients: Clients,
 }

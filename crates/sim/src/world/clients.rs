@@ -495,7 +495,10 @@ impl World {
                             .replies
                             .push(Reply::Create(index, receiver));
                     }
-                    Ok(Ok(_)) => self.chains[index].created = true,
+                    // A byzantine host may keep a genesis to itself: the chain counts as
+                    // created once an honest one holds it.
+                    Ok(Ok(_)) if self.nodes[node].honest => self.chains[index].created = true,
+                    Ok(Ok(_)) => {}
                     Ok(Err(error)) => self
                         .checker
                         .unexpected(format!("node {node} refused a chain: {error}")),
