@@ -7,21 +7,22 @@ mod mem_store;
 mod redb_store;
 mod tables;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::{Bound, RangeInclusive};
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use myriad_ledger::{ChainMeta, ChainState, Receipt};
 use myriad_types::{
-    decode, encode, Account, Address, Block, Certificate, ChainId, DecodeError, Hash, Height,
-    LockProof, Object, SetChange, SignedGenesis, SignerState, ValidatorSet,
+    decode, encode, Account, Address, Block, Certificate, ChainId, ChannelId, DecodeError,
+    EscrowId, Hash, Height, LockProof, Object, ObjectKey, SetChange, SignedGenesis, SignerState,
+    ValidatorSet,
 };
 
 pub use mem_store::MemStore;
 pub use redb_store::{RedbStore, CHECKPOINT_BYTES, CHECKPOINT_MS, JOURNALED_MAX_BYTES};
 
 /// The version of the on-disk layout this build reads and writes.
-pub const SCHEMA_VERSION: u64 = 9;
+pub const SCHEMA_VERSION: u64 = 10;
 
 /// A failure of the store, saying what was being done and what to do about it.
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +99,9 @@ pub struct WriteBatch {
     pub(crate) txs: BTreeMap<Hash, (ChainId, Height)>,
     /// (chain, account, height, position in the block) → transaction hash.
     pub(crate) account_txs: BTreeMap<(ChainId, Address, Height, u32), Hash>,
+    /// (an account, escrow or channel id, a chain on which a transaction concerned it): which
+    /// chains to look on for an id, as a search by id finds them.
+    pub(crate) id_chains: BTreeSet<([u8; 32], ChainId)>,
     pub(crate) signers: BTreeMap<ChainId, Vec<u8>>,
     /// (chain, height) → the `SetChange` of a block after which the validator set changed.
     pub(crate) set_changes: BTreeMap<(ChainId, Height), Vec<u8>>,
@@ -181,6 +185,13 @@ impl WriteBatch {
             for account in &receipt.accounts {
                 self.account_txs
                     .insert((header.chain_id, *account, header.height, position), hash);
+                self.id_chains.insert((account.0, header.chain_id));
+            }
+            for object in &receipt.objects {
+                if let ObjectKey::Escrow(EscrowId(id)) | ObjectKey::Channel(ChannelId(id)) = object
+                {
+                    self.id_chains.insert((*id, header.chain_id));
+                }
             }
         }
     }
@@ -225,6 +236,7 @@ impl WriteBatch {
             + self.signers.len()
             + self.txs.len()
             + self.account_txs.len()
+            + self.id_chains.len()
             + self.set_changes.len()
             + self.validators.len()
             + self.validator_sets.len()
@@ -342,6 +354,25 @@ pub trait ReadStore: ChainStore {
     /// The chain and height at which a transaction was committed, if it was.
     fn tx_location(&self, tx: &Hash) -> Result<Option<(ChainId, Height)>, StoreError>;
 
+    /// The chains, from `after` on (excluded) in chain id order and at most `limit` of
+    /// them, on which a committed transaction concerned `id`: an account (as sender or
+    /// recipient), an escrow or a channel.
+    fn chains_of(
+        &self,
+        id: &[u8; 32],
+        after: Option<&ChainId>,
+        limit: usize,
+    ) -> Result<Vec<ChainId>, StoreError>;
+
+    /// The committed transactions from `from` on in hash order, at most `limit` of them,
+    /// each with the chain and height it was committed at: what a search by the start of a
+    /// hash reads.
+    fn txs_from(
+        &self,
+        from: &Hash,
+        limit: usize,
+    ) -> Result<Vec<(Hash, ChainId, Height)>, StoreError>;
+
     /// An account's committed transactions on a chain (as sender or recipient), newest
     /// first, at most `limit` of them, each as (height, position in its block, transaction
     /// hash); with `before`, only those that come before that (height, position).
@@ -370,6 +401,20 @@ impl<S: HostStore + ReadStore> Store for S {}
 /// The key of a chain (or of the account history index: chain, account, height, position).
 type ChainKey = [u8; 32];
 type AccountTxKey = (ChainKey, [u8; 32], u64, u32);
+/// The key of the id index: (an account, escrow or channel id, a chain).
+type IdChainKey = ([u8; 32], ChainKey);
+
+/// The keys of the chains an id was seen on after `after`, in both stores.
+fn id_chains_after(
+    id: &[u8; 32],
+    after: Option<&ChainId>,
+) -> (Bound<IdChainKey>, Bound<IdChainKey>) {
+    let start = match after {
+        Some(chain) => Bound::Excluded((*id, chain.0)),
+        None => Bound::Included((*id, [0; 32])),
+    };
+    (start, Bound::Included((*id, [u8::MAX; 32])))
+}
 
 /// The keys of one chain's entries of a kind, (chain, address or object key), in both stores.
 fn entries_of(chain: &ChainId) -> RangeInclusive<(ChainKey, [u8; 32])> {

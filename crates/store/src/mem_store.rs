@@ -12,7 +12,8 @@ use myriad_types::{
 };
 
 use crate::{
-    account_txs_before, chains_after, decode_entries, entries_of, rebuild_chain_state,
+    account_txs_before, chains_after, decode_entries, entries_of, id_chains_after,
+    rebuild_chain_state,
     tables::{Entries, Tables},
     validator_set, ChainHead, ChainStore, EntryRows, HostStore, ReadStore, SignerRecord,
     StoreError, ValidatorSpan, WriteBatch,
@@ -187,6 +188,37 @@ impl ReadStore for MemStore {
         let inner = self.lock();
         let found = inner.tables.txs.get(&tx.0);
         Ok(found.map(|(chain, height)| (ChainId(*chain), Height(*height))))
+    }
+
+    fn chains_of(
+        &self,
+        id: &[u8; 32],
+        after: Option<&ChainId>,
+        limit: usize,
+    ) -> Result<Vec<ChainId>, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .tables
+            .id_chains
+            .range(id_chains_after(id, after))
+            .take(limit)
+            .map(|(_, chain)| ChainId(*chain))
+            .collect())
+    }
+
+    fn txs_from(
+        &self,
+        from: &Hash,
+        limit: usize,
+    ) -> Result<Vec<(Hash, ChainId, Height)>, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .tables
+            .txs
+            .range(from.0..)
+            .take(limit)
+            .map(|(tx, (chain, height))| (Hash(*tx), ChainId(*chain), Height(*height)))
+            .collect())
     }
 
     fn account_txs(

@@ -31,9 +31,10 @@ use redb::{
 use crate::journal::{self, Journal};
 use crate::tables::{Entries, Tables, ValidatorsAround};
 use crate::{
-    account_txs_before, chains_after, decode_entries, entries_of, rebuild_chain_state,
-    validator_set, ChainHead, ChainKey, ChainStore, EntryRows, HostStore, JournalStats, ReadStore,
-    SignerRecord, StoreError, ValidatorSpan, WriteBatch, SCHEMA_VERSION,
+    account_txs_before, chains_after, decode_entries, entries_of, id_chains_after,
+    rebuild_chain_state, validator_set, ChainHead, ChainKey, ChainStore, EntryRows, HostStore,
+    IdChainKey, JournalStats, ReadStore, SignerRecord, StoreError, ValidatorSpan, WriteBatch,
+    SCHEMA_VERSION,
 };
 
 /// A layer of journaled batches this large (in bytes, about) is written into the file.
@@ -53,6 +54,8 @@ const GENESES: TableDefinition<ChainKey, &[u8]> = TableDefinition::new("geneses"
 /// together, so the rows a block writes share a few pages instead of taking one each.
 const CHAINS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("chains");
 const TXS: TableDefinition<[u8; 32], (ChainKey, u64)> = TableDefinition::new("txs");
+/// (an account, escrow or channel id, a chain a transaction concerned it on), valueless.
+const ID_CHAINS: TableDefinition<IdChainKey, ()> = TableDefinition::new("id_chains");
 /// Validator sets by hash, each stored once however many chains it validates.
 const VALIDATOR_SETS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("validator_sets");
 
@@ -225,6 +228,7 @@ impl RedbStore {
             write.open_table(GENESES).map_err(backend("open"))?;
             write.open_table(CHAINS).map_err(backend("open"))?;
             write.open_table(TXS).map_err(backend("open"))?;
+            write.open_table(ID_CHAINS).map_err(backend("open"))?;
             write.open_table(VALIDATOR_SETS).map_err(backend("open"))?;
             let applied = meta.get(JOURNAL_SEQ_KEY).map_err(backend("open"))?;
             applied.map_or(0, |seq| seq.value())
@@ -536,6 +540,12 @@ fn write_tables(db: &Database, tables: &Tables, seq: u64) -> Result<(), StoreErr
         for (tx, location) in &tables.txs {
             txs.insert(tx, location)
                 .map_err(backend("write transaction index"))?;
+        }
+        let mut id_chains = write.open_table(ID_CHAINS).map_err(backend("write"))?;
+        for key in &tables.id_chains {
+            id_chains
+                .insert(key, ())
+                .map_err(backend("write id index"))?;
         }
         let mut meta = write.open_table(META).map_err(backend("write"))?;
         meta.insert(JOURNAL_SEQ_KEY, seq)
@@ -878,6 +888,61 @@ impl ReadStore for RedbStore {
             }
         };
         Ok(location.map(|(chain, height)| (ChainId(chain), Height(height))))
+    }
+
+    fn chains_of(
+        &self,
+        id: &[u8; 32],
+        after: Option<&ChainId>,
+        limit: usize,
+    ) -> Result<Vec<ChainId>, StoreError> {
+        let view = self.view()?;
+        let range = id_chains_after(id, after);
+        let table = view.read.open_table(ID_CHAINS).map_err(backend("read"))?;
+        let mut chains = std::collections::BTreeSet::new();
+        for entry in table
+            .range(range)
+            .map_err(backend("read id index"))?
+            .take(limit)
+        {
+            chains.insert(entry.map_err(backend("read id index"))?.0.value().1);
+        }
+        for tables in view.layers() {
+            chains.extend(tables.id_chains.range(range).take(limit).map(|(_, c)| *c));
+        }
+        Ok(chains.into_iter().take(limit).map(ChainId).collect())
+    }
+
+    fn txs_from(
+        &self,
+        from: &Hash,
+        limit: usize,
+    ) -> Result<Vec<(Hash, ChainId, Height)>, StoreError> {
+        let view = self.view()?;
+        let table = view.read.open_table(TXS).map_err(backend("read"))?;
+        let mut found = std::collections::BTreeMap::new();
+        for entry in table
+            .range(from.0..)
+            .map_err(backend("read transaction index"))?
+            .take(limit)
+        {
+            let (tx, location) = entry.map_err(backend("read transaction index"))?;
+            found.insert(tx.value(), location.value());
+        }
+        for tables in view.layers() {
+            found.extend(
+                tables
+                    .txs
+                    .range(from.0..)
+                    .take(limit)
+                    .map(|(tx, at)| (*tx, *at)),
+            );
+        }
+        Ok(found
+            .into_iter()
+            .take(limit)
+            .map(|(tx, (chain, height))| (Hash(tx), ChainId(chain), Height(height)))
+            .collect())
     }
 
     fn account_txs(

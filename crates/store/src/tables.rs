@@ -2,9 +2,9 @@
 //! the whole of a [`MemStore`](crate::MemStore), and the layers of batches a
 //! [`RedbStore`](crate::RedbStore) has journaled but not yet written into its file.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use crate::{AccountTxKey, ChainKey, WriteBatch};
+use crate::{AccountTxKey, ChainKey, IdChainKey, WriteBatch};
 
 /// Where a height falls in a chain's validator history: the last set recorded at or below
 /// it, as (its first height, its hash), and the first height of the next one, if any.
@@ -25,6 +25,8 @@ pub(crate) struct Tables {
     pub signers: BTreeMap<ChainKey, Vec<u8>>,
     pub txs: BTreeMap<[u8; 32], (ChainKey, u64)>,
     pub account_txs: BTreeMap<AccountTxKey, [u8; 32]>,
+    /// (an account, escrow or channel id, a chain a transaction concerned it on).
+    pub id_chains: BTreeSet<IdChainKey>,
     pub set_changes: BTreeMap<(ChainKey, u64), Vec<u8>>,
     /// (chain, the first height of a validator set) → the set's hash.
     pub validators: BTreeMap<(ChainKey, u64), [u8; 32]>,
@@ -62,6 +64,9 @@ impl Tables {
         for ((chain, address, height, position), tx) in batch.account_txs {
             self.account_txs
                 .insert((chain.0, address.0, height.0, position), tx.0);
+        }
+        for (id, chain) in batch.id_chains {
+            self.id_chains.insert((id, chain.0));
         }
         for (chain, bytes) in batch.signers {
             self.signers.insert(chain.0, bytes);

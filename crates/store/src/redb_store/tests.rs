@@ -1,8 +1,8 @@
 use myriad_ledger::{execute_block, ChainState, Receipt};
 use myriad_types::{
-    tx_root, Address, BlockHeader, BoundedVec, CommitSignature, Hash, Lock, LockProof, Memo,
-    Proposal, Round, SignedProposal, SignedStep, SignedTransaction, SignedVote, SignerState,
-    Transaction, TxKind, Vote, VoteStep,
+    tx_root, Address, BlockHeader, BoundedVec, CommitSignature, EscrowId, Hash, Lock, LockProof,
+    Memo, ObjectKey, Proposal, Round, SignedProposal, SignedStep, SignedTransaction, SignedVote,
+    SignerState, Transaction, TxKind, Vote, VoteStep,
 };
 
 use myriad_testing::key;
@@ -459,6 +459,83 @@ fn an_account_history_holds_what_it_sent_and_received_newest_first() {
             "one chain's history does not show another's"
         );
     });
+}
+
+/// Three chains on which key 2 received a payment, one with an escrow of key 2's besides:
+/// the chains of key 2 and of the escrow, by id, and the transactions by hash.
+fn check_search_indexes(store: &dyn Store, chains: &[ChainId], escrow: EscrowId, txs: &[Hash]) {
+    let payee = key(2).address().0;
+    assert_eq!(store.chains_of(&payee, None, 10).unwrap(), chains);
+    assert_eq!(store.chains_of(&payee, None, 2).unwrap(), chains[..2]);
+    assert_eq!(
+        store.chains_of(&payee, Some(&chains[1]), 10).unwrap(),
+        chains[2..],
+        "the next page starts after the last chain of the page before"
+    );
+    assert!(store
+        .chains_of(&key(3).address().0, None, 10)
+        .unwrap()
+        .is_empty());
+    assert_eq!(store.chains_of(&escrow.0, None, 10).unwrap(), chains[..1]);
+    let listed = store.txs_from(&Hash::ZERO, 100).unwrap();
+    let hashes: Vec<Hash> = listed.iter().map(|(tx, _, _)| *tx).collect();
+    assert_eq!(hashes, txs, "every transaction, in hash order");
+    assert!(listed
+        .iter()
+        .all(|(_, chain, height)| chains.contains(chain) && *height == Height(1)));
+    assert_eq!(store.txs_from(&txs[2], 2).unwrap().len(), 2);
+    assert_eq!(store.txs_from(&txs[2], 2).unwrap()[0].0, txs[2]);
+}
+
+/// Writes three chains (the first in its own batch, so that a checkpoint can come after it)
+/// and returns what [`check_search_indexes`] checks.
+fn write_search_chains(
+    store: &dyn Store,
+    between: impl Fn(),
+) -> (Vec<ChainId>, EscrowId, Vec<Hash>) {
+    let mut chains = Vec::new();
+    let mut txs = Vec::new();
+    let escrow = EscrowId([9; 32]);
+    for salt in 0..3 {
+        let (genesis, state, mut decided) = chain_with_block(20 + salt);
+        if salt == 0 {
+            decided.receipts[1].objects.push(ObjectKey::Escrow(escrow));
+        }
+        let mut batch = WriteBatch::new();
+        batch.put_genesis(&genesis);
+        batch.put_chain_state(&state, decided.block.hash());
+        decided.put(&mut batch);
+        store.commit(batch).unwrap();
+        if salt == 0 {
+            between();
+        }
+        chains.push(state.chain_id());
+        txs.extend(decided.block.txs.iter().map(SignedTransaction::hash));
+    }
+    chains.sort();
+    txs.sort();
+    (chains, escrow, txs)
+}
+
+#[test]
+fn a_search_finds_the_chains_of_an_id_and_transactions_by_hash() {
+    each_store(|store| {
+        let (chains, escrow, txs) = write_search_chains(store, || {});
+        check_search_indexes(store, &chains, escrow, &txs);
+    });
+}
+
+#[test]
+fn the_search_indexes_split_between_file_and_journal_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("host.redb");
+    let store = RedbStore::open(&path).unwrap();
+    let (chains, escrow, txs) = write_search_chains(&store, || store.checkpoint_now().unwrap());
+    assert!(store.journal_stats().journaled_bytes > 0);
+    check_search_indexes(&store, &chains, escrow, &txs);
+    drop(store);
+    let store = RedbStore::open(&path).unwrap();
+    check_search_indexes(&store, &chains, escrow, &txs);
 }
 
 #[test]
