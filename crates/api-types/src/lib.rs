@@ -546,6 +546,29 @@ pub struct ReferenceRateInfo {
     pub quotes: Vec<QuoteInfo>,
 }
 
+/// What a search found (`GET /search`), at most 20 matches.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SearchAnswer {
+    pub matches: Vec<SearchMatch>,
+    /// Whether there are more matches than those listed: give more of the id.
+    pub more: bool,
+}
+
+/// One thing a search found.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SearchMatch {
+    /// `chain`, `account`, `escrow`, `channel`, `transaction` or `host`.
+    pub kind: String,
+    /// Its id: `chain1…`, `acct1…`, `escrow1…`, `chan1…`, `host1…`, or a transaction's hash.
+    pub id: String,
+    /// The chain it is on: of an account, escrow or channel, a chain a transaction concerned
+    /// it on; of a transaction, the chain that committed it.
+    #[schema(pattern = "^chain1[02-9ac-hj-np-z]{58}$")]
+    pub chain_id: Option<String>,
+    /// Of a transaction, the height of the block that holds it.
+    pub height: Option<u64>,
+}
+
 /// The root chain a host follows: its id, its latest durable block, its rules and committee.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RootInfo {

@@ -10,11 +10,15 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod explorer;
 mod history;
+#[cfg(feature = "lying")]
+mod lying;
 mod objects;
 mod quotes;
 mod request;
 mod root;
+mod search;
 mod serve;
 mod transactions;
 mod watch;
@@ -38,9 +42,9 @@ pub use myriad_api_types::{
     DirectoryValidator, ErrorBody, EscrowInfo, GenesisInfo, Health, HistoryEntry, HostInfo,
     HostList, ObjectInfo, OwnerBondInfo, PendingAllowlistInfo, PostQuoteRequest, QuoteAnswer,
     QuoteBatchAnswer, QuoteBook, QuoteInfo, QuoteResult, QuoteTaken, RateBody, ReferenceRateInfo,
-    RootInfo, SubmitAnswer, SubmitBatchAnswer, SubmitRequest, SubmitResult, TxInfo, TxStatusBody,
-    ValidatorBondInfo, ValidatorInfo, ValidatorSetInfo, PAGE_ENTRIES_MAX, POST_QUOTES_MAX,
-    SUBMIT_BATCH_TXS_MAX, SUBMIT_BODY_BYTES_MAX,
+    RootInfo, SearchAnswer, SearchMatch, SubmitAnswer, SubmitBatchAnswer, SubmitRequest,
+    SubmitResult, TxInfo, TxStatusBody, ValidatorBondInfo, ValidatorInfo, ValidatorSetInfo,
+    PAGE_ENTRIES_MAX, POST_QUOTES_MAX, SUBMIT_BATCH_TXS_MAX, SUBMIT_BODY_BYTES_MAX,
 };
 use myriad_host::{AdmitError, Command, CreateError, HostEvent, HostHandle, SubmitError, TxStatus};
 use myriad_ledger::ChainState;
@@ -57,12 +61,14 @@ use utoipa::OpenApi;
 
 use crate::error::{bad_request, brief, busy, internal, not_found, rejected, ApiError};
 pub use crate::error::{ERROR_CHARS_MAX, QUOTED_CHARS_MAX};
+pub use crate::explorer::explorer_routes;
 pub use crate::quotes::{QUOTE_DEPTH_DEFAULT, QUOTE_DEPTH_MAX};
-use crate::request::{bounded_head, json_body};
+use crate::request::{bounded_head, json_body, readable_anywhere};
 pub use crate::request::{HEADERS_BYTES_MAX, URI_BYTES_MAX};
+pub use crate::search::{SEARCH_MATCHES_MAX, SEARCH_QUERY_CHARS_MAX};
 pub use crate::serve::{
-    serve, ApiLimits, BODY_READ_TIMEOUT, CONNECTIONS_MAX, CONNECTIONS_PER_ADDRESS_MAX,
-    HEADER_READ_TIMEOUT, IDLE_TIMEOUT, SHUTDOWN_DRAIN_TIMEOUT,
+    serve, serve_explorer, ApiLimits, BODY_READ_TIMEOUT, CONNECTIONS_MAX,
+    CONNECTIONS_PER_ADDRESS_MAX, HEADER_READ_TIMEOUT, IDLE_TIMEOUT, SHUTDOWN_DRAIN_TIMEOUT,
 };
 use crate::transactions::{status_body, submit, tx_status};
 
@@ -106,6 +112,7 @@ pub const WAIT_MAX: Duration = Duration::from_secs(30);
         root::host,
         root::directory_chain,
         root::anchor_proof,
+        search::search,
         transactions::tx_status,
         events,
         metrics,
@@ -155,6 +162,8 @@ pub const WAIT_MAX: Duration = Duration::from_secs(30);
         DirectoryChain,
         DirectoryValidator,
         AnchorProofBody,
+        SearchAnswer,
+        SearchMatch,
         ValidatorBondInfo,
         OwnerBondInfo
     ))
@@ -235,12 +244,14 @@ pub fn router(
         .route("/root/hosts/{host}", get(root::host))
         .route("/root/chains/{chain}", get(root::directory_chain))
         .route("/root/anchors/{chain}", get(root::anchor_proof))
+        .route("/search", get(search::search))
         .route("/transactions", post(submit))
         .route("/transactions/{hash}", get(tx_status))
         .route("/events", get(events))
         .route("/metrics", get(metrics))
         .route("/health", get(health))
         .route("/openapi.json", get(openapi))
+        .merge(explorer_routes(None))
         .fallback(|| async { not_found("no such endpoint; see /openapi.json") })
         .method_not_allowed_fallback(|method: Method, uri: Uri| async move {
             ApiError(
@@ -251,6 +262,7 @@ pub fn router(
                 ),
             )
         })
+        .layer(middleware::from_fn(readable_anywhere))
         .layer(middleware::from_fn(bounded_head))
         .with_state(Api {
             host: handle,
@@ -533,6 +545,8 @@ async fn account(
     let address: Address = parse("address", &address)?;
     let state = hosted_state(&handle, chain).await?;
     let entry = state.account(&address);
+    #[cfg(feature = "lying")]
+    let entry = lying::account(entry);
     Ok(Json(AccountInfo {
         chain_id: chain.to_string(),
         address: address.to_string(),

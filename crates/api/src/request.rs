@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -55,6 +55,24 @@ pub(crate) async fn bounded_head(request: Request, next: Next) -> Response {
         response
             .headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
+/// Lets pages from anywhere read the API: the explorer, served by one host, reads the hosts
+/// of the chains that host does not hold. Answers to `GET` carry
+/// `Access-Control-Allow-Origin: *`; no credentials go with such requests (the API has
+/// none), and other methods get no such header, so a page elsewhere cannot send
+/// transactions through a visitor's browser (its JSON body needs a preflight, which the API
+/// does not answer).
+pub(crate) async fn readable_anywhere(request: Request, next: Next) -> Response {
+    let read = request.method() == Method::GET;
+    let mut response = next.run(request).await;
+    if read {
+        response.headers_mut().insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
     }
     response
 }

@@ -14,7 +14,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::Router;
+use axum::response::Redirect;
+use axum::routing::get;
+use axum::{middleware, Router};
 use hyper::server::conn::http1;
 use hyper::service::{service_fn, Service as _};
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -27,7 +29,9 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::{Instant, Sleep};
 
-use crate::router;
+use crate::error::not_found;
+use crate::request::bounded_head;
+use crate::{explorer_routes, router};
 
 /// How long a request head may take from its first byte to its end.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -83,6 +87,33 @@ pub async fn serve(
 ) {
     let metrics = handle.metrics.clone();
     let router = router(handle, limits, watcher);
+    serve_router(listener, router, limits, metrics, shutdown).await;
+}
+
+/// Serves the explorer alone (`myriad explorer`), reading the API of the host at `api`,
+/// within the same bounds as a host's API, until `shutdown` completes.
+pub async fn serve_explorer(
+    listener: TcpListener,
+    api: String,
+    limits: ApiLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let router = explorer_routes(Some(api))
+        .route("/", get(|| async { Redirect::to("/explorer/") }))
+        .fallback(|| async { not_found("no such page; the explorer is at /explorer/") })
+        .layer(middleware::from_fn(bounded_head));
+    serve_router(listener, router, limits, Arc::new(Metrics::new()), shutdown).await;
+}
+
+/// Accepts connections within `limits` and serves `router` on each, counting them in
+/// `metrics`, until `shutdown` completes.
+async fn serve_router(
+    listener: TcpListener,
+    router: Router,
+    limits: ApiLimits,
+    metrics: Arc<Metrics>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
     let bounds = Arc::new(ConnectionBounds::new(
         limits.connections_max,
         limits.connections_per_address_max,

@@ -4,6 +4,7 @@
 mod channel;
 mod commands;
 mod exchange;
+mod explorer;
 mod root;
 mod swap;
 
@@ -92,6 +93,16 @@ enum Command {
         /// First peer-to-peer port of a new devnet; 0 picks free ports.
         #[arg(long, default_value_t = 7000)]
         p2p_port: u16,
+    },
+    /// Serve the block explorer on its own, reading a host that follows the root chain; the
+    /// page checks what hosts show it (certificates, state proofs, the root's anchors).
+    Explorer {
+        /// The API URL of a host that follows the root chain, e.g. http://127.0.0.1:8000.
+        #[arg(long)]
+        root: String,
+        /// Where to serve the explorer.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
     },
     /// Check what hosts say against what they cannot forge.
     Verify {
@@ -716,6 +727,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Devnet { .. }
         | Command::Host { .. }
         | Command::Bench { .. }
+        | Command::Explorer { .. }
         | Command::Exchanger { .. } => None,
         _ => Some(context(&cli)?),
     };
@@ -742,6 +754,7 @@ fn run(cli: Cli) -> Result<()> {
             myriad_devnet::run(&options, default_dir)
         }
         Command::Host { command } => host(command),
+        Command::Explorer { root, listen } => explorer::serve(&root, listen),
         Command::Wallet { command } => match command {
             WalletCommand::New { name } => context()?.wallet_new(&name),
             WalletCommand::Import { name, secret_file } => {

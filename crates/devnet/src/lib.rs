@@ -921,6 +921,12 @@ fn summary(devnet: &Devnet, default_dir: bool) -> String {
     if devnet.file.chains > 0 {
         text.push_str(&format!("{} more chains pre-created\n", devnet.file.chains));
     }
+    if let Some(first) = devnet.hosts().first() {
+        text.push_str(&format!(
+            "explorer http://{}/explorer/ (every host serves it; it checks what it shows in the browser)\n",
+            first.api
+        ));
+    }
     text.push_str(&format!(
         "wallet {} (passphrase in {})\n\nTry, from another terminal in this directory:\n",
         devnet.wallet_path().display(),

@@ -23,11 +23,17 @@ pub struct Devnet {
 impl Devnet {
     /// Starts the devnet in `root/devnet` and waits until it says it is ready.
     pub fn start(root: &Path, extra: &[&str]) -> Devnet {
+        Devnet::start_with(root, extra, &[])
+    }
+
+    /// [`Devnet::start`], with `env` in the environment of the devnet and its hosts.
+    pub fn start_with(root: &Path, extra: &[&str], env: &[(&str, &str)]) -> Devnet {
         let mut child = Command::new(env!("CARGO_BIN_EXE_myriad"))
             .current_dir(root)
             .args(["devnet", "--api-port", "0", "--p2p-port", "0"])
             .args(extra)
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
