@@ -51,6 +51,23 @@ fn get_json(api: &str, path: &str) -> Value {
     serde_json::from_str(&body).unwrap()
 }
 
+/// Waits until the root has anchored `chain`'s head as `api` shows it now; that height.
+fn anchored(api: &str, chain: &str) -> u64 {
+    let head = get_json(api, &format!("/chains/{chain}"))["height"]
+        .as_u64()
+        .unwrap();
+    eventually(
+        Duration::from_secs(60),
+        "the root to anchor the head",
+        || {
+            let (status, _, body) = get(api, &format!("/root/anchors/{chain}"));
+            status == 200
+                && serde_json::from_str::<Value>(&body).unwrap()["height"].as_u64() >= Some(head)
+        },
+    );
+    head
+}
+
 /// Runs the explorer's checks of `cases` against `api` with Node.
 fn run_checks(root: &Path, api: &str, cases: &Value) -> Vec<Value> {
     let file = root.join("cases.json");
@@ -112,18 +129,7 @@ fn the_explorer_proves_what_an_honest_host_shows_and_catches_each_lie() {
     eventually(Duration::from_secs(30), "the channel to commit", || {
         get(&api, &format!("/chains/{demo}/channels/{channel}")).0 == 200
     });
-    let head = get_json(&api, &format!("/chains/{demo}"))["height"]
-        .as_u64()
-        .unwrap();
-    eventually(
-        Duration::from_secs(60),
-        "the root to anchor the demo chain's head",
-        || {
-            let (status, _, body) = get(&api, &format!("/root/anchors/{demo}"));
-            status == 200
-                && serde_json::from_str::<Value>(&body).unwrap()["height"].as_u64() >= Some(head)
-        },
-    );
+    let head = anchored(&api, &demo);
 
     // Every host serves the explorer, with a policy that keeps its scripts its own.
     let (status, headers, page) = get(&api, "/explorer/");
@@ -509,18 +515,7 @@ fn in_a_browser_the_explorer_finds_shows_live_and_proves_and_marks_a_lying_host_
         root,
         &["transfer", "--from", "alice", "--to", "bob", "2.50"],
     );
-    let head = get_json(&api, &format!("/chains/{demo}"))["height"]
-        .as_u64()
-        .unwrap();
-    eventually(
-        Duration::from_secs(60),
-        "the root to anchor the demo chain",
-        || {
-            let (status, _, body) = get(&api, &format!("/root/anchors/{demo}"));
-            status == 200
-                && serde_json::from_str::<Value>(&body).unwrap()["height"].as_u64() >= Some(head)
-        },
-    );
+    anchored(&api, &demo);
     let explorer = format!("http://{api}/explorer/");
     let browser = Browser::start();
 
