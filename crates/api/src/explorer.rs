@@ -1,16 +1,21 @@
 //! The block explorer (`myriad-explorer`), served at `/explorer/`: plain files, the same on
 //! every host. The page reads this host's API, and the API of the hosts the root's directory
 //! names for chains this host does not hold; `config.json` tells it where the API is when
-//! the explorer is served apart from a host (`myriad explorer`).
+//! the explorer is served apart from a host (`myriad explorer`), and which root chain it
+//! trusts.
 
 use axum::response::Redirect;
 
 use super::*;
 
-/// The explorer's routes; `api`: the host whose API the page reads, when it is not the
-/// server of the page itself.
-pub fn explorer_routes<S: Clone + Send + Sync + 'static>(api: Option<String>) -> Router<S> {
-    let config = serde_json::json!({ "api": api }).to_string();
+/// The explorer's routes. When it is served apart from a host: `api`, the host whose API the
+/// page reads, and `root_chain`, the root chain it trusts (else the page trusts the first
+/// root a browser saw).
+pub fn explorer_routes<S: Clone + Send + Sync + 'static>(
+    api: Option<String>,
+    root_chain: Option<String>,
+) -> Router<S> {
+    let config = serde_json::json!({ "api": api, "root_chain": root_chain }).to_string();
     Router::new()
         .route(
             "/explorer",

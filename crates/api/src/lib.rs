@@ -251,7 +251,7 @@ pub fn router(
         .route("/metrics", get(metrics))
         .route("/health", get(health))
         .route("/openapi.json", get(openapi))
-        .merge(explorer_routes(None))
+        .merge(explorer_routes(None, None))
         .fallback(|| async { not_found("no such endpoint; see /openapi.json") })
         .method_not_allowed_fallback(|method: Method, uri: Uri| async move {
             ApiError(

@@ -90,15 +90,17 @@ pub async fn serve(
     serve_router(listener, router, limits, metrics, shutdown).await;
 }
 
-/// Serves the explorer alone (`myriad explorer`), reading the API of the host at `api`,
-/// within the same bounds as a host's API, until `shutdown` completes.
+/// Serves the explorer alone (`myriad explorer`), reading the API of the host at `api` and
+/// trusting the root chain `root_chain`, within the same bounds as a host's API, until
+/// `shutdown` completes.
 pub async fn serve_explorer(
     listener: TcpListener,
     api: String,
+    root_chain: String,
     limits: ApiLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    let router = explorer_routes(Some(api))
+    let router = explorer_routes(Some(api), Some(root_chain))
         .route("/", get(|| async { Redirect::to("/explorer/") }))
         .fallback(|| async { not_found("no such page; the explorer is at /explorer/") })
         .layer(middleware::from_fn(bounded_head));

@@ -5,16 +5,25 @@
 
 use std::net::SocketAddr;
 
-use anyhow::{Context as _, Result};
+use anyhow::{bail, Context as _, Result};
 use myriad_api::ApiLimits;
 use myriad_client::client::Client;
+use myriad_types::ChainId;
 
-/// Serves the explorer on `listen` until Ctrl-C, reading the host at `root`.
-pub fn serve(root: &str, listen: SocketAddr) -> Result<()> {
+/// Serves the explorer on `listen` until Ctrl-C, reading the host at `root`, and trusting
+/// the root chain `root_chain` (by default the one that host follows, as it names it now).
+pub fn serve(root: &str, root_chain: Option<ChainId>, listen: SocketAddr) -> Result<()> {
     let root = root.trim_end_matches('/').to_owned();
-    let info = Client::new(&root)
+    let named: ChainId = Client::new(&root)
         .root_info()
-        .with_context(|| format!("the host at {root} does not serve a root chain"))?;
+        .with_context(|| format!("the host at {root} does not serve a root chain"))?
+        .chain_id
+        .parse()
+        .context("the host names a root chain id that does not parse")?;
+    let trusted = root_chain.unwrap_or(named);
+    if trusted != named {
+        bail!("the host at {root} follows root chain {named}, not {trusted}");
+    }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen)
@@ -24,10 +33,10 @@ pub fn serve(root: &str, listen: SocketAddr) -> Result<()> {
             .local_addr()
             .context("cannot read the listening address")?;
         println!(
-            "explorer http://{address}/explorer/ reading {root} (root chain {}); Ctrl-C stops it",
-            info.chain_id
+            "explorer http://{address}/explorer/ reading {root}, trusting root chain {trusted}; Ctrl-C stops it"
         );
-        myriad_api::serve_explorer(listener, root, ApiLimits::default(), async {
+        let limits = ApiLimits::default();
+        myriad_api::serve_explorer(listener, root, trusted.to_string(), limits, async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await;

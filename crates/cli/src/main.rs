@@ -100,6 +100,10 @@ enum Command {
         /// The API URL of a host that follows the root chain, e.g. http://127.0.0.1:8000.
         #[arg(long)]
         root: String,
+        /// The root chain to trust (chain1…). Default: the one that host follows, as it
+        /// names it now.
+        #[arg(long)]
+        root_chain: Option<myriad_types::ChainId>,
         /// Where to serve the explorer.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: std::net::SocketAddr,
@@ -754,7 +758,11 @@ fn run(cli: Cli) -> Result<()> {
             myriad_devnet::run(&options, default_dir)
         }
         Command::Host { command } => host(command),
-        Command::Explorer { root, listen } => explorer::serve(&root, listen),
+        Command::Explorer {
+            root,
+            root_chain,
+            listen,
+        } => explorer::serve(&root, root_chain, listen),
         Command::Wallet { command } => match command {
             WalletCommand::New { name } => context()?.wallet_new(&name),
             WalletCommand::Import { name, secret_file } => {

@@ -157,7 +157,7 @@ fn the_explorer_proves_what_an_honest_host_shows_and_catches_each_lie() {
     assert_eq!(get(&api, "/explorer/nothing.js").0, 404);
     assert_eq!(
         get_json(&api, "/explorer/config.json"),
-        value!({"api": null})
+        value!({"api": null, "root_chain": null})
     );
     // Reads are open to pages from anywhere: the explorer reads other hosts.
     let (_, headers, _) = get(&api, "/health");
@@ -184,9 +184,10 @@ fn the_explorer_proves_what_an_honest_host_shows_and_catches_each_lie() {
         .and_then(|rest| rest.split('/').next())
         .unwrap_or_else(|| panic!("{line}"))
         .to_owned();
+    let root_chain = get_json(&api, "/root")["chain_id"].clone();
     assert_eq!(
         get_json(&served, "/explorer/config.json"),
-        value!({"api": format!("http://{api}")})
+        value!({"api": format!("http://{api}"), "root_chain": root_chain})
     );
     assert_eq!(get(&served, "/explorer/").0, 200);
     assert_eq!(get(&served, "/").0, 303);
@@ -293,7 +294,7 @@ fn the_explorer_proves_what_an_honest_host_shows_and_catches_each_lie() {
         ),
         lie(
             "account proof",
-            account,
+            account.clone(),
             value!({"path": "/accounts/", "field": "proof", "flip": 5})
         ),
         lie(
@@ -316,10 +317,31 @@ fn the_explorer_proves_what_an_honest_host_shows_and_catches_each_lie() {
             value!({"check": "anchor", "chain": demo}),
             value!({"path": "/root/anchors/", "field": "proof", "flip": 9})
         ),
+        lie(
+            "a block below the anchored one",
+            value!({"check": "block", "chain": demo, "height": 1}),
+            value!({"path": format!("/chains/{demo}/blocks/1"), "field": "block_bytes", "flip": 2 * 144 + 1})
+        ),
+        lie(
+            "a balance past 128 bits",
+            account.clone(),
+            value!({"path": "/accounts/", "field": "balance", "value": "340282366920938463463374607431768211461"})
+        ),
+        lie(
+            "a state older than the anchored block",
+            account.clone(),
+            value!({"path": "/accounts/", "field": "height", "value": 0})
+        ),
+        lie(
+            "another root than the one trusted",
+            value!({"check": "anchor", "chain": demo, "root": demo}),
+            Value::Null
+        ),
     ]);
     let results = run_checks(root, &api, &lies);
-    assert_eq!(results.len(), 11);
+    assert_eq!(results.len(), 15);
     for result in results {
+        println!("caught: {result}");
         assert_eq!(result["ok"], false, "a lie was not caught: {result}");
         assert!(!result["why"].as_str().unwrap().is_empty(), "{result}");
     }

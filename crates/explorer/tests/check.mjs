@@ -2,7 +2,7 @@
 // for the tests: `node check.mjs API_URL CASES_FILE` prints one JSON result per case. A
 // case may corrupt one field of the answers to requests whose path contains `corrupt.path`,
 // as a lying host would: flip the hex digit at `corrupt.flip` of `corrupt.field`, or set the
-// field to `corrupt.value`.
+// field to `corrupt.value`. `root` pins the root chain the checks trust.
 
 import { readFileSync } from 'node:fs';
 import { Api } from '../web/api.js';
@@ -47,7 +47,7 @@ const checks = {
 const [base, file] = process.argv.slice(2);
 for (const c of JSON.parse(readFileSync(file, 'utf8'))) {
   const api = new LyingApi(base, c.corrupt);
-  const trust = new Trust(api);
+  const trust = new Trust(api, c.root ?? null);
   const result = await check(c.check, () => checks[c.check](trust, api, c));
   console.log(JSON.stringify({ name: c.name, ...result }));
 }

@@ -19,7 +19,7 @@ const config = await fetch('config.json')
   .then((r) => (r.ok ? r.json() : {}))
   .catch(() => ({}));
 const api = new Api(config.api || location.origin);
-const trust = new Trust(api);
+const trust = new Trust(api, config.root_chain || null);
 const main = document.querySelector('main');
 // The page's live event stream, closed when the page changes.
 let stream = null;
@@ -89,6 +89,7 @@ function show(title, body) {
 }
 
 function failure(error) {
+  visits += 1;
   main.innerHTML = `<h1>Not found</h1><p class="error">${esc(error.message)}</p>`;
 }
 
@@ -112,20 +113,17 @@ async function route() {
     stream.close();
     stream = null;
   }
-  const path = decodeURIComponent(location.hash.slice(1));
   main.innerHTML = '<p class="loading">Loading…</p>';
-  for (const [pattern, page] of routes) {
-    const found = path.match(pattern);
-    if (found) {
-      try {
-        await page(...found.slice(1));
-      } catch (error) {
-        failure(error);
-      }
-      return;
-    }
+  try {
+    // Ids and hashes have one form: lower case (bech32m refuses mixed case).
+    const path = decodeURIComponent(location.hash.slice(1)).toLowerCase();
+    const found = routes.map(([pattern, page]) => [path.match(pattern), page]).find(([m]) => m);
+    if (!found) throw new Error(`no page ${path}`);
+    const [match, page] = found;
+    await page(...match.slice(1));
+  } catch (error) {
+    failure(error);
   }
-  failure(new Error(`no page ${path}`));
 }
 
 window.addEventListener('hashchange', route);
@@ -262,6 +260,8 @@ async function chain(id) {
     let shown = head;
     stream.addEventListener('head', async (event) => {
       const { height } = JSON.parse(event.data);
+      if (!Number.isSafeInteger(height)) return;
+      shown = Math.max(shown, height - LATEST_BLOCKS);
       while (shown < height) await addBlock(++shown, true);
     });
   }
@@ -448,8 +448,8 @@ async function root() {
     rows([
       ['chain', chainLink(info.chain_id)],
       ['committee', mark("the root's genesis names its committee", async () => {
-        const { set } = await trust.rootCommittee();
-        return `the root's genesis names ${set.validators.length} hosts`;
+        const { root, set, pinned } = await trust.rootCommittee();
+        return `the genesis of root chain ${short(root)} (${pinned}) names ${set.validators.length} hosts`;
       })],
       ['height', esc(info.height)],
       ['hosts in the directory', esc(info.hosts)],

@@ -1,14 +1,15 @@
 // What the explorer trusts, and how it gets from there to what a page shows. It trusts a
-// chain's id (the genesis hashes to it) and the root chain's id; everything else a host
-// says is checked:
-//   - a validator set is proven when it is the genesis's, or the set the root anchored for
-//     the chain, or the set a SetValidators transaction chose in a block certified by a
-//     proven set;
-//   - a block is proven when its certificate holds a quorum of the proven set its height
-//     has, and its transactions make its tx_root;
+// chain's id (the genesis hashes to it) and the root chain's id (pinned: given by whoever
+// serves the explorer apart from a host, or the first one this browser saw); everything
+// else a host says is checked:
+//   - a chain's blocks hang off one proven block: the block the root anchored (its anchor
+//     proven against the root committee the root's genesis names), or else the genesis.
+//     A block below it is proven by its hash, named as the parent of a proven block; a block
+//     above it by naming a proven parent and by a certificate of the set in force: the
+//     anchored set, or the genesis's, as changed by the last `SetValidators` of each block;
 //   - an account or object is proven by its state proof against a proven block's state root
-//     (or the genesis state's);
-//   - a chain's anchor is proven against the root committee its genesis names.
+//     (or the genesis state's), at a height no older than the anchored one;
+//   - a chain's head, by its metadata and roots making the state root of its proven block.
 // A page shows the JSON a host answers; each check also requires that JSON to be what the
 // proven bytes say (shown.js), so that a host cannot prove one thing and show another.
 
@@ -16,14 +17,19 @@ import * as wire from './wire.js';
 import * as verify from './verify.js';
 import { agree, blockFields, chainFields, genesisFields, objectFields } from './shown.js';
 
-// Set changes followed back from a set to a proven one before giving up.
-export const SET_CHANGES_FOLLOWED_MAX = 32;
+// How many blocks a proof follows from the block it hangs off, down or up; past that, a
+// block is checked after the root's next anchor.
+export const BLOCKS_FOLLOWED_MAX = 1000;
+// Where the root chain this browser trusts is kept, once it has seen one.
+const ROOT_PIN = 'myriad-root-chain';
 
 export class Trust {
-  constructor(api) {
+  // `root`: the root chain's id to trust, if pinned by who serves the explorer.
+  constructor(api, root = null) {
     this.api = api;
+    this.pinnedRoot = root;
     this.geneses = new Map();
-    this.sets = new Map();
+    this.starts = new Map();
     this.answers = new Map();
     this.blocks = new Map();
     this.anchors = new Map();
@@ -47,41 +53,28 @@ export class Trust {
     return 'the genesis hashes to the chain id, signed by its owner';
   }
 
-  // The validator set in force at `height`, proven; `depth` counts set changes followed.
-  provenSet(chain, height, depth = 0) {
-    return once(this.sets, `${chain}/${height}`, async () => {
-      const info = await this.api.get(chain, `/chains/${chain}/validators?height=${height}`);
-      const set = wire.decode('validator set', wire.validatorSet, wire.fromHex(info.set));
-      const hash = verify.validatorsHash(set.bytes);
-      if (info.from_height === 0) {
-        const { genesis } = await this.genesis(chain);
-        if (!wire.equalBytes(hash, verify.validatorsHash(verify.setBytes(genesis.validators)))) {
-          throw new Error("the set given for the genesis's heights is not the genesis's");
-        }
-        return { set, how: 'the genesis names' };
-      }
+  // The block a chain's proofs hang off: the one the root anchored, or else the genesis.
+  // `{ height, hash, set, how }`: `set` validates the block after it (the anchored block's
+  // own set: a set chosen in it is read from the block itself).
+  start(chain) {
+    return once(this.starts, chain, async () => {
       const anchor = await this.anchor(chain).catch(() => null);
-      if (
-        anchor &&
-        wire.equalBytes(anchor.validators_hash, hash) &&
-        anchor.validators_from === BigInt(info.from_height)
-      ) {
-        return { set, how: 'the root anchored' };
+      if (anchor && anchor.forked_at !== null) {
+        throw new Error(`the root holds evidence that the chain forked at height ${anchor.forked_at}`);
       }
-      if (depth >= SET_CHANGES_FOLLOWED_MAX) {
-        throw new Error(`more than ${SET_CHANGES_FOLLOWED_MAX} set changes from a proven set`);
+      if (anchor && anchor.height > 0n) {
+        const height = Number(anchor.height);
+        const info = await this.api.get(chain, `/chains/${chain}/validators?height=${height}`);
+        const set = wire.decode('validator set', wire.validatorSet, wire.fromHex(info.set));
+        if (!wire.equalBytes(verify.validatorsHash(set.bytes), anchor.validators_hash)) {
+          throw new Error('the host gives another validator set than the root anchored');
+        }
+        return { height, hash: anchor.block_hash, set, how: `the block the root anchored (${height})` };
       }
-      const changed = info.from_height - 1;
-      const { block } = await this.block(chain, changed, depth + 1);
-      const chosen = block.txs
-        .map((signed) => signed.tx.kind)
-        .filter((kind) => kind.kind === 'SetValidators')
-        .pop();
-      const chosenHash = chosen && verify.validatorsHash(verify.setBytes(chosen.validators));
-      if (!chosenHash || !wire.equalBytes(chosenHash, hash)) {
-        throw new Error(`block ${changed} did not choose the set given from height ${info.from_height}`);
-      }
-      return { set, how: `block ${changed} chose` };
+      const { genesis } = await this.genesis(chain);
+      const set = wire.decode('validator set', wire.validatorSet, verify.setBytes(genesis.validators));
+      const how = anchor ? 'the genesis (the root holds no block of it yet)' : 'the genesis (no anchor found)';
+      return { height: 0, hash: new Uint8Array(32), set, how };
     });
   }
 
@@ -93,9 +86,19 @@ export class Trust {
     );
   }
 
-  // A block, proven, with what the host shows of it: `{ block, certificate, ids, answer, how }`.
-  block(chain, height, depth = 0) {
+  // A block, proven, with what the host shows of it:
+  // `{ block, certificate, ids, answer, hash, next, how }`, `next` the set of the block
+  // after it when known (at and above the start).
+  block(chain, height) {
+    height = Number(height);
     return once(this.blocks, `${chain}/${height}`, async () => {
+      if (!Number.isSafeInteger(height) || height < 1) throw new Error(`no block ${height}`);
+      const start = await this.start(chain);
+      if (Math.abs(height - start.height) > BLOCKS_FOLLOWED_MAX) {
+        throw new Error(
+          `block ${height} is more than ${BLOCKS_FOLLOWED_MAX} blocks from ${start.how}; check it after the root's next anchor`,
+        );
+      }
       const answer = await this.blockAnswer(chain, height);
       const block = wire.decode('block', wire.block, wire.fromHex(answer.block_bytes));
       const certificate = wire.decode(
@@ -106,24 +109,59 @@ export class Trust {
       if (block.header.height !== BigInt(height) || wire.bech32m('chain', block.header.chain_id) !== chain) {
         throw new Error(`the host answered another block than ${chain} ${height}`);
       }
-      const { set, how } = await this.provenSet(chain, height, depth);
-      const power = verify.checkCertificate(certificate, block.header, set);
       const ids = verify.checkBlockBody(block);
       const hash = verify.blockHash(block.header.bytes);
-      agree('block', answer, blockFields(block, certificate, ids, hash));
-      return {
-        block,
-        certificate,
-        ids,
-        answer,
-        how: `signed by ${power} of ${set.total} power of the set ${how}`,
+      const chosen = block.txs
+        .map((signed) => signed.tx.kind)
+        .filter((kind) => kind.kind === 'SetValidators')
+        .pop();
+      // Once the bytes are proven, what the host shows must be what they say.
+      const proven = (set, how) => {
+        agree('block', answer, blockFields(block, certificate, ids, hash));
+        const next = chosen
+          ? wire.decode('validator set', wire.validatorSet, verify.setBytes(chosen.validators))
+          : set;
+        return { block, certificate, ids, answer, hash, next, how };
       };
+      if (height < start.height) {
+        const child = await this.block(chain, height + 1);
+        if (!wire.equalBytes(child.block.header.prev_hash, hash)) {
+          throw new Error(`block ${height + 1} names another parent than this block`);
+        }
+        return proven(null, `the parent of proven block ${height + 1}, down from ${start.how}`);
+      }
+      if (height === start.height) {
+        if (!wire.equalBytes(hash, start.hash)) {
+          throw new Error(`the root anchored another block at height ${height}: ${wire.hex(start.hash)}`);
+        }
+        const power = verify.checkCertificate(certificate, block.header, start.set);
+        return proven(start.set, `${start.how}, signed by ${power} of ${start.set.total} power`);
+      }
+      const parent = height - 1 === start.height && start.height === 0
+        ? { hash: start.hash, next: start.set }
+        : await this.block(chain, height - 1);
+      if (!wire.equalBytes(block.header.prev_hash, parent.hash)) {
+        throw new Error(`block ${height} does not name proven block ${height - 1} as its parent`);
+      }
+      const power = verify.checkCertificate(certificate, block.header, parent.next);
+      return proven(
+        parent.next,
+        `signed by ${power} of ${parent.next.total} power, ${height - start.height} blocks up from ${start.how}`,
+      );
     });
   }
 
-  // The state root of `height`, proven: the genesis state's, or a proven block's.
+  // The state root of `height`, proven: the genesis state's, or a proven block's. A height
+  // older than the anchored block is refused: a host could show a state long gone.
   async stateRoot(chain, height) {
-    if (Number(height) === 0) {
+    if (!Number.isSafeInteger(height) || height < 0) {
+      throw new Error(`the host shows no height of the chain (${height})`);
+    }
+    const start = await this.start(chain);
+    if (height < start.height) {
+      throw new Error(`the host shows height ${height}, older than ${start.how}`);
+    }
+    if (height === 0) {
       const { stateRoot } = await this.genesis(chain);
       return { root: stateRoot, how: 'the genesis' };
     }
@@ -152,6 +190,13 @@ export class Trust {
   // An account as a host shows it (`GET …/accounts/{address}`), proven against the state
   // root of the height it is shown at.
   async account(chain, address, info) {
+    const units = /^(0|[1-9][0-9]{0,38})$/;
+    if (!units.test(info.balance) || BigInt(info.balance) >> 128n !== 0n) {
+      throw new Error(`the host shows a balance that is not an amount: ${JSON.stringify(info.balance)}`);
+    }
+    if (!Number.isSafeInteger(info.nonce) || info.nonce < 0) {
+      throw new Error(`the host shows a nonce that is not one: ${JSON.stringify(info.nonce)}`);
+    }
     const { root, how } = await this.stateRoot(chain, info.height);
     const proof = wire.decode('state proof', wire.stateProof, wire.fromHex(info.proof));
     const account = wire.decode(
@@ -177,36 +222,38 @@ export class Trust {
   }
 
   // The root's anchor of the chain, proven, and the block the hosts show at its height the
-  // same.
+  // one anchored (a proven block at the start is the anchored one).
   async anchorAgrees(chain) {
     const anchor = await this.anchor(chain);
+    const when = `root block ${anchor.root_height}, ${new Date(anchor.root_time_ms).toISOString()}`;
     if (anchor.forked_at !== null) {
-      throw new Error(`the root holds evidence that the chain forked at height ${anchor.forked_at}`);
+      throw new Error(`the root holds evidence that the chain forked at height ${anchor.forked_at} (${when})`);
     }
-    if (anchor.height === 0n) return 'the root holds its genesis; no block anchored yet';
-    const { block } = await this.block(chain, Number(anchor.height));
-    const hash = verify.blockHash(block.header.bytes);
-    if (!wire.equalBytes(hash, anchor.block_hash)) {
-      throw new Error(
-        `the root anchored block ${wire.hex(anchor.block_hash)} at height ${anchor.height}, the host shows ${wire.hex(hash)}`,
-      );
-    }
-    return `the root anchored its block ${anchor.height}`;
+    if (anchor.height === 0n) return `the root holds its genesis, no block yet (${when})`;
+    await this.block(chain, Number(anchor.height));
+    return `the root anchored its block ${anchor.height} (${when})`;
   }
 
-  // The root committee, as the root's genesis names it.
+  // The root committee, as the root's genesis names it, of the root chain this explorer
+  // trusts: pinned by who serves it, or else the first root this browser saw (kept).
   rootCommittee() {
     if (!this.committee) {
       this.committee = (async () => {
-        const root = await this.api.root();
-        const { genesis } = await this.genesis(root.chain_id);
-        if (genesis.kind.kind !== 'Root') throw new Error(`${root.chain_id} is not a root chain`);
+        const named = (await this.api.root()).chain_id;
+        const store = globalThis.localStorage;
+        const root = this.pinnedRoot || store?.getItem(ROOT_PIN) || named;
+        if (named !== root) {
+          throw new Error(`this host follows root chain ${named}; the explorer trusts root chain ${root}`);
+        }
+        const { genesis } = await this.genesis(root);
+        if (genesis.kind.kind !== 'Root') throw new Error(`${root} is not a root chain`);
+        if (!this.pinnedRoot) store?.setItem(ROOT_PIN, root);
         const set = wire.decode(
           'root committee',
           wire.validatorSet,
           verify.setBytes(genesis.validators),
         );
-        return { root: root.chain_id, set };
+        return { root, set, pinned: this.pinnedRoot ? 'pinned by this explorer' : 'kept by this browser since it first saw it' };
       })();
       this.committee.catch(() => (this.committee = null));
     }
@@ -225,7 +272,11 @@ export class Trust {
         wire.fromBech32m('chain', chain),
         proof,
       );
-      return proof.anchor;
+      return {
+        ...proof.anchor,
+        root_height: Number(proof.root_header.height),
+        root_time_ms: Number(proof.root_header.timestamp_ms),
+      };
     });
   }
 }

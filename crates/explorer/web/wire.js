@@ -661,6 +661,9 @@ export function bech32m(prefix, bytes) {
 // The 32 bytes of a `prefix1…` id; throws what is wrong with it.
 export function fromBech32m(prefix, text) {
   const lower = text.toLowerCase();
+  if (text !== lower && text !== text.toUpperCase()) {
+    throw new Error(`"${text}" is not a valid ${prefix} id: mixed case`);
+  }
   const split = lower.lastIndexOf('1');
   if (split < 1 || lower.slice(0, split) !== prefix) {
     throw new Error(`"${text}" is not a valid ${prefix} id: wrong prefix`);
