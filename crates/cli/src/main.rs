@@ -182,7 +182,6 @@ enum Command {
         #[command(subcommand)]
         command: ValidatorsCommand,
     },
-    /// Transactions by hash.
     /// One-way payment channels, paid off-chain with vouchers.
     Channel {
         #[command(subcommand)]
@@ -213,6 +212,7 @@ enum Command {
         #[command(subcommand)]
         command: ExchangerCommand,
     },
+    /// Transactions by hash.
     Tx {
         #[command(subcommand)]
         command: TxCommand,
